@@ -1,0 +1,1 @@
+"""regwatch: compliance monitoring for online lending platforms."""

@@ -1,0 +1,124 @@
+"""Settings, built once at the edge (CLI, Airflow task) from an explicit mapping.
+
+Nothing else in the package reads the environment or hard-codes a path: every
+module receives a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CONTENT_DIRS = ("dbt_project", "checks", "reports")
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a usable regwatch project."""
+
+
+def _find_project_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds the content folders."""
+    for candidate in (start, *start.parents):
+        if all((candidate / name).is_dir() for name in _CONTENT_DIRS):
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where everything lives and which rule pack applies.
+
+    ``project_root`` holds the content folders (dbt_project/, checks/, reports/);
+    ``var_dir`` holds everything regwatch writes.
+    """
+
+    project_root: Path
+    var_dir: Path
+    landing_dir: Path
+    pack: str = "cn"
+    unmask_pii: bool = False
+    pii_key: str = field(default="regwatch-default-masking-key", repr=False)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.var_dir / "warehouse.duckdb"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.var_dir / "reports"
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.var_dir / "ledger"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_root / "dbt_project"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.var_dir / "dbt" / "target"
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.project_root / "checks"
+
+    @property
+    def pack_dir(self) -> Path:
+        return self.checks_dir / self.pack
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.project_root / "reports"
+
+    def landing_for(self, business_date: object) -> Path:
+        return self.landing_dir / str(business_date)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``REGWATCH_*`` variables; explicit overrides win.
+
+        ``REGWATCH_HOME`` names the project root; without it the root is found
+        from the working directory, then from this package's own location (an
+        editable install inside a checkout).
+        """
+        env = os.environ if env is None else env
+        home = overrides.pop("project_root", None) or env.get("REGWATCH_HOME")
+        if home:
+            root = Path(str(home)).resolve()
+            if _find_project_root(root) != root:
+                raise SettingsError(
+                    f"REGWATCH_HOME={root} does not hold {', '.join(_CONTENT_DIRS)}"
+                )
+        else:
+            found = _find_project_root(Path.cwd()) or _find_project_root(
+                Path(__file__).resolve().parent
+            )
+            if found is None:
+                raise SettingsError(
+                    "cannot find the regwatch project (dbt_project/, checks/, reports/): "
+                    "run from a checkout or set REGWATCH_HOME"
+                )
+            root = found
+        var_dir = Path(str(overrides.pop("var_dir", None) or env.get("REGWATCH_VAR") or root / "var"))
+        landing = Path(
+            str(overrides.pop("landing_dir", None) or env.get("REGWATCH_LANDING") or var_dir / "landing")
+        )
+        pack = str(overrides.pop("pack", None) or env.get("REGWATCH_PACK") or "cn")
+        unmask = overrides.pop("unmask_pii", None)
+        if unmask is None:
+            unmask = env.get("REGWATCH_UNMASK_PII", "").lower() in {"1", "true", "yes"}
+        key = env.get("REGWATCH_PII_KEY")
+        if overrides:
+            raise SettingsError(f"unknown settings: {', '.join(sorted(overrides))}")
+        extra = {"pii_key": key} if key else {}
+        return cls(
+            project_root=root,
+            var_dir=var_dir.resolve(),
+            landing_dir=landing.resolve(),
+            pack=pack,
+            unmask_pii=bool(unmask),
+            **extra,
+        )
