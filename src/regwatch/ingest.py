@@ -89,7 +89,9 @@ def find_inputs(landing_dir: Path, business_date: date) -> dict[str, Path]:
         candidates = [folder / f"{name}{suffix}" for suffix in _SUFFIXES]
         present = [p for p in candidates if p.is_file()]
         if len(present) > 1:
-            raise IngestError(f"{name} for {business_date} is there twice ({present[0].name}, {present[1].name})")
+            raise IngestError(
+                f"{name} for {business_date} is there twice ({present[0].name}, {present[1].name})"
+            )
         if present:
             found[name] = present[0]
     missing = [n for n in REQUIRED_FILES if n not in found]
@@ -108,9 +110,7 @@ def inputs_digest(files: Sequence[tuple[str, str]]) -> str:
     return sha256_bytes(lines.encode())
 
 
-def ingest_day(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, business_date: date
-) -> IngestResult:
+def ingest_day(con: duckdb.DuckDBPyConnection, landing_dir: Path, business_date: date) -> IngestResult:
     """Load every input of ``business_date``, replacing what an earlier run loaded for it.
 
     All files are checked for presence first, then loaded in one transaction:
@@ -129,9 +129,7 @@ def ingest_day(
             delete_partition(con, f"raw.{name}", business_date, "_business_date")
         for name, path in sorted(paths.items()):
             source = f"{business_date.isoformat()}/{path.name}"
-            load = _load_file(
-                con, CONTRACTS[name], path, contents[name], source, business_date, load_id
-            )
+            load = _load_file(con, CONTRACTS[name], path, contents[name], source, business_date, load_id)
             if not load.balanced:
                 raise IngestError(
                     f"{source}: {load.rows_read} rows read but {load.rows_loaded} loaded "
@@ -257,19 +255,27 @@ def _sql_list(values: Sequence[str]) -> str:
 
 def _reason_sql(col: Column) -> str:
     """SQL giving why ``col``'s value breaks the contract, or NULL when it is fine."""
-    v = f'NULLIF(trim("{col.name}"), \'\')'
+    v = f"NULLIF(trim(\"{col.name}\"), '')"
     checks: list[tuple[str, str]] = []
     if col.required:
         checks.append((f"{v} IS NULL", "missing required value"))
     if col.type == "integer":
         checks.append((f"NOT regexp_full_match({v}, '{_INTEGER}')", "wrong type: expected an integer"))
     elif col.type == "decimal":
-        checks.append((f"NOT regexp_full_match({v}, '{_MONEY}')", "wrong type: expected an amount with at most 2 decimals"))
+        checks.append(
+            (
+                f"NOT regexp_full_match({v}, '{_MONEY}')",
+                "wrong type: expected an amount with at most 2 decimals",
+            )
+        )
     elif col.type == "rate":
         checks.append((f"NOT regexp_full_match({v}, '{_RATE}')", "wrong type: expected a decimal number"))
     elif col.type == "date":
         checks.append(
-            (f"NOT regexp_full_match({v}, '{_DATE}') OR TRY_CAST({v} AS DATE) IS NULL", "unparseable date (expected YYYY-MM-DD)")
+            (
+                f"NOT regexp_full_match({v}, '{_DATE}') OR TRY_CAST({v} AS DATE) IS NULL",
+                "unparseable date (expected YYYY-MM-DD)",
+            )
         )
     elif col.type == "timestamp":
         checks.append(
@@ -281,9 +287,16 @@ def _reason_sql(col: Column) -> str:
     elif col.type == "boolean":
         checks.append((f"lower({v}) NOT IN ({_sql_list(_BOOLEANS)})", "wrong type: expected true or false"))
     elif col.type == "enum":
-        checks.append((f"{v} NOT IN ({_sql_list(col.values)})", f"unknown enum value (expected one of {', '.join(col.values)})"))
+        checks.append(
+            (
+                f"{v} NOT IN ({_sql_list(col.values)})",
+                f"unknown enum value (expected one of {', '.join(col.values)})",
+            )
+        )
     elif col.type == "currency":
-        checks.append((f"{v} NOT IN ({_sql_list(sorted(CURRENCIES))})", "unknown currency (not an ISO 4217 code)"))
+        checks.append(
+            (f"{v} NOT IN ({_sql_list(sorted(CURRENCIES))})", "unknown currency (not an ISO 4217 code)")
+        )
     if col.nonnegative:
         label = "negative amount" if col.type == "decimal" else "negative value"
         checks.append((f"TRY_CAST({v} AS DOUBLE) < 0", label))
@@ -292,7 +305,8 @@ def _reason_sql(col: Column) -> str:
     # The first check that fails names the reason; an absent optional value passes
     # every check but the missing-value one.
     whens = " ".join(
-        f"WHEN {cond} THEN '{_sql_str(reason)}'" if i == 0 and col.required
+        f"WHEN {cond} THEN '{_sql_str(reason)}'"
+        if i == 0 and col.required
         else f"WHEN {v} IS NOT NULL AND ({cond}) THEN '{_sql_str(reason)}'"
         for i, (cond, reason) in enumerate(checks)
     )
@@ -300,11 +314,11 @@ def _reason_sql(col: Column) -> str:
 
 
 def _cast_sql(col: Column) -> str:
-    v = f'NULLIF(trim("{col.name}"), \'\')'
+    v = f"NULLIF(trim(\"{col.name}\"), '')"
     if col.type == "boolean":
         return f"lower({v}) IN ('true', '1')"
     if col.type in ("string", "enum", "currency"):
-        return f'NULLIF("{col.name}", \'\')'
+        return f"NULLIF(\"{col.name}\", '')"
     return f"CAST({v} AS {col.sql_type})"
 
 
@@ -326,7 +340,9 @@ def _load_file(
     missing_required = [c.name for c in contract.columns if c.required and c.name not in header]
     missing_optional = [c.name for c in contract.columns if not c.required and c.name not in header]
     if missing_optional:
-        notes.append(f"optional column{'s' if len(missing_optional) > 1 else ''} absent: {', '.join(missing_optional)}")
+        notes.append(
+            f"optional column{'s' if len(missing_optional) > 1 else ''} absent: {', '.join(missing_optional)}"
+        )
     lineage = [load_id, business_date, source, name]
 
     for row_number, column, value, reason, raw in parsed.rejects:
@@ -335,7 +351,11 @@ def _load_file(
             [load_id, business_date, source, name, row_number, column, value, reason, raw],
         )
     present = [c for c in contract.columns if c.name in header]
-    raw_json = "to_json(struct_pack(" + ", ".join(f'"{c.name}" := "{c.name}"' for c in present) + "))" if present else "NULL"
+    raw_json = (
+        "to_json(struct_pack(" + ", ".join(f'"{c.name}" := "{c.name}"' for c in present) + "))"
+        if present
+        else "NULL"
+    )
 
     if missing_required:
         reason = (
@@ -350,9 +370,11 @@ def _load_file(
         loaded = 0
     else:
         reasons = {c.name: _reason_sql(c) for c in present}
-        first_column = "COALESCE(" + ", ".join(
-            f"CASE WHEN {expr} IS NOT NULL THEN '{col}' END" for col, expr in reasons.items()
-        ) + ")"
+        first_column = (
+            "COALESCE("
+            + ", ".join(f"CASE WHEN {expr} IS NOT NULL THEN '{col}' END" for col, expr in reasons.items())
+            + ")"
+        )
         first_reason = "COALESCE(" + ", ".join(reasons.values()) + ")"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _checked AS
@@ -368,7 +390,9 @@ def _load_file(
         )
         # Invalid values first, then duplicate keys among the valid rows: the first
         # occurrence of a key loads, every later one is quarantined pointing at it.
-        value_of = "CASE _bad_column " + " ".join(f"WHEN '{c.name}' THEN \"{c.name}\"" for c in present) + " END"
+        value_of = (
+            "CASE _bad_column " + " ".join(f"WHEN '{c.name}' THEN \"{c.name}\"" for c in present) + " END"
+        )
         con.execute(
             f"""INSERT INTO quarantine.rows
                 SELECT ?, ?, ?, ?, _row_number, _bad_column, {value_of}, _reason, {raw_json}
@@ -377,7 +401,7 @@ def _load_file(
         )
         _quarantine_duplicates(con, contract, present, lineage)
         all_columns = ", ".join(
-            (f'"{c.name}"' if c.name in header else f"NULL AS \"{c.name}\"") for c in contract.columns
+            (f'"{c.name}"' if c.name in header else f'NULL AS "{c.name}"') for c in contract.columns
         )
         before = _count(con, f"raw.{name}")
         con.execute(
@@ -395,8 +419,13 @@ def _load_file(
     for table in ("_staged", "_checked", "_typed"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return FileLoad(
-        name, source, sha256_bytes(data), parsed.rows_read,
-        loaded, quarantined, tuple(notes),
+        name,
+        source,
+        sha256_bytes(data),
+        parsed.rows_read,
+        loaded,
+        quarantined,
+        tuple(notes),
     )
 
 

@@ -26,11 +26,23 @@ BAD_LOANS: dict[str, tuple[bytes, str, str]] = {
     "wrong_type": (_loan(loan_id="L2", principal="12o00.00"), "principal", "wrong type"),
     "missing_required": (_loan(loan_id="L3", borrower_id=""), "borrower_id", "missing required value"),
     "negative_amount": (_loan(loan_id="L4", principal="-5.00"), "principal", "negative amount"),
-    "unknown_enum": (_loan(loan_id="L5", repayment_method="balloon"), "repayment_method", "unknown enum value"),
+    "unknown_enum": (
+        _loan(loan_id="L5", repayment_method="balloon"),
+        "repayment_method",
+        "unknown enum value",
+    ),
     "duplicate_key": (_loan(principal="999.00"), "loan_id, updated_at", "duplicate key"),
-    "unparseable_date": (_loan(loan_id="L7", contract_date="2025-02-30"), "contract_date", "unparseable date"),
+    "unparseable_date": (
+        _loan(loan_id="L7", contract_date="2025-02-30"),
+        "contract_date",
+        "unparseable date",
+    ),
     "unknown_currency": (_loan(loan_id="L8", currency="XXY"), "currency", "unknown currency"),
-    "invalid_utf8": (_loan(loan_id="L9", product_code="P-\xff").replace(b"\xc3\xbf", b"\xff"), "product_code", "invalid UTF-8"),
+    "invalid_utf8": (
+        _loan(loan_id="L9", product_code="P-\xff").replace(b"\xc3\xbf", b"\xff"),
+        "product_code",
+        "invalid UTF-8",
+    ),
 }
 
 
@@ -111,7 +123,9 @@ def test_wrong_field_count_is_quarantined(make_landing: Callable[..., Path], tmp
     assert quarantined == [("fx_rates", 2, None, None, "malformed record: 2 fields, header has 3")]
 
 
-def test_missing_required_file_fails_before_loading(make_landing: Callable[..., Path], tmp_path: Path) -> None:
+def test_missing_required_file_fails_before_loading(
+    make_landing: Callable[..., Path], tmp_path: Path
+) -> None:
     landing = make_landing(omit=("loans",))
     with warehouse.connect(tmp_path / "w.duckdb") as con:
         with pytest.raises(MissingInputError, match="missing required input file loans for 2025-06-02"):
