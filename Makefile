@@ -1,0 +1,45 @@
+# regwatch: everything starts from a bare Python 3.11 with pip.
+# uv is installed into that Python if missing, then `uv sync --locked` builds .venv
+# exactly as uv.lock says.
+
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install demo test test-fast lint format clean
+
+help:
+	@echo "make demo   - install, generate a synthetic platform, run every business day, print the reports"
+	@echo "make test   - install and run the whole test suite (unit, integration, e2e)"
+	@echo "make lint   - ruff (lint + format check) and mypy"
+
+$(BIN)/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/.synced
+
+demo: install
+	$(BIN)/regwatch demo
+
+test: install
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not integration and not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache

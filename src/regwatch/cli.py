@@ -1,0 +1,318 @@
+"""The ``regwatch`` command: parse, call the library, print. Nothing else lives here.
+
+Exit codes: 0 success (exceptions found is still success), 1 a run failed,
+2 bad usage or bad input. Errors are one clear line on stderr, never a traceback
+(set ``REGWATCH_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from regwatch.config import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: regwatch errors that mean "your input or usage is wrong" (exit 2); the rest exit 1.
+_BAD_INPUT_ERRORS = {"RulePackError", "SettingsError", "AprError", "DemoError"}
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"regwatch: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _handles_errors(func: F) -> F:
+    """Turn regwatch's own errors into one line on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the edge of the program
+            if os.environ.get("REGWATCH_DEBUG"):
+                raise
+            name = type(error).__name__
+            ours = type(error).__module__.startswith("regwatch.")
+            text = str(error).strip().splitlines()[0] if str(error).strip() else name
+            if ours:
+                _fail(text, 2 if name in _BAD_INPUT_ERRORS else 1)
+            _fail(f"{name}: {text} (set REGWATCH_DEBUG=1 for the traceback)", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _Date(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return datetime.strptime(str(value), "%Y-%m-%d").date()
+        except ValueError:
+            self.fail(f"{value!r} is not a date of the form YYYY-MM-DD", param, ctx)
+
+
+DATE = _Date()
+
+
+def _settings(landing: Path | None = None, pack: str | None = None, var: Path | None = None) -> Settings:
+    overrides: dict[str, object] = {}
+    if landing is not None:
+        overrides["landing_dir"] = landing
+    if pack is not None:
+        overrides["pack"] = pack
+    if var is not None:
+        overrides["var_dir"] = var
+    return Settings.from_env(**overrides)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="regwatch")
+def main() -> None:
+    """regwatch: compliance monitoring for online lending platforms.
+
+    Loads a business day's extracts into DuckDB, builds the disclosure marts with
+    dbt, checks the rule pack through Great Expectations and renders the reports.
+    """
+
+
+def _print_step(result: Any) -> None:
+    summary = result.summary
+    detail = ""
+    if result.step == "ingest":
+        detail = f"{summary['rows_read']:,} rows read, {summary['rows_quarantined']:,} quarantined"
+    elif result.step == "validate":
+        detail = f"{summary['exceptions']:,} exceptions from {len(summary['rules_run'])} rules"
+    elif result.step == "render_reports":
+        detail = ", ".join(Path(p).name for p in summary["reports"])
+    elif result.step == "seal_ledger":
+        detail = Path(summary["manifest"]).name
+    click.echo(f"  {result.step:<15} {result.seconds:6.1f}s  {detail}")
+
+
+def _run_dates(dates: list[date], settings: Settings) -> list[Path]:
+    from regwatch.pipeline import run_day
+
+    reports: list[Path] = []
+    for day in dates:
+        click.echo(f"{day}  run for {day} (pack {settings.pack})")
+        results = run_day(day, settings, on_step=_print_step)
+        reports.extend(p for r in results if r.step == "render_reports" for p in r.outputs)
+    return reports
+
+
+@main.command()
+@click.option("--business-date", type=DATE, help="The business date to run.")
+@click.option("--from", "start", type=DATE, help="First date of a range (with --to).")
+@click.option("--to", "end", type=DATE, help="Last date of a range (with --from).")
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Landing folder (default var/landing).",
+)
+@click.option("--pack", help="Rule pack under checks/ (default cn).")
+@_handles_errors
+def run(
+    business_date: date | None, start: date | None, end: date | None, landing: Path | None, pack: str | None
+) -> None:
+    """Run every step for one business date, or for each date of a range in order."""
+    if (business_date is None) == (start is None or end is None):
+        raise click.UsageError("give --business-date D, or --from D1 --to D2")
+    settings = _settings(landing, pack)
+    if business_date is not None:
+        dates = [business_date]
+    else:
+        assert start is not None and end is not None
+        if end < start:
+            raise click.UsageError("--to is before --from")
+        dates = _landed_dates(settings.landing_dir, start, end)
+        if not dates:
+            _fail(f"no landing folders between {start} and {end} in {settings.landing_dir}", 1)
+    reports = _run_dates(dates, settings)
+    click.echo("reports:")
+    for path in reports:
+        click.echo(f"  {path}")
+
+
+def _landed_dates(landing: Path, start: date, end: date) -> list[date]:
+    dates = []
+    if landing.is_dir():
+        for child in landing.iterdir():
+            try:
+                day = date.fromisoformat(child.name)
+            except ValueError:
+                continue
+            if child.is_dir() and start <= day <= end:
+                dates.append(day)
+    return sorted(dates)
+
+
+@main.command()
+@click.option("--start", type=DATE, required=True, help="First business date.")
+@click.option("--end", type=DATE, required=True, help="Last business date.")
+@click.option("--loans", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--accounts", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Landing folder to write."
+)
+@_handles_errors
+def generate(start: date, end: date, loans: int, accounts: int, seed: int, out: Path) -> None:
+    """Write a synthetic platform (landing files per business date + _truth/)."""
+    from regwatch.demo import generate as make_platform
+
+    if end < start:
+        raise click.UsageError("--end is before --start")
+    result = make_platform(out, start, end, loans=loans, accounts=accounts, seed=seed)
+    click.echo(
+        f"wrote {len(result.business_dates)} business dates ({result.business_dates[0]} .. "
+        f"{result.business_dates[-1]}) to {out}: {sum(result.rows_written.values()):,} rows, "
+        f"{result.planted} planted cases, {result.malformed} malformed rows; truth in {out / '_truth'}"
+    )
+
+
+DEMO_START = date(2025, 6, 2)
+DEMO_END = date(2025, 6, 13)
+
+
+@main.command()
+@click.option("--loans", type=click.IntRange(min=50), default=2000, show_default=True)
+@click.option("--accounts", type=click.IntRange(min=50), default=1000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@_handles_errors
+def demo(loans: int, accounts: int, seed: int) -> None:
+    """Generate a demo platform into var/landing, run every business date, print the reports."""
+    from regwatch.demo import generate as make_platform
+
+    settings = _settings()
+    click.echo(f"generating a synthetic platform into {settings.landing_dir}")
+    result = make_platform(
+        settings.landing_dir, DEMO_START, DEMO_END, loans=loans, accounts=accounts, seed=seed
+    )
+    reports = _run_dates(list(result.business_dates), settings)
+    click.echo(f"\n{len(result.business_dates)} business dates run. Reports:")
+    for path in reports:
+        click.echo(f"  {path}")
+    click.echo(f"ground truth of the planted cases: {settings.landing_dir / '_truth'}")
+    click.echo("score the rules against it: regwatch rules evaluate")
+
+
+@main.command()
+@click.option(
+    "--method",
+    type=click.Choice(["cn_irr", "cn_irr_compound"]),
+    default="cn_irr",
+    show_default=True,
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_handles_errors
+def apr(method: str, file: Path) -> None:
+    """Real APR of one loan's cash flows (JSON: advances and payments)."""
+    from regwatch.apr import AprError, annual_rate
+
+    try:
+        data = json.loads(file.read_text())
+        advances = [(date.fromisoformat(f["date"]), float(f["amount"])) for f in data["advances"]]
+        payments = [(date.fromisoformat(f["date"]), float(f["amount"])) for f in data["payments"]]
+    except (ValueError, KeyError, TypeError) as error:
+        raise AprError(f"{file}: not an APR cash-flow file ({error})") from error
+    simple = annual_rate(advances, payments, "cn_irr", data.get("unit_period"))
+    compound = annual_rate(advances, payments, "cn_irr_compound", data.get("unit_period"))
+    chosen = simple if method == "cn_irr" else compound
+    click.echo(f"real APR ({method}): {chosen:.4%}")
+    click.echo(f"  simple (periodic rate x 12): {simple:.4%}   compound: {compound:.4%}")
+
+
+@main.group()
+def rules() -> None:
+    """The active rule pack: list, show, evaluate against generated truth."""
+
+
+@rules.command("list")
+@click.option("--pack", help="Rule pack under checks/ (default cn).")
+@_handles_errors
+def rules_list(pack: str | None) -> None:
+    """One line per rule of the pack."""
+    from regwatch.rules import load_pack
+
+    loaded = load_pack(_settings(pack=pack).pack_dir)
+    click.echo(
+        f"pack {loaded.name} {loaded.version} ({len(loaded.rules)} rules, sha256 {loaded.sha256[:12]})"
+    )
+    for rule in loaded.rules:
+        window = f"{rule.valid_from} .. {rule.valid_to or 'open'}"
+        click.echo(f"  {rule.id:<50} {rule.severity:<9} {window:<26} {rule.title}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--pack", help="Rule pack under checks/ (default cn).")
+@_handles_errors
+def rules_show(rule_id: str, pack: str | None) -> None:
+    """Everything about one rule, its parameters resolved."""
+    from regwatch.rules import load_pack
+
+    loaded = load_pack(_settings(pack=pack).pack_dir)
+    rule = next((r for r in loaded.rules if r.id == rule_id), None)
+    if rule is None:
+        raise click.BadParameter(f"no rule {rule_id!r} in pack {loaded.name}", param_hint="RULE_ID")
+    shown = rule.model_dump(mode="json")
+    shown["resolved_kwargs"] = rule.resolved_kwargs(loaded.parameters)
+    click.echo(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
+
+
+@rules.command("evaluate")
+@click.option(
+    "--truth",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A _truth/ folder from regwatch generate (default var/landing/_truth).",
+)
+@_handles_errors
+def rules_evaluate(truth: Path | None) -> None:
+    """Precision and recall per rule: exceptions of every run date vs the planted truth."""
+    from regwatch.evaluate import evaluate
+
+    settings = _settings()
+    scores = evaluate(settings, truth or settings.landing_dir / "_truth")
+    click.echo(f"{'rule':<50} {'planted':>8} {'found':>6} {'hits':>5} {'precision':>9} {'recall':>7}")
+    for score in scores:
+        click.echo(
+            f"{score.rule_id:<50} {score.planted:>8} {score.found:>6} {score.hits:>5} "
+            f"{score.precision:>9.3f} {score.recall:>7.3f}"
+        )
+
+
+@main.group()
+def audit() -> None:
+    """The ledger: verify the chain of manifests and every artefact they name."""
+
+
+@audit.command("verify")
+@_handles_errors
+def audit_verify() -> None:
+    """Walk the manifest chain; name the first broken link or altered file (exit 1)."""
+    from regwatch.ledger import verify
+
+    result = verify(_settings())
+    if not result.ok:
+        for problem in result.problems:
+            click.echo(f"regwatch: audit: {problem}", err=True)
+        sys.exit(1)
+    click.echo(result.summary)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
