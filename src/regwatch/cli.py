@@ -40,7 +40,7 @@ def _handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except Exception as error:  # noqa: BLE001 - the edge of the program
+        except Exception as error:  # the edge of the program: no traceback for users
             if os.environ.get("REGWATCH_DEBUG"):
                 raise
             name = type(error).__name__
