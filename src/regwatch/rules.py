@@ -1,0 +1,217 @@
+"""Rule packs: YAML compliance-as-code parsed into typed, validated objects (pure, no GX).
+
+A pack is a folder ``checks/<pack>/``: ``_pack.yml`` (name, version, parameters)
+and one file per rule family. Unknown keys, bad severities, duplicate ids, ids
+outside the pack or family, unknown ``$parameters`` and unsupported expectations
+all fail when the pack loads, with one line naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Severity = Literal["critical", "high", "medium", "low"]
+
+#: Expectations a rule may use, with the kwargs each accepts (beyond ``column``).
+SUPPORTED_EXPECTATIONS: dict[str, frozenset[str]] = {
+    "expect_column_values_to_be_between": frozenset({"min_value", "max_value", "strict_min", "strict_max"}),
+    "expect_column_values_to_not_be_null": frozenset(),
+    "expect_column_values_to_be_null": frozenset(),
+    "expect_column_values_to_be_in_set": frozenset({"value_set"}),
+    "expect_column_values_to_not_be_in_set": frozenset({"value_set"}),
+}
+_ID = re.compile(r"^[a-z][a-z0-9]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_PARAM = re.compile(r"^\$([a-z][a-z0-9_]*)$")
+
+
+class RulePackError(ValueError):
+    """A rule pack cannot be loaded; the message names the file and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(_Strict):
+    value: Any
+    source: str
+
+
+class Rule(_Strict):
+    """One rule: what it checks, where, why (legal basis), and what evidence it shows."""
+
+    id: str
+    title: str
+    legal_basis: str
+    severity: Severity
+    valid_from: date
+    valid_to: date | None = None
+    model: str
+    expectation: str
+    kwargs: dict[str, Any]
+    entity_key: str
+    evidence: tuple[str, ...] = Field(min_length=1)
+    message: str
+
+    @field_validator("id")
+    @classmethod
+    def _id_form(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"rule id {value!r} is not <pack>.<family>.<slug> in lower case")
+        return value
+
+    @field_validator("expectation")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value not in SUPPORTED_EXPECTATIONS:
+            raise ValueError(
+                f"expectation {value!r} is not supported (use one of {', '.join(sorted(SUPPORTED_EXPECTATIONS))})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Rule:
+        if self.valid_to is not None and self.valid_to <= self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is not after valid_from {self.valid_from}")
+        if "column" not in self.kwargs:
+            raise ValueError("kwargs needs the column the expectation checks")
+        unknown = set(self.kwargs) - {"column"} - SUPPORTED_EXPECTATIONS[self.expectation]
+        if unknown:
+            raise ValueError(f"kwargs {sorted(unknown)} are not arguments of {self.expectation}")
+        return self
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".")[1]
+
+    @property
+    def column(self) -> str:
+        return str(self.kwargs["column"])
+
+    def applies_on(self, business_date: date) -> bool:
+        """In force on ``business_date``: ``valid_from`` inclusive, ``valid_to`` exclusive.
+
+        A retired rule's ``valid_to`` is the first day it no longer applies, so a
+        successor can start on that same day without overlap.
+        """
+        return self.valid_from <= business_date and (self.valid_to is None or business_date < self.valid_to)
+
+    def parameter_names(self) -> set[str]:
+        return {m.group(1) for v in self.kwargs.values() if isinstance(v, str) and (m := _PARAM.match(v))}
+
+    def resolved_kwargs(self, parameters: dict[str, Parameter]) -> dict[str, Any]:
+        """The kwargs with every ``$name`` replaced by the pack parameter's value."""
+        resolved = {}
+        for key, value in self.kwargs.items():
+            match = _PARAM.match(value) if isinstance(value, str) else None
+            resolved[key] = parameters[match.group(1)].value if match else value
+        return resolved
+
+
+class _PackHeader(_Strict):
+    name: str
+    version: str
+    title: str
+    jurisdiction: str
+    currency: str
+    apr_convention: Literal["cn_irr", "cn_irr_compound", "us_reg_z", "eu_aprc"]
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+
+
+class _FamilyFile(_Strict):
+    rules: tuple[Rule, ...]
+
+
+class RulePack(_Strict):
+    name: str
+    version: str
+    title: str
+    jurisdiction: str
+    currency: str
+    apr_convention: str
+    parameters: dict[str, Parameter]
+    rules: tuple[Rule, ...]
+    sha256: str
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def applicable(self, business_date: date) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.applies_on(business_date))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise RulePackError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)})") from error
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    location = ".".join(str(p) for p in problem["loc"])
+    text = str(problem["msg"]).removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        text = "unknown key"
+    return f"{location}: {text}" if location else text
+
+
+def pack_digest(pack_dir: Path) -> str:
+    """Content hash of every file of the pack, in name order: the pack's identity in the ledger."""
+    digest = hashlib.sha256()
+    for path in sorted(pack_dir.glob("*.yml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_pack(pack_dir: Path) -> RulePack:
+    header_path = pack_dir / "_pack.yml"
+    if not header_path.is_file():
+        raise RulePackError(f"no rule pack at {pack_dir} (missing _pack.yml)")
+    try:
+        header = _PackHeader.model_validate(_read_yaml(header_path))
+    except ValidationError as error:
+        raise RulePackError(f"{header_path}: {_first_problem(error)}") from error
+    if header.name != pack_dir.name:
+        raise RulePackError(f"{header_path}: pack name {header.name!r} does not match its folder {pack_dir.name!r}")
+    rules: list[Rule] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(pack_dir.glob("*.yml")):
+        if path.name == "_pack.yml":
+            continue
+        try:
+            family = _FamilyFile.model_validate(_read_yaml(path))
+        except ValidationError as error:
+            raise RulePackError(f"{path}: {_first_problem(error)}") from error
+        for rule in family.rules:
+            where = f"{path}: rule {rule.id}"
+            if rule.id in seen:
+                raise RulePackError(f"{where}: duplicate id (also in {seen[rule.id].name})")
+            pack_name, family_name = rule.id.split(".")[:2]
+            if pack_name != header.name:
+                raise RulePackError(f"{where}: id does not start with the pack name {header.name!r}")
+            if family_name != path.stem:
+                raise RulePackError(f"{where}: family {family_name!r} does not match the file {path.name}")
+            unknown = rule.parameter_names() - set(header.parameters)
+            if unknown:
+                raise RulePackError(f"{where}: unknown parameter ${sorted(unknown)[0]}")
+            seen[rule.id] = path
+            rules.append(rule)
+    return RulePack(
+        **header.model_dump(exclude={"parameters"}),
+        parameters=header.parameters,
+        rules=tuple(sorted(rules, key=lambda r: r.id)),
+        sha256=pack_digest(pack_dir),
+    )
