@@ -1,0 +1,31 @@
+with
+
+latest as (
+    {{ latest_as_of(source('platform', 'loans'), ['loan_id'], ['updated_at']) }}
+),
+
+final as (
+    select
+        loan_id,
+        borrower_id,
+        borrower_type,
+        product_code,
+        partner_id,
+        is_related_party,
+        contract_date,
+        disbursement_date,
+        principal,
+        currency,
+        term_months,
+        repayment_method,
+        nominal_rate,
+        upfront_fee,
+        status,
+        written_off_date,
+        updated_at,
+        _business_date as loaded_business_date,
+        _load_id
+    from latest
+)
+
+select * from final

@@ -1,0 +1,19 @@
+with
+
+source as (
+    select * from {{ ref('rate_cap_policies') }}
+),
+
+final as (
+    select
+        policy_id,
+        cap_kind,
+        multiplier,
+        fixed_rate,
+        valid_from,
+        valid_to,
+        legal_basis
+    from source
+)
+
+select * from final
