@@ -1,0 +1,205 @@
+"""Run a rule pack through Great Expectations on the DuckDB marts; every failing row is an exception.
+
+GX executes each rule's expectation as SQL inside DuckDB (no data is pulled into
+pandas). Its result is a count plus a truncated sample, so the complete list of
+failing rows comes from the SQL GX itself returns for them
+(``unexpected_index_query``), and the two counts must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from regwatch.rules import Rule, RulePack
+
+EXCEPTION_COLUMNS = (
+    "run_id",
+    "business_date",
+    "rule_id",
+    "severity",
+    "legal_basis",
+    "model",
+    "entity_key",
+    "message",
+    "evidence",
+)
+MARTS_SCHEMA = "marts"
+
+
+class ValidationError(RuntimeError):
+    """GX and the warehouse disagree, or a rule's model is missing."""
+
+
+class _DuckDBDialect(str):
+    """Looks like GX's dialect enum members (a str with ``.value``) for the name "duckdb"."""
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+def enable_gx_duckdb() -> None:
+    """Make GX keep one persisted SQLAlchemy connection for DuckDB, as it does for SQLite.
+
+    Without it GX closes its pooled connection before fetching, duckdb-engine's cursor
+    shares that connection, and every expectation fails with an empty result
+    ("list index out of range"). Upstream: great_expectations issues #10738 and #11579,
+    native DuckDB engine PR #12084. ``tests/unit/test_gx_duckdb_fix.py`` fails when GX's
+    behaviour changes, so this is removed as soon as it is no longer needed.
+    """
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
+
+    if "duckdb" not in engine._PERSISTED_CONNECTION_DIALECTS:
+        engine._PERSISTED_CONNECTION_DIALECTS = (
+            *engine._PERSISTED_CONNECTION_DIALECTS,
+            _DuckDBDialect("duckdb"),
+        )
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """GX logs INFO lines and draws progress bars; a batch run wants neither."""
+    loggers = [logging.getLogger(name) for name in ("great_expectations", "sqlalchemy")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _expectation(rule: Rule, kwargs: dict[str, Any]) -> Any:
+    import great_expectations as gx
+
+    class_name = "".join(part.title() for part in rule.expectation.split("_"))
+    expectation_class = getattr(gx.expectations, class_name)
+    return expectation_class(**kwargs, meta={"rule_id": rule.id})
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 8)
+    return value
+
+
+def _message(rule: Rule, evidence: dict[str, Any], kwargs: dict[str, Any]) -> str:
+    values = {k: (float(v) if isinstance(v, Decimal) else v) for k, v in evidence.items()}
+    try:
+        return rule.message.format(**kwargs, **values).strip()
+    except (KeyError, ValueError, TypeError):
+        return f"{rule.title} ({rule.column} = {evidence.get(rule.column)})"
+
+
+def _failing_rows_sql(index_query: str, rule: Rule) -> str:
+    """Turn GX's unexpected-index query into one that selects the evidence columns.
+
+    GX returns ``SELECT <index columns> FROM <table> WHERE <failing condition>``; the
+    condition is GX's own, so the list cannot drift from GX's count.
+    """
+    match = re.search(r"\bFROM\b(.*)$", index_query, flags=re.IGNORECASE | re.DOTALL)
+    if match is None:
+        raise ValidationError(f"{rule.id}: GX returned no usable query for the failing rows")
+    columns = list(dict.fromkeys([rule.entity_key, *rule.evidence]))
+    return f"SELECT {', '.join(columns)} FROM{match.group(1)}"
+
+
+def run_rules(warehouse_path: Path, pack: RulePack, business_date: date, run_id: str) -> pd.DataFrame:
+    """Every rule of ``pack`` in force on ``business_date``: one row per failing entity."""
+    rules = pack.applicable(business_date)
+    rows: list[dict[str, Any]] = []
+    if rules:
+        with _quiet():
+            rows = _run(warehouse_path, pack, rules, business_date, run_id)
+    frame = pd.DataFrame(rows, columns=list(EXCEPTION_COLUMNS))
+    return frame.sort_values(["rule_id", "entity_key"], kind="stable").reset_index(drop=True)
+
+
+def _run(
+    warehouse_path: Path, pack: RulePack, rules: tuple[Rule, ...], business_date: date, run_id: str
+) -> list[dict[str, Any]]:
+    import great_expectations as gx
+    import sqlalchemy as sa
+
+    enable_gx_duckdb()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
+    source = context.data_sources.add_sql(
+        name="warehouse",
+        connection_string=f"duckdb:///{warehouse_path}",
+        kwargs={"connect_args": {"read_only": True}},
+    )
+    rows: list[dict[str, Any]] = []
+    try:
+        engine = source.get_engine()
+        with engine.connect() as connection:
+            tables = {
+                r[0]
+                for r in connection.execute(
+                    sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                    {"s": MARTS_SCHEMA},
+                )
+            }
+        for model in sorted({rule.model for rule in rules}):
+            if model not in tables:
+                raise ValidationError(f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first")
+            model_rules = [r for r in rules if r.model == model]
+            asset = source.add_table_asset(name=model, table_name=model, schema_name=MARTS_SCHEMA)
+            batch = asset.add_batch_definition_whole_table(f"{model}_all").get_batch()
+            for rule in model_rules:
+                kwargs = rule.resolved_kwargs(pack.parameters)
+                result = batch.validate(
+                    _expectation(rule, kwargs),
+                    result_format={
+                        "result_format": "COMPLETE",
+                        "unexpected_index_column_names": [rule.entity_key],
+                        "return_unexpected_index_query": True,
+                    },
+                )
+                if result.exception_info.get("raised_exception"):
+                    raise ValidationError(f"{rule.id}: GX failed: {result.exception_info.get('exception_message')}")
+                expected = int(result.result.get("unexpected_count") or 0)
+                failing: list[dict[str, Any]] = []
+                if expected:
+                    query = _failing_rows_sql(str(result.result["unexpected_index_query"]), rule)
+                    with engine.connect() as connection:
+                        failing = [dict(r._mapping) for r in connection.execute(sa.text(query))]
+                if len(failing) != expected:
+                    raise ValidationError(
+                        f"{rule.id}: GX counts {expected} failing rows but its query returns {len(failing)}"
+                    )
+                for record in failing:
+                    evidence = {column: _json_value(record[column]) for column in rule.evidence}
+                    rows.append(
+                        {
+                            "run_id": run_id,
+                            "business_date": business_date,
+                            "rule_id": rule.id,
+                            "severity": rule.severity,
+                            "legal_basis": " ".join(rule.legal_basis.split()),
+                            "model": rule.model,
+                            "entity_key": str(record[rule.entity_key]),
+                            "message": " ".join(_message(rule, record, kwargs).split()),
+                            "evidence": json.dumps(evidence, sort_keys=True, ensure_ascii=False),
+                        }
+                    )
+    finally:
+        source.get_engine().dispose()
+    return rows

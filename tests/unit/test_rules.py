@@ -1,0 +1,86 @@
+"""Rule packs load into typed rules; every mistake is one clear line naming file and problem."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from regwatch.rules import RulePackError, load_pack
+from tests.conftest import REPO_ROOT
+
+CN = REPO_ROOT / "checks" / "cn"
+
+
+def test_cn_pack_loads_with_parameters_resolved() -> None:
+    pack = load_pack(CN)
+    assert pack.name == "cn" and len(pack.sha256) == 64
+    cash = pack.rule("cn.aml.large_cash")
+    assert cash.resolved_kwargs(pack.parameters) == {
+        "column": "cash_amount_cny",
+        "max_value": 50000,
+        "strict_max": True,
+    }
+    apr = pack.rule("cn.rate_caps.real_apr_above_comprehensive_cap")
+    assert apr.resolved_kwargs(pack.parameters)["max_value"] == 0.24
+    assert all(rule.legal_basis for rule in pack.rules)
+
+
+def test_us_pack_loads() -> None:
+    pack = load_pack(REPO_ROOT / "checks" / "us")
+    assert pack.apr_convention == "us_reg_z"
+    assert [r.id for r in pack.rules] == ["us.rate_caps.apr_above_cap"]
+
+
+def test_validity_window_is_inclusive_exclusive() -> None:
+    rule = load_pack(CN).rule("cn.aml.large_cash").model_copy(update={"valid_to": date(2026, 1, 1)})
+    assert rule.applies_on(date(2017, 7, 1)) and rule.applies_on(date(2025, 12, 31))
+    assert not rule.applies_on(date(2017, 6, 30)) and not rule.applies_on(date(2026, 1, 1))
+
+
+def _broken(tmp_path: Path, old: str, new: str, file: str = "aml.yml") -> Path:
+    pack = tmp_path / "cn"
+    shutil.copytree(CN, pack)
+    text = (pack / file).read_text()
+    assert old in text
+    (pack / file).write_text(text.replace(old, new, 1))
+    return pack
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("    severity: high", "    severity: high\n    sevrity: high", "rules.0.sevrity: unknown key"),
+        ("severity: high", "severity: urgent", "rules.0.severity"),
+        ("$large_cash_threshold_cny", "$large_cash_threshold", "unknown parameter $large_cash_threshold"),
+        ("id: cn.aml.large_cash", "id: cn.rate_caps.large_cash", "does not match the file aml.yml"),
+        ("id: cn.aml.large_cash", "id: us.aml.large_cash", "does not start with the pack name"),
+        ("id: cn.aml.large_cash", "id: cn.aml.Large-Cash", "is not <pack>.<family>.<slug>"),
+        ("expect_column_values_to_be_between", "expect_column_values_to_be_fine", "is not supported"),
+        ("valid_to: null", "valid_to: 2010-01-01", "is not after valid_from"),
+        ("strict_max: true", "strict_max: true\n      mostly: 0.9", "are not arguments of"),
+        ("rules:", "rules: [", "not valid YAML"),
+    ],
+)
+def test_each_mistake_is_one_clear_line(tmp_path: Path, old: str, new: str, message: str) -> None:
+    with pytest.raises(RulePackError) as error:
+        load_pack(_broken(tmp_path, old, new))
+    text = str(error.value)
+    assert message in text and "aml.yml" in text and "\n" not in text
+
+
+def test_duplicate_id_is_rejected(tmp_path: Path) -> None:
+    pack = tmp_path / "cn"
+    shutil.copytree(CN, pack)
+    text = (pack / "aml.yml").read_text()
+    (pack / "aml.yml").write_text(text + text.removeprefix("rules:\n"))
+    with pytest.raises(RulePackError, match="rule cn.aml.large_cash: duplicate id"):
+        load_pack(pack)
+
+
+def test_pack_hash_changes_with_any_byte(tmp_path: Path) -> None:
+    before = load_pack(CN).sha256
+    after = load_pack(_broken(tmp_path, "severity: high", "severity: medium")).sha256
+    assert before != after
