@@ -89,13 +89,9 @@ class Settings:
         if home:
             root = Path(str(home)).resolve()
             if _find_project_root(root) != root:
-                raise SettingsError(
-                    f"REGWATCH_HOME={root} does not hold {', '.join(_CONTENT_DIRS)}"
-                )
+                raise SettingsError(f"REGWATCH_HOME={root} does not hold {', '.join(_CONTENT_DIRS)}")
         else:
-            found = _find_project_root(Path.cwd()) or _find_project_root(
-                Path(__file__).resolve().parent
-            )
+            found = _find_project_root(Path.cwd()) or _find_project_root(Path(__file__).resolve().parent)
             if found is None:
                 raise SettingsError(
                     "cannot find the regwatch project (dbt_project/, checks/, reports/): "

@@ -185,7 +185,9 @@ def load_pack(pack_dir: Path) -> RulePack:
     except ValidationError as error:
         raise RulePackError(f"{header_path}: {_first_problem(error)}") from error
     if header.name != pack_dir.name:
-        raise RulePackError(f"{header_path}: pack name {header.name!r} does not match its folder {pack_dir.name!r}")
+        raise RulePackError(
+            f"{header_path}: pack name {header.name!r} does not match its folder {pack_dir.name!r}"
+        )
     rules: list[Rule] = []
     seen: dict[str, Path] = {}
     for path in sorted(pack_dir.glob("*.yml")):

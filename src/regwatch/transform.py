@@ -50,6 +50,10 @@ def build(business_date: date, settings: Settings) -> TransformResult:
         "--vars",
         json.dumps({"business_date": business_date.isoformat()}),
         "--quiet",
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
         "--no-use-colors",
         "--no-partial-parse",
     ]

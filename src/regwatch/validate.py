@@ -143,8 +143,9 @@ def _run(
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     source = context.data_sources.add_sql(
         name="warehouse",
+        # Not read-only: DuckDB refuses a second connection to the same file in one
+        # process with a different configuration, and the caller writes right after.
         connection_string=f"duckdb:///{warehouse_path}",
-        kwargs={"connect_args": {"read_only": True}},
     )
     rows: list[dict[str, Any]] = []
     try:
@@ -159,7 +160,9 @@ def _run(
             }
         for model in sorted({rule.model for rule in rules}):
             if model not in tables:
-                raise ValidationError(f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first")
+                raise ValidationError(
+                    f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
+                )
             model_rules = [r for r in rules if r.model == model]
             asset = source.add_table_asset(name=model, table_name=model, schema_name=MARTS_SCHEMA)
             batch = asset.add_batch_definition_whole_table(f"{model}_all").get_batch()
@@ -174,7 +177,9 @@ def _run(
                     },
                 )
                 if result.exception_info.get("raised_exception"):
-                    raise ValidationError(f"{rule.id}: GX failed: {result.exception_info.get('exception_message')}")
+                    raise ValidationError(
+                        f"{rule.id}: GX failed: {result.exception_info.get('exception_message')}"
+                    )
                 expected = int(result.result.get("unexpected_count") or 0)
                 failing: list[dict[str, Any]] = []
                 if expected:
@@ -201,5 +206,15 @@ def _run(
                         }
                     )
     finally:
-        source.get_engine().dispose()
+        _close(source)
     return rows
+
+
+def _close(source: Any) -> None:
+    """Close GX's persisted connection and dispose of every engine: DuckDB has one writer."""
+    execution_engine = source.get_execution_engine()
+    if execution_engine._connection is not None:
+        execution_engine._connection.close()
+        execution_engine._connection = None
+    execution_engine.engine.dispose()
+    source.get_engine().dispose()

@@ -27,7 +27,11 @@ print(result.success, result.result.get("unexpected_count"), bool(result.excepti
 
 def _probe(path: Path, mode: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(path), mode], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", _PROBE, str(path), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return done.stdout.strip().splitlines()[-1]
 

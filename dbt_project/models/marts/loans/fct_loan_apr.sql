@@ -48,11 +48,11 @@ final as (
         cast(coalesce(flows.total_repayable, 0) - (loans.principal - loans.upfront_fee) as decimal(18, 2))
             as total_cost,
         loans.nominal_rate,
-        aprs.real_apr,
-        aprs.real_apr_compound,
-        aprs.apr_convention,
+        cast(aprs.real_apr as double) as real_apr,
+        cast(aprs.real_apr_compound as double) as real_apr_compound,
+        cast(aprs.apr_convention as varchar) as apr_convention,
         cast(coalesce(aprs.installment_count, 0) as integer) as installment_count,
-        aprs.apr_error,
+        cast(aprs.apr_error as varchar) as apr_error,
         reference_rates.reference_rate as lpr_at_contract,
         cast(lpr_multiple.multiplier * reference_rates.reference_rate as decimal(12, 8)) as lpr_cap_rate
     from loans
