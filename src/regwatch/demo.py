@@ -1,37 +1,55 @@
-"""A synthetic online-lending platform with ground truth: the demo and the test bed.
+"""Synthetic online-lending platform with ground truth: the embedded demo and the test bed.
 
-``generate`` writes, for every business day (Mon-Fri) of a range, the seven input
-files of the contract as a platform would deliver them: day one carries the back
-book (loans contracted in the six months before, their schedules, fundings and
-repayment history, every account); each later day carries the loans contracted
-that day, the installments paid, status changes, ordinary account traffic and FX
-rates. Into that it plants the cases the rules must find (real APR above the cap,
-large cash single or cumulative, exactly at the threshold, in foreign currency),
-near misses they must not find, and malformed rows of every bad-input class.
+:func:`generate` writes one landing folder per business day (the seven required
+files of :mod:`regwatch.contract`) and ``_truth/`` next to them: the planted cases
+that must fire (``planted.csv``), the near misses that must not
+(``near_misses.csv``), every malformed row (``malformed.csv``) and file-level
+quirks (``file_issues.csv``). The pipeline never reads ``_truth/``.
 
-Ground truth lands in ``<out>/_truth/`` (the pipeline never reads it):
-``planted.csv`` and ``near_misses.csv`` (case_id, rule_id, entity_key,
-business_date, kind, detail) and ``malformed.csv`` (file, business_date,
-row_number, bad_input_class, column). Same arguments give byte-identical files.
+Everything is drawn from ``numpy.random.default_rng(seed)`` in a fixed order and
+written as bytes, so the same arguments give byte-identical files. Work is
+vectorised over loans, schedule rows and transactions; per-day loops are over
+days, never over rows of another day.
+
+Thresholds come from REGULATION.md: the comprehensive-cost level read as 24 %
+(SPC Fa Fa [2017] No. 22) and large cash of CNY 50,000 or more per customer per
+day and direction (PBOC Order [2016] No. 3 art. 5). Ordinary data keeps well
+clear of both (real APR <= 22 %, cash < CNY 45,000 per customer-day-direction),
+planted cases sit well above or exactly on the line, so the truth is unambiguous.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import random
-from collections import defaultdict
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from regwatch.apr import annual_rate
 from regwatch.contract import CONTRACTS, REQUIRED_FILES
 
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+DateArray = npt.NDArray[np.datetime64]
+
 RATE_CAP_RULE = "cn.rate_caps.real_apr_above_comprehensive_cap"
 LARGE_CASH_RULE = "cn.aml.large_cash"
-BAD_INPUT_CLASSES = (
+#: Ordinary loans stay at or below this real APR; planted ones at or above the next.
+ORDINARY_APR_MAX = 0.22
+PLANTED_APR_MIN = 0.26
+#: PBOC Order [2016] No. 3 art. 5(1): cash of CNY 50,000 or more (inclusive), in cents.
+LARGE_CASH_CENTS = 5_000_000
+#: Ordinary cash per customer, day and direction stays below this (in CNY cents).
+ORDINARY_CASH_CAP_CENTS = 4_500_000
+BAD_INPUT_CLASSES: tuple[str, ...] = (
     "wrong_type",
     "missing_required",
     "negative_amount",
@@ -41,24 +59,18 @@ BAD_INPUT_CLASSES = (
     "unknown_currency",
     "invalid_utf8",
 )
-# Compliant loans stay this far below the 24 % level, planted ones this far above:
-# the truth must not hinge on the last decimal of a schedule.
-COMPLIANT_MAX_APR = 0.22
-PLANTED_MIN_APR = 0.26
-CASH_THRESHOLD = Decimal("50000.00")
-ORDINARY_CASH_CEILING = Decimal("40000.00")
-CENT = Decimal("0.01")
-
-_SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Zhu", "Hu", "Guo", "He", "Gao", "Lin", "Luo"]
-_GIVEN = ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Jun", "Yang", "Yong", "Yan", "Jie", "Tao", "Ming", "Chao", "Xiu", "Hui", "Ping", "Gang", "Hong"]
-_COMPANY = ["Huaxin", "Tianrui", "Jinhai", "Dongfang", "Hengtong", "Xinyuan", "Zhongtai", "Baoli", "Kaiyuan", "Ruifeng"]
-_REGIONS = ("110101", "310104", "440305", "330106", "510107", "420102", "320102")
-_FX_START = {"USD": 7.18, "EUR": 7.80, "HKD": 0.918, "GBP": 9.10, "JPY": 0.0478}
-_PARTNERS = ("PTN-BANK-01", "PTN-BANK-02", "PTN-TRUST-01", "PTN-GUAR-01")
+FX_CURRENCIES: tuple[str, ...] = ("CNY", "USD", "EUR", "HKD", "GBP", "JPY")
+TRUTH_COLUMNS = ("case_id", "rule_id", "entity_key", "business_date", "kind", "detail")
+MALFORMED_COLUMNS = ("file", "business_date", "row_number", "bad_input_class", "column")
+FILE_ISSUE_COLUMNS = ("file", "business_date", "issue", "column")
+BACK_BOOK_DAYS = 182
+_DAY_SECONDS = 86_400
+# Lone surrogates encode (surrogateescape) to the raw bytes 0xff 0xfe: invalid UTF-8.
+_INVALID_UTF8 = "\udcff\udcfe"
 
 
 class DemoError(ValueError):
-    """The generator was asked for something it cannot make."""
+    """The arguments describe no platform (e.g. no business day in the range)."""
 
 
 @dataclass(frozen=True)
@@ -71,684 +83,1419 @@ class GenerateResult:
     malformed: int
 
 
-@dataclass(frozen=True)
-class Product:
-    code: str
-    method: str
-    terms: tuple[int, ...]
-    rate_range: tuple[float, float]
-    monthly_fee: float = 0.0
-    upfront_fee: float = 0.0
-
-
-PRODUCTS = (
-    Product("P-EI", "equal_installment", (6, 12, 24, 36), (0.08, 0.18)),
-    Product("P-EP", "equal_principal", (12, 24), (0.07, 0.15)),
-    Product("P-IF", "interest_first", (3, 6, 12), (0.06, 0.15)),
-    Product("P-FA", "flat_add_on", (12, 24, 36), (0.036, 0.06), monthly_fee=0.0015, upfront_fee=0.01),
-    Product("P-BL", "bullet", (1, 3, 6), (0.06, 0.14)),
-)
-
-
-@dataclass
-class _Loan:
-    loan_id: str
-    borrower_id: str
-    borrower_type: str
-    product: Product
-    partner_id: str
-    is_related_party: bool
-    contract_date: date
-    principal: Decimal
-    term_months: int
-    nominal_rate: Decimal
-    upfront_fee: Decimal
-    schedule: list[tuple[int, date, Decimal, Decimal, Decimal]] = field(default_factory=list)
-    planted_kind: str = ""
-    real_apr: float = 0.0
-    delinquent_from: int = 0  # first installment never paid by the borrower (0 = pays all)
-
-
-def _applies(bad_class: str, file_name: str) -> bool:
-    """Whether a file has a column that can carry this class of defect."""
-    kinds = {
-        "wrong_type": {"decimal", "integer"},
-        "negative_amount": {"decimal"},
-        "unknown_enum": {"enum"},
-        "unknown_currency": {"currency"},
-    }.get(bad_class)
-    return kinds is None or any(c.type in kinds and c.required for c in CONTRACTS[file_name].columns)
-
-
 def business_days(start: date, end: date) -> list[date]:
-    """Monday to Friday from ``start`` to ``end`` inclusive."""
-    days = []
-    day = start
-    while day <= end:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
+    """Monday to Friday from ``start`` to ``end`` inclusive (no holiday calendar)."""
+    days: list[date] = []
+    current = start
+    while current <= end:
+        if current.weekday() < 5:
+            days.append(current)
+        current += timedelta(days=1)
     return days
 
 
-def _money(value: float | Decimal) -> Decimal:
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+# --------------------------------------------------------------------------- formatting
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
-    return date(year, month, min(day.day, last))
+def _money(cents: IntArray) -> list[str]:
+    return [f"{c // 100}.{c % 100:02d}" for c in cents.tolist()]
 
 
-def schedule_for(
-    method: str,
-    principal: Decimal,
-    nominal_rate: Decimal,
-    term: int,
-    start: date,
-    monthly_fee_rate: float = 0.0,
-) -> list[tuple[int, date, Decimal, Decimal, Decimal]]:
-    """Contractual installments (number, due date, principal, interest, fee), cent-exact.
+def _iso(ordinals: IntArray) -> list[str]:
+    cache: dict[int, str] = {}
+    result: list[str] = []
+    for o in ordinals.tolist():
+        text = cache.get(o)
+        if text is None:
+            text = cache[o] = date.fromordinal(o).isoformat()
+        result.append(text)
+    return result
 
-    Rounding goes to the last installment so principal always sums to the loan.
-    For ``flat_add_on`` the nominal rate is charged on the original principal every
-    month (the way such products are advertised), plus a flat monthly service fee.
-    """
-    monthly = nominal_rate / 12
-    fee = _money(principal * Decimal(str(monthly_fee_rate)))
-    rows = []
-    balance = principal
-    if method == "bullet":
-        interest = _money(principal * nominal_rate * term / 12)
-        return [(1, _add_months(start, term), principal, interest, fee * term)]
-    if method == "equal_installment" and monthly > 0:
-        payment = principal * monthly / (1 - (1 + monthly) ** -term)
-    for number in range(1, term + 1):
-        due = _add_months(start, number)
-        last = number == term
-        if method == "equal_installment":
-            interest = _money(balance * monthly)
-            paid = balance if last else _money(payment - interest)
-        elif method in ("equal_principal", "flat_add_on"):
-            interest = _money((principal if method == "flat_add_on" else balance) * monthly)
-            paid = balance if last else _money(principal / term)
-        elif method == "interest_first":
-            interest = _money(principal * monthly)
-            paid = balance if last else Decimal("0.00")
+
+def _stamps(seconds: IntArray) -> list[str]:
+    """``YYYY-MM-DD HH:MM:SS`` from seconds counted from day 1 of the proleptic calendar."""
+    days = _iso(seconds // _DAY_SECONDS)
+    secs = (seconds % _DAY_SECONDS).tolist()
+    return [f"{d} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for d, s in zip(days, secs, strict=True)]
+
+
+def _ids(prefix: str, numbers: IntArray, width: int) -> list[str]:
+    return [f"{prefix}{n:0{width}d}" for n in numbers.tolist()]
+
+
+def _rates(values: FloatArray, places: int) -> list[str]:
+    return [f"{v:.{places}f}" for v in values.tolist()]
+
+
+def _round_half_up(x: npt.NDArray[np.floating[Any]] | npt.NDArray[np.int64]) -> IntArray:
+    result: IntArray = np.floor(x + 0.5).astype(np.int64)
+    return result
+
+
+def _to_datetime64(ordinals: IntArray) -> DateArray:
+    epoch = date(1970, 1, 1).toordinal()
+    return (ordinals - epoch).astype("datetime64[D]")
+
+
+def _add_months(start: DateArray, months: IntArray) -> DateArray:
+    """``start`` plus whole months, the day clipped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    start_month = start.astype("datetime64[M]")
+    day = (start - start_month.astype("datetime64[D]")).astype(np.int64)
+    target = start_month + months.astype("timedelta64[M]")
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    result: DateArray = target.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
+    return result
+
+
+def _months_between(start: DateArray, end: DateArray) -> FloatArray:
+    """Unit periods (months) as :mod:`regwatch.apr` counts them: whole months, then days / 30."""
+    start_month = start.astype("datetime64[M]")
+    end_month = end.astype("datetime64[M]")
+    start_day = (start - start_month.astype("datetime64[D]")).astype(np.int64)
+    end_day = (end - end_month.astype("datetime64[D]")).astype(np.int64)
+    months = (end_month - start_month).astype(np.int64) - (end_day < start_day)
+    anchor = _add_months(start, months)
+    result: FloatArray = months + (end - anchor).astype(np.int64) / 30.0
+    return result
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class _Table:
+    """Rows of one input file over the whole run, column-wise, with the folder of each row."""
+
+    name: str
+    columns: dict[str, list[str]]
+    day: IntArray
+    protected: BoolArray  # rows tied to a planted case: never corrupted, never copied
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+
+def _table(name: str, parts: Sequence[_Table]) -> _Table:
+    names = CONTRACTS[name].column_names
+    columns: dict[str, list[str]] = {c: [] for c in names}
+    for part in parts:
+        for c in names:
+            columns[c].extend(part.columns[c])
+    day = np.concatenate([p.day for p in parts]) if parts else np.zeros(0, np.int64)
+    protected = np.concatenate([p.protected for p in parts]) if parts else np.zeros(0, np.bool_)
+    return _Table(name, columns, day.astype(np.int64), protected.astype(np.bool_))
+
+
+def _part(
+    name: str, columns: dict[str, list[str]], day: IntArray, protected: BoolArray | None = None
+) -> _Table:
+    n = len(day)
+    for c in CONTRACTS[name].column_names:
+        if len(columns[c]) != n:
+            raise AssertionError(f"{name}.{c}: {len(columns[c])} values for {n} rows")
+    return _Table(name, columns, day, protected if protected is not None else np.zeros(n, np.bool_))
+
+
+# --------------------------------------------------------------------------- reference pools
+
+_SURNAMES = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+    "Hu",
+    "Guo",
+    "He",
+    "Lin",
+    "Gao",
+    "Luo",
+    "Zheng",
+    "Liang",
+    "Xie",
+    "Song",
+    "Tang",
+    "Han",
+    "Feng",
+    "Deng",
+    "Cao",
+    "Peng",
+    "Zeng",
+    "Xiao",
+    "Tian",
+    "Dong",
+    "Pan",
+    "Yuan",
+    "Cai",
+    "Jiang",
+    "Yu",
+    "Du",
+]
+_SYLLABLES = [
+    "wei",
+    "fang",
+    "na",
+    "min",
+    "jing",
+    "li",
+    "qiang",
+    "lei",
+    "jun",
+    "yang",
+    "yong",
+    "yan",
+    "jie",
+    "tao",
+    "ming",
+    "chao",
+    "xiu",
+    "ying",
+    "hua",
+    "ping",
+    "gang",
+    "hui",
+    "xin",
+    "bo",
+    "yu",
+    "hao",
+    "lin",
+    "dan",
+    "kai",
+    "rui",
+    "jian",
+    "guo",
+    "zhi",
+    "hong",
+    "mei",
+    "xia",
+    "long",
+    "peng",
+    "fei",
+    "lan",
+]
+_CITIES = [
+    "Beijing",
+    "Shanghai",
+    "Shenzhen",
+    "Hangzhou",
+    "Guangzhou",
+    "Chengdu",
+    "Wuhan",
+    "Nanjing",
+    "Suzhou",
+    "Xiamen",
+]
+_TRADE_NAMES = [
+    "Huaxin",
+    "Ruifeng",
+    "Jinding",
+    "Hengtai",
+    "Zhongyuan",
+    "Xinda",
+    "Tianrui",
+    "Baoli",
+    "Kangda",
+    "Yuanhang",
+]
+_BUSINESSES = ("Trading", "Technology", "Logistics", "Catering", "Textile", "Electronics", "Agriculture")
+_AREA_CODES = [
+    "110101",
+    "110105",
+    "310101",
+    "310115",
+    "440103",
+    "440305",
+    "440106",
+    "330102",
+    "330106",
+    "320102",
+    "320505",
+    "510104",
+    "420102",
+    "430102",
+    "610103",
+    "370102",
+    "350203",
+    "500103",
+    "120101",
+    "210102",
+]
+_LANDLINE = ("010", "021", "0755", "0571", "020", "028")
+_FOREIGN_COUNTRIES = ("HK", "SG", "US", "GB", "JP", "DE", "AU", "MO")
+_PARTNERS = ("PTN-ANXIN", "PTN-HUIHE", "PTN-XINYE", "PTN-DAFENG", "PTN-ZHONGAN")
+_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], np.int64)
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def _resident_id(area: str, birth: date, sequence: int) -> str:
+    """An 18-character PRC resident ID (GB 11643) with its ISO 7064 MOD 11-2 check character."""
+    body = f"{area}{birth:%Y%m%d}{sequence:03d}"
+    total = sum(int(ch) * w for ch, w in zip(body, _ID_WEIGHTS.tolist(), strict=True))
+    return body + "10X98765432"[total % 11]
+
+
+def _credit_code(area: str, org_digits: str) -> str:
+    """An 18-character unified social credit code (GB 32100) with both check characters."""
+    org_total = sum(int(ch) * w for ch, w in zip(org_digits, (3, 7, 9, 10, 5, 8, 4, 2), strict=True))
+    org_check = 11 - org_total % 11
+    org = org_digits + ("X" if org_check == 10 else "0" if org_check == 11 else str(org_check))
+    body = "91" + area + org
+    total = sum(_USCC_CHARS.index(ch) * w for ch, w in zip(body, _USCC_WEIGHTS, strict=True))
+    check = (31 - total % 31) % 31
+    return body + _USCC_CHARS[check]
+
+
+def _person_names(rng: np.random.Generator, n: int) -> list[str]:
+    surname = rng.integers(0, len(_SURNAMES), n).tolist()
+    first = rng.integers(0, len(_SYLLABLES), n).tolist()
+    second = rng.integers(0, len(_SYLLABLES), n).tolist()
+    two = (rng.random(n) < 0.6).tolist()
+    return [
+        f"{_SURNAMES[s]} {_SYLLABLES[a].capitalize()}{_SYLLABLES[b] if t else ''}"
+        for s, a, b, t in zip(surname, first, second, two, strict=True)
+    ]
+
+
+def _mobiles(rng: np.random.Generator, n: int) -> list[str]:
+    second = rng.integers(3, 10, n).tolist()
+    rest = rng.integers(0, 1_000_000_000, n).tolist()
+    return [f"1{s}{r:09d}" for s, r in zip(second, rest, strict=True)]
+
+
+# --------------------------------------------------------------------------- customers and accounts
+
+
+@dataclass
+class _Customers:
+    ids: list[str]
+    is_entity: BoolArray
+    open_day: IntArray  # folder index the customer's first account arrives in
+    accounts_of: list[list[int]]  # account indexes per customer
+    account_ids: list[str]
+    account_customer: IntArray
+    account_open_day: IntArray
+    account_active: BoolArray
+    country: list[str]
+
+
+def _customers(
+    rng: np.random.Generator, n: int, days: Sequence[date]
+) -> tuple[_Customers, dict[str, list[str]]]:
+    """Customers with one account each (some two); returns the day-1 columns of their accounts."""
+    n_days = len(days)
+    is_entity = rng.random(n) < 0.15
+    if n >= 2 and not is_entity.any():
+        is_entity[-1] = True
+    if n >= 2 and is_entity.all():
+        is_entity[0] = False
+    open_day = np.zeros(n, np.int64)
+    n_late = min(n // 10, max(0, round(n * 0.001)) * (n_days - 1)) if n_days > 1 and n >= 50 else 0
+    if n_late:
+        late = rng.choice(n, size=n_late, replace=False)
+        open_day[late] = rng.integers(1, n_days, n_late)
+    customer_ids = _ids("C", np.arange(1, n + 1, dtype=np.int64), 8)
+    countries = np.where(rng.random(n) < 0.96, "CN", rng.choice(_FOREIGN_COUNTRIES, n)).tolist()
+    country: list[str] = [str(c) for c in countries]
+    n_accounts = 1 + (rng.random(n) < 0.1).astype(np.int64)
+    account_customer = np.repeat(np.arange(n, dtype=np.int64), n_accounts)
+    m = len(account_customer)
+    account_ids = _ids("A", np.arange(1, m + 1, dtype=np.int64), 9)
+    accounts_of: list[list[int]] = [[] for _ in range(n)]
+    for a, c in enumerate(account_customer.tolist()):
+        accounts_of[c].append(a)
+    ent = is_entity[account_customer]
+
+    # Identity per customer (both accounts of one customer carry the same identity).
+    names = _person_names(rng, n)
+    areas = rng.integers(0, len(_AREA_CODES), n).tolist()
+    start_ord = days[0].toordinal()
+    births = rng.integers(date(1955, 1, 1).toordinal(), date(2004, 1, 1).toordinal(), n).tolist()
+    sequences = rng.integers(1, 1000, n).tolist()
+    orgs = rng.integers(10_000_000, 100_000_000, n).tolist()
+    trade = rng.integers(0, len(_TRADE_NAMES), n).tolist()
+    city = rng.integers(0, len(_CITIES), n).tolist()
+    business = rng.integers(0, len(_BUSINESSES), n).tolist()
+    mobiles = _mobiles(rng, n)
+    landline_area = rng.integers(0, len(_LANDLINE), n).tolist()
+    landline_no = rng.integers(20_000_000, 90_000_000, n).tolist()
+    use_landline = (rng.random(n) < 0.6).tolist()
+    full_name: list[str] = []
+    id_number: list[str] = []
+    phone: list[str] = []
+    for c in range(n):
+        if is_entity[c]:
+            full_name.append(
+                f"{_CITIES[city[c]]} {_TRADE_NAMES[trade[c]]} {_BUSINESSES[business[c]]} Co. Ltd."
+            )
+            id_number.append(_credit_code(_AREA_CODES[areas[c]], f"{orgs[c]:08d}"))
+            phone.append(f"{_LANDLINE[landline_area[c]]}-{landline_no[c]}" if use_landline[c] else mobiles[c])
         else:
-            raise DemoError(f"unknown repayment method {method}")
-        balance -= paid
-        rows.append((number, due, paid, interest, fee))
-    return rows
+            full_name.append(names[c])
+            id_number.append(_resident_id(_AREA_CODES[areas[c]], date.fromordinal(births[c]), sequences[c]))
+            phone.append(mobiles[c])
+
+    # Devices: most accounts their own, about 3 % of customers in small rings sharing one.
+    device = [f"DV{v:012x}" for v in rng.integers(0, 2**48, m).tolist()]
+    ring_members = rng.permutation(n)[: max(0, int(n * 0.03))].tolist()
+    pos = 0
+    while pos + 3 <= len(ring_members):
+        size = int(rng.integers(3, 6))
+        ring = ring_members[pos : pos + size]
+        shared = device[accounts_of[ring[0]][0]]
+        for c in ring:
+            for a in accounts_of[c]:
+                device[a] = shared
+        pos += size
+    no_device = (rng.random(m) < 0.08).tolist()
+    device = ["" if blank else d for d, blank in zip(device, no_device, strict=True)]
+
+    account_open_day = open_day[account_customer]
+    opened = rng.integers(start_ord - 3 * 365, start_ord - 7, m) * _DAY_SECONDS + rng.integers(
+        8 * 3600, 22 * 3600, m
+    )
+    late_accounts = account_open_day > 0
+    day_ords = np.array([d.toordinal() for d in days], np.int64)
+    opened[late_accounts] = day_ords[account_open_day[late_accounts]] * _DAY_SECONDS + rng.integers(
+        8 * 3600, 20 * 3600, int(late_accounts.sum())
+    )
+    status_draw = rng.random(m)
+    status = np.where(
+        status_draw < 0.92,
+        "active",
+        np.where(status_draw < 0.98, "dormant", np.where(status_draw < 0.99, "frozen", "closed")),
+    )
+    status[late_accounts] = "active"
+    updated = opened + rng.integers(0, 3600, m)
+    columns = {
+        "account_id": account_ids,
+        "customer_id": [customer_ids[c] for c in account_customer.tolist()],
+        "customer_type": ["entity" if e else "individual" for e in ent.tolist()],
+        "full_name": [full_name[c] for c in account_customer.tolist()],
+        "id_number": [id_number[c] for c in account_customer.tolist()],
+        "phone": [phone[c] for c in account_customer.tolist()],
+        "country": [country[c] for c in account_customer.tolist()],
+        "device_id": device,
+        "opened_at": _stamps(opened),
+        "status": [str(s) for s in status.tolist()],
+        "updated_at": _stamps(updated),
+    }
+    customers = _Customers(
+        customer_ids,
+        is_entity,
+        open_day,
+        accounts_of,
+        account_ids,
+        account_customer,
+        account_open_day,
+        status == "active",
+        country,
+    )
+    return customers, columns
 
 
-def loan_real_apr(loan: _Loan) -> float:
-    advances = [(loan.contract_date, loan.principal - loan.upfront_fee)]
-    payments = [(due, p + i + f) for _, due, p, i, f in loan.schedule]
-    return annual_rate(advances, payments, "cn_irr")
-
-
-def _id_number(rng: random.Random) -> str:
-    """An 18-character PRC resident ID with a valid ISO 7064 MOD 11-2 check character."""
-    birth = date(1960, 1, 1) + timedelta(days=rng.randrange(0, 44 * 365))
-    body = f"{rng.choice(_REGIONS)}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
-    weights = [2 ** (17 - i) % 11 for i in range(17)]
-    check = (12 - sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11) % 11
-    return body + ("X" if check == 10 else str(check))
-
-
-def _credit_code(rng: random.Random) -> str:
-    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    return "91" + rng.choice(_REGIONS) + "".join(rng.choice(alphabet) for _ in range(10))
-
-
-def _phone(rng: random.Random) -> str:
-    return f"1{rng.choice('3456789')}{rng.randrange(0, 10**9):09d}"
-
-
-def _csv_bytes(header: list[str], rows: list[list[str | bytes]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(header)
-    out = bytearray(buffer.getvalue().encode())
-    for row in rows:
-        if any(isinstance(v, bytes) for v in row):
-            out += b",".join(v if isinstance(v, bytes) else v.encode() for v in row) + b"\n"
-        else:
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerow(row)
-            out += buffer.getvalue().encode()
-    return bytes(out)
-
-
-class _Platform:
-    def __init__(self, start: date, end: date, loans: int, accounts: int, seed: int, malformed_rate: float):
-        self.rng = random.Random(seed)
-        self.days = business_days(start, end)
-        if not self.days:
-            raise DemoError(f"no business day between {start} and {end}")
-        self.n_loans = loans
-        self.n_accounts = accounts
-        self.malformed_rate = malformed_rate
-        self.files: dict[date, dict[str, list[list[str | bytes]]]] = {
-            d: {name: [] for name in REQUIRED_FILES} for d in self.days
-        }
-        self.planted: list[list[str]] = []
-        self.near_misses: list[list[str]] = []
-        self.malformed: list[list[str]] = []
-        self.fx: dict[date, dict[str, Decimal]] = {}
-        self.customers: list[tuple[str, str, list[str]]] = []  # (customer id, type, account ids)
-        self._bad_rows: dict[tuple[date, str], list[tuple[list[str | bytes], str, str]]] = {}
-
-    # -- reference and people -------------------------------------------------
-    def fx_rates(self) -> None:
-        levels = dict(_FX_START)
-        for day in self.days:
-            rates = {"CNY": Decimal("1")}
-            for currency in sorted(levels):
-                levels[currency] *= 1 + self.rng.uniform(-0.002, 0.002)
-                rates[currency] = Decimal(f"{levels[currency]:.8f}")
-            self.fx[day] = rates
-            for currency, rate in rates.items():
-                self.files[day]["fx_rates"].append([day.isoformat(), currency, f"{rate:.8f}"])
-
-    def accounts(self) -> None:
-        first = self.days[0]
-        devices = 0
-        for number in range(1, self.n_accounts + 1):
-            customer = f"C{number:06d}"
-            individual = self.rng.random() < 0.85
-            kind = "individual" if individual else "entity"
-            accounts = [f"A{number:06d}"] + ([f"A{number:06d}-2"] if self.rng.random() < 0.05 else [])
-            self.customers.append((customer, kind, accounts))
-            if individual:
-                name = f"{self.rng.choice(_SURNAMES)} {self.rng.choice(_GIVEN)}"
-                id_number, phone = _id_number(self.rng), _phone(self.rng)
+def _accounts_table(
+    rng: np.random.Generator, cust: _Customers, columns: dict[str, list[str]], days: Sequence[date]
+) -> _Table:
+    """Day-1 accounts, each later account on its opening day, and a few new versions per day."""
+    parts = [_part("accounts", columns, cust.account_open_day.copy())]
+    m = len(cust.account_ids)
+    day_ords = [d.toordinal() for d in days]
+    for d in range(1, len(days)):
+        existing = np.flatnonzero(cust.account_open_day < d)
+        k = min(len(existing), max(1, round(m * 0.002)))
+        if k == 0:
+            continue
+        chosen = np.sort(rng.choice(existing, size=k, replace=False))
+        new_phone = _mobiles(rng, k)
+        new_device = [f"DV{v:012x}" for v in rng.integers(0, 2**48, k).tolist()]
+        which = (rng.random(k) < 0.7).tolist()
+        stamp = _stamps(day_ords[d] * _DAY_SECONDS + rng.integers(7 * 3600, 21 * 3600, k))
+        version: dict[str, list[str]] = {c: [columns[c][a] for a in chosen.tolist()] for c in columns}
+        for i in range(k):
+            if which[i] and version["customer_type"][i] == "individual":
+                version["phone"][i] = new_phone[i]
             else:
-                name = f"{self.rng.choice(_COMPANY)} Trading Co., Ltd."
-                id_number = _credit_code(self.rng)
-                phone = (
-                    _phone(self.rng)
-                    if self.rng.random() < 0.5
-                    else f"0{self.rng.randrange(10, 99)}-{self.rng.randrange(10**7, 10**8)}"
-                )
-            if number % 40 == 1:  # a few devices shared by three customers
-                devices += 1
-            device = f"DEV{devices:05d}" if number % 40 in (1, 2, 3) else f"DEV-U{number:06d}"
-            opened = datetime.combine(first, datetime.min.time()) - timedelta(
-                days=self.rng.randrange(200, 2000)
-            )
-            for account in accounts:
-                self.files[first]["accounts"].append(
-                    [
-                        account,
-                        customer,
-                        kind,
-                        name,
-                        id_number,
-                        phone,
-                        "CN",
-                        device,
-                        f"{opened:%Y-%m-%d %H:%M:%S}",
-                        "active",
-                        f"{first} 06:00:00",
-                    ]
-                )
-        for day in self.days[1:]:  # a few address-book updates: new versions of the same account
-            for _ in range(max(1, self.n_accounts // 200)):
-                row = list(self.rng.choice(self.files[first]["accounts"]))
-                row[5] = _phone(self.rng) if row[2] == "individual" else row[5]
-                row[10] = f"{day} 07:{self.rng.randrange(0, 60):02d}:00"
-                self.files[day]["accounts"].append(row)
+                version["device_id"][i] = new_device[i]
+        version["updated_at"] = stamp
+        parts.append(_part("accounts", version, np.full(k, d, np.int64)))
+    return _table("accounts", parts)
 
-    # -- loans ------------------------------------------------------------------
-    def _terms(self, loan: _Loan, planted: str) -> None:
-        product = loan.product
-        rng = self.rng
-        for _attempt in range(50):
-            loan.term_months = rng.choice(product.terms)
-            if planted == "nominal_above_cap":
-                rate = rng.uniform(0.27, 0.33)
-                fee_rate, upfront = 0.0, 0.0
-            elif planted == "real_above_cap_nominal_below":
-                rate = rng.uniform(0.10, 0.12)  # 0.83-1.0 % a month, flat on the original principal
-                fee_rate, upfront = rng.uniform(0.004, 0.006), rng.uniform(0.03, 0.05)
-            else:
-                rate = rng.uniform(*product.rate_range)
-                fee_rate, upfront = product.monthly_fee, product.upfront_fee * rng.choice((0, 1))
-            loan.nominal_rate = Decimal(f"{rate:.6f}")
-            loan.upfront_fee = _money(loan.principal * Decimal(str(upfront)))
-            loan.schedule = schedule_for(
-                product.method,
-                loan.principal,
-                loan.nominal_rate,
-                loan.term_months,
-                loan.contract_date,
-                fee_rate,
-            )
-            loan.real_apr = loan_real_apr(loan)
-            if (planted and loan.real_apr >= PLANTED_MIN_APR) or (
-                not planted and loan.real_apr <= COMPLIANT_MAX_APR
-            ):
-                return
-        raise DemoError(f"could not make terms for {loan.loan_id} ({planted or 'compliant'})")
 
-    def loans(self) -> list[_Loan]:
-        rng = self.rng
-        first = self.days[0]
-        back_book = max(1, int(self.n_loans * 0.4))
-        n_planted = max(5, round(self.n_loans * 0.015)) if self.n_loans >= 200 else max(1, self.n_loans // 50)
-        planted_at = set(rng.sample(range(self.n_loans), min(n_planted, self.n_loans)))
-        individuals = [c for c in self.customers if c[1] == "individual"]
-        entities = [c for c in self.customers if c[1] == "entity"] or individuals
-        made = []
-        for number in range(self.n_loans):
-            enterprise = rng.random() < 0.1
-            customer = rng.choice(entities if enterprise else individuals)
-            if number < back_book:
-                contract = first - timedelta(days=rng.randrange(1, 181))
-            else:
-                contract = self.days[
-                    (number - back_book) * len(self.days) // max(1, self.n_loans - back_book)
-                ]
-            planted = ""
-            product = rng.choice(PRODUCTS)
-            if number in planted_at:
-                planted = ("nominal_above_cap", "real_above_cap_nominal_below")[len(made) % 2]
-                product = PRODUCTS[0] if planted == "nominal_above_cap" else PRODUCTS[3]
-            principal = _money(rng.randrange(100, 2000) * (500 if enterprise else 100))
-            loan = _Loan(
-                f"L{number + 1:07d}",
-                customer[0],
-                "enterprise" if enterprise else "individual",
-                product,
-                rng.choice(_PARTNERS) if rng.random() < 0.7 else "",
-                rng.random() < 0.01,
-                contract,
-                principal,
-                0,
-                Decimal(0),
-                Decimal(0),
-                planted_kind=planted,
-            )
-            self._terms(loan, planted)
-            if rng.random() < 0.08 and loan.term_months > 1:
-                loan.delinquent_from = rng.randrange(1, loan.term_months + 1)
-            made.append(loan)
-        return made
+# --------------------------------------------------------------------------- fx rates
 
-    def book(self, loans: list[_Loan]) -> None:
-        first, last = self.days[0], self.days[-1]
-        for loan in loans:
-            arrival = loan.contract_date if loan.contract_date >= first else first
-            files = self.files[arrival]
-            stamp = f"{loan.contract_date} 09:{int(loan.loan_id[-2:]) % 60:02d}:00"
-            base = [
-                loan.loan_id,
-                loan.borrower_id,
-                loan.borrower_type,
-                loan.product.code,
-                loan.partner_id,
-                "true" if loan.is_related_party else "false",
-                loan.contract_date.isoformat(),
-                loan.contract_date.isoformat(),
-                f"{loan.principal:.2f}",
-                "CNY",
-                str(loan.term_months),
-                loan.product.method,
-                f"{loan.nominal_rate:.6f}",
-                f"{loan.upfront_fee:.2f}",
-            ]
-            files["loans"].append([*base, "active", "", stamp])
-            if loan.planted_kind:
-                self.planted.append(
-                    [
-                        f"APR-{loan.loan_id}",
-                        RATE_CAP_RULE,
-                        loan.loan_id,
-                        arrival.isoformat(),
-                        loan.planted_kind,
-                        f"nominal {loan.nominal_rate:.4f}; real APR {loan.real_apr:.4f}",
-                    ]
-                )
-            for number, due, principal, interest, fee in loan.schedule:
-                files["schedules"].append(
-                    [
-                        loan.loan_id,
-                        str(number),
-                        due.isoformat(),
-                        f"{principal:.2f}",
-                        f"{interest:.2f}",
-                        f"{fee:.2f}",
-                    ]
-                )
-            shares = sorted(self.rng.sample(range(1, 100), self.rng.randrange(0, 4)))
-            cuts = [Decimal(0), *(_money(loan.principal * s / 100) for s in shares), loan.principal]
-            for index in range(len(cuts) - 1):
-                institution = self.rng.random() < 0.3
-                files["fundings"].append(
-                    [
-                        f"F{loan.loan_id[1:]}-{index + 1}",
-                        loan.loan_id,
-                        f"{'INS' if institution else 'LND'}{self.rng.randrange(1, 400):04d}",
-                        "institution" if institution else "individual_lender",
-                        f"{cuts[index + 1] - cuts[index]:.2f}",
-                        f"{loan.contract_date} 08:30:00",
-                    ]
-                )
-            self._repayments(loan, first, last)
 
-    def _repayments(self, loan: _Loan, first: date, last: date) -> None:
-        overdue_since: date | None = None
-        for number, due, principal, interest, fee in loan.schedule:
-            if due > last:
-                break
-            missed = loan.delinquent_from and number >= loan.delinquent_from
-            if missed:
-                overdue_since = overdue_since or due
-                if self.rng.random() < 0.3:  # the guarantor compensates the lender
-                    self._payment(
-                        loan,
-                        number,
-                        due + timedelta(days=30),
-                        principal,
-                        interest,
-                        fee,
-                        "guarantor",
-                        first,
-                        last,
-                    )
-                continue
-            late = self.rng.choice((0, 0, 0, 0, 0, 0, 2, 5))
-            self._payment(
-                loan, number, due + timedelta(days=late), principal, interest, fee, "borrower", first, last
-            )
-        if overdue_since is not None and (first - overdue_since).days > 90:
-            written_off = overdue_since + timedelta(days=91)
-            self.files[first]["loans"].append(self._loan_version(loan, "written_off", written_off, first))
+def _fx(rng: np.random.Generator, days: Sequence[date]) -> tuple[dict[str, FloatArray], _Table]:
+    """One rate per currency and day: a small random walk, rounded to 8 places as written."""
+    n = len(days)
+    base = {"CNY": 1.0, "USD": 7.20, "EUR": 7.80, "HKD": 0.9200, "GBP": 9.10, "JPY": 0.04800}
+    rates: dict[str, FloatArray] = {}
+    for cur in FX_CURRENCIES:
+        if cur == "CNY":
+            rates[cur] = np.ones(n)
+            continue
+        steps = rng.normal(0.0, 0.0015, n)
+        steps[0] = 0.0
+        walk = base[cur] * np.exp(np.cumsum(steps))
+        if cur == "USD":
+            walk = np.clip(walk, 7.1, 7.3)
+        rates[cur] = np.round(walk, 8)
+    day_index = np.repeat(np.arange(n, dtype=np.int64), len(FX_CURRENCIES))
+    ordinals = np.array([d.toordinal() for d in days], np.int64)[day_index]
+    columns = {
+        "rate_date": _iso(ordinals),
+        "currency": list(FX_CURRENCIES) * n,
+        "cny_per_unit": [f"{rates[c][d]:.8f}" for d in range(n) for c in FX_CURRENCIES],
+    }
+    return rates, _part("fx_rates", columns, day_index)
 
-    def _loan_version(self, loan: _Loan, status: str, when: date, arrival: date) -> list[str | bytes]:
-        for row in self.files[arrival]["loans"]:
-            if row[0] == loan.loan_id:
-                return [*row[:14], status, when.isoformat(), f"{arrival} 05:00:00"]
-        raise DemoError(f"no first version of {loan.loan_id}")
 
-    def _payment(
-        self,
-        loan: _Loan,
-        number: int,
-        paid: date,
-        principal: Decimal,
-        interest: Decimal,
-        fee: Decimal,
-        payer: str,
-        first: date,
-        last: date,
-    ) -> None:
-        if paid > last:
-            return
-        arrival = first if paid < first else next((d for d in self.days if d >= paid), None)
-        if arrival is None:
-            return
-        penalty = _money(
-            (principal + interest) * Decimal("0.0005") * max(0, (paid - loan.schedule[number - 1][1]).days)
-        )
-        self.files[arrival]["repayments"].append(
+# --------------------------------------------------------------------------- loans
+
+
+@dataclass(frozen=True)
+class _Product:
+    code: str
+    method: str
+    enterprise: bool
+    rate: tuple[float, float]
+    terms: tuple[int, ...]
+    monthly_fee: tuple[float, float]  # share of principal per month, when the loan has a fee
+    fee_share: float  # share of loans of the product that carry the monthly fee
+    upfront: tuple[float, float]
+    weight: float
+
+
+_PRODUCTS: tuple[_Product, ...] = (
+    _Product(
+        "CL-EI",
+        "equal_installment",
+        False,
+        (0.07, 0.18),
+        (3, 6, 9, 12, 18, 24, 36),
+        (0.0003, 0.001),
+        0.4,
+        (0, 0),
+        0.38,
+    ),
+    _Product("CL-EP", "equal_principal", False, (0.06, 0.15), (6, 12, 24, 36), (0, 0), 0, (0, 0), 0.14),
+    _Product(
+        "CL-FLAT",
+        "flat_add_on",
+        False,
+        (0.04, 0.075),
+        (6, 12, 18, 24),
+        (0.0003, 0.0015),
+        0.8,
+        (0.0, 0.015),
+        0.26,
+    ),
+    _Product("CL-IF", "interest_first", False, (0.08, 0.16), (3, 6, 12), (0, 0), 0, (0, 0), 0.12),
+    _Product("CL-BL", "bullet", False, (0.08, 0.15), (3, 6, 9, 12), (0, 0), 0, (0, 0), 0.10),
+    _Product(
+        "SME-IF",
+        "interest_first",
+        True,
+        (0.06, 0.12),
+        (6, 12, 24, 36),
+        (0.0002, 0.0005),
+        0.3,
+        (0, 0.005),
+        0.5,
+    ),
+    _Product("SME-EI", "equal_installment", True, (0.06, 0.12), (12, 24, 36), (0, 0), 0, (0, 0), 0.35),
+    _Product("SME-BL", "bullet", True, (0.06, 0.12), (3, 6, 12), (0, 0), 0, (0, 0), 0.15),
+)
+# Planted rate-cap products: a high nominal rate, and a low nominal flat rate with
+# a monthly service fee and an upfront deduction (real APR far above nominal).
+_PLANTED_NOMINAL = _Product(
+    "CL-QUICK", "equal_installment", False, (0.28, 0.36), (3, 6, 9, 12), (0, 0), 0, (0, 0), 0
+)
+_PLANTED_REAL = _Product(
+    "CL-FLEX", "flat_add_on", False, (0.10, 0.15), (6, 12, 18, 24), (0.003, 0.006), 1.0, (0.02, 0.05), 0
+)
+_METHOD_INDEX = {
+    m: i
+    for i, m in enumerate(("equal_installment", "equal_principal", "interest_first", "bullet", "flat_add_on"))
+}
+_METHOD_NAMES = tuple(_METHOD_INDEX)
+
+
+@dataclass
+class _Terms:
+    principal: IntArray  # cents
+    rate: FloatArray  # nominal, 4 places
+    term: IntArray
+    method: IntArray
+    fee: IntArray  # monthly fee, cents
+    upfront: IntArray  # cents
+    disbursed: DateArray
+
+
+@dataclass
+class _Schedule:
+    """Installment matrices (loan x installment), zero beyond a loan's last installment."""
+
+    count: IntArray
+    due: DateArray
+    principal: IntArray
+    interest: IntArray
+    fee: IntArray
+
+
+def _schedule(t: _Terms) -> _Schedule:
+    """The contractual schedule, exactly from the terms: cents rounded half up, the last absorbs."""
+    n_loans = len(t.principal)
+    bullet = t.method == _METHOD_INDEX["bullet"]
+    count = np.where(bullet, 1, t.term).astype(np.int64)
+    width = int(count.max()) if n_loans else 1
+    p = t.principal.astype(np.float64)
+    i = t.rate / 12.0
+    n = t.term.astype(np.float64)
+    annuity = _round_half_up(p * i / (1.0 - (1.0 + i) ** -n))
+    level_principal = _round_half_up(p / n)
+    flat_interest = _round_half_up(p * i)
+    principal = np.zeros((n_loans, width), np.int64)
+    interest = np.zeros((n_loans, width), np.int64)
+    fee = np.zeros((n_loans, width), np.int64)
+    balance = t.principal.copy()
+    m = t.method
+    for k in range(1, width + 1):
+        active = k <= count
+        last = k == count
+        on_balance = _round_half_up(balance * i)
+        pay_principal = np.select(
             [
-                f"PAY-{loan.loan_id}-{number}",
-                loan.loan_id,
-                f"{paid} 10:{number % 60:02d}:00",
-                str(number),
-                f"{principal:.2f}",
-                f"{interest:.2f}",
-                f"{fee:.2f}",
-                f"{penalty:.2f}",
-                payer,
-            ]
+                m == _METHOD_INDEX["equal_installment"],
+                m == _METHOD_INDEX["equal_principal"],
+                m == _METHOD_INDEX["flat_add_on"],
+            ],
+            [annuity - on_balance, level_principal, level_principal],
+            0,
         )
+        pay_principal = np.where(last, balance, np.minimum(pay_principal, balance))
+        pay_interest = np.select(
+            [m == _METHOD_INDEX["flat_add_on"], m == _METHOD_INDEX["interest_first"], bullet],
+            [flat_interest, flat_interest, _round_half_up(p * t.rate * n / 12.0)],
+            on_balance,
+        )
+        pay_fee = np.where(bullet, t.fee * t.term, t.fee)
+        principal[:, k - 1] = np.where(active, pay_principal, 0)
+        interest[:, k - 1] = np.where(active, pay_interest, 0)
+        fee[:, k - 1] = np.where(active, pay_fee, 0)
+        balance = balance - principal[:, k - 1]
+    offsets = np.where(bullet[:, None], t.term[:, None], np.arange(1, width + 1)[None, :])
+    due = _add_months(np.repeat(t.disbursed[:, None], width, axis=1), offsets)
+    return _Schedule(count, due, principal, interest, fee)
 
-    # -- transactions -----------------------------------------------------------
-    def transactions(self) -> None:
-        rng = self.rng
-        planted_kinds = ("single", "cumulative", "exact_threshold", "foreign_currency")
-        near_kinds = ("single_cent_below", "cumulative_cent_below", "two_directions")
-        counter = 0
-        for day_index, day in enumerate(self.days):
-            rates = self.fx[day]
-            rows = self.files[day]["transactions"]
-            reserved = set()
-            plans: list[tuple[str, str, list[tuple[str, Decimal, str]]]] = []  # kind, truth, txns
-            for offset in range(2):
-                kind = planted_kinds[(day_index * 2 + offset) % len(planted_kinds)]
-                plans.append(("planted", kind, self._cash_plan(kind, rates)))
-            plans.append(
-                (
-                    "near",
-                    near_kinds[day_index % len(near_kinds)],
-                    self._cash_plan(near_kinds[day_index % len(near_kinds)], rates),
-                )
+
+def _real_aprs(t: _Terms, s: _Schedule) -> FloatArray:
+    """Real APR (cn_irr, simple) of every loan at once; the same equation as :func:`annual_rate`."""
+    n_loans, width = s.principal.shape
+    if n_loans == 0:
+        return np.zeros(0)
+    mask = np.arange(1, width + 1)[None, :] <= s.count[:, None]
+    amounts = np.where(mask, (s.principal + s.interest + s.fee) / 100.0, 0.0)
+    times = np.where(mask, _months_between(np.repeat(t.disbursed[:, None], width, axis=1), s.due), 0.0)
+    net = (t.principal - t.upfront) / 100.0
+    rate = np.full(n_loans, 0.01)
+    low = np.full(n_loans, -0.99)
+    high = np.full(n_loans, 4.0)
+    for _ in range(200):
+        base = 1.0 + rate
+        discount = base[:, None] ** -times
+        value = net - (amounts * discount).sum(axis=1)
+        slope = (amounts * times * discount).sum(axis=1) / base
+        low = np.where(value < 0, rate, low)
+        high = np.where(value >= 0, rate, high)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = rate - value / slope
+        inside = (step > low) & (step < high)
+        rate = np.where(inside, step, (low + high) / 2.0)
+        if np.abs(value).max() < 1e-9:
+            break
+    result: FloatArray = rate * 12.0
+    return result
+
+
+def _draw_terms(
+    rng: np.random.Generator, products: Sequence[_Product], which: IntArray, contract: IntArray
+) -> _Terms:
+    n = len(which)
+    rate = np.zeros(n)
+    term = np.zeros(n, np.int64)
+    fee_rate = np.zeros(n)
+    upfront_rate = np.zeros(n)
+    enterprise = np.zeros(n, np.bool_)
+    method = np.zeros(n, np.int64)
+    u_rate, u_fee, u_up, u_has = rng.random(n), rng.random(n), rng.random(n), rng.random(n)
+    term_pick = rng.integers(0, 1 << 30, n)
+    for k, product in enumerate(products):
+        sel = which == k
+        lo, hi = product.rate
+        rate[sel] = lo + (hi - lo) * u_rate[sel]
+        term[sel] = np.array(product.terms, np.int64)[term_pick[sel] % len(product.terms)]
+        flo, fhi = product.monthly_fee
+        fee_rate[sel] = np.where(u_has[sel] < product.fee_share, flo + (fhi - flo) * u_fee[sel], 0.0)
+        ulo, uhi = product.upfront
+        upfront_rate[sel] = ulo + (uhi - ulo) * u_up[sel]
+        enterprise[sel] = product.enterprise
+        method[sel] = _METHOD_INDEX[product.method]
+    rate = np.round(rate, 4)
+    personal = np.clip(np.exp(rng.normal(math.log(25_000), 0.9, n)), 1_000, 200_000)
+    business = np.clip(np.exp(rng.normal(math.log(600_000), 0.7, n)), 200_000, 3_000_000)
+    principal = np.where(
+        enterprise, np.round(business / 1000) * 100_000, np.round(personal / 100) * 10_000
+    ).astype(np.int64)
+    fee = _round_half_up(principal * fee_rate)
+    upfront = _round_half_up(principal * upfront_rate)
+    disbursed = _to_datetime64(contract)
+    return _Terms(principal, rate, term, method, fee, upfront, disbursed)
+
+
+def _settle_aprs(t: _Terms, planted: BoolArray) -> tuple[_Schedule, FloatArray]:
+    """Adjust terms until ordinary loans sit <= 22 % and planted ones >= 26 %; check with annual_rate."""
+    for _ in range(8):
+        s = _schedule(t)
+        apr = _real_aprs(t, s)
+        too_high = ~planted & (apr > ORDINARY_APR_MAX - 0.005)
+        too_low = planted & (apr < PLANTED_APR_MIN + 0.005)
+        if not too_high.any() and not too_low.any():
+            break
+        t.rate[too_high] = np.round(np.maximum(t.rate[too_high] - 0.03, 0.04), 4)
+        t.fee[too_high] = 0
+        t.upfront[too_high] = 0
+        nominal = too_low & (t.method == _METHOD_INDEX["equal_installment"])
+        t.rate[nominal] = np.round(np.minimum(t.rate[nominal] + 0.03, 0.36), 4)
+        flat = too_low & ~nominal
+        t.fee[flat] = _round_half_up(t.fee[flat] * 1.3 + t.principal[flat] * 0.0005)
+    s = _schedule(t)
+    apr = _real_aprs(t, s)
+    # The vectorised rate is a mirror of regwatch.apr; near the lines, ask the reference itself.
+    close = np.flatnonzero(
+        (planted & (apr < PLANTED_APR_MIN + 0.02)) | (~planted & (apr > ORDINARY_APR_MAX - 0.02))
+    )
+    for j in close.tolist():
+        apr[j] = _reference_apr(t, s, j)
+        if (planted[j] and apr[j] < PLANTED_APR_MIN) or (not planted[j] and apr[j] > ORDINARY_APR_MAX):
+            raise AssertionError(f"loan {j}: real APR {apr[j]:.4f} on the wrong side of the line")
+    return s, apr
+
+
+def _reference_apr(t: _Terms, s: _Schedule, j: int) -> float:
+    disbursed = date.fromisoformat(str(t.disbursed[j]))
+    count = int(s.count[j])
+    payments = [
+        (
+            date.fromisoformat(str(s.due[j, k])),
+            int(s.principal[j, k] + s.interest[j, k] + s.fee[j, k]) / 100.0,
+        )
+        for k in range(count)
+    ]
+    return annual_rate([(disbursed, (int(t.principal[j]) - int(t.upfront[j])) / 100.0)], payments, "cn_irr")
+
+
+@dataclass
+class _Book:
+    tables: dict[str, _Table]
+    truth: list[tuple[str, str, str, str, str, str]]
+
+
+def _loans(
+    rng: np.random.Generator,
+    n_loans: int,
+    days: Sequence[date],
+    cust: _Customers,
+) -> _Book:
+    """Back book (6 months before the start, delivered on day 1) and new loans every day."""
+    n_days = len(days)
+    start_ord = days[0].toordinal()
+    end_ord = days[-1].toordinal()
+    day_ords = np.array([d.toordinal() for d in days], np.int64)
+    back_share = min(0.7, max(0.3, 130 / (130 + n_days)))
+    n_back = round(n_loans * back_share) if n_loans > 1 else n_loans
+    n_new = n_loans - n_back
+    new_day = np.sort(rng.integers(0, n_days, n_new)) if n_new else np.zeros(0, np.int64)
+    contract = np.concatenate(
+        [np.sort(rng.integers(start_ord - BACK_BOOK_DAYS, start_ord, n_back)), day_ords[new_day]]
+    ).astype(np.int64)
+    folder = np.concatenate([np.zeros(n_back, np.int64), new_day]).astype(np.int64)
+    back = np.arange(n_loans) < n_back
+
+    # Planted rate-cap loans, in the back book and on new days, of both kinds.
+    n_planted = (
+        min(n_loans, max(5, round(n_loans * 0.015)))
+        if n_loans >= 200
+        else min(n_loans, max(2, n_loans // 50))
+    )
+    from_new = min(n_new, max(1 if n_new else 0, n_planted // 3))
+    planted_idx = np.concatenate(
+        [
+            rng.choice(n_back, size=n_planted - from_new, replace=False) if n_back else np.zeros(0, np.int64),
+            n_back + rng.choice(n_new, size=from_new, replace=False) if from_new else np.zeros(0, np.int64),
+        ]
+    ).astype(np.int64)
+    planted_idx = np.sort(planted_idx)
+    planted = np.zeros(n_loans, np.bool_)
+    planted[planted_idx] = True
+    planted_kind = np.full(n_loans, -1, np.int64)
+    kinds = np.arange(len(planted_idx)) % 2
+    planted_kind[planted_idx[rng.permutation(len(planted_idx))]] = kinds
+
+    # Products: enterprises borrow through SME products (and only entities are enterprises).
+    has_entity = bool(cust.is_entity[cust.open_day == 0].any())
+    has_person = bool((~cust.is_entity[cust.open_day == 0]).any())
+    enterprise = (rng.random(n_loans) < 0.08) & ~planted & has_entity
+    if not has_person:
+        enterprise = ~planted
+    products = [*_PRODUCTS, _PLANTED_NOMINAL, _PLANTED_REAL]
+    personal = [k for k, p in enumerate(_PRODUCTS) if not p.enterprise]
+    sme = [k for k, p in enumerate(_PRODUCTS) if p.enterprise]
+    weights_p = np.array([_PRODUCTS[k].weight for k in personal])
+    weights_s = np.array([_PRODUCTS[k].weight for k in sme])
+    which = np.where(
+        enterprise,
+        np.array(sme)[rng.choice(len(sme), n_loans, p=weights_s / weights_s.sum())],
+        np.array(personal)[rng.choice(len(personal), n_loans, p=weights_p / weights_p.sum())],
+    )
+    which[planted_kind == 0] = len(_PRODUCTS)
+    which[planted_kind == 1] = len(_PRODUCTS) + 1
+    disbursal_lag = np.where(back, rng.integers(0, 2, n_loans), 0)
+    disbursed_ord = np.minimum(contract + disbursal_lag, np.where(back, start_ord - 1, contract))
+    terms = _draw_terms(rng, products, which.astype(np.int64), disbursed_ord)
+    sched, apr = _settle_aprs(terms, planted)
+
+    # Borrowers from the customers present on day 1, by type.
+    people = np.flatnonzero(~cust.is_entity & (cust.open_day == 0))
+    firms = np.flatnonzero(cust.is_entity & (cust.open_day == 0))
+    borrower = np.where(
+        enterprise,
+        firms[rng.integers(0, max(1, len(firms)), n_loans) % max(1, len(firms))] if len(firms) else 0,
+        people[rng.integers(0, max(1, len(people)), n_loans) % max(1, len(people))] if len(people) else 0,
+    ).astype(np.int64)
+
+    loan_ids = _ids("L", np.arange(1, n_loans + 1, dtype=np.int64), 8)
+    updated = disbursed_ord * _DAY_SECONDS + rng.integers(9 * 3600, 21 * 3600, n_loans)
+    partner_pick = rng.integers(0, len(_PARTNERS), n_loans)
+    partner = [
+        "" if blank else _PARTNERS[k]
+        for k, blank in zip(partner_pick.tolist(), (rng.random(n_loans) < 0.3).tolist(), strict=True)
+    ]
+    related = (rng.random(n_loans) < 0.01).tolist()
+    base_columns: dict[str, list[str]] = {
+        "loan_id": loan_ids,
+        "borrower_id": [cust.ids[b] for b in borrower.tolist()],
+        "borrower_type": ["enterprise" if e else "individual" for e in enterprise.tolist()],
+        "product_code": [products[k].code for k in which.tolist()],
+        "partner_id": partner,
+        "is_related_party": ["true" if r else "false" for r in related],
+        "contract_date": _iso(contract),
+        "disbursement_date": _iso(disbursed_ord),
+        "principal": _money(terms.principal),
+        "currency": ["CNY"] * n_loans,
+        "term_months": [str(v) for v in terms.term.tolist()],
+        "repayment_method": [_METHOD_NAMES[k] for k in terms.method.tolist()],
+        "nominal_rate": _rates(terms.rate, 6),
+        "upfront_fee": _money(terms.upfront),
+        "status": ["active"] * n_loans,
+        "written_off_date": [""] * n_loans,
+        "updated_at": _stamps(updated),
+    }
+
+    # Schedule rows, flat.
+    width = sched.principal.shape[1]
+    mask = np.arange(1, width + 1)[None, :] <= sched.count[:, None]
+    row_loan, row_k = np.nonzero(mask)
+    due_ord = (sched.due.astype(np.int64) + date(1970, 1, 1).toordinal())[row_loan, row_k]
+    s_principal = sched.principal[row_loan, row_k]
+    s_interest = sched.interest[row_loan, row_k]
+    s_fee = sched.fee[row_loan, row_k]
+    schedules = _part(
+        "schedules",
+        {
+            "loan_id": [loan_ids[j] for j in row_loan.tolist()],
+            "installment_no": [str(k + 1) for k in row_k.tolist()],
+            "due_date": _iso(due_ord),
+            "principal_due": _money(s_principal),
+            "interest_due": _money(s_interest),
+            "fee_due": _money(s_fee),
+        },
+        folder[row_loan],
+        planted[row_loan],
+    )
+
+    # Fundings: 1-5 funders whose amounts add up to the principal.
+    n_funders = np.where(enterprise, rng.integers(1, 4, n_loans), rng.integers(1, 6, n_loans))
+    f_loan = np.repeat(np.arange(n_loans), n_funders)
+    weights = rng.uniform(0.2, 1.0, len(f_loan))
+    share_total = np.bincount(f_loan, weights, n_loans)
+    amount = np.floor(terms.principal[f_loan] * weights / share_total[f_loan]).astype(np.int64)
+    last_of = np.cumsum(n_funders) - 1
+    amount[last_of] += terms.principal - np.bincount(f_loan, amount, n_loans).astype(np.int64)
+    institution = enterprise[f_loan] | (rng.random(len(f_loan)) < 0.15)
+    n_lenders = max(50, n_loans // 10)
+    funder = np.where(
+        institution, rng.integers(1, 13, len(f_loan)), rng.integers(1, n_lenders + 1, len(f_loan))
+    )
+    funded = updated[f_loan] - rng.integers(60, 6 * 3600, len(f_loan))
+    fundings = _part(
+        "fundings",
+        {
+            "funding_id": _ids("FD", np.arange(1, len(f_loan) + 1, dtype=np.int64), 9),
+            "loan_id": [loan_ids[j] for j in f_loan.tolist()],
+            "funder_id": [
+                f"INST{f:03d}" if inst else f"LND{f:06d}"
+                for f, inst in zip(funder.tolist(), institution.tolist(), strict=True)
+            ],
+            "funder_type": ["institution" if i else "individual_lender" for i in institution.tolist()],
+            "amount": _money(amount),
+            "funded_at": _stamps(funded),
+        },
+        folder[f_loan],
+    )
+
+    # Behaviour: most pay, some stop paying (some of those compensated by the guarantor),
+    # a few default and are written off 90+ days after the first missed installment.
+    draw = rng.random(n_loans)
+    behaviour = np.where(planted, 0, np.where(draw < 0.86, 0, np.where(draw < 0.95, 1, 2)))
+    miss_from = 1 + (
+        rng.random(n_loans) * np.where(behaviour == 2, np.minimum(sched.count, 3), sched.count)
+    ).astype(np.int64)
+    compensated = rng.random(n_loans) < 0.35
+    due_rows = due_ord <= end_ord
+    r_loan = row_loan[due_rows]
+    r_no = row_k[due_rows] + 1
+    r_due = due_ord[due_rows]
+    r_total = (s_principal + s_interest + s_fee)[due_rows]
+    missed = (behaviour[r_loan] > 0) & (r_no >= miss_from[r_loan])
+    guarantor = missed & (behaviour[r_loan] == 1) & compensated[r_loan]
+    pays = ~missed | guarantor
+    late = np.where(rng.random(len(r_loan)) < 0.15, rng.integers(1, 26, len(r_loan)), 0)
+    late = np.where(guarantor, 30, np.where(missed, 0, late))
+    paid_ord = r_due + late
+    paid_at = paid_ord * _DAY_SECONDS + rng.integers(7 * 3600, 23 * 3600, len(r_loan))
+    r_folder = np.searchsorted(day_ords, paid_ord, side="left")
+    r_folder = np.maximum(r_folder, folder[r_loan])
+    keep = pays & (r_folder < n_days)
+    penalty = np.where(guarantor, 0, _round_half_up(r_total * 0.0005 * late))
+    k_idx = np.flatnonzero(keep)
+    order = k_idx[np.lexsort((paid_at[k_idx], r_folder[k_idx]))]
+    s_rows = np.flatnonzero(due_rows)[order]
+    repayments = _part(
+        "repayments",
+        {
+            "payment_id": _ids("PY", np.arange(1, len(order) + 1, dtype=np.int64), 10),
+            "loan_id": [loan_ids[j] for j in r_loan[order].tolist()],
+            "paid_at": _stamps(paid_at[order]),
+            "installment_no": [str(v) for v in r_no[order].tolist()],
+            "principal_paid": _money(s_principal[s_rows]),
+            "interest_paid": _money(s_interest[s_rows]),
+            "fee_paid": _money(s_fee[s_rows]),
+            "penalty_paid": _money(penalty[order]),
+            "payer_type": ["guarantor" if g else "borrower" for g in guarantor[order].tolist()],
+        },
+        r_folder[order],
+    )
+
+    # Status versions: settled when every installment is paid and delivered; written off.
+    delivered = np.bincount(r_loan[keep], minlength=n_loans)
+    last_paid = np.full(n_loans, -1, np.int64)
+    np.maximum.at(last_paid, r_loan[keep], paid_at[keep])
+    last_folder = np.zeros(n_loans, np.int64)
+    np.maximum.at(last_folder, r_loan[keep], r_folder[keep])
+    settled = (delivered == sched.count) & (behaviour != 2)
+    first_missed_due = (sched.due.astype(np.int64) + date(1970, 1, 1).toordinal())[
+        np.arange(n_loans), np.minimum(miss_from, sched.count) - 1
+    ]
+    off_ord = first_missed_due + 90 + rng.integers(0, 31, n_loans)
+    off_folder = np.maximum(np.searchsorted(day_ords, off_ord, side="left"), folder)
+    written_off = (behaviour == 2) & (off_folder < n_days)
+    versions: list[_Table] = [_part("loans", base_columns, folder, planted)]
+    for flag, status, when, where in (
+        (settled, "settled", last_paid + 3600, last_folder),
+        (
+            written_off,
+            "written_off",
+            off_ord * _DAY_SECONDS + rng.integers(8 * 3600, 20 * 3600, n_loans),
+            off_folder,
+        ),
+    ):
+        idx = np.flatnonzero(flag)
+        if not len(idx):
+            continue
+        cols = {c: [v[j] for j in idx.tolist()] for c, v in base_columns.items()}
+        cols["status"] = [status] * len(idx)
+        if status == "written_off":
+            cols["written_off_date"] = _iso(off_ord[idx])
+        cols["updated_at"] = _stamps(np.maximum(when[idx], updated[idx] + 60))
+        versions.append(_part("loans", cols, where[idx], planted[idx]))
+    loans_table = _table("loans", versions)
+    order_l = np.lexsort((np.arange(len(loans_table)), loans_table.day))
+    loans_table = _reorder(loans_table, order_l)
+
+    truth: list[tuple[str, str, str, str, str, str]] = []
+    for n, j in enumerate(planted_idx.tolist(), start=1):
+        kind = "nominal_above_cap" if planted_kind[j] == 0 else "real_above_cap_nominal_below"
+        truth.append(
+            (
+                f"RC{n:05d}",
+                RATE_CAP_RULE,
+                loan_ids[j],
+                days[int(folder[j])].isoformat(),
+                kind,
+                f"nominal_rate={terms.rate[j]:.6f}; real_apr={apr[j]:.6f}; method={_METHOD_NAMES[terms.method[j]]}"
+                f"; upfront_fee={int(terms.upfront[j]) / 100:.2f}; monthly_fee={int(terms.fee[j]) / 100:.2f}",
             )
-            for truth, kind, txns in plans:
-                customer = rng.choice([c for c in self.customers if c[0] not in reserved])
-                reserved.add(customer[0])
-                account = customer[2][0]
-                directions = set()
-                for direction, amount, currency in txns:
-                    counter += 1
-                    directions.add(direction)
-                    rows.append(self._txn(counter, account, day, direction, amount, currency, "cash"))
-                for direction in sorted(directions):
-                    total = sum((a * rates[c] for d, a, c in txns if d == direction), Decimal(0)).quantize(
-                        CENT
-                    )
-                    key = f"{customer[0]}|{day}|{direction}"
-                    record = [
-                        f"CASH-{day:%Y%m%d}-{kind}",
-                        LARGE_CASH_RULE,
-                        key,
-                        day.isoformat(),
-                        kind,
-                        f"CNY {total}",
-                    ]
-                    (self.planted if truth == "planted" else self.near_misses).append(record)
-            cash_totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-            for _ in range(int(self.n_accounts * 0.6)):
-                customer = rng.choice(self.customers)
-                account = rng.choice(customer[2])
-                channel = rng.choices(
-                    ("transfer", "card", "internal", "cash", "cross_border"), (50, 25, 10, 10, 5)
-                )[0]
-                direction = rng.choice(("credit", "debit"))
-                currency = (
-                    "CNY"
-                    if channel != "cross_border" and rng.random() < 0.95
-                    else rng.choice(("USD", "EUR", "HKD"))
-                )
-                amount = _money(min(rng.lognormvariate(6.7, 1.0), 9000 if channel == "cash" else 200000))
-                if channel == "cash":
-                    if customer[0] in reserved:
-                        continue
-                    slot = (customer[0], direction)
-                    if cash_totals[slot] + amount * rates[currency] >= ORDINARY_CASH_CEILING:
-                        continue
-                    cash_totals[slot] += amount * rates[currency]
-                counter += 1
-                rows.append(self._txn(counter, account, day, direction, amount, currency, channel))
+        )
+    return _Book(
+        {"loans": loans_table, "schedules": schedules, "fundings": fundings, "repayments": repayments}, truth
+    )
 
-    def _cash_plan(self, kind: str, rates: dict[str, Decimal]) -> list[tuple[str, Decimal, str]]:
-        rng = self.rng
+
+def _reorder(t: _Table, order: IntArray) -> _Table:
+    idx = order.tolist()
+    return _Table(
+        t.name, {c: [v[i] for i in idx] for c, v in t.columns.items()}, t.day[order], t.protected[order]
+    )
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+@dataclass
+class _CashCase:
+    kind: str
+    fires: bool
+    day: int
+    customer: int
+    legs: list[tuple[str, int, str]]  # (direction, amount in cents of currency, currency)
+
+
+def _plan_cash(rng: np.random.Generator, cust: _Customers, n_days: int, n_accounts: int) -> list[_CashCase]:
+    """Large-cash cases that must fire and near misses that must not, spread over the days."""
+    eligible = np.flatnonzero(
+        (cust.open_day == 0)
+        & np.array([any(cust.account_active[a] for a in accs) for accs in cust.accounts_of], np.bool_)
+    )
+    if not len(eligible):
+        return []
+    n_fire = max(10 if n_days >= 5 else 2 * n_days + 2, min(n_accounts // 50, 5 * n_days))
+    fire_kinds = ["single", "cumulative", "exact_threshold", "foreign_currency"]
+    extra = rng.choice(["single", "cumulative", "foreign_currency"], size=max(0, n_fire - 4)).tolist()
+    kinds: list[tuple[str, bool]] = [(k, True) for k in fire_kinds + [str(e) for e in extra]]
+    n_miss = max(3, n_fire // 3)
+    miss_kinds = ["single_below", "cumulative_below", "opposite_directions"]
+    kinds += [(miss_kinds[i % 3], False) for i in range(n_miss)]
+    order = rng.permutation(len(eligible))
+    cases: list[_CashCase] = []
+    for n, (kind, fires) in enumerate(kinds):
+        customer = int(eligible[order[n % len(eligible)]])
+        day = (
+            (n + n // len(eligible)) % n_days if len(eligible) < len(kinds) else int(rng.integers(0, n_days))
+        )
+        direction = "credit" if rng.random() < 0.5 else "debit"
+        legs: list[tuple[str, int, str]]
         if kind == "single":
-            return [("credit", _money(rng.uniform(50001, 150000)), "CNY")]
-        if kind == "cumulative":
-            parts = rng.randrange(2, 5)
-            total = rng.uniform(52000, 90000)
-            return [("debit", _money(total / parts), "CNY") for _ in range(parts)]
-        if kind == "exact_threshold":
-            return [("credit", Decimal("20000.00"), "CNY"), ("credit", Decimal("30000.00"), "CNY")]
-        if kind == "foreign_currency":
-            usd = (CASH_THRESHOLD / rates["USD"] + rng.randrange(100, 3000)).quantize(CENT)
-            return [("credit", usd, "USD")]
-        if kind == "single_cent_below":
-            return [("credit", Decimal("49999.99"), "CNY")]
-        if kind == "cumulative_cent_below":
-            return [("debit", Decimal("20000.00"), "CNY"), ("debit", Decimal("29999.99"), "CNY")]
-        if kind == "two_directions":
-            return [("credit", Decimal("30000.00"), "CNY"), ("debit", Decimal("30000.00"), "CNY")]
-        raise DemoError(f"unknown cash plan {kind}")
-
-    def _txn(
-        self,
-        number: int,
-        account: str,
-        day: date,
-        direction: str,
-        amount: Decimal,
-        currency: str,
-        channel: str,
-    ) -> list[str | bytes]:
-        rng = self.rng
-        foreign = channel == "cross_border"
-        return [
-            f"T{number:09d}",
-            account,
-            f"{day} {rng.randrange(8, 20):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}",
-            direction,
-            f"{amount:.2f}",
-            currency,
-            channel,
-            "" if channel == "cash" else f"X{rng.randrange(10**8):08d}",
-            "" if channel == "cash" else f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}",
-            "" if channel == "cash" else (rng.choice(("US", "HK", "SG", "GB")) if foreign else "CN"),
-            rng.choice(("deposit", "withdrawal", "repayment", "purchase", "salary", "transfer")),
-        ]
-
-    # -- malformed rows -----------------------------------------------------------
-    def corrupt(self) -> None:
-        """Add malformed copies of ordinary rows: every class at least once, ~rate overall."""
-        rng = self.rng
-        total = sum(len(rows) for files in self.files.values() for rows in files.values())
-        wanted = max(len(BAD_INPUT_CLASSES), round(total * self.malformed_rate))
-        targets = [
-            (d, f)
-            for d in self.days
-            for f in ("transactions", "repayments", "fundings", "loans", "schedules", "accounts")
-            if self.files[d][f]
-        ]
-        inserted: dict[tuple[date, str], list[tuple[list[str | bytes], str, str]]] = defaultdict(list)
-        for number in range(wanted):
-            bad_class = BAD_INPUT_CLASSES[number % len(BAD_INPUT_CLASSES)]
-            candidates = [t for t in targets if _applies(bad_class, t[1])]
-            day, name = rng.choice(candidates)
-            rows = self.files[day][name]
-            source_index = rng.randrange(len(rows))
-            row, column = self._mutate(CONTRACTS[name], list(rows[source_index]), bad_class, number)
-            # a duplicate must come after its original; others anywhere
-            position = rng.randrange(source_index + 1 if bad_class == "duplicate_key" else 0, len(rows) + 1)
-            rows.insert(position, row)
-            inserted[(day, name)].append((row, bad_class, column))
-        self._bad_rows = inserted
-
-    def _mutate(
-        self, contract: object, row: list[str | bytes], bad_class: str, number: int
-    ) -> tuple[list[str | bytes], str]:
-        from regwatch.contract import FileContract
-
-        assert isinstance(contract, FileContract)
-        names = list(contract.column_names)
-        key = contract.key
-
-        def first(kinds: tuple[str, ...], required: bool = True, skip_key: bool = True) -> str:
-            for column in contract.columns:
-                if (
-                    column.type in kinds
-                    and (column.required or not required)
-                    and not (skip_key and column.name in key)
-                ):
-                    return column.name
-            raise DemoError(f"{contract.name} has no column for {bad_class}")
-
-        if bad_class != "duplicate_key":  # a fresh key, so only the planted defect can reject it
-            for column in key:
-                index = names.index(column)
-                if contract.column(column).type == "string":
-                    row[index] = f"{row[index]}-BAD{number}"
-        if bad_class == "wrong_type":
-            column = first(("decimal", "integer"))
-            row[names.index(column)] = "12o00.00" if contract.column(column).type == "decimal" else "twelve"
-        elif bad_class == "missing_required":
-            column = first(("string", "enum", "decimal", "date", "timestamp"))
-            row[names.index(column)] = ""
-        elif bad_class == "negative_amount":
-            column = first(("decimal",))
-            row[names.index(column)] = "-125.00"
-        elif bad_class == "unknown_enum":
-            column = first(("enum",))
-            row[names.index(column)] = "balloon"
-        elif bad_class == "duplicate_key":
-            column = ", ".join(key)
-        elif bad_class == "unparseable_date":
-            column = first(("date", "timestamp"), skip_key=False)
-            row[names.index(column)] = (
-                "2025-02-30" if contract.column(column).type == "date" else "31/12/2025 10:00"
-            )
-        elif bad_class == "unknown_currency":
-            column = first(("currency",))
-            row[names.index(column)] = "XXY"
+            legs = [
+                (direction, int(rng.integers(500, 2000)) * 10_000 + int(rng.integers(0, 100)) * 100, "CNY")
+            ]
+        elif kind == "cumulative":
+            parts = int(rng.integers(2, 5))
+            total = int(rng.integers(52_000, 95_000)) * 100
+            cuts = np.sort(rng.choice(np.arange(1, 100), size=parts - 1, replace=False)) / 100.0
+            bounds = np.concatenate([[0.0], cuts, [1.0]])
+            amounts = np.diff(np.round(bounds * total)).astype(np.int64)
+            while amounts.max() >= LARGE_CASH_CENTS:  # each leg stays below the line
+                amounts = np.full(parts, total // parts, np.int64)
+                amounts[-1] += total - int(amounts.sum())
+            legs = [(direction, int(a), "CNY") for a in amounts.tolist()]
+        elif kind == "exact_threshold":
+            legs = [(direction, LARGE_CASH_CENTS, "CNY")]
+        elif kind == "foreign_currency":
+            legs = [(direction, int(rng.integers(7_500, 12_000)) * 100, "USD")]  # >= USD 7,500 x 7.1
+        elif kind == "single_below":
+            legs = [(direction, LARGE_CASH_CENTS - 1, "CNY")]
+        elif kind == "cumulative_below":
+            first = int(rng.integers(15_000, 35_000)) * 100
+            legs = [(direction, first, "CNY"), (direction, LARGE_CASH_CENTS - 1 - first, "CNY")]
         else:
-            column = first(("string",), skip_key=False)
-            row[names.index(column)] = str(row[names.index(column)]).encode() + b"\xff\xfe"
-        return row, column
+            legs = [("credit", 3_000_000, "CNY"), ("debit", 3_000_000, "CNY")]
+        cases.append(_CashCase(kind, fires, day, customer, legs))
+    # One customer-day-direction carries one case: drop clashes (only possible in tiny runs).
+    seen: set[tuple[int, int]] = set()
+    unique: list[_CashCase] = []
+    for case in cases:
+        if (case.customer, case.day) in seen:
+            continue
+        seen.add((case.customer, case.day))
+        unique.append(case)
+    return unique
 
-    # -- output -----------------------------------------------------------------
-    def write(self, out: Path) -> GenerateResult:
-        out.mkdir(parents=True, exist_ok=True)
-        counts: dict[str, int] = defaultdict(int)
-        malformed_rows: list[list[str]] = []
-        files_written = 0
-        extra_column_day = self.days[1] if len(self.days) > 1 else self.days[0]
-        for day in self.days:
-            folder = out / day.isoformat()
-            folder.mkdir(parents=True, exist_ok=True)
-            bad = {
-                id(row): (cls, column)
-                for (d, name), items in self._bad_rows.items()
-                if d == day
-                for row, cls, column in items
-            }
-            for name in REQUIRED_FILES:
-                header = list(CONTRACTS[name].column_names)
-                rows = self.files[day][name]
-                if name == "fundings" and day == extra_column_day and rows:
-                    header = [*header, "legacy_flag"]
-                    rows = [[*row, "N"] for row in rows]
-                    original = self.files[day][name]
-                else:
-                    original = rows
-                for number, row in enumerate(original, start=1):
-                    if id(row) in bad:
-                        cls, column = bad[id(row)]
-                        malformed_rows.append([name, day.isoformat(), str(number), cls, column])
-                (folder / f"{name}.csv").write_bytes(_csv_bytes(header, rows))
-                counts[name] += len(rows)
-                files_written += 1
-        truth = out / "_truth"
-        truth.mkdir(exist_ok=True)
-        columns = ["case_id", "rule_id", "entity_key", "business_date", "kind", "detail"]
-        for file_name, rows_ in (("planted.csv", self.planted), ("near_misses.csv", self.near_misses)):
-            (truth / file_name).write_bytes(
-                _csv_bytes(columns, sorted(rows_, key=lambda r: (r[3], r[1], r[2])))
-            )
-        (truth / "malformed.csv").write_bytes(
-            _csv_bytes(
-                ["file", "business_date", "row_number", "bad_input_class", "column"],
-                sorted(malformed_rows, key=lambda r: (r[1], r[0], int(r[2]))),
-            )
+
+def _transactions(
+    rng: np.random.Generator,
+    cust: _Customers,
+    days: Sequence[date],
+    fx: dict[str, FloatArray],
+    cases: list[_CashCase],
+) -> tuple[_Table, list[tuple[str, str, str, str, str, str]], list[tuple[str, str, str, str, str, str]]]:
+    n_customers = len(cust.ids)
+    channels = np.array(["transfer", "card", "internal", "cash", "cross_border"])
+    channel_p = np.array([0.45, 0.25, 0.15, 0.10, 0.05])
+    median = np.array([3000.0, 300.0, 2000.0, 1500.0, 8000.0])
+    sigma = np.array([1.1, 1.0, 1.0, 0.9, 1.0])
+    ceiling = np.array([300_000.0, 50_000.0, 200_000.0, 20_000.0, 150_000.0])
+    currencies = np.array(FX_CURRENCIES)
+    cp_pool = 2000
+    cp_accounts = [f"62{v:014d}" for v in rng.integers(0, 10**14, cp_pool).tolist()]
+    cp_names = _person_names(rng, cp_pool)
+    purposes = {
+        "transfer": ("family support", "rent", "loan repayment", "goods payment", "salary"),
+        "card": ("purchase", "online purchase", "utilities"),
+        "internal": ("wallet top-up", "loan disbursement", "investment"),
+        "cash": ("cash deposit", "cash withdrawal"),
+        "cross_border": ("tuition", "import payment", "remittance"),
+    }
+    parts: list[_Table] = []
+    planted_truth: list[tuple[str, str, str, str, str, str]] = []
+    near_truth: list[tuple[str, str, str, str, str, str]] = []
+    n_txn = 0
+    for d, day in enumerate(days):
+        ordinal = day.toordinal()
+        eligible = np.flatnonzero(cust.account_active & (cust.account_open_day <= d))
+        day_cases = [c for c in cases if c.day == d]
+        if not len(eligible):
+            continue
+        n = round(len(cust.ids) * 0.6 * float(rng.uniform(0.9, 1.1)))
+        account = eligible[rng.integers(0, len(eligible), n)]
+        channel = rng.choice(len(channels), size=n, p=channel_p)
+        amount_cny = np.minimum(np.exp(rng.normal(np.log(median[channel]), sigma[channel])), ceiling[channel])
+        foreign_draw = rng.random(n)
+        cur_idx = np.where(
+            channel == 4,
+            rng.choice([1, 2, 3, 4, 5], size=n, p=[0.5, 0.2, 0.2, 0.05, 0.05]),
+            np.where(foreign_draw < 0.05, rng.choice([1, 2, 3], size=n, p=[0.5, 0.2, 0.3]), 0),
         )
-        return GenerateResult(
-            out, tuple(self.days), files_written, dict(counts), len(self.planted), len(malformed_rows)
+        rate_today = np.array([fx[c][d] for c in FX_CURRENCIES])
+        amount = np.maximum(np.round(amount_cny / rate_today[cur_idx] * 100), 100).astype(np.int64)
+        direction = rng.integers(0, 2, n)
+        seconds = rng.integers(6 * 3600, 23 * 3600, n)
+        # Ordinary cash stays below CNY 45,000 per customer, day and direction; planted
+        # customers have no ordinary cash on their day, so their totals are exactly the case.
+        customer = cust.account_customer[account]
+        blocked = np.zeros(n_customers, np.bool_)
+        for case in day_cases:
+            blocked[case.customer] = True
+        channel = np.where((channel == 3) & blocked[customer], 0, channel)
+        cny_cents = amount * rate_today[cur_idx]
+        group = customer * 2 + direction
+        cash = channel == 3
+        sums = np.bincount(group[cash], cny_cents[cash], 2 * n_customers)
+        channel = np.where(cash & (sums[group] >= ORDINARY_CASH_CAP_CENTS), 0, channel)
+        cp = rng.integers(0, cp_pool, n)
+        foreign_country = rng.choice(_FOREIGN_COUNTRIES, size=n)
+        purpose_pick = rng.integers(0, 5, n)
+        chan_names = channels[channel].tolist()
+        cols: dict[str, list[str]] = {
+            "txn_id": [],
+            "account_id": [cust.account_ids[a] for a in account.tolist()],
+            "txn_at": _stamps(ordinal * _DAY_SECONDS + seconds),
+            "direction": ["credit" if v else "debit" for v in direction.tolist()],
+            "amount": _money(amount),
+            "currency": [str(c) for c in currencies[cur_idx].tolist()],
+            "channel": [str(c) for c in chan_names],
+            "counterparty_account": [
+                "" if ch == "cash" else cp_accounts[k] for ch, k in zip(chan_names, cp.tolist(), strict=True)
+            ],
+            "counterparty_name": [
+                "" if ch == "cash" else cp_names[k] for ch, k in zip(chan_names, cp.tolist(), strict=True)
+            ],
+            "counterparty_country": [
+                "" if ch == "cash" else (str(fc) if ch == "cross_border" else "CN")
+                for ch, fc in zip(chan_names, foreign_country.tolist(), strict=True)
+            ],
+            "purpose": [
+                (
+                    ("cash deposit" if dr else "cash withdrawal")
+                    if ch == "cash"
+                    else purposes[str(ch)][p % len(purposes[str(ch)])]
+                )
+                for ch, p, dr in zip(chan_names, purpose_pick.tolist(), direction.tolist(), strict=True)
+            ],
+        }
+        protected = [False] * n
+        times = seconds.tolist()
+        for case in day_cases:
+            accounts = [
+                a for a in cust.accounts_of[case.customer] if cust.account_active[a]
+            ] or cust.accounts_of[case.customer]
+            total_cny = 0
+            by_direction: dict[str, int] = {}
+            for direction_name, cents, currency in case.legs:
+                a = accounts[int(rng.integers(0, len(accounts)))]
+                rate = fx[currency][d]
+                cny = math.floor(cents * float(rate) + 0.5)
+                by_direction[direction_name] = by_direction.get(direction_name, 0) + cny
+                total_cny += cny
+                cols["account_id"].append(cust.account_ids[a])
+                times.append(int(rng.integers(8 * 3600, 18 * 3600)))
+                cols["txn_at"].append(_stamps(np.array([ordinal * _DAY_SECONDS + times[-1]], np.int64))[0])
+                cols["direction"].append(direction_name)
+                cols["amount"].append(f"{cents // 100}.{cents % 100:02d}")
+                cols["currency"].append(currency)
+                cols["channel"].append("cash")
+                cols["counterparty_account"].append("")
+                cols["counterparty_name"].append("")
+                cols["counterparty_country"].append("")
+                cols["purpose"].append("cash deposit" if direction_name == "credit" else "cash withdrawal")
+                protected.append(True)
+            for direction_name in sorted(by_direction):
+                cny = by_direction[direction_name]
+                if (case.fires and cny < LARGE_CASH_CENTS) or (not case.fires and cny >= LARGE_CASH_CENTS):
+                    raise AssertionError(f"cash case {case.kind} lands on the wrong side of the line")
+                legs = [leg for leg in case.legs if leg[0] == direction_name]
+                row = (
+                    "",
+                    LARGE_CASH_RULE,
+                    f"{cust.ids[case.customer]}|{day.isoformat()}|{direction_name}",
+                    day.isoformat(),
+                    case.kind,
+                    f"amount_cny={cny // 100}.{cny % 100:02d}; transactions={len(legs)}; "
+                    f"currency={legs[0][2]}; amounts={'+'.join(f'{c // 100}.{c % 100:02d}' for _, c, _ in legs)}",
+                )
+                (planted_truth if case.fires else near_truth).append(row)
+        order = np.argsort(np.array(times, np.int64), kind="stable")
+        idx = order.tolist()
+        cols = {c: [v[i] for i in idx] for c, v in cols.items() if c != "txn_id"}
+        cols["txn_id"] = _ids("TX", np.arange(n_txn + 1, n_txn + len(idx) + 1, dtype=np.int64), 10)
+        n_txn += len(idx)
+        parts.append(
+            _part("transactions", cols, np.full(len(idx), d, np.int64), np.array(protected, np.bool_)[order])
         )
+    return _table("transactions", parts), planted_truth, near_truth
+
+
+# --------------------------------------------------------------------------- malformed rows
+
+
+_Corruption = tuple[str, Callable[[str], str]]
+
+
+def _wrong_number(value: str) -> str:
+    return value.replace("0", "o", 1) if "0" in value else value[:1] + "o" + value[1:]
+
+
+def _bad_date(value: str) -> str:
+    day, _, time = value.partition(" ")
+    y, m, d = day.split("-")
+    text = f"{d}/{m}/{y}" if int(d) % 2 else f"{y}-02-30"
+    return f"{text} {time}" if time else text
+
+
+# file -> class -> options (column, how to corrupt the value)
+_CORRUPTIONS: dict[str, dict[str, list[_Corruption]]] = {
+    "transactions": {
+        "wrong_type": [("amount", _wrong_number)],
+        "missing_required": [
+            ("account_id", lambda v: ""),
+            ("amount", lambda v: ""),
+            ("txn_at", lambda v: ""),
+        ],
+        "negative_amount": [("amount", lambda v: "-" + v)],
+        "unknown_enum": [("channel", lambda v: "atm"), ("direction", lambda v: "in")],
+        "unparseable_date": [("txn_at", _bad_date)],
+        "unknown_currency": [("currency", lambda v: "XXY")],
+        "invalid_utf8": [("purpose", lambda v: v[:2] + _INVALID_UTF8 + v[2:])],
+    },
+    "repayments": {
+        "wrong_type": [("principal_paid", _wrong_number), ("installment_no", lambda v: "one")],
+        "missing_required": [("loan_id", lambda v: ""), ("paid_at", lambda v: "")],
+        "negative_amount": [("interest_paid", lambda v: "-" + v), ("penalty_paid", lambda v: "-12.50")],
+        "unknown_enum": [("payer_type", lambda v: "insurer")],
+        "unparseable_date": [("paid_at", _bad_date)],
+    },
+    "fundings": {
+        "wrong_type": [("amount", _wrong_number)],
+        "missing_required": [("funder_id", lambda v: ""), ("loan_id", lambda v: "")],
+        "negative_amount": [("amount", lambda v: "-" + v)],
+        "unknown_enum": [("funder_type", lambda v: "bank")],
+        "unparseable_date": [("funded_at", _bad_date)],
+    },
+    "loans": {
+        "wrong_type": [("principal", _wrong_number), ("term_months", lambda v: "twelve")],
+        "missing_required": [("borrower_id", lambda v: ""), ("contract_date", lambda v: "")],
+        "negative_amount": [("principal", lambda v: "-" + v)],
+        "unknown_enum": [("repayment_method", lambda v: "balloon")],
+        "unparseable_date": [("contract_date", _bad_date)],
+        "unknown_currency": [("currency", lambda v: "XXY")],
+    },
+    "schedules": {
+        "wrong_type": [("principal_due", _wrong_number)],
+        "missing_required": [("due_date", lambda v: "")],
+        "negative_amount": [("interest_due", lambda v: "-" + v)],
+        "unparseable_date": [("due_date", _bad_date)],
+    },
+    "accounts": {
+        "missing_required": [("phone", lambda v: ""), ("id_number", lambda v: "")],
+        "unknown_enum": [("status", lambda v: "suspended"), ("customer_type", lambda v: "person")],
+        "unparseable_date": [("opened_at", _bad_date)],
+        "invalid_utf8": [("full_name", lambda v: v[:3] + _INVALID_UTF8 + v[3:])],
+    },
+    "fx_rates": {
+        "wrong_type": [("cny_per_unit", _wrong_number)],
+        "negative_amount": [("cny_per_unit", lambda v: "-" + v)],
+        "unparseable_date": [("rate_date", _bad_date)],
+        "unknown_currency": [("currency", lambda v: "XXY")],
+    },
+}
+# How much each file attracts bad rows: ordinary traffic most, reference-like files least.
+_FILE_WEIGHTS = {
+    "transactions": 4.0,
+    "repayments": 2.0,
+    "fundings": 2.0,
+    "loans": 1.0,
+    "schedules": 1.0,
+    "accounts": 1.0,
+    "fx_rates": 0.2,
+}
+# Rows of these files are corrupted in place (they tie to no planted case); other files
+# get extra rows so every planted loan, schedule and account stays exact.
+_IN_PLACE = ("transactions", "repayments", "fundings")
+
+
+@dataclass
+class _Injection:
+    file: str
+    day: int
+    bad_class: str
+
+
+@dataclass
+class _DayFile:
+    lines: list[str]
+    marks: list[tuple[str, str] | None] = field(default_factory=list)
+
+
+def _plan_malformed(
+    rng: np.random.Generator, tables: dict[str, _Table], n_days: int, count: int, every_class: bool
+) -> list[_Injection]:
+    eligible_days: dict[str, list[int]] = {}
+    for name, table in tables.items():
+        ok = table.day[~table.protected]
+        eligible_days[name] = sorted(set(np.unique(ok).tolist()))
+    plan: list[_Injection] = []
+    for i in range(count):
+        bad_class = (
+            BAD_INPUT_CLASSES[i]
+            if every_class and i < len(BAD_INPUT_CLASSES)
+            else str(rng.choice(BAD_INPUT_CLASSES))
+        )
+        files = [
+            f
+            for f in _FILE_WEIGHTS
+            if eligible_days[f] and (bad_class == "duplicate_key" or bad_class in _CORRUPTIONS[f])
+        ]
+        if not files:
+            continue
+        weights = np.array([_FILE_WEIGHTS[f] for f in files])
+        file = files[int(rng.choice(len(files), p=weights / weights.sum()))]
+        day = eligible_days[file][int(rng.integers(0, len(eligible_days[file])))]
+        plan.append(_Injection(file, day, bad_class))
+    return plan
+
+
+def _inject(
+    rng: np.random.Generator,
+    name: str,
+    rows: list[list[str]],
+    protected: list[bool],
+    injections: list[_Injection],
+) -> _DayFile:
+    """Apply one day's bad rows to one file: corruptions in place, extra rows, duplicate copies."""
+    columns = CONTRACTS[name].column_names
+    position = {c: i for i, c in enumerate(columns)}
+    free = [i for i, p in enumerate(protected) if not p]
+    rng.shuffle(free)
+    used: set[int] = set()
+    sources: set[int] = set()
+    extras: list[tuple[int, list[str], tuple[str, str]]] = []  # (insert after this row, fields, mark)
+    marks: list[tuple[str, str] | None] = [None] * len(rows)
+
+    def take() -> int | None:
+        while free:
+            i = free.pop()
+            if i not in used and i not in sources:
+                return i
+        return None
+
+    for inj in injections:
+        if inj.bad_class == "duplicate_key":
+            src = take()
+            if src is None:
+                continue
+            sources.add(src)
+            copy = list(rows[src])
+            if rng.random() < 0.5:
+                money = [
+                    c
+                    for c in columns
+                    if CONTRACTS[name].column(c).type in ("decimal", "rate") and copy[position[c]]
+                ]
+                if money:
+                    c = money[int(rng.integers(0, len(money)))]
+                    copy[position[c]] = _altered_amount(copy[position[c]])
+            after = int(rng.integers(src, len(rows)))
+            extras.append((after, copy, ("duplicate_key", ", ".join(CONTRACTS[name].key))))
+            continue
+        options = _CORRUPTIONS[name][inj.bad_class]
+        column, corrupt = options[int(rng.integers(0, len(options)))]
+        target = take()
+        if target is None:
+            continue
+        fields = list(rows[target])
+        fields[position[column]] = corrupt(fields[position[column]])
+        if name in _IN_PLACE:
+            used.add(target)
+            rows[target] = fields
+            marks[target] = (inj.bad_class, column)
+        else:
+            sources.add(target)
+            extras.append((int(rng.integers(-1, len(rows))), fields, (inj.bad_class, column)))
+    lines = [",".join(r) for r in rows]
+    if not extras:
+        return _DayFile(lines, marks)
+    # Insert from the back so earlier positions stay valid; a copy lands after its original.
+    extras.sort(key=lambda e: e[0])
+    for after, fields, mark in reversed(extras):
+        lines.insert(after + 1, ",".join(fields))
+        marks.insert(after + 1, mark)
+    return _DayFile(lines, marks)
+
+
+def _altered_amount(value: str) -> str:
+    whole, _, frac = value.partition(".")
+    cents = int(whole) * 100 + int((frac + "00")[:2]) + 100
+    return f"{cents // 100}.{cents % 100:02d}" + ("0" * (len(frac) - 2) if len(frac) > 2 else "")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
 
 
 def generate(
@@ -760,13 +1507,95 @@ def generate(
     seed: int = 42,
     malformed_rate: float = 0.005,
 ) -> GenerateResult:
-    """Write a synthetic platform for every business day from ``start`` to ``end``."""
-    if end < start:
-        raise DemoError(f"end {end} is before start {start}")
-    platform = _Platform(start, end, loans, accounts, seed, malformed_rate)
-    platform.fx_rates()
-    platform.accounts()
-    platform.book(platform.loans())
-    platform.transactions()
-    platform.corrupt()
-    return platform.write(out)
+    """Write a synthetic platform for every business day in [start, end] and its ground truth.
+
+    Day 1 also carries the back book (loans of the 6 months before ``start``, their
+    repayments so far, write-offs and settlements). Same arguments, same bytes.
+    """
+    days = business_days(start, end)
+    if not days:
+        raise DemoError(f"no business day between {start} and {end}")
+    if loans < 1 or accounts < 1:
+        raise DemoError("a platform needs at least one loan and one account")
+    n_days = len(days)
+    rng = np.random.default_rng(seed)
+    fx, fx_table = _fx(rng, days)
+    cust, account_columns = _customers(rng, accounts, days)
+    accounts_table = _accounts_table(rng, cust, account_columns, days)
+    book = _loans(rng, loans, days, cust)
+    cases = _plan_cash(rng, cust, n_days, accounts)
+    transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases)
+    # Planted customers' accounts are never corrupted or copied.
+    planted_accounts = {cust.account_ids[a] for c in cases for a in cust.accounts_of[c.customer]}
+    accounts_table.protected = np.array(
+        [a in planted_accounts for a in accounts_table.columns["account_id"]], np.bool_
+    )
+    tables: dict[str, _Table] = {
+        **book.tables,
+        "accounts": accounts_table,
+        "transactions": transactions,
+        "fx_rates": fx_table,
+    }
+    tables = {name: tables[name] for name in REQUIRED_FILES}
+
+    total_rows = sum(len(t) for t in tables.values())
+    every_class = n_days >= 5 and loans >= 200 and malformed_rate > 0
+    count = max(len(BAD_INPUT_CLASSES) if every_class else 0, round(total_rows * malformed_rate))
+    plan = _plan_malformed(rng, tables, n_days, count, every_class)
+    legacy_day = n_days // 2
+    legacy_file = "fundings"
+
+    out.mkdir(parents=True, exist_ok=True)
+    malformed_rows: list[tuple[str, str, str, str, str]] = []
+    rows_written = {name: 0 for name in tables}
+    files_written = 0
+    for name, table in tables.items():
+        columns = CONTRACTS[name].column_names
+        order = np.argsort(table.day, kind="stable")
+        bounds = np.searchsorted(table.day[order], np.arange(n_days + 1))
+        for d, day in enumerate(days):
+            idx = order[bounds[d] : bounds[d + 1]].tolist()
+            rows = [[table.columns[c][i] for c in columns] for i in idx]
+            protected = [bool(table.protected[i]) for i in idx]
+            day_file = _inject(rng, name, rows, protected, [p for p in plan if p.file == name and p.day == d])
+            header = list(columns)
+            lines = day_file.lines
+            if name == legacy_file and d == legacy_day:
+                header.append("legacy_flag")
+                flags = rng.random(len(lines)) < 0.1
+                lines = [f"{line},{'Y' if f else 'N'}" for line, f in zip(lines, flags.tolist(), strict=True)]
+            for number, mark in enumerate(day_file.marks, start=1):
+                if mark is not None:
+                    malformed_rows.append((name, day.isoformat(), str(number), mark[0], mark[1]))
+            folder = out / day.isoformat()
+            folder.mkdir(parents=True, exist_ok=True)
+            text = ",".join(header) + "\n" + "".join(line + "\n" for line in lines)
+            (folder / f"{name}.csv").write_bytes(text.encode("utf-8", errors="surrogateescape"))
+            rows_written[name] += len(lines)
+            files_written += 1
+
+    truth_dir = out / "_truth"
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    planted = sorted(book.truth + cash_truth, key=lambda r: (r[3], r[1], r[2]))
+    planted = [
+        (f"{'RC' if r[1] == RATE_CAP_RULE else 'LC'}{n:05d}", *r[1:]) for n, r in enumerate(planted, 1)
+    ]
+    near = sorted(near_truth, key=lambda r: (r[3], r[2]))
+    near = [(f"NM{n:05d}", *r[1:]) for n, r in enumerate(near, 1)]
+    _write_csv(truth_dir / "planted.csv", TRUTH_COLUMNS, planted)
+    _write_csv(truth_dir / "near_misses.csv", TRUTH_COLUMNS, near)
+    malformed_rows.sort(key=lambda r: (r[1], REQUIRED_FILES.index(r[0]), int(r[2])))
+    _write_csv(truth_dir / "malformed.csv", MALFORMED_COLUMNS, malformed_rows)
+    _write_csv(
+        truth_dir / "file_issues.csv",
+        FILE_ISSUE_COLUMNS,
+        [(legacy_file, days[legacy_day].isoformat(), "unexpected_column", "legacy_flag")],
+    )
+    return GenerateResult(
+        out=out,
+        business_dates=tuple(days),
+        files_written=files_written,
+        rows_written=rows_written,
+        planted=len(planted),
+        malformed=len(malformed_rows),
+    )

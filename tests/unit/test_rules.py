@@ -76,7 +76,7 @@ def test_duplicate_id_is_rejected(tmp_path: Path) -> None:
     shutil.copytree(CN, pack)
     text = (pack / "aml.yml").read_text()
     (pack / "aml.yml").write_text(text + text.removeprefix("rules:\n"))
-    with pytest.raises(RulePackError, match="rule cn.aml.large_cash: duplicate id"):
+    with pytest.raises(RulePackError, match=r"rule cn\.aml\.large_cash: duplicate id"):
         load_pack(pack)
 
 

@@ -1,0 +1,290 @@
+"""The synthetic platform: deterministic, contract-shaped, and its ground truth is exact.
+
+Every truth check recomputes from the generated CSVs alone (skipping the rows
+listed in ``malformed.csv``), the way the pipeline will see them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from regwatch.apr import annual_rate
+from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, FileContract
+from regwatch.demo import BAD_INPUT_CLASSES, LARGE_CASH_RULE, RATE_CAP_RULE, business_days, generate
+
+START, END = date(2025, 6, 2), date(2025, 6, 10)  # 7 business days
+Rows = list[dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("platform") / "landing"
+    generate(out, START, END, loans=300, accounts=200, seed=5)
+    return out
+
+
+def _read(path: Path) -> tuple[list[str], list[list[str]]]:
+    text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return rows[0], rows[1:]
+
+
+def _malformed(out: Path) -> dict[tuple[str, str], dict[int, tuple[str, str]]]:
+    marks: dict[tuple[str, str], dict[int, tuple[str, str]]] = defaultdict(dict)
+    with (out / "_truth" / "malformed.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            marks[(row["file"], row["business_date"])][int(row["row_number"])] = (
+                row["bad_input_class"],
+                row["column"],
+            )
+    return marks
+
+
+def _good_rows(out: Path, name: str) -> Rows:
+    """Every row of ``name`` over all days except the malformed ones, as dicts."""
+    marks = _malformed(out)
+    rows: Rows = []
+    for day in business_days(START, END):
+        header, data = _read(out / day.isoformat() / f"{name}.csv")
+        bad = marks.get((name, day.isoformat()), {})
+        rows += [dict(zip(header, r, strict=True)) for n, r in enumerate(data, start=1) if n not in bad]
+    return rows
+
+
+def _truth(out: Path, name: str) -> Rows:
+    with (out / "_truth" / name).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _latest(rows: Rows, key: str) -> dict[str, dict[str, str]]:
+    latest: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if row[key] not in latest or row["updated_at"] > latest[row[key]]["updated_at"]:
+            latest[row[key]] = row
+    return latest
+
+
+def test_business_days_are_monday_to_friday() -> None:
+    days = business_days(date(2025, 6, 6), date(2025, 6, 10))
+    assert days == [date(2025, 6, 6), date(2025, 6, 9), date(2025, 6, 10)]
+    assert business_days(date(2025, 6, 7), date(2025, 6, 8)) == []
+
+
+def test_same_arguments_give_identical_bytes(platform: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    result = generate(again, START, END, loans=300, accounts=200, seed=5)
+
+    def digest(root: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*.csv"))
+        }
+
+    assert digest(again) == digest(platform)
+    other = generate(tmp_path / "other", START, END, loans=300, accounts=200, seed=6)
+    assert digest(tmp_path / "other") != digest(platform)
+    assert result.files_written == 7 * len(result.business_dates) == other.files_written
+
+
+def test_every_day_has_every_file_with_contract_header(platform: Path) -> None:
+    extra: list[tuple[str, str]] = []
+    for day in business_days(START, END):
+        for name in REQUIRED_FILES:
+            raw = (platform / day.isoformat() / f"{name}.csv").read_bytes()
+            assert b"\r" not in raw
+            header, rows = _read(platform / day.isoformat() / f"{name}.csv")
+            expected = list(CONTRACTS[name].column_names)
+            if header != expected:
+                assert header == [*expected, "legacy_flag"]
+                extra.append((name, day.isoformat()))
+            assert all(len(r) == len(header) for r in rows)
+    assert len(extra) == 1
+    issues = _truth(platform, "file_issues.csv")
+    assert [(r["file"], r["business_date"], r["column"]) for r in issues] == [(*extra[0], "legacy_flag")]
+
+
+# A reader of the contract as strict as ingest: which rows break it, and how.
+_MONEY = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")
+_RATE = re.compile(r"^-?[0-9]+(\.[0-9]{1,10})?$")
+_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
+
+
+def _value_problem(contract: FileContract, column: str, value: str) -> str | None:
+    col = contract.column(column)
+    if re.search("[\udc80-\udcff]", value):
+        return "invalid_utf8"
+    if not value.strip():
+        return "missing_required" if col.required else None
+    if col.type == "integer" and not re.fullmatch(r"-?[0-9]+", value):
+        return "wrong_type"
+    if col.type == "decimal" and not _MONEY.match(value):
+        return "wrong_type"
+    if col.type == "rate" and not _RATE.match(value):
+        return "wrong_type"
+    if col.type in ("date", "timestamp"):
+        if col.type == "timestamp" and not _TIMESTAMP.match(value):
+            return "unparseable_date"
+        try:
+            date.fromisoformat(value[:10])
+        except ValueError:
+            return "unparseable_date"
+        if col.type == "date" and len(value) != 10:
+            return "unparseable_date"
+    if col.type == "boolean" and value not in ("true", "false"):
+        return "wrong_type"
+    if col.type == "enum" and value not in col.values:
+        return "unknown_enum"
+    if col.type == "currency" and value not in CURRENCIES:
+        return "unknown_currency"
+    if col.nonnegative and value.startswith("-"):
+        return "negative_amount"
+    return None
+
+
+def test_malformed_rows_are_listed_exactly_and_cover_every_class(platform: Path) -> None:
+    marks = _malformed(platform)
+    classes: set[str] = set()
+    files: set[str] = set()
+    for day in business_days(START, END):
+        for name in REQUIRED_FILES:
+            contract = CONTRACTS[name]
+            header, rows = _read(platform / day.isoformat() / f"{name}.csv")
+            found: dict[int, tuple[str, str]] = {}
+            seen: set[tuple[str, ...]] = set()
+            for number, fields in enumerate(rows, start=1):
+                values = dict(zip(header, fields, strict=True))
+                problems = [
+                    (p, c) for c in contract.column_names if (p := _value_problem(contract, c, values[c]))
+                ]
+                assert len(problems) <= 1, (name, day, number, problems)
+                if problems:
+                    found[number] = problems[0]
+                    continue
+                key = tuple(values[k] for k in contract.key)
+                if key in seen:
+                    found[number] = ("duplicate_key", ", ".join(contract.key))
+                seen.add(key)
+            assert found == marks.get((name, day.isoformat()), {}), (name, day)
+            classes |= {c for c, _ in found.values()}
+            files |= {name for _ in found}
+    assert classes == set(BAD_INPUT_CLASSES)
+    assert {"transactions", "repayments", "fundings"} <= files
+
+
+def test_invalid_utf8_is_real_bytes(platform: Path) -> None:
+    day, name = next(
+        (r["business_date"], r["file"])
+        for r in _truth(platform, "malformed.csv")
+        if r["bad_input_class"] == "invalid_utf8"
+    )
+    with pytest.raises(UnicodeDecodeError):
+        (platform / day / f"{name}.csv").read_bytes().decode("utf-8")
+
+
+def test_real_apr_truth(platform: Path) -> None:
+    loans = _latest(_good_rows(platform, "loans"), "loan_id")
+    schedules: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in _good_rows(platform, "schedules"):
+        schedules[row["loan_id"]].append(row)
+    planted = {r["entity_key"]: r for r in _truth(platform, "planted.csv") if r["rule_id"] == RATE_CAP_RULE}
+    kinds = {r["kind"] for r in planted.values()}
+    assert kinds == {"nominal_above_cap", "real_above_cap_nominal_below"}
+    assert len(planted) >= 5
+    first_day = {d.isoformat() for d in business_days(START, END)[:1]}
+    assert {r["business_date"] in first_day for r in planted.values()} == {True, False}
+    for loan_id, loan in loans.items():
+        rows = sorted(schedules[loan_id], key=lambda r: int(r["installment_no"]))
+        principal = Decimal(loan["principal"])
+        assert sum(Decimal(r["principal_due"]) for r in rows) == principal, loan_id
+        assert len(rows) == (1 if loan["repayment_method"] == "bullet" else int(loan["term_months"]))
+        apr = annual_rate(
+            [(date.fromisoformat(loan["disbursement_date"]), principal - Decimal(loan["upfront_fee"]))],
+            [
+                (
+                    date.fromisoformat(r["due_date"]),
+                    Decimal(r["principal_due"]) + Decimal(r["interest_due"]) + Decimal(r["fee_due"]),
+                )
+                for r in rows
+            ],
+            method="cn_irr",
+        )
+        if loan_id in planted:
+            assert apr >= 0.26, loan_id
+            nominal = float(loan["nominal_rate"])
+            if planted[loan_id]["kind"] == "nominal_above_cap":
+                assert nominal > 0.24
+            else:
+                assert nominal < 0.24 and loan["repayment_method"] == "flat_add_on"
+        else:
+            assert apr <= 0.22, (loan_id, apr)
+        assert 0.04 <= float(loan["nominal_rate"]) <= 0.36
+    assert set(planted) <= set(loans)
+
+
+def test_large_cash_truth(platform: Path) -> None:
+    customer_of = {r["account_id"]: r["customer_id"] for r in _good_rows(platform, "accounts")}
+    rates = {(r["rate_date"], r["currency"]): Decimal(r["cny_per_unit"]) for r in _good_rows(platform, "fx_rates")}
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for txn in _good_rows(platform, "transactions"):
+        if txn["channel"] != "cash":
+            continue
+        day = txn["txn_at"][:10]
+        amount = (Decimal(txn["amount"]) * rates[(day, txn["currency"])]).quantize(
+            Decimal("0.01"), ROUND_HALF_UP
+        )
+        totals[f"{customer_of[txn['account_id']]}|{day}|{txn['direction']}"] += amount
+    firing = {key for key, total in totals.items() if total >= Decimal("50000.00")}
+    planted = [r for r in _truth(platform, "planted.csv") if r["rule_id"] == LARGE_CASH_RULE]
+    assert {r["entity_key"] for r in planted} == firing
+    assert len(planted) >= 10
+    assert {r["kind"] for r in planted} == {"single", "cumulative", "exact_threshold", "foreign_currency"}
+    assert all(totals[r["entity_key"]] == Decimal("50000.00") for r in planted if r["kind"] == "exact_threshold")
+    near = _truth(platform, "near_misses.csv")
+    assert {r["kind"] for r in near} == {"single_below", "cumulative_below", "opposite_directions"}
+    for row in near:
+        assert row["entity_key"] in totals and row["entity_key"] not in firing
+        expected = "30000.00" if row["kind"] == "opposite_directions" else "49999.99"
+        assert totals[row["entity_key"]] == Decimal(expected)
+
+
+def test_borrowers_accounts_and_fundings_fit_together(platform: Path) -> None:
+    accounts = _good_rows(platform, "accounts")
+    customer_type = {r["customer_id"]: r["customer_type"] for r in accounts}
+    loans = _latest(_good_rows(platform, "loans"), "loan_id")
+    for loan in loans.values():
+        expected = "individual" if loan["borrower_type"] == "individual" else "entity"
+        assert customer_type[loan["borrower_id"]] == expected
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    for row in accounts:
+        number = row["id_number"]
+        assert len(number) == 18
+        if row["customer_type"] == "individual":
+            total = sum(int(c) * w for c, w in zip(number[:17], weights, strict=True))
+            assert number[17] == "10X98765432"[total % 11]
+            assert date(1950, 1, 1) < date.fromisoformat(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")
+            assert re.fullmatch(r"1[3-9][0-9]{9}", row["phone"])
+    funded: dict[str, Decimal] = defaultdict(Decimal)
+    for row in _good_rows(platform, "fundings"):
+        funded[row["loan_id"]] += Decimal(row["amount"])
+    touched = {r["business_date"] for r in _truth(platform, "malformed.csv") if r["file"] == "fundings"}
+    exact = sum(funded[k] == Decimal(v["principal"]) for k, v in loans.items())
+    assert exact >= len(loans) - 3 * len(touched) - 20
+    statuses = {loan["status"] for loan in loans.values()}
+    assert {"active", "written_off"} <= statuses
+
+
+def test_small_runs_and_bad_arguments(tmp_path: Path) -> None:
+    result = generate(tmp_path / "tiny", date(2025, 6, 6), date(2025, 6, 9), loans=20, accounts=10, seed=1)
+    assert result.business_dates == (date(2025, 6, 6), date(2025, 6, 9))
+    assert set(result.rows_written) == set(REQUIRED_FILES)
+    with pytest.raises(ValueError, match="no business day"):
+        generate(tmp_path / "none", date(2025, 6, 7), date(2025, 6, 8))
