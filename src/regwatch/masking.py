@@ -15,7 +15,8 @@ from typing import Any
 # 18-character resident ID / unified social credit code, 15-digit legacy ID,
 # mainland mobile, landline with area code. Bounded so longer digit runs (amounts,
 # transaction ids) are left alone.
-_ID_18 = re.compile(r"(?<![0-9A-Za-z])([0-9A-Z]{6})([0-9A-Z]{8})([0-9A-Z]{3}[0-9X])(?![0-9A-Za-z])")
+_ID_18 = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_CREDIT_CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z]{18}(?![0-9A-Za-z])")
 _ID_15 = re.compile(r"(?<![0-9])([0-9]{6})([0-9]{5})([0-9]{4})(?![0-9])")
 _MOBILE = re.compile(r"(?<![0-9])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
 _LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})-([0-9]{4})([0-9]{3,4})(?![0-9])")
@@ -49,7 +50,8 @@ def mask_text(text: str) -> str:
         token = match.group(0)
         return mask_id_number(token) if _is_id_like(token) else token
 
-    text = _ID_18.sub(id_18, text)
+    text = _ID_18.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _CREDIT_CODE.sub(id_18, text)
     text = _ID_15.sub(lambda m: m.group(1) + "*****" + m.group(3), text)
     text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
     return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
