@@ -1,0 +1,104 @@
+"""The daily report (deterministic, masked, reconciled) and the ledger chain (tamper-evident)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from regwatch import ledger, warehouse
+from regwatch.config import Settings
+from regwatch.report import render_daily
+
+DAY = date(2025, 6, 2)
+RUN = "20250602-abcdef123456"
+
+
+@pytest.fixture
+def filled(settings: Settings) -> Settings:
+    with warehouse.connect(settings.warehouse_path) as con:
+        con.execute("INSERT INTO results.run_log VALUES (?, ?, 'cn', '2026.11.0', ?, '0.1.0', ?)", [RUN, DAY, "a" * 64, "b" * 64])
+        con.execute(
+            "INSERT INTO results.load_log VALUES ('L', ?, 'loans', '2025-06-02/loans.csv', ?, 3, 2, 1, NULL)",
+            [DAY, "c" * 64],
+        )
+        # An unbalanced file can only come from a bug; the report must say so loudly.
+        con.execute(
+            "INSERT INTO results.load_log VALUES ('L', ?, 'accounts', '2025-06-02/accounts.csv', ?, 9, 7, 1, NULL)",
+            [DAY, "d" * 64],
+        )
+        con.execute(
+            "INSERT INTO quarantine.rows VALUES ('L', ?, '2025-06-02/accounts.csv', 'accounts', 7, 'phone', "
+            "'13812345678', 'wrong type', '{\"id_number\": \"110101199003074477\"}')",
+            [DAY],
+        )
+        evidence = json.dumps({"customer_id": "C1", "phone": "13912345678", "note": "ID 11010119900307447X"})
+        for key in ("C2|2025-06-02|credit", "C1|2025-06-02|credit"):
+            con.execute(
+                "INSERT INTO results.exceptions VALUES (?, ?, 'cn.aml.large_cash', 'high', 'PBOC Order [2016] No. 3',"
+                " 'fct_customer_cash_days', ?, 'Cash credit of CNY 50,000.00', ?)",
+                [RUN, DAY, key, evidence],
+            )
+    return settings
+
+
+def test_render_is_deterministic_masked_and_reconciled(filled: Settings) -> None:
+    html_path, csv_path = render_daily(filled, DAY, RUN)
+    first = (html_path.read_bytes(), csv_path.read_bytes())
+    render_daily(filled, DAY, RUN)
+    assert (html_path.read_bytes(), csv_path.read_bytes()) == first
+    html, text = first[0].decode(), first[1].decode()
+    for output in (html, text):
+        assert not re.search(r"1[3-9][0-9]{9}", output)
+        assert not re.search(r"[0-9]{17}[0-9X]", output)
+    assert "139****5678" in html and "110101********447X" in text
+    assert "2025-06-02/loans.csv" in html and "NOT balanced" in html
+    assert html.count('<td class="ok">✓</td>') == 1 and html.count('<td class="bad">✗</td>') == 1
+    assert text.index("C1|2025-06-02|credit") < text.index("C2|2025-06-02|credit")
+
+
+def test_unmasked_for_authorised_runs(filled: Settings) -> None:
+    settings = Settings(filled.project_root, filled.var_dir, filled.landing_dir, unmask_pii=True)
+    html_path, _ = render_daily(settings, DAY, RUN)
+    assert "13912345678" in html_path.read_text()
+
+
+def _seal(settings: Settings, day: date, outputs: list[Path]) -> Path:
+    return ledger.seal(
+        settings, business_date=day, run_id=f"{day:%Y%m%d}-x", pack_name="cn", pack_version="1", pack_sha256="p",
+        code_version="c", inputs=[], outputs=outputs, tool_versions={"duckdb": "2"},
+    )
+
+
+def test_ledger_chain_verifies_and_names_the_altered_file(settings: Settings) -> None:
+    outputs = []
+    for number in range(3):
+        out = settings.reports_dir / f"2025-06-0{number + 2}" / "daily_exceptions.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(f"report {number}")
+        outputs.append(out)
+        _seal(settings, date(2025, 6, number + 2), [out])
+    result = ledger.verify(settings)
+    assert result.ok and result.manifests == 3 and result.outputs == 3
+    outputs[1].write_text("report 1 edited")
+    assert ledger.verify(settings).problems == (
+        "000002_2025-06-03_20250603-x.json: output reports/2025-06-03/daily_exceptions.html was altered (sha256 differs)",
+    )
+    outputs[1].write_text("report 1")
+    first = ledger.manifests(settings)[0]
+    first.write_text(first.read_text().replace('"sequence": 1', '"sequence": 1 '))
+    problems = ledger.verify(settings).problems
+    assert problems == ("000002_2025-06-03_20250603-x.json: previous manifest 000001_2025-06-02_20250602-x.json was altered (sha256 differs)",)
+
+
+def test_ledger_is_append_only(settings: Settings) -> None:
+    out = settings.reports_dir / "r.html"
+    out.parent.mkdir(parents=True)
+    out.write_text("r")
+    path = _seal(settings, DAY, [out])
+    path.rename(path.with_name("000002" + path.name[6:]))  # the next seal would pick sequence 3
+    manifest = _seal(settings, DAY, [out])
+    assert manifest.name.startswith("000003_")
