@@ -29,7 +29,12 @@ def _run_step(name: str) -> dict[str, Any]:
     context = get_current_context()
     business_date = context["data_interval_start"].date()
     result = getattr(pipeline, name)(business_date, Settings.from_env())
-    return {"step": result.step, "business_date": business_date.isoformat(), "seconds": result.seconds, **result.summary}
+    return {
+        "step": result.step,
+        "business_date": business_date.isoformat(),
+        "seconds": result.seconds,
+        **result.summary,
+    }
 
 
 @dag(

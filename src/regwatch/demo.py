@@ -710,18 +710,24 @@ def _real_aprs(t: _Terms, s: _Schedule) -> FloatArray:
     rate = np.full(n_loans, 0.01)
     low = np.full(n_loans, -0.99)
     high = np.full(n_loans, 4.0)
+    # Newton safeguarded by bisection, on the loans not yet solved only.
+    todo = np.arange(n_loans)
     for _ in range(200):
-        base = 1.0 + rate
-        discount = base[:, None] ** -times
-        value = net - (amounts * discount).sum(axis=1)
-        slope = (amounts * times * discount).sum(axis=1) / base
-        low = np.where(value < 0, rate, low)
-        high = np.where(value >= 0, rate, high)
+        r, a, tm = rate[todo], amounts[todo], times[todo]
+        base = 1.0 + r
+        discount = np.exp(-tm * np.log(base)[:, None])
+        value = net[todo] - (a * discount).sum(axis=1)
+        slope = (a * tm * discount).sum(axis=1) / base
+        lo = np.where(value < 0, r, low[todo])
+        hi = np.where(value >= 0, r, high[todo])
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = rate - value / slope
-        inside = (step > low) & (step < high)
-        rate = np.where(inside, step, (low + high) / 2.0)
-        if np.abs(value).max() < 1e-9:
+            step = r - value / slope
+        inside = (step > lo) & (step < hi)
+        rate[todo] = np.where(inside, step, (lo + hi) / 2.0)
+        low[todo], high[todo] = lo, hi
+        solved = (np.abs(value) <= 1e-10 * net[todo]) | (hi - lo < 1e-15)
+        todo = todo[~solved]
+        if not len(todo):
             break
     result: FloatArray = rate * 12.0
     return result
@@ -764,9 +770,9 @@ def _draw_terms(
 
 def _settle_aprs(t: _Terms, planted: BoolArray) -> tuple[_Schedule, FloatArray]:
     """Adjust terms until ordinary loans sit <= 22 % and planted ones >= 26 %; check with annual_rate."""
+    s = _schedule(t)
+    apr = _real_aprs(t, s)
     for _ in range(8):
-        s = _schedule(t)
-        apr = _real_aprs(t, s)
         too_high = ~planted & (apr > ORDINARY_APR_MAX - 0.005)
         too_low = planted & (apr < PLANTED_APR_MIN + 0.005)
         if not too_high.any() and not too_low.any():
@@ -778,8 +784,8 @@ def _settle_aprs(t: _Terms, planted: BoolArray) -> tuple[_Schedule, FloatArray]:
         t.rate[nominal] = np.round(np.minimum(t.rate[nominal] + 0.03, 0.36), 4)
         flat = too_low & ~nominal
         t.fee[flat] = _round_half_up(t.fee[flat] * 1.3 + t.principal[flat] * 0.0005)
-    s = _schedule(t)
-    apr = _real_aprs(t, s)
+        s = _schedule(t)
+        apr = _real_aprs(t, s)
     # The vectorised rate is a mirror of regwatch.apr; near the lines, ask the reference itself.
     close = np.flatnonzero(
         (planted & (apr < PLANTED_APR_MIN + 0.02)) | (~planted & (apr > ORDINARY_APR_MAX - 0.02))
@@ -1416,34 +1422,35 @@ def _plan_malformed(
 def _inject(
     rng: np.random.Generator,
     name: str,
-    rows: list[list[str]],
-    protected: list[bool],
+    cols: list[list[str]],
+    protected: BoolArray,
     injections: list[_Injection],
 ) -> _DayFile:
     """Apply one day's bad rows to one file: corruptions in place, extra rows, duplicate copies."""
     columns = CONTRACTS[name].column_names
     position = {c: i for i, c in enumerate(columns)}
-    free = [i for i, p in enumerate(protected) if not p]
-    rng.shuffle(free)
-    used: set[int] = set()
-    sources: set[int] = set()
+    n_rows = len(protected)
+    n_free = int((~protected).sum())
+    used: set[int] = set()  # corrupted in place, or the source of an extra row
     extras: list[tuple[int, list[str], tuple[str, str]]] = []  # (insert after this row, fields, mark)
-    marks: list[tuple[str, str] | None] = [None] * len(rows)
+    marks: list[tuple[str, str] | None] = [None] * n_rows
+    changed: dict[int, list[str]] = {}
 
     def take() -> int | None:
-        while free:
-            i = free.pop()
-            if i not in used and i not in sources:
+        if len(used) >= n_free:
+            return None
+        while True:
+            i = int(rng.integers(0, n_rows))
+            if not protected[i] and i not in used:
+                used.add(i)
                 return i
-        return None
 
     for inj in injections:
         if inj.bad_class == "duplicate_key":
             src = take()
             if src is None:
                 continue
-            sources.add(src)
-            copy = list(rows[src])
+            copy = [col[src] for col in cols]
             if rng.random() < 0.5:
                 money = [
                     c
@@ -1453,7 +1460,7 @@ def _inject(
                 if money:
                     c = money[int(rng.integers(0, len(money)))]
                     copy[position[c]] = _altered_amount(copy[position[c]])
-            after = int(rng.integers(src, len(rows)))
+            after = int(rng.integers(src, n_rows))
             extras.append((after, copy, ("duplicate_key", ", ".join(CONTRACTS[name].key))))
             continue
         options = _CORRUPTIONS[name][inj.bad_class]
@@ -1461,16 +1468,16 @@ def _inject(
         target = take()
         if target is None:
             continue
-        fields = list(rows[target])
+        fields = [col[target] for col in cols]
         fields[position[column]] = corrupt(fields[position[column]])
         if name in _IN_PLACE:
-            used.add(target)
-            rows[target] = fields
+            changed[target] = fields
             marks[target] = (inj.bad_class, column)
         else:
-            sources.add(target)
-            extras.append((int(rng.integers(-1, len(rows))), fields, (inj.bad_class, column)))
-    lines = [",".join(r) for r in rows]
+            extras.append((int(rng.integers(-1, n_rows)), fields, (inj.bad_class, column)))
+    lines = list(map(",".join, zip(*cols, strict=True))) if cols else []
+    for i, fields in changed.items():
+        lines[i] = ",".join(fields)
     if not extras:
         return _DayFile(lines, marks)
     # Insert from the back so earlier positions stay valid; a copy lands after its original.
@@ -1555,9 +1562,10 @@ def generate(
         bounds = np.searchsorted(table.day[order], np.arange(n_days + 1))
         for d, day in enumerate(days):
             idx = order[bounds[d] : bounds[d + 1]].tolist()
-            rows = [[table.columns[c][i] for c in columns] for i in idx]
-            protected = [bool(table.protected[i]) for i in idx]
-            day_file = _inject(rng, name, rows, protected, [p for p in plan if p.file == name and p.day == d])
+            sel = order[bounds[d] : bounds[d + 1]]
+            cols = [[table.columns[c][i] for i in idx] for c in columns]
+            todo = [p for p in plan if p.file == name and p.day == d]
+            day_file = _inject(rng, name, cols, table.protected[sel], todo)
             header = list(columns)
             lines = day_file.lines
             if name == legacy_file and d == legacy_day:

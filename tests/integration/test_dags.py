@@ -51,7 +51,11 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     home = tmp_path_factory.mktemp("airflow")
     done = subprocess.run(
         [sys.executable, "-c", _INSPECT % str(DAGS)],
-        env=_airflow_env(home), capture_output=True, text=True, timeout=300, check=True,
+        env=_airflow_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -95,7 +99,11 @@ def test_dags_test_runs_a_demo_date(tmp_path: Path) -> None:
     subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, check=True, timeout=300)
     # The run of 2025-06-03 covers the interval [06-02, 06-03): business date 2025-06-02.
     done = subprocess.run(
-        [airflow, "dags", "test", "regwatch_daily", "2025-06-03"], env=env, capture_output=True, text=True, timeout=600
+        [airflow, "dags", "test", "regwatch_daily", "2025-06-03"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (tmp_path / "var" / "reports" / "2025-06-02" / "daily_exceptions.html").is_file()

@@ -232,7 +232,9 @@ def test_real_apr_truth(platform: Path) -> None:
 
 def test_large_cash_truth(platform: Path) -> None:
     customer_of = {r["account_id"]: r["customer_id"] for r in _good_rows(platform, "accounts")}
-    rates = {(r["rate_date"], r["currency"]): Decimal(r["cny_per_unit"]) for r in _good_rows(platform, "fx_rates")}
+    rates = {
+        (r["rate_date"], r["currency"]): Decimal(r["cny_per_unit"]) for r in _good_rows(platform, "fx_rates")
+    }
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for txn in _good_rows(platform, "transactions"):
         if txn["channel"] != "cash":
@@ -247,7 +249,9 @@ def test_large_cash_truth(platform: Path) -> None:
     assert {r["entity_key"] for r in planted} == firing
     assert len(planted) >= 10
     assert {r["kind"] for r in planted} == {"single", "cumulative", "exact_threshold", "foreign_currency"}
-    assert all(totals[r["entity_key"]] == Decimal("50000.00") for r in planted if r["kind"] == "exact_threshold")
+    assert all(
+        totals[r["entity_key"]] == Decimal("50000.00") for r in planted if r["kind"] == "exact_threshold"
+    )
     near = _truth(platform, "near_misses.csv")
     assert {r["kind"] for r in near} == {"single_below", "cumulative_below", "opposite_directions"}
     for row in near:

@@ -20,7 +20,10 @@ RUN = "20250602-abcdef123456"
 @pytest.fixture
 def filled(settings: Settings) -> Settings:
     with warehouse.connect(settings.warehouse_path) as con:
-        con.execute("INSERT INTO results.run_log VALUES (?, ?, 'cn', '2026.11.0', ?, '0.1.0', ?)", [RUN, DAY, "a" * 64, "b" * 64])
+        con.execute(
+            "INSERT INTO results.run_log VALUES (?, ?, 'cn', '2026.11.0', ?, '0.1.0', ?)",
+            [RUN, DAY, "a" * 64, "b" * 64],
+        )
         con.execute(
             "INSERT INTO results.load_log VALUES ('L', ?, 'loans', '2025-06-02/loans.csv', ?, 3, 2, 1, NULL)",
             [DAY, "c" * 64],
@@ -68,8 +71,16 @@ def test_unmasked_for_authorised_runs(filled: Settings) -> None:
 
 def _seal(settings: Settings, day: date, outputs: list[Path]) -> Path:
     return ledger.seal(
-        settings, business_date=day, run_id=f"{day:%Y%m%d}-x", pack_name="cn", pack_version="1", pack_sha256="p",
-        code_version="c", inputs=[], outputs=outputs, tool_versions={"duckdb": "2"},
+        settings,
+        business_date=day,
+        run_id=f"{day:%Y%m%d}-x",
+        pack_name="cn",
+        pack_version="1",
+        pack_sha256="p",
+        code_version="c",
+        inputs=[],
+        outputs=outputs,
+        tool_versions={"duckdb": "2"},
     )
 
 
@@ -91,7 +102,9 @@ def test_ledger_chain_verifies_and_names_the_altered_file(settings: Settings) ->
     first = ledger.manifests(settings)[0]
     first.write_text(first.read_text().replace('"sequence": 1', '"sequence": 1 '))
     problems = ledger.verify(settings).problems
-    assert problems == ("000002_2025-06-03_20250603-x.json: previous manifest 000001_2025-06-02_20250602-x.json was altered (sha256 differs)",)
+    assert problems == (
+        "000002_2025-06-03_20250603-x.json: previous manifest 000001_2025-06-02_20250602-x.json was altered (sha256 differs)",
+    )
 
 
 def test_ledger_is_append_only(settings: Settings) -> None:

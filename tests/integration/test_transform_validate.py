@@ -1,0 +1,302 @@
+"""dbt build on hand-made raw rows, then the rule pack through GX: the marts and the exceptions."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from regwatch import transform, warehouse
+from regwatch.config import Settings
+from regwatch.rules import load_pack
+from regwatch.validate import run_rules
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, day: date, rows: list[tuple[object, ...]]) -> None:
+    for number, row in enumerate(rows, start=1):
+        marks = ", ".join("?" for _ in range(len(row) + 4))
+        con.execute(
+            f"INSERT INTO raw.{table} VALUES ({marks})",
+            [*row, f"load-{day}", day, f"{day}/{table}.csv", number],
+        )
+
+
+def _loan(
+    loan_id: str, method: str, rate: str, upfront: str, updated: str, status: str = "active"
+) -> tuple[object, ...]:
+    return (
+        loan_id,
+        "C1",
+        "individual",
+        "P",
+        None,
+        False,
+        D1,
+        D1,
+        Decimal("12000.00"),
+        "CNY",
+        12,
+        method,
+        Decimal(rate),
+        Decimal(upfront),
+        status,
+        None,
+        updated,
+    )
+
+
+def _schedule(loan_id: str, principal: list[str], interest: list[str], fee: str) -> list[tuple[object, ...]]:
+    return [
+        (loan_id, n, date(2025 + (5 + n) // 12, (5 + n) % 12 + 1, 2), Decimal(p), Decimal(i), Decimal(fee))
+        for n, (p, i) in enumerate(zip(principal, interest, strict=True), start=1)
+    ]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    tmp = tmp_path_factory.mktemp("dbt")
+    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    # 12 % annuity, no fee: its real APR is its nominal rate.
+    annuity_principal = [
+        "946.19",
+        "955.65",
+        "965.21",
+        "974.86",
+        "984.61",
+        "994.45",
+        "1004.40",
+        "1014.44",
+        "1024.59",
+        "1034.83",
+        "1045.18",
+        "1055.59",
+    ]
+    annuity_interest = [
+        "120.00",
+        "110.54",
+        "100.98",
+        "91.33",
+        "81.58",
+        "71.74",
+        "61.79",
+        "51.75",
+        "41.60",
+        "31.36",
+        "21.01",
+        "10.56",
+    ]
+    with warehouse.connect(settings.warehouse_path) as con:
+        _insert(
+            con,
+            "loans",
+            D1,
+            [
+                _loan("EI", "equal_installment", "0.12", "0", "2025-06-02 09:00:00"),
+                _loan("FA", "flat_add_on", "0.10", "600.00", "2025-06-02 09:00:00"),
+                _loan("V", "equal_installment", "0.12", "0", "2025-06-02 09:00:00"),
+            ],
+        )
+        _insert(
+            con,
+            "schedules",
+            D1,
+            _schedule("EI", annuity_principal, annuity_interest, "0.00")
+            + _schedule("FA", ["1000.00"] * 12, ["100.00"] * 12, "60.00")
+            + _schedule("V", annuity_principal, annuity_interest, "0.00"),
+        )
+        # Day 2 restates loan V (settled); day 3 restates it again, after the as-of date D2.
+        _insert(
+            con, "loans", D2, [_loan("V", "equal_installment", "0.12", "0", "2025-06-03 09:00:00", "settled")]
+        )
+        _insert(
+            con,
+            "loans",
+            D3,
+            [_loan("V", "equal_installment", "0.12", "0", "2025-06-04 09:00:00", "written_off")],
+        )
+        _insert(
+            con,
+            "accounts",
+            D1,
+            [
+                (
+                    "A1",
+                    "C1",
+                    "individual",
+                    "Wang Fang",
+                    "110101199003074477",
+                    "13812345678",
+                    "CN",
+                    None,
+                    "2024-01-01 00:00:00",
+                    "active",
+                    "2025-06-01 00:00:00",
+                ),
+            ],
+        )
+        _insert(con, "fx_rates", D2, [(D2, "USD", Decimal("7.2"))])
+        _insert(
+            con,
+            "transactions",
+            D1,
+            [
+                (
+                    "T1",
+                    "A1",
+                    "2025-06-02 10:00:00",
+                    "credit",
+                    Decimal("20000.00"),
+                    "CNY",
+                    "cash",
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
+            ],
+        )
+        _insert(
+            con,
+            "transactions",
+            D2,
+            [
+                # late arrival for 06-02: re-opens that customer-day, now 20,000 + 30,000 = 50,000.00 (fires)
+                (
+                    "T2",
+                    "A1",
+                    "2025-06-02 15:00:00",
+                    "credit",
+                    Decimal("30000.00"),
+                    "CNY",
+                    "cash",
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
+                (
+                    "T3",
+                    "A1",
+                    "2025-06-03 10:00:00",
+                    "debit",
+                    Decimal("6944.44"),
+                    "USD",
+                    "cash",
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
+                (
+                    "T4",
+                    "A1",
+                    "2025-06-03 11:00:00",
+                    "credit",
+                    Decimal("10.00"),
+                    "CNY",
+                    "transfer",
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
+                (
+                    "T5",
+                    "A9",
+                    "2025-06-03 12:00:00",
+                    "credit",
+                    Decimal("49999.99"),
+                    "CNY",
+                    "cash",
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
+            ],
+        )
+    transform.build(D2, settings)
+    return settings
+
+
+def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_latest_as_of_picks_the_version_of_that_date(built: Settings) -> None:
+    assert _query(built, "SELECT status FROM staging.stg_platform__loans WHERE loan_id = 'V'") == [
+        ("settled",)
+    ]
+
+
+def test_real_apr_of_an_annuity_equals_its_nominal_rate_and_fees_raise_it(built: Settings) -> None:
+    rows = dict(_query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
+    assert rows["EI"] == pytest.approx(0.12, abs=1e-4)
+    assert rows["FA"] > 0.24  # 10 % flat + 0.5 % monthly fee + 5 % upfront
+    caps = _query(
+        built, "SELECT DISTINCT lpr_at_contract, lpr_cap_rate, business_date FROM marts.fct_loan_apr"
+    )
+    assert caps == [(Decimal("0.03000000"), Decimal("0.12000000"), D2)]
+
+
+def test_cash_days_in_cny_touched_by_the_load_of_the_date(built: Settings) -> None:
+    rows = _query(
+        built,
+        "SELECT entity_key, transaction_count, cash_amount_cny, transaction_ids FROM marts.fct_customer_cash_days ORDER BY 1",
+    )
+    assert rows == [
+        ("C1|2025-06-02|credit", 2, Decimal("50000.00"), "T1,T2"),
+        ("C1|2025-06-03|debit", 1, Decimal("49999.97"), "T3"),
+        ("account:A9|2025-06-03|credit", 1, Decimal("49999.99"), "T5"),
+    ]
+
+
+def test_rules_fire_on_every_failing_row_and_only_those(built: Settings) -> None:
+    pack = load_pack(REPO_ROOT / "checks" / "cn")
+    found = run_rules(built.warehouse_path, pack, D2, "RUN")
+    assert list(zip(found.rule_id, found.entity_key, strict=True)) == [
+        ("cn.aml.large_cash", "C1|2025-06-02|credit"),
+        ("cn.rate_caps.real_apr_above_comprehensive_cap", "FA"),
+    ]
+    evidence = json.loads(found.evidence[0])
+    assert evidence["cash_amount_cny"] == "50000.00" and evidence["transaction_ids"] == "T1,T2"
+    assert (found.run_id == "RUN").all() and (found.business_date == D2).all()
+
+
+def test_no_truncation_and_exact_edges(built: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "edges.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"ATTACH '{built.warehouse_path}' AS built (READ_ONLY)")
+    con.execute("CREATE SCHEMA marts")
+    con.execute(
+        "CREATE TABLE marts.fct_customer_cash_days AS SELECT * FROM built.marts.fct_customer_cash_days LIMIT 0"
+    )
+    con.execute(
+        "INSERT INTO marts.fct_customer_cash_days SELECT DATE '2025-06-02', 'K' || i, 'C' || i, 'individual', "
+        "DATE '2025-06-02', 'credit', 1, CAST(49999.99 + i / 100 AS DECIMAL(18,2)), 0, 'T', 'CNY', false "
+        "FROM range(0, 40) r(i)"
+    )
+    con.execute("CREATE TABLE marts.fct_loan_apr AS SELECT * FROM built.marts.fct_loan_apr LIMIT 0")
+    con.execute("DETACH built")
+    con.close()
+    found = run_rules(path, load_pack(REPO_ROOT / "checks" / "cn"), D2, "RUN")
+    # 49,999.99 passes; 50,000.00 (inclusive) and every amount above fire: 39 rows, beyond GX's sample of 20.
+    assert sorted(found.entity_key) == sorted(f"K{i}" for i in range(1, 40))
+
+
+def test_a_rule_outside_its_window_does_not_run(built: Settings) -> None:
+    pack = load_pack(REPO_ROOT / "checks" / "cn")
+    assert run_rules(built.warehouse_path, pack, date(2017, 1, 2), "RUN").empty
