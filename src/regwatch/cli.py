@@ -53,7 +53,7 @@ def _handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class _Date(click.ParamType):
+class _Date(click.ParamType[date]):
     name = "YYYY-MM-DD"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
@@ -76,7 +76,7 @@ def _settings(landing: Path | None = None, pack: str | None = None, var: Path | 
         overrides["pack"] = pack
     if var is not None:
         overrides["var_dir"] = var
-    return Settings.from_env(**overrides)
+    return Settings.from_env(None, **overrides)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

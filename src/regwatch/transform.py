@@ -70,7 +70,8 @@ def build(business_date: date, settings: Settings) -> TransformResult:
         raise TransformError(f"dbt could not run: {_one_line(str(result.exception))}")
     counts = {"model": 0, "test": 0, "seed": 0}
     failures: list[str] = []
-    for node_result in result.result or []:
+    node_results: Any = result.result or []
+    for node_result in node_results:
         node: Any = node_result.node
         kind = str(node.resource_type)
         counts[kind] = counts.get(kind, 0) + 1

@@ -60,7 +60,7 @@ def enable_gx_duckdb() -> None:
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
 
     if "duckdb" not in engine._PERSISTED_CONNECTION_DIALECTS:
-        engine._PERSISTED_CONNECTION_DIALECTS = (
+        engine._PERSISTED_CONNECTION_DIALECTS = (  # type: ignore[assignment]
             *engine._PERSISTED_CONNECTION_DIALECTS,
             _DuckDBDialect("duckdb"),
         )
