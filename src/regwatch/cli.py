@@ -94,6 +94,8 @@ def _print_step(result: Any) -> None:
     detail = ""
     if result.step == "ingest":
         detail = f"{summary['rows_read']:,} rows read, {summary['rows_quarantined']:,} quarantined"
+    elif result.step == "transform":
+        detail = f"dbt: {summary['models']} models, {summary['tests']} tests, {summary['seeds']} seeds"
     elif result.step == "validate":
         detail = f"{summary['exceptions']:,} exceptions from {len(summary['rules_run'])} rules"
     elif result.step == "render_reports":

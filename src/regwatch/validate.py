@@ -68,16 +68,13 @@ def enable_gx_duckdb() -> None:
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """GX logs INFO lines and draws progress bars; a batch run wants neither."""
-    loggers = [logging.getLogger(name) for name in ("great_expectations", "sqlalchemy")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
+    """GX logs INFO lines (some on loggers with their own level) and draws progress bars."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        logging.disable(previous)
 
 
 def _expectation(rule: Rule, kwargs: dict[str, Any]) -> Any:

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from regwatch.cli import main
 from regwatch.demo import generate
-from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
+from tests.conftest import DAY, REPO_ROOT
+from tests.unit.test_ingest import BAD_LOANS
 
 pytestmark = pytest.mark.e2e
 
@@ -110,12 +111,21 @@ def test_rules_evaluate_scores_perfectly(platform_run: tuple[Path, Path, dict[st
 
 
 def test_bad_rows_next_to_good_ones(make_landing: Callable[..., Path], tmp_path: Path) -> None:
-    bad_loan = GOOD_ROWS["loans"].splitlines()[1].replace("L1,", "L2,").replace("12000.00", "-1.00")
-    landing = make_landing(extra={"loans": f"{bad_loan}\n".encode(), "fx_rates": b"2025-06-02,XXY,1.0\n"})
+    bad_rows = b"".join(row for row, _, _ in BAD_LOANS.values())
+    landing = make_landing(extra={"loans": bad_rows, "fx_rates": b"2025-06-02,EUR\n"})
     result = CliRunner().invoke(main, ["run", "--business-date", str(DAY)], env=_env(tmp_path, landing))
     assert result.exit_code == 0, result.output
     html = (tmp_path / "var" / "reports" / DAY.isoformat() / "daily_exceptions.html").read_text()
-    assert "negative amount" in html and "unknown currency" in html
+    for _, _, reason in BAD_LOANS.values():
+        assert reason in html, reason
+    assert "malformed record: 2 fields, header has 3" in html
+    # reconciliation: loans 9 read = 1 loaded + 8 quarantined; the good rows still count
+    assert "<td>2025-06-02/loans.csv</td>" in html and "balanced" in html and "NOT balanced" not in html
+    con = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
+    assert con.execute(
+        "SELECT rows_read, rows_loaded, rows_quarantined FROM results.load_log WHERE file_name = 'loans'"
+    ).fetchone() == (9, 1, 8)
+    con.close()
     assert "cn.aml.large_cash" in html  # the good 50,000.00 cash deposit still fires
 
 
