@@ -53,27 +53,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _git(project_root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(project_root), *args], capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
+
+
 def code_version(project_root: Path) -> str:
-    """The package version plus the git commit of the project, ``+dirty`` if it has changes."""
+    """The package version plus the git commit of the project, ``.dirty`` if tracked files changed."""
     try:
         base = version("regwatch")
     except PackageNotFoundError:
         base = "unknown"
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(project_root), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(project_root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = _git(project_root, "rev-parse", "--short=12", "HEAD")
+        dirty = _git(project_root, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return base
     return f"{base}+g{commit}{'.dirty' if dirty else ''}"
