@@ -1,12 +1,37 @@
 """regwatch_daily: the daily compliance run, one task per pipeline step.
 
-The business date is the start of the data interval. The timetable has one
-interval per business day: [Mon 00:00, Tue 00:00) ... [Fri 00:00, Mon 00:00), each
-run starting when its interval closes, so Tuesday's early run processes Monday and
-Monday's processes Friday. Tasks are thin: each imports regwatch inside its body
-and calls one step (nothing at import time opens DuckDB or reads a file). DuckDB
-allows a single writer, so every task runs in the pool ``regwatch_duckdb`` of one
-slot (created by docker-compose's airflow-init; ``airflow dags test`` ignores pools).
+**Which business date a run processes.** The business date is the *start* of the
+run's data interval, never ``now()``: a run is about a period that has closed, and
+a rerun of the same run processes the same date. The timetable is a cron *data
+interval* timetable on ``0 0 * * 1-5`` (UTC): one interval per business day,
+``[Mon 00:00, Tue 00:00)`` ... ``[Thu, Fri)``, ``[Fri 00:00, Mon 00:00)``. A scheduled
+run starts when its interval closes and carries the interval start as its logical
+date: the run with logical date Monday 2025-06-02 starts on Tuesday 00:00 and
+processes 2025-06-02; Friday's run starts on Monday 00:00.
+
+Airflow 3 details that decide this (checked against 3.3.2):
+
+* A plain cron string (``schedule="0 6 * * 1-5"``) means ``CronTriggerTimetable``
+  in Airflow 3: a zero-length interval at the trigger time, so the Monday 06:00 run
+  would "process" Monday while Monday is still going on. Hence the explicit
+  ``CronDataIntervalTimetable``.
+* ``airflow dags test`` / ``dag.test()`` and manual triggers do not use the given
+  date as an interval start: they treat it as the moment of triggering and take the
+  last *complete* interval before it. ``airflow dags test regwatch_daily 2025-06-03``
+  therefore processes 2025-06-02, exactly like the scheduled run that starts at
+  2025-06-03 00:00 (``dags test ... 2025-06-02``, a Monday, processes Friday
+  2025-05-30). No built-in timetable makes ``dags test D`` process D while its
+  scheduled runs wait for D to end, so the date of the test is the date the run
+  *starts*.
+
+Tasks are thin: each imports regwatch inside its body and calls one step with
+``Settings.from_env()`` (``REGWATCH_*``); nothing at import time opens DuckDB or
+reads a file. Each task returns the step's summary as one XCom (``multiple_outputs=False``:
+a dict return type would otherwise be split into one XCom per key). DuckDB allows a single
+writer, so every task runs in the pool ``regwatch_duckdb`` of one slot: the pool must
+exist (docker-compose's ``airflow-init`` creates it; elsewhere run
+``airflow pools set regwatch_duckdb 1 "DuckDB: one writer"``), otherwise the tasks
+are never queued. ``airflow dags test`` ignores pools and runs the tasks one by one.
 """
 
 from __future__ import annotations
@@ -15,26 +40,28 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 POOL = "regwatch_duckdb"
-DEFAULT_ARGS = {"retries": 1, "retry_delay": timedelta(minutes=5), "pool": POOL}
+DEFAULT_ARGS = {"retries": 1, "retry_delay": timedelta(minutes=10), "pool": POOL}
 
 
 def _run_step(name: str) -> dict[str, Any]:
+    """Call ``regwatch.pipeline.<name>`` for the run's business date; return a JSON-safe summary."""
+    import json
+
     from regwatch import pipeline
     from regwatch.config import Settings
 
-    context = get_current_context()
-    business_date = context["data_interval_start"].date()
+    business_date = get_current_context()["data_interval_start"].date()
     result = getattr(pipeline, name)(business_date, Settings.from_env())
-    return {
+    payload = {
         "step": result.step,
-        "business_date": business_date.isoformat(),
-        "seconds": result.seconds,
-        **result.summary,
+        "business_date": result.business_date.isoformat(),
+        "summary": result.summary,
+        "outputs": [str(path) for path in result.outputs],
     }
+    return json.loads(json.dumps(payload, default=str))
 
 
 @dag(
@@ -47,23 +74,23 @@ def _run_step(name: str) -> dict[str, Any]:
     doc_md=__doc__,
 )
 def regwatch_daily() -> None:
-    @task
+    @task(multiple_outputs=False)
     def ingest() -> dict[str, Any]:
         return _run_step("ingest")
 
-    @task
+    @task(multiple_outputs=False)
     def transform() -> dict[str, Any]:
         return _run_step("transform")
 
-    @task
+    @task(multiple_outputs=False)
     def validate() -> dict[str, Any]:
         return _run_step("validate")
 
-    @task
+    @task(multiple_outputs=False)
     def render_reports() -> dict[str, Any]:
         return _run_step("render_reports")
 
-    @task
+    @task(multiple_outputs=False)
     def seal_ledger() -> dict[str, Any]:
         return _run_step("seal_ledger")
 

@@ -1,4 +1,10 @@
-"""The Airflow DAGs: import clean, follow the conventions, have the right shape, and run."""
+"""The Airflow DAGs: import clean, follow the conventions, have the right shape, and run.
+
+Airflow reads its configuration (AIRFLOW_HOME, DAGS_FOLDER, LOAD_EXAMPLES) when it is
+first imported, so every test talks to Airflow in a subprocess with its own
+environment: the pytest process never imports Airflow, and Airflow's log lines stay in
+the captured output (shown only when a test fails).
+"""
 
 from __future__ import annotations
 
@@ -8,103 +14,186 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from regwatch.demo import generate
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
 DAGS = REPO_ROOT / "dags"
 BIN = Path(sys.executable).parent
+POOL = "regwatch_duckdb"
 
 _INSPECT = """
 import json
+import pendulum
 from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder=%r)
+from airflow.serialization.encoders import coerce_to_core_timetable
+from airflow.timetables.base import TimeRestriction
+
+bag = DagBag(dag_folder=%(dags)r)
 out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
+    timetable = coerce_to_core_timetable(dag.timetable)
+    scheduled, last = [], None
+    restriction = TimeRestriction(earliest=pendulum.datetime(2025, 5, 29, tz="UTC"), latest=None, catchup=True)
+    for _ in range(5):
+        info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+        if info is None:
+            break
+        scheduled.append([info.logical_date.isoformat(), info.data_interval.start.isoformat(),
+                          info.run_after.isoformat()])
+        last = info.data_interval
+    manual = {d: timetable.infer_manual_data_interval(run_after=pendulum.parse(d)).start.isoformat()
+              for d in ("2025-06-02", "2025-06-03")}
     out["dags"][dag_id] = {
         "fileloc": dag.fileloc, "tags": sorted(dag.tags), "max_active_runs": dag.max_active_runs,
-        "catchup": dag.catchup,
-        "tasks": {t.task_id: {"downstream": sorted(t.downstream_task_ids), "retries": t.retries, "pool": t.pool}
+        "catchup": dag.catchup, "start_date": dag.start_date.isoformat() if dag.start_date else None,
+        "scheduled": scheduled, "manual": manual,
+        "tasks": {t.task_id: {"downstream": sorted(t.downstream_task_ids), "retries": t.retries,
+                              "pool": t.pool, "pool_slots": t.pool_slots}
                   for t in dag.tasks},
     }
 print(json.dumps(out))
 """
 
+# dag.test() of one logical date, then every task's state and XCom as JSON on the last line.
+_RUN = """
+import json, sys
+import pendulum
+from airflow.dag_processing.dagbag import DagBag
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+from sqlalchemy import select
 
-def _airflow_env(home: Path) -> dict[str, str]:
+dag = DagBag(dag_folder=%(dags)r).get_dag("regwatch_daily")
+run = dag.test(logical_date=pendulum.parse(%(logical_date)r))
+with create_session() as session:
+    tis = run.get_task_instances(session=session)
+    states = {ti.task_id: str(ti.state) for ti in tis}
+    xcoms = {x.task_id: XComModel.deserialize_value(x)
+             for x in session.scalars(XComModel.get_many(run_id=run.run_id, key="return_value"))}
+print(json.dumps({"run_state": str(run.state), "states": states, "xcoms": xcoms}, default=str))
+"""
+
+
+def _airflow_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "REGWATCH"))}
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        **extra,
     )
     return env
 
 
+def _last_json(done: subprocess.CompletedProcess[str]) -> Any:
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("airflow")
     done = subprocess.run(
-        [sys.executable, "-c", _INSPECT % str(DAGS)],
+        [sys.executable, "-c", _INSPECT % {"dags": str(DAGS)}],
         env=_airflow_env(home),
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
+        check=False,
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _last_json(done)  # type: ignore[no-any-return]
 
 
-def test_dags_import_clean(dagbag: dict[str, object]) -> None:
+def test_dags_import_clean(dagbag: dict[str, Any]) -> None:
     assert dagbag["errors"] == {}
-    assert set(dagbag["dags"]) == {p.stem for p in DAGS.glob("*.py")}  # type: ignore[arg-type]
+    assert set(dagbag["dags"]) == {p.stem for p in DAGS.glob("*.py") if not p.name.startswith("_")}
 
 
-def test_conventions(dagbag: dict[str, object]) -> None:
-    for dag_id, dag in dagbag["dags"].items():  # type: ignore[attr-defined]
+def test_conventions(dagbag: dict[str, Any]) -> None:
+    for dag_id, dag in dagbag["dags"].items():
         assert Path(dag["fileloc"]).stem == dag_id
-        assert "regwatch" in dag["tags"]
-        assert dag["max_active_runs"] == 1
+        assert "regwatch" in dag["tags"], dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+        assert dag["catchup"] is True, dag_id
+        assert dag["start_date"] is not None and dag["start_date"].endswith("+00:00"), dag_id
         for task_id, task in dag["tasks"].items():
-            assert task["retries"] >= 1, task_id
-            assert task["pool"] == "regwatch_duckdb", task_id
+            assert task["retries"] >= 1, (dag_id, task_id)
+            # Every regwatch task writes to DuckDB (one writer): all share the pool of one slot.
+            assert task["pool"] == POOL, (dag_id, task_id)
+            assert task["pool_slots"] == 1, (dag_id, task_id)
 
 
-def test_daily_structure(dagbag: dict[str, object]) -> None:
-    tasks = dagbag["dags"]["regwatch_daily"]["tasks"]  # type: ignore[index]
-    assert {t: v["downstream"] for t, v in tasks.items()} == {
+def test_daily_structure(dagbag: dict[str, Any]) -> None:
+    dag = dagbag["dags"]["regwatch_daily"]
+    assert {t: v["downstream"] for t, v in dag["tasks"].items()} == {
         "ingest": ["transform"],
         "transform": ["validate"],
         "validate": ["render_reports"],
         "render_reports": ["seal_ledger"],
         "seal_ledger": [],
     }
+    assert dag["tags"] == ["daily", "regwatch"]
+
+
+def test_daily_business_dates(dagbag: dict[str, Any]) -> None:
+    """One run per business day; it starts once the day is over and processes the interval start."""
+    dag = dagbag["dags"]["regwatch_daily"]
+    # [logical date = interval start (the business date), run starts at]
+    assert dag["scheduled"] == [
+        ["2025-05-29T00:00:00+00:00", "2025-05-29T00:00:00+00:00", "2025-05-30T00:00:00+00:00"],
+        ["2025-05-30T00:00:00+00:00", "2025-05-30T00:00:00+00:00", "2025-06-02T00:00:00+00:00"],
+        ["2025-06-02T00:00:00+00:00", "2025-06-02T00:00:00+00:00", "2025-06-03T00:00:00+00:00"],
+        ["2025-06-03T00:00:00+00:00", "2025-06-03T00:00:00+00:00", "2025-06-04T00:00:00+00:00"],
+        ["2025-06-04T00:00:00+00:00", "2025-06-04T00:00:00+00:00", "2025-06-05T00:00:00+00:00"],
+    ]
+    # `airflow dags test regwatch_daily D` (and a manual trigger at D) takes the last complete
+    # interval before D: D = 2025-06-03 processes Monday 2025-06-02, a Monday processes Friday.
+    assert dag["manual"] == {
+        "2025-06-03": "2025-06-02T00:00:00+00:00",
+        "2025-06-02": "2025-05-30T00:00:00+00:00",
+    }
 
 
 @pytest.mark.e2e
-def test_dags_test_runs_a_demo_date(tmp_path: Path) -> None:
+def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
+    from regwatch.demo import generate
+
+    business_date = date(2025, 6, 2)
     landing = tmp_path / "landing"
-    generate(landing, date(2025, 6, 2), date(2025, 6, 3), loans=200, accounts=150, seed=7)
-    env = _airflow_env(tmp_path / "airflow") | {
-        "REGWATCH_HOME": str(REPO_ROOT),
-        "REGWATCH_LANDING": str(landing),
-        "REGWATCH_VAR": str(tmp_path / "var"),
-    }
-    airflow = str(BIN / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, check=True, timeout=300)
-    # The run of 2025-06-03 covers the interval [06-02, 06-03): business date 2025-06-02.
+    var = tmp_path / "var"
+    generate(landing, business_date, date(2025, 6, 3), loans=200, accounts=150, seed=7)
+    env = _airflow_env(
+        tmp_path / "airflow",
+        REGWATCH_HOME=str(REPO_ROOT),
+        REGWATCH_LANDING=str(landing),
+        REGWATCH_VAR=str(var),
+    )
+    migrate = subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+
+    # The run triggered at 2025-06-03 00:00 covers [06-02, 06-03): business date 2025-06-02.
     done = subprocess.run(
-        [airflow, "dags", "test", "regwatch_daily", "2025-06-03"],
+        [sys.executable, "-c", _RUN % {"dags": str(DAGS), "logical_date": "2025-06-03"}],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert (tmp_path / "var" / "reports" / "2025-06-02" / "daily_exceptions.html").is_file()
-    assert list((tmp_path / "var" / "ledger").glob("000001_2025-06-02_*.json"))
+    result = _last_json(done)
+    steps = ["ingest", "transform", "validate", "render_reports", "seal_ledger"]
+    assert result["states"] == dict.fromkeys(steps, "success"), done.stdout[-3000:] + done.stderr[-3000:]
+    assert result["run_state"] == "success"
+    for step in steps:
+        assert result["xcoms"][step]["step"] == step
+        assert result["xcoms"][step]["business_date"] == business_date.isoformat()
+    assert (var / "reports" / business_date.isoformat() / "daily_exceptions.html").is_file()
+    assert list((var / "ledger").glob(f"*{business_date.isoformat()}*.json"))
