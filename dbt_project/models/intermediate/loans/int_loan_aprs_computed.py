@@ -37,5 +37,12 @@ def model(dbt, session):
         )
     return pd.DataFrame(
         rows,
-        columns=["loan_id", "installment_count", "real_apr", "real_apr_compound", "apr_convention", "apr_error"],
+        columns=[
+            "loan_id",
+            "installment_count",
+            "real_apr",
+            "real_apr_compound",
+            "apr_convention",
+            "apr_error",
+        ],
     ).astype({"real_apr": "float64", "real_apr_compound": "float64", "installment_count": "int64"})
