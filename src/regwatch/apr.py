@@ -65,7 +65,7 @@ def periodic_rate(advances: Sequence[Flow], payments: Sequence[Flow]) -> float:
 
     def npv(rate: float) -> float:
         base = 1.0 + rate
-        return sum(a * base ** (-t) for a, t in zip(amounts, times, strict=True))
+        return float(sum(a * base ** (-t) for a, t in zip(amounts, times, strict=True)))
 
     # npv is increasing in the rate for a borrower's flows (advances first,
     # payments later): bracket the root, then bisect with Newton steps.
