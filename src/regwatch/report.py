@@ -160,7 +160,7 @@ def _csv(exceptions: Iterable[dict[str, Any]], business_date: str, run_id: str) 
                 e["entity_key"],
                 e["message"],
                 e["legal_basis"],
-                json.dumps(e["evidence"], sort_keys=True, ensure_ascii=False),
+                json.dumps(e["evidence"], ensure_ascii=False),
             ]
         )
     return buffer.getvalue().encode("utf-8")

@@ -199,7 +199,9 @@ def _run(
                             "model": rule.model,
                             "entity_key": str(record[rule.entity_key]),
                             "message": " ".join(_message(rule, record, kwargs).split()),
-                            "evidence": json.dumps(evidence, sort_keys=True, ensure_ascii=False),
+                            "evidence": json.dumps(
+                                evidence, ensure_ascii=False
+                            ),  # in the rule's evidence order
                         }
                     )
     finally:
