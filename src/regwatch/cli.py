@@ -215,27 +215,46 @@ def demo(loans: int, accounts: int, seed: int) -> None:
 @main.command()
 @click.option(
     "--method",
-    type=click.Choice(["cn_irr", "cn_irr_compound"]),
+    type=click.Choice(["cn_irr", "cn_irr_compound", "us_reg_z", "eu_aprc"]),
     default="cn_irr",
     show_default=True,
+    help="APR convention: PBOC simple or compound, Regulation Z Appendix J, EU Annex I.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the rate and workings as JSON.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_handles_errors
-def apr(method: str, file: Path) -> None:
-    """Real APR of one loan's cash flows (JSON: advances and payments)."""
-    from regwatch.apr import AprError, annual_rate
+def apr(method: str, as_json: bool, file: Path) -> None:
+    """Real APR of one loan's cash flows (JSON: advances and payments), with the workings."""
+    from regwatch.apr import AprError, explain, workings_as_dict
 
     try:
         data = json.loads(file.read_text())
         advances = [(date.fromisoformat(f["date"]), float(f["amount"])) for f in data["advances"]]
         payments = [(date.fromisoformat(f["date"]), float(f["amount"])) for f in data["payments"]]
-    except (ValueError, KeyError, TypeError) as error:
+        unit_period = data.get("unit_period")
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise AprError(f"{file}: not an APR cash-flow file ({error})") from error
-    simple = annual_rate(advances, payments, "cn_irr", data.get("unit_period"))
-    compound = annual_rate(advances, payments, "cn_irr_compound", data.get("unit_period"))
-    chosen = simple if method == "cn_irr" else compound
-    click.echo(f"real APR ({method}): {chosen:.4%}")
-    click.echo(f"  simple (periodic rate x 12): {simple:.4%}   compound: {compound:.4%}")
+    w = explain(advances, payments, method, unit_period)
+    if as_json:
+        click.echo(json.dumps(workings_as_dict(w), indent=2))
+        return
+    click.echo(f"real APR ({method}): {w.annual_rate:.4%}")
+    click.echo(f"  {w.note}")
+    if method in ("cn_irr", "cn_irr_compound"):
+        click.echo(f"  simple: {w.simple_rate:.4%}   compound: {w.compound_rate:.4%}")
+    click.echo(
+        f"  unit period: {w.unit_period}   periods per year: {w.periods_per_year:g}"
+        f"   periodic rate: {w.periodic_rate:.8%}"
+    )
+    click.echo(f"  {'':<8}{'date':<12}{'amount':>14}{'t':>6}{'f':>10}{'discount':>12}{'present value':>16}")
+    for f in w.flows:
+        sign = 1 if f.side == "advance" else -1
+        click.echo(
+            f"  {f.side:<8}{f.date.isoformat():<12}{sign * f.amount:>14,.2f}{f.whole_periods:>6}"
+            f"{f.fraction:>10.6f}{f.discount_factor:>12.8f}{sign * f.present_value:>16,.4f}"
+        )
+    total = sum((1 if f.side == "advance" else -1) * f.present_value for f in w.flows)
+    click.echo(f"  {'':<8}{'sum':<12}{'':>14}{'':>6}{'':>10}{'':>12}{total:>16,.4f}")
 
 
 @main.group()
