@@ -178,7 +178,15 @@ def generate(start: date, end: date, loans: int, accounts: int, seed: int, out: 
 
     if end < start:
         raise click.UsageError("--end is before --start")
-    result = make_platform(out, start, end, loans=loans, accounts=accounts, seed=seed)
+    result = make_platform(
+        out,
+        start,
+        end,
+        loans=loans,
+        accounts=accounts,
+        seed=seed,
+        reference_dir=_settings().reference_seeds_dir,
+    )
     click.echo(
         f"wrote {len(result.business_dates)} business dates ({result.business_dates[0]} .. "
         f"{result.business_dates[-1]}) to {out}: {sum(result.rows_written.values()):,} rows, "
@@ -202,7 +210,13 @@ def demo(loans: int, accounts: int, seed: int) -> None:
     settings = _settings()
     click.echo(f"generating a synthetic platform into {settings.landing_dir}")
     result = make_platform(
-        settings.landing_dir, DEMO_START, DEMO_END, loans=loans, accounts=accounts, seed=seed
+        settings.landing_dir,
+        DEMO_START,
+        DEMO_END,
+        loans=loans,
+        accounts=accounts,
+        seed=seed,
+        reference_dir=settings.reference_seeds_dir,
     )
     reports = _run_dates(list(result.business_dates), settings)
     click.echo(f"\n{len(result.business_dates)} business dates run. Reports:")

@@ -58,6 +58,11 @@ class Settings:
         return self.project_root / "dbt_project"
 
     @property
+    def reference_seeds_dir(self) -> Path:
+        """The effective-dated reference data (LPR history, rate-cap policies) as dbt seeds."""
+        return self.dbt_project_dir / "seeds" / "reference"
+
+    @property
     def dbt_target_dir(self) -> Path:
         return self.var_dir / "dbt" / "target"
 

@@ -11,11 +11,14 @@ written as bytes, so the same arguments give byte-identical files. Work is
 vectorised over loans, schedule rows and transactions; per-day loops are over
 days, never over rows of another day.
 
-Thresholds come from REGULATION.md: the comprehensive-cost level read as 24 %
-(SPC Fa Fa [2017] No. 22) and large cash of CNY 50,000 or more per customer per
-day and direction (PBOC Order [2016] No. 3 art. 5). Ordinary data keeps well
-clear of both (real APR <= 22 %, cash < CNY 45,000 per customer-day-direction),
-planted cases sit well above or exactly on the line, so the truth is unambiguous.
+Thresholds come from REGULATION.md and the pipeline's own reference seeds: the rate
+caps in force on each loan's contract date (the 24 % comprehensive-cost level, the 36 %
+void line, and for loans funded by individual lenders the court cap, 4 x the one-year
+LPR since 2020-08-20), and large cash of CNY 50,000 or more per customer per day and
+direction (PBOC Order [2016] No. 3 art. 5). Ordinary data keeps well clear of every
+line (real APR <= 22 %, or half a point under the court cap; penalties of 0.02 % a day;
+cash < CNY 45,000 per customer-day-direction); planted cases sit well above or exactly
+on the line, and a self-check refuses to write a platform whose truth is ambiguous.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from regwatch.apr import annual_rate
+from regwatch.apr import annual_rates
 from regwatch.contract import CONTRACTS, REQUIRED_FILES
 
 IntArray = npt.NDArray[np.int64]
@@ -41,10 +44,13 @@ BoolArray = npt.NDArray[np.bool_]
 DateArray = npt.NDArray[np.datetime64]
 
 RATE_CAP_RULE = "cn.rate_caps.real_apr_above_comprehensive_cap"
+COURT_CAP_RULE = "cn.rate_caps.private_lending_above_court_cap"
+VOID_LINE_RULE = "cn.rate_caps.real_apr_above_void_line"
+OVERDUE_RULE = "cn.rate_caps.overdue_charges_above_cap"
 LARGE_CASH_RULE = "cn.aml.large_cash"
-#: Ordinary loans stay at or below this real APR; planted ones at or above the next.
+#: Ordinary institution-funded loans stay at or below this real APR (privately funded
+#: ones half a point under the court cap of their contract date).
 ORDINARY_APR_MAX = 0.22
-PLANTED_APR_MIN = 0.26
 #: PBOC Order [2016] No. 3 art. 5(1): cash of CNY 50,000 or more (inclusive), in cents.
 LARGE_CASH_CENTS = 5_000_000
 #: Ordinary cash per customer, day and direction stays below this (in CNY cents).
@@ -144,18 +150,6 @@ def _add_months(start: DateArray, months: IntArray) -> DateArray:
     target = start_month + months.astype("timedelta64[M]")
     length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
     result: DateArray = target.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
-    return result
-
-
-def _months_between(start: DateArray, end: DateArray) -> FloatArray:
-    """Unit periods (months) as :mod:`regwatch.apr` counts them: whole months, then days / 30."""
-    start_month = start.astype("datetime64[M]")
-    end_month = end.astype("datetime64[M]")
-    start_day = (start - start_month.astype("datetime64[D]")).astype(np.int64)
-    end_day = (end - end_month.astype("datetime64[D]")).astype(np.int64)
-    months = (end_month - start_month).astype(np.int64) - (end_day < start_day)
-    anchor = _add_months(start, months)
-    result: FloatArray = months + (end - anchor).astype(np.int64) / 30.0
     return result
 
 
@@ -615,14 +609,53 @@ _PRODUCTS: tuple[_Product, ...] = (
     _Product("SME-EI", "equal_installment", True, (0.06, 0.12), (12, 24, 36), (0, 0), 0, (0, 0), 0.35),
     _Product("SME-BL", "bullet", True, (0.06, 0.12), (3, 6, 12), (0, 0), 0, (0, 0), 0.15),
 )
-# Planted rate-cap products: a high nominal rate, and a low nominal flat rate with
-# a monthly service fee and an upfront deduction (real APR far above nominal).
-_PLANTED_NOMINAL = _Product(
-    "CL-QUICK", "equal_installment", False, (0.28, 0.36), (3, 6, 9, 12), (0, 0), 0, (0, 0), 0
-)
-_PLANTED_REAL = _Product(
-    "CL-FLEX", "flat_add_on", False, (0.10, 0.15), (6, 12, 18, 24), (0.003, 0.006), 1.0, (0.02, 0.05), 0
-)
+# Planted rate-cap cases, by kind. Institution-funded: a high nominal rate (0) and a low
+# nominal flat rate with a monthly service fee and an upfront deduction (1), both above
+# the 24 % comprehensive-cost level and below 36 %; a cash loan far above the 36 % void
+# line (2). Funded by individual lenders (private lending): above the court cap of the
+# contract date by the nominal rate (3) or only by the real rate (4), and between the
+# two caps of the demo's book, planted under the lower one (5) and a near miss under the
+# higher one (6). Kind 7 (overdue charges above the cap) is chosen among ordinary loans
+# once their repayments exist.
+_PLANTED_PRODUCTS: dict[int, _Product] = {
+    0: _Product("CL-QUICK", "equal_installment", False, (0.28, 0.33), (3, 6, 9, 12), (0, 0), 0, (0, 0), 0),
+    1: _Product(
+        "CL-FLEX", "flat_add_on", False, (0.09, 0.11), (6, 12, 18, 24), (0.001, 0.003), 1.0, (0.01, 0.03), 0
+    ),
+    2: _Product("CL-CASH", "flat_add_on", False, (0.18, 0.24), (3, 6), (0.008, 0.012), 1.0, (0.03, 0.06), 0),
+    3: _Product("CL-EI", "equal_installment", False, (0.14, 0.18), (6, 9, 12, 18), (0, 0), 0, (0, 0), 0),
+    4: _Product(
+        "CL-FLAT", "flat_add_on", False, (0.065, 0.075), (6, 12, 18, 24), (0, 0.0005), 0.5, (0, 0.01), 0
+    ),
+    5: _Product("CL-EI", "equal_installment", False, (0.121, 0.123), (6, 12, 24), (0, 0), 0, (0, 0), 0),
+    6: _Product("CL-EI", "equal_installment", False, (0.121, 0.123), (6, 12, 24), (0, 0), 0, (0, 0), 0),
+}
+_PRIVATE_KINDS = (3, 4, 5, 6)
+_OVERDUE_KIND = 7
+#: Real APR bands the planted kinds are settled into (lower, upper); court kinds are relative to the cap.
+_KIND_BANDS: dict[int, tuple[float, float]] = {0: (0.26, 0.34), 1: (0.26, 0.34), 2: (0.38, 5.0)}
+#: Daily penalty on an overdue installment's principal and interest: ordinary, and planted (art. 29).
+PENALTY_DAILY = 0.0002
+PLANTED_PENALTY_DAILY = 0.001
+_RULES_OF_KIND: dict[int, tuple[str, ...]] = {
+    0: (RATE_CAP_RULE,),
+    1: (RATE_CAP_RULE,),
+    2: (RATE_CAP_RULE, VOID_LINE_RULE),
+    3: (COURT_CAP_RULE,),
+    4: (COURT_CAP_RULE,),
+    5: (COURT_CAP_RULE,),
+    7: (OVERDUE_RULE,),
+}
+_KIND_NAMES = {
+    0: "nominal_above_cap",
+    1: "real_above_cap_nominal_below",
+    2: "real_above_void_line",
+    3: "nominal_above_court_cap",
+    4: "real_above_court_cap_nominal_below",
+    5: "between_caps_under_the_lower",
+    6: "between_caps_under_the_higher",
+    7: "overdue_charges_above_cap",
+}
 _METHOD_INDEX = {
     m: i
     for i, m in enumerate(("equal_installment", "equal_principal", "interest_first", "bullet", "flat_add_on"))
@@ -698,41 +731,6 @@ def _schedule(t: _Terms) -> _Schedule:
     return _Schedule(count, due, principal, interest, fee)
 
 
-def _real_aprs(t: _Terms, s: _Schedule) -> FloatArray:
-    """Real APR (cn_irr, simple) of every loan at once; the same equation as :func:`annual_rate`."""
-    n_loans, width = s.principal.shape
-    if n_loans == 0:
-        return np.zeros(0)
-    mask = np.arange(1, width + 1)[None, :] <= s.count[:, None]
-    amounts = np.where(mask, (s.principal + s.interest + s.fee) / 100.0, 0.0)
-    times = np.where(mask, _months_between(np.repeat(t.disbursed[:, None], width, axis=1), s.due), 0.0)
-    net = (t.principal - t.upfront) / 100.0
-    rate = np.full(n_loans, 0.01)
-    low = np.full(n_loans, -0.99)
-    high = np.full(n_loans, 4.0)
-    # Newton safeguarded by bisection, on the loans not yet solved only.
-    todo = np.arange(n_loans)
-    for _ in range(200):
-        r, a, tm = rate[todo], amounts[todo], times[todo]
-        base = 1.0 + r
-        discount = np.exp(-tm * np.log(base)[:, None])
-        value = net[todo] - (a * discount).sum(axis=1)
-        slope = (a * tm * discount).sum(axis=1) / base
-        lo = np.where(value < 0, r, low[todo])
-        hi = np.where(value >= 0, r, high[todo])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = r - value / slope
-        inside = (step > lo) & (step < hi)
-        rate[todo] = np.where(inside, step, (lo + hi) / 2.0)
-        low[todo], high[todo] = lo, hi
-        solved = (np.abs(value) <= 1e-10 * net[todo]) | (hi - lo < 1e-15)
-        todo = todo[~solved]
-        if not len(todo):
-            break
-    result: FloatArray = rate * 12.0
-    return result
-
-
 def _draw_terms(
     rng: np.random.Generator, products: Sequence[_Product], which: IntArray, contract: IntArray
 ) -> _Terms:
@@ -768,52 +766,103 @@ def _draw_terms(
     return _Terms(principal, rate, term, method, fee, upfront, disbursed)
 
 
-def _settle_aprs(t: _Terms, planted: BoolArray) -> tuple[_Schedule, FloatArray]:
-    """Adjust terms until ordinary loans sit <= 22 % and planted ones >= 26 %; check with annual_rate."""
+def _read_seed(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except OSError as error:
+        raise DemoError(f"cannot read the reference seed {path}: {error.strerror}") from error
+
+
+def _cap_lines(reference_dir: Path, contract: IntArray) -> dict[str, FloatArray]:
+    """Each cap line in force on each contract date (ordinals), from the seeds the pipeline uses."""
+    far = date.max.toordinal()
+    lpr = np.full(len(contract), np.nan)
+    for row in _read_seed(reference_dir / "lpr_one_year_rates.csv"):
+        low = date.fromisoformat(row["valid_from"]).toordinal()
+        high = date.fromisoformat(row["valid_to"]).toordinal() if row["valid_to"] else far
+        lpr[(contract >= low) & (contract < high)] = float(row["rate_percent"]) / 100
+    lines: dict[str, FloatArray] = {}
+    for row in _read_seed(reference_dir / "rate_cap_policies.csv"):
+        low = date.fromisoformat(row["valid_from"]).toordinal()
+        high = date.fromisoformat(row["valid_to"]).toordinal() if row["valid_to"] else far
+        sel = (contract >= low) & (contract < high)
+        value = float(row["fixed_rate"]) if row["cap_kind"] == "fixed" else float(row["multiplier"]) * lpr
+        line = lines.setdefault(row["cap_name"], np.full(len(contract), np.nan))
+        line[sel] = value[sel] if isinstance(value, np.ndarray) else value
+    return lines
+
+
+def _aprs(t: _Terms, s: _Schedule) -> FloatArray:
+    """Real APR (cn_irr, simple) of every loan, by regwatch.apr's vectorised engine."""
+    n_loans, width = s.principal.shape
+    if n_loans == 0:
+        return np.zeros(0)
+    keep = np.concatenate(
+        [np.ones((n_loans, 1), np.bool_), np.arange(1, width + 1)[None, :] <= s.count[:, None]], axis=1
+    )
+    days = np.concatenate([t.disbursed[:, None], s.due], axis=1).astype("datetime64[D]")
+    amounts = np.concatenate(
+        [(t.principal - t.upfront)[:, None] / 100.0, -(s.principal + s.interest + s.fee) / 100.0], axis=1
+    )
+    loan = np.repeat(np.arange(n_loans), keep.sum(axis=1))
+    rates = annual_rates(loan, days[keep], amounts[keep], "cn_irr", workers=1)
+    if rates.error.any():
+        raise AssertionError(f"generated loans without a real APR: {np.flatnonzero(rates.error)[:5]}")
+    return rates.annual_rate
+
+
+def _settle_aprs(
+    t: _Terms, planted: BoolArray, lower: FloatArray, upper: FloatArray
+) -> tuple[_Schedule, FloatArray]:
+    """Adjust terms until every loan's real APR sits inside its band, 0.5 point clear of both ends."""
     s = _schedule(t)
-    apr = _real_aprs(t, s)
-    for _ in range(8):
-        too_high = ~planted & (apr > ORDINARY_APR_MAX - 0.005)
-        too_low = planted & (apr < PLANTED_APR_MIN + 0.005)
+    apr = _aprs(t, s)
+    margin = 0.005
+    equal = t.method == _METHOD_INDEX["equal_installment"]
+    for _ in range(12):
+        too_high = apr > upper - margin
+        too_low = apr < lower + margin
         if not too_high.any() and not too_low.any():
             break
-        t.rate[too_high] = np.round(np.maximum(t.rate[too_high] - 0.03, 0.04), 4)
-        t.fee[too_high] = 0
-        t.upfront[too_high] = 0
-        nominal = too_low & (t.method == _METHOD_INDEX["equal_installment"])
+        plain = too_high & ~planted
+        t.rate[plain] = np.round(np.maximum(t.rate[plain] - 0.03, 0.04), 4)
+        t.fee[plain] = 0
+        t.upfront[plain] = 0
+        softer = too_high & planted
+        t.fee[softer] = _round_half_up(t.fee[softer] * 0.7)
+        t.upfront[softer] = _round_half_up(t.upfront[softer] * 0.7)
+        t.rate[softer & equal] = np.round(t.rate[softer & equal] - 0.01, 4)
+        nominal = too_low & equal
         t.rate[nominal] = np.round(np.minimum(t.rate[nominal] + 0.03, 0.36), 4)
-        flat = too_low & ~nominal
+        flat = too_low & ~equal
         t.fee[flat] = _round_half_up(t.fee[flat] * 1.3 + t.principal[flat] * 0.0005)
         s = _schedule(t)
-        apr = _real_aprs(t, s)
-    # The vectorised rate is a mirror of regwatch.apr; near the lines, ask the reference itself.
-    close = np.flatnonzero(
-        (planted & (apr < PLANTED_APR_MIN + 0.02)) | (~planted & (apr > ORDINARY_APR_MAX - 0.02))
-    )
-    for j in close.tolist():
-        apr[j] = _reference_apr(t, s, j)
-        if (planted[j] and apr[j] < PLANTED_APR_MIN) or (not planted[j] and apr[j] > ORDINARY_APR_MAX):
-            raise AssertionError(f"loan {j}: real APR {apr[j]:.4f} on the wrong side of the line")
+        apr = _aprs(t, s)
+    wrong = np.flatnonzero((apr > upper) | (apr < lower))
+    if len(wrong):
+        j = int(wrong[0])
+        raise AssertionError(f"loan {j}: real APR {apr[j]:.4f} outside [{lower[j]:.4f}, {upper[j]:.4f}]")
     return s, apr
 
 
-def _reference_apr(t: _Terms, s: _Schedule, j: int) -> float:
-    disbursed = date.fromisoformat(str(t.disbursed[j]))
-    count = int(s.count[j])
-    payments = [
-        (
-            date.fromisoformat(str(s.due[j, k])),
-            int(s.principal[j, k] + s.interest[j, k] + s.fee[j, k]) / 100.0,
-        )
-        for k in range(count)
-    ]
-    return annual_rate([(disbursed, (int(t.principal[j]) - int(t.upfront[j])) / 100.0)], payments, "cn_irr")
+def _choose(rng: np.random.Generator, eligible: BoolArray, count: int, new: BoolArray) -> IntArray:
+    """``count`` eligible loans, half from new days where there are some, the rest from the back book."""
+    fresh = np.flatnonzero(eligible & new)
+    old = np.flatnonzero(eligible & ~new)
+    from_new = min(len(fresh), count // 2 if len(old) else count)
+    picked = [rng.choice(fresh, from_new, replace=False)] if from_new else []
+    rest = min(len(old), count - from_new)
+    if rest:
+        picked.append(rng.choice(old, rest, replace=False))
+    return np.sort(np.concatenate(picked)).astype(np.int64) if picked else np.zeros(0, np.int64)
 
 
 @dataclass
 class _Book:
     tables: dict[str, _Table]
     truth: list[tuple[str, str, str, str, str, str]]
+    near: list[tuple[str, str, str, str, str, str]]
 
 
 def _loans(
@@ -821,6 +870,7 @@ def _loans(
     n_loans: int,
     days: Sequence[date],
     cust: _Customers,
+    reference_dir: Path,
 ) -> _Book:
     """Back book (6 months before the start, delivered on day 1) and new loans every day."""
     n_days = len(days)
@@ -837,25 +887,24 @@ def _loans(
     folder = np.concatenate([np.zeros(n_back, np.int64), new_day]).astype(np.int64)
     back = np.arange(n_loans) < n_back
 
-    # Planted rate-cap loans, in the back book and on new days, of both kinds.
-    n_planted = (
-        min(n_loans, max(5, round(n_loans * 0.015)))
-        if n_loans >= 200
-        else min(n_loans, max(2, n_loans // 50))
-    )
-    from_new = min(n_new, max(1 if n_new else 0, n_planted // 3))
-    planted_idx = np.concatenate(
-        [
-            rng.choice(n_back, size=n_planted - from_new, replace=False) if n_back else np.zeros(0, np.int64),
-            n_back + rng.choice(n_new, size=from_new, replace=False) if from_new else np.zeros(0, np.int64),
-        ]
-    ).astype(np.int64)
-    planted_idx = np.sort(planted_idx)
-    planted = np.zeros(n_loans, np.bool_)
-    planted[planted_idx] = True
-    planted_kind = np.full(n_loans, -1, np.int64)
-    kinds = np.arange(len(planted_idx)) % 2
-    planted_kind[planted_idx[rng.permutation(len(planted_idx))]] = kinds
+    # Planted rate-cap loans of every kind, in the back book and on new days.
+    new = ~back
+    lines = _cap_lines(reference_dir, contract)
+    court = lines["court_cap"]
+    kind = np.full(n_loans, -1, np.int64)
+    per_kind = max(2, round(n_loans * 0.004)) if n_loans >= 50 else int(n_loans >= 10)
+    low_cap, high_cap = float(np.nanmin(court)), float(np.nanmax(court))
+    between_caps = high_cap - low_cap >= 0.002  # the book spans a change of the court cap
+    for k in _PLANTED_PRODUCTS:
+        if k in (5, 6) and not between_caps:
+            continue
+        eligible = kind < 0
+        if k == 5:
+            eligible &= court <= low_cap + 1e-12
+        if k == 6:
+            eligible &= court >= high_cap - 1e-12
+        kind[_choose(rng, eligible, per_kind, new)] = k
+    planted = kind >= 0
 
     # Products: enterprises borrow through SME products (and only entities are enterprises).
     has_entity = bool(cust.is_entity[cust.open_day == 0].any())
@@ -863,7 +912,9 @@ def _loans(
     enterprise = (rng.random(n_loans) < 0.08) & ~planted & has_entity
     if not has_person:
         enterprise = ~planted
-    products = [*_PRODUCTS, _PLANTED_NOMINAL, _PLANTED_REAL]
+    # Private lending: loans funded by individual lenders (never an enterprise's here).
+    private = np.isin(kind, _PRIVATE_KINDS) | ((kind < 0) & ~enterprise & (rng.random(n_loans) < 0.3))
+    products = [*_PRODUCTS, *_PLANTED_PRODUCTS.values()]
     personal = [k for k, p in enumerate(_PRODUCTS) if not p.enterprise]
     sme = [k for k, p in enumerate(_PRODUCTS) if p.enterprise]
     weights_p = np.array([_PRODUCTS[k].weight for k in personal])
@@ -873,12 +924,23 @@ def _loans(
         np.array(sme)[rng.choice(len(sme), n_loans, p=weights_s / weights_s.sum())],
         np.array(personal)[rng.choice(len(personal), n_loans, p=weights_p / weights_p.sum())],
     )
-    which[planted_kind == 0] = len(_PRODUCTS)
-    which[planted_kind == 1] = len(_PRODUCTS) + 1
+    which = np.where(planted, len(_PRODUCTS) + kind, which)
     disbursal_lag = np.where(back, rng.integers(0, 2, n_loans), 0)
     disbursed_ord = np.minimum(contract + disbursal_lag, np.where(back, start_ord - 1, contract))
     terms = _draw_terms(rng, products, which.astype(np.int64), disbursed_ord)
-    sched, apr = _settle_aprs(terms, planted)
+    # Real APR bands: ordinary loans clear of every cap that binds them, planted ones above.
+    lower = np.zeros(n_loans)
+    upper = np.where(private, court - 0.005, ORDINARY_APR_MAX)
+    for k, (lo, hi) in _KIND_BANDS.items():
+        lower[kind == k], upper[kind == k] = lo, hi
+    above_court = np.isin(kind, (3, 4))
+    lower[above_court], upper[above_court] = court[above_court] + 0.005, ORDINARY_APR_MAX
+    fixed = np.isin(kind, (5, 6))  # equal installments without fees: the real APR is the nominal rate
+    lower[fixed], upper[fixed] = -np.inf, np.inf
+    sched, apr = _settle_aprs(terms, planted, lower, upper)
+    between = (apr[fixed] > low_cap + 0.0005) & (apr[fixed] < high_cap - 0.0005)
+    if not between.all():
+        raise AssertionError(f"loans {np.flatnonzero(fixed)[~between]}: real APR not between the two caps")
 
     # Borrowers from the customers present on day 1, by type.
     people = np.flatnonzero(~cust.is_entity & (cust.open_day == 0))
@@ -947,7 +1009,7 @@ def _loans(
     amount = np.floor(terms.principal[f_loan] * weights / share_total[f_loan]).astype(np.int64)
     last_of = np.cumsum(n_funders) - 1
     amount[last_of] += terms.principal - np.bincount(f_loan, amount, n_loans).astype(np.int64)
-    institution = enterprise[f_loan] | (rng.random(len(f_loan)) < 0.15)
+    institution = ~private[f_loan]
     n_lenders = max(50, n_loans // 10)
     funder = np.where(
         institution, rng.integers(1, 13, len(f_loan)), rng.integers(1, n_lenders + 1, len(f_loan))
@@ -967,6 +1029,7 @@ def _loans(
             "funded_at": _stamps(funded),
         },
         folder[f_loan],
+        planted[f_loan],
     )
 
     # Behaviour: most pay, some stop paying (some of those compensated by the guarantor),
@@ -981,7 +1044,6 @@ def _loans(
     r_loan = row_loan[due_rows]
     r_no = row_k[due_rows] + 1
     r_due = due_ord[due_rows]
-    r_total = (s_principal + s_interest + s_fee)[due_rows]
     missed = (behaviour[r_loan] > 0) & (r_no >= miss_from[r_loan])
     guarantor = missed & (behaviour[r_loan] == 1) & compensated[r_loan]
     pays = ~missed | guarantor
@@ -992,7 +1054,16 @@ def _loans(
     r_folder = np.searchsorted(day_ords, paid_ord, side="left")
     r_folder = np.maximum(r_folder, folder[r_loan])
     keep = pays & (r_folder < n_days)
-    penalty = np.where(guarantor, 0, _round_half_up(r_total * 0.0005 * late))
+    # Penalties on the overdue principal and interest, by day late; a few ordinary loans
+    # with late payments are charged far more (overdue charges above the cap, art. 29).
+    overdue_base = (s_principal + s_interest)[due_rows]
+    charged_late = keep & (late > 0) & ~guarantor
+    has_late = np.zeros(n_loans, np.bool_)
+    has_late[r_loan[charged_late]] = True
+    kind[_choose(rng, has_late & (kind < 0), per_kind, new)] = _OVERDUE_KIND
+    planted = kind >= 0
+    daily = np.where(kind[r_loan] == _OVERDUE_KIND, PLANTED_PENALTY_DAILY, PENALTY_DAILY)
+    penalty = np.where(guarantor, 0, _round_half_up(overdue_base * daily * late))
     k_idx = np.flatnonzero(keep)
     order = k_idx[np.lexsort((paid_at[k_idx], r_folder[k_idx]))]
     s_rows = np.flatnonzero(due_rows)[order]
@@ -1010,7 +1081,9 @@ def _loans(
             "payer_type": ["guarantor" if g else "borrower" for g in guarantor[order].tolist()],
         },
         r_folder[order],
+        planted[r_loan[order]],
     )
+    schedules.protected = planted[row_loan]
 
     # Status versions: settled when every installment is paid and delivered; written off.
     delivered = np.bincount(r_loan[keep], minlength=n_loans)
@@ -1048,22 +1121,47 @@ def _loans(
     order_l = np.lexsort((np.arange(len(loans_table)), loans_table.day))
     loans_table = _reorder(loans_table, order_l)
 
+    # What each loan must trip, from its real APR and overdue charges against the caps of
+    # its contract date; it must be exactly what was planted, clear of every line.
+    lines_of = {
+        RATE_CAP_RULE: lines["comprehensive_cap"],
+        VOID_LINE_RULE: lines["void_line"],
+        COURT_CAP_RULE: np.where(private, court, np.nan),
+    }
+    overdue_days = np.bincount(r_loan[keep], (overdue_base * late)[keep], n_loans)
+    overdue_paid = np.bincount(r_loan[keep], penalty[keep], n_loans) / 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        overdue_rate = np.where(overdue_days > 0, overdue_paid * 365 / (overdue_days / 100.0), np.nan)
+    lines_of[OVERDUE_RULE] = np.where(private, court, lines["comprehensive_cap"])
+    measured = {rule: overdue_rate if rule == OVERDUE_RULE else apr for rule in lines_of}
+    first_late = np.full(n_loans, n_days, np.int64)
+    np.minimum.at(first_late, r_loan[charged_late], r_folder[charged_late])
     truth: list[tuple[str, str, str, str, str, str]] = []
-    for n, j in enumerate(planted_idx.tolist(), start=1):
-        kind = "nominal_above_cap" if planted_kind[j] == 0 else "real_above_cap_nominal_below"
-        truth.append(
-            (
-                f"RC{n:05d}",
-                RATE_CAP_RULE,
-                loan_ids[j],
-                days[int(folder[j])].isoformat(),
-                kind,
-                f"nominal_rate={terms.rate[j]:.6f}; real_apr={apr[j]:.6f}; method={_METHOD_NAMES[terms.method[j]]}"
-                f"; upfront_fee={int(terms.upfront[j]) / 100:.2f}; monthly_fee={int(terms.fee[j]) / 100:.2f}",
+    near: list[tuple[str, str, str, str, str, str]] = []
+    for rule, line in lines_of.items():
+        value = measured[rule]
+        with np.errstate(invalid="ignore"):
+            fires = value > line
+            close = np.abs(value - line) < 0.0004
+        expected = np.isin(kind, [k for k, rules in _RULES_OF_KIND.items() if rule in rules])
+        if (fires != expected).any() or close.any():
+            j = int(np.flatnonzero((fires != expected) | close)[0])
+            raise AssertionError(f"{rule}: loan {j} (kind {kind[j]}) at {value[j]:.5f} against {line[j]:.5f}")
+        for j in np.flatnonzero(fires | ((kind == 6) & (rule == COURT_CAP_RULE))).tolist():
+            day = first_late[j] if rule == OVERDUE_RULE else folder[j]
+            detail = (
+                f"overdue_charge_rate={value[j]:.6f}; cap={line[j]:.6f}"
+                if rule == OVERDUE_RULE
+                else f"nominal_rate={terms.rate[j]:.6f}; real_apr={apr[j]:.6f}; cap={line[j]:.6f}"
+                f"; method={_METHOD_NAMES[terms.method[j]]}; upfront_fee={int(terms.upfront[j]) / 100:.2f}"
+                f"; monthly_fee={int(terms.fee[j]) / 100:.2f}"
             )
-        )
+            row = ("", rule, loan_ids[j], days[int(day)].isoformat(), _KIND_NAMES[int(kind[j])], detail)
+            (truth if fires[j] else near).append(row)
     return _Book(
-        {"loans": loans_table, "schedules": schedules, "fundings": fundings, "repayments": repayments}, truth
+        {"loans": loans_table, "schedules": schedules, "fundings": fundings, "repayments": repayments},
+        truth,
+        near,
     )
 
 
@@ -1513,6 +1611,7 @@ def generate(
     accounts: int = 1000,
     seed: int = 42,
     malformed_rate: float = 0.005,
+    reference_dir: Path | None = None,
 ) -> GenerateResult:
     """Write a synthetic platform for every business day in [start, end] and its ground truth.
 
@@ -1529,7 +1628,11 @@ def generate(
     fx, fx_table = _fx(rng, days)
     cust, account_columns = _customers(rng, accounts, days)
     accounts_table = _accounts_table(rng, cust, account_columns, days)
-    book = _loans(rng, loans, days, cust)
+    if reference_dir is None:
+        from regwatch.config import Settings
+
+        reference_dir = Settings.from_env().reference_seeds_dir
+    book = _loans(rng, loans, days, cust, reference_dir)
     cases = _plan_cash(rng, cust, n_days, accounts)
     transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases)
     # Planted customers' accounts are never corrupted or copied.
@@ -1586,9 +1689,10 @@ def generate(
     truth_dir.mkdir(parents=True, exist_ok=True)
     planted = sorted(book.truth + cash_truth, key=lambda r: (r[3], r[1], r[2]))
     planted = [
-        (f"{'RC' if r[1] == RATE_CAP_RULE else 'LC'}{n:05d}", *r[1:]) for n, r in enumerate(planted, 1)
+        (f"{'RC' if r[1].startswith('cn.rate_caps.') else 'LC'}{n:05d}", *r[1:])
+        for n, r in enumerate(planted, 1)
     ]
-    near = sorted(near_truth, key=lambda r: (r[3], r[2]))
+    near = sorted(near_truth + book.near, key=lambda r: (r[3], r[1], r[2]))
     near = [(f"NM{n:05d}", *r[1:]) for n, r in enumerate(near, 1)]
     _write_csv(truth_dir / "planted.csv", TRUTH_COLUMNS, planted)
     _write_csv(truth_dir / "near_misses.csv", TRUTH_COLUMNS, near)

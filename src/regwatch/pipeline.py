@@ -121,8 +121,10 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
 def transform(business_date: date, settings: Settings) -> StepResult:
     """Build the dbt project (staging -> intermediate -> marts) as of the date."""
     from regwatch import transform as dbt_transform
+    from regwatch.rules import load_pack
 
-    result = dbt_transform.build(business_date, settings)
+    pack = load_pack(settings.pack_dir)
+    result = dbt_transform.build(business_date, settings, apr_convention=pack.apr_convention)
     return StepResult("transform", business_date, _as_summary(result))
 
 

@@ -26,7 +26,11 @@ SUPPORTED_EXPECTATIONS: dict[str, frozenset[str]] = {
     "expect_column_values_to_be_null": frozenset(),
     "expect_column_values_to_be_in_set": frozenset({"value_set"}),
     "expect_column_values_to_not_be_in_set": frozenset({"value_set"}),
+    # column_A >= column_B row by row, e.g. the cap in force >= the loan's real APR
+    "expect_column_pair_values_a_to_be_greater_than_b": frozenset({"or_equal", "ignore_row_if"}),
 }
+#: The columns an expectation reads: one column, or a pair.
+_COLUMN_KWARGS = {"expect_column_pair_values_a_to_be_greater_than_b": ("column_A", "column_B")}
 _ID = re.compile(r"^[a-z][a-z0-9]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _PARAM = re.compile(r"^\$([a-z][a-z0-9_]*)$")
 
@@ -80,9 +84,11 @@ class Rule(_Strict):
     def _coherent(self) -> Rule:
         if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise ValueError(f"valid_to {self.valid_to} is not after valid_from {self.valid_from}")
-        if "column" not in self.kwargs:
-            raise ValueError("kwargs needs the column the expectation checks")
-        unknown = set(self.kwargs) - {"column"} - SUPPORTED_EXPECTATIONS[self.expectation]
+        columns = _COLUMN_KWARGS.get(self.expectation, ("column",))
+        missing = [c for c in columns if c not in self.kwargs]
+        if missing:
+            raise ValueError(f"kwargs needs {' and '.join(missing)}: the column(s) the expectation checks")
+        unknown = set(self.kwargs) - set(columns) - SUPPORTED_EXPECTATIONS[self.expectation]
         if unknown:
             raise ValueError(f"kwargs {sorted(unknown)} are not arguments of {self.expectation}")
         return self
@@ -93,7 +99,8 @@ class Rule(_Strict):
 
     @property
     def column(self) -> str:
-        return str(self.kwargs["column"])
+        """The checked column (of a pair, the one compared against the other: column_B)."""
+        return str(self.kwargs.get("column", self.kwargs.get("column_B")))
 
     def applies_on(self, business_date: date) -> bool:
         """In force on ``business_date``: ``valid_from`` inclusive, ``valid_to`` exclusive.

@@ -31,8 +31,8 @@ class TransformResult:
     seconds: float
 
 
-def build(business_date: date, settings: Settings) -> TransformResult:
-    """``dbt build`` (seeds, models, tests) with ``business_date`` as the as-of date."""
+def build(business_date: date, settings: Settings, apr_convention: str = "cn_irr") -> TransformResult:
+    """``dbt build`` (seeds, models, tests) as of ``business_date``, APRs in the pack's convention."""
     from dbt.cli.main import dbtRunner
 
     started = time.perf_counter()
@@ -48,7 +48,7 @@ def build(business_date: date, settings: Settings) -> TransformResult:
         "--log-path",
         str(settings.var_dir / "dbt" / "logs"),
         "--vars",
-        json.dumps({"business_date": business_date.isoformat()}),
+        json.dumps({"business_date": business_date.isoformat(), "apr_convention": apr_convention}),
         "--quiet",
         "--log-level",
         "none",

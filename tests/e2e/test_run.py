@@ -21,6 +21,14 @@ pytestmark = pytest.mark.e2e
 
 START, END = date(2025, 6, 2), date(2025, 6, 6)
 
+ALL_RULES = {
+    "cn.aml.large_cash",
+    "cn.rate_caps.real_apr_above_comprehensive_cap",
+    "cn.rate_caps.private_lending_above_court_cap",
+    "cn.rate_caps.real_apr_above_void_line",
+    "cn.rate_caps.overdue_charges_above_cap",
+}
+
 
 def _env(tmp: Path, landing: Path) -> dict[str, str]:
     return {
@@ -52,10 +60,7 @@ def test_every_planted_violation_and_nothing_else(platform_run: tuple[Path, Path
     con = duckdb.connect(str(tmp / "var" / "warehouse.duckdb"), read_only=True)
     found = set(con.execute("SELECT DISTINCT rule_id, entity_key FROM results.exceptions").fetchall())
     con.close()
-    assert {rule for rule, _ in truth} == {
-        "cn.rate_caps.real_apr_above_comprehensive_cap",
-        "cn.aml.large_cash",
-    }
+    assert {rule for rule, _ in truth} == ALL_RULES
     assert found == truth
     with (landing / "_truth" / "near_misses.csv").open(newline="") as handle:
         near = {(r["rule_id"], r["entity_key"]) for r in csv.DictReader(handle)}
@@ -102,10 +107,7 @@ def test_rules_evaluate_scores_perfectly(platform_run: tuple[Path, Path, dict[st
     result = CliRunner().invoke(main, ["rules", "evaluate"], env=env)
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines()[1:]]
-    assert {line[0] for line in lines} == {
-        "cn.aml.large_cash",
-        "cn.rate_caps.real_apr_above_comprehensive_cap",
-    }
+    assert {line[0] for line in lines} == ALL_RULES
     for line in lines:
         assert line[-2:] == ["1.000", "1.000"], result.output
 

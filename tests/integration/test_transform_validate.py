@@ -31,7 +31,13 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, day: date, rows: list[tu
 
 
 def _loan(
-    loan_id: str, method: str, rate: str, upfront: str, updated: str, status: str = "active"
+    loan_id: str,
+    method: str,
+    rate: str,
+    upfront: str,
+    updated: str,
+    status: str = "active",
+    contract: date = D1,
 ) -> tuple[object, ...]:
     return (
         loan_id,
@@ -40,8 +46,8 @@ def _loan(
         "P",
         None,
         False,
-        D1,
-        D1,
+        contract,
+        contract,
         Decimal("12000.00"),
         "CNY",
         12,
@@ -103,6 +109,52 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 _loan("EI", "equal_installment", "0.12", "0", "2025-06-02 09:00:00"),
                 _loan("FA", "flat_add_on", "0.10", "600.00", "2025-06-02 09:00:00"),
                 _loan("V", "equal_installment", "0.12", "0", "2025-06-02 09:00:00"),
+                # No schedule rows: rebuilt from the terms. Funded by individual lenders, so
+                # the court cap of the contract date applies: 4 x 3.10% before 2025-05-20,
+                # 4 x 3.00% from then on.
+                _loan("P13", "equal_installment", "0.13", "0", "2025-06-02 09:00:00"),
+                _loan(
+                    "P12",
+                    "equal_installment",
+                    "0.122",
+                    "0",
+                    "2025-06-02 09:00:00",
+                    contract=date(2025, 5, 19),
+                ),
+                _loan("PB", "bullet", "0.122", "0", "2025-06-02 09:00:00", contract=date(2025, 5, 20)),
+            ],
+        )
+        _insert(
+            con,
+            "fundings",
+            D1,
+            [
+                ("F1", "EI", "INST001", "institution", Decimal("12000.00"), "2025-06-02 08:00:00"),
+                ("F2", "FA", "INST002", "institution", Decimal("12000.00"), "2025-06-02 08:00:00"),
+                ("F3", "P13", "LND000001", "individual_lender", Decimal("12000.00"), "2025-06-02 08:00:00"),
+                ("F4", "P12", "LND000002", "individual_lender", Decimal("6000.00"), "2025-05-19 08:00:00"),
+                ("F5", "P12", "INST001", "institution", Decimal("6000.00"), "2025-05-19 08:00:00"),
+                ("F6", "PB", "LND000003", "individual_lender", Decimal("12000.00"), "2025-05-20 08:00:00"),
+            ],
+        )
+        # EI's first installment (1,066.19 of principal and interest) paid 10 days late with
+        # a 10.00 penalty: 10 x 365 / (1,066.19 x 10) = 34.2 % a year, above the 24 % level.
+        _insert(
+            con,
+            "repayments",
+            D2,
+            [
+                (
+                    "R1",
+                    "EI",
+                    "2025-07-12 10:00:00",
+                    1,
+                    Decimal("946.19"),
+                    Decimal("120.00"),
+                    Decimal("0"),
+                    Decimal("10.00"),
+                    "borrower",
+                ),
             ],
         )
         _insert(
@@ -246,10 +298,26 @@ def test_real_apr_of_an_annuity_equals_its_nominal_rate_and_fees_raise_it(built:
     rows = dict(_query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
     assert rows["EI"] == pytest.approx(0.12, abs=1e-4)
     assert rows["FA"] > 0.24  # 10 % flat + 0.5 % monthly fee + 5 % upfront
-    caps = _query(
-        built, "SELECT DISTINCT lpr_at_contract, lpr_cap_rate, business_date FROM marts.fct_loan_apr"
-    )
-    assert caps == [(Decimal("0.03000000"), Decimal("0.12000000"), D2)]
+    assert rows["P13"] == pytest.approx(0.13, abs=1e-4)  # rebuilt from its terms
+    assert rows["P12"] == pytest.approx(0.122, abs=1e-4)
+
+
+def test_caps_in_force_on_the_contract_date_with_their_source(built: Settings) -> None:
+    caps = {
+        r[0]: r[1:]
+        for r in _query(
+            built,
+            "SELECT loan_id, is_private_lending, lpr_at_contract, court_cap_rate, comprehensive_cap_rate, "
+            "void_line_rate, court_cap_source, cash_flow_source FROM marts.fct_loan_apr",
+        )
+    }
+    assert caps["EI"][:5] == (False, Decimal("0.03"), None, Decimal("0.24"), Decimal("0.36"))
+    assert caps["P12"][:3] == (True, Decimal("0.031"), Decimal("0.124"))
+    assert caps["PB"][:3] == (True, Decimal("0.03"), Decimal("0.12"))
+    assert "4 x one-year LPR 3.10%" in caps["P12"][5] and "2025-05-19" in caps["P12"][5]
+    assert caps["P13"][6] == "terms" and caps["EI"][6] == "schedule"
+    bullet = _query(built, "SELECT cash_flows FROM marts.fct_loan_apr WHERE loan_id = 'PB'")
+    assert bullet == [("2025-05-20 +12000.00; 2026-05-20 -13464.00",)]
 
 
 def test_cash_days_in_cny_touched_by_the_load_of_the_date(built: Settings) -> None:
@@ -269,10 +337,19 @@ def test_rules_fire_on_every_failing_row_and_only_those(built: Settings) -> None
     found = run_rules(built.warehouse_path, pack, D2, "RUN")
     assert list(zip(found.rule_id, found.entity_key, strict=True)) == [
         ("cn.aml.large_cash", "C1|2025-06-02|credit"),
+        ("cn.rate_caps.overdue_charges_above_cap", "EI"),
+        ("cn.rate_caps.private_lending_above_court_cap", "P13"),
+        ("cn.rate_caps.private_lending_above_court_cap", "PB"),
         ("cn.rate_caps.real_apr_above_comprehensive_cap", "FA"),
+        ("cn.rate_caps.real_apr_above_void_line", "FA"),  # 10 % flat + fees: real APR above 36 %
     ]
     evidence = json.loads(found.evidence[0])
     assert evidence["cash_amount_cny"] == "50000.00" and evidence["transaction_ids"] == "T1,T2"
+    overdue = json.loads(found.evidence[1])
+    assert overdue["overdue_charge_rate"] == pytest.approx(10 * 365 / (1066.19 * 10), abs=1e-8)
+    court = json.loads(found.evidence[2])
+    assert court["court_cap_rate"] == "0.12000000" and "3.00%" in court["court_cap_source"]
+    assert "Real APR 13.00% (nominal 13.00%)" in found.message[2]
     assert (found.run_id == "RUN").all() and (found.business_date == D2).all()
 
 
@@ -299,4 +376,4 @@ def test_no_truncation_and_exact_edges(built: Settings, tmp_path: Path) -> None:
 
 def test_a_rule_outside_its_window_does_not_run(built: Settings) -> None:
     pack = load_pack(REPO_ROOT / "checks" / "cn")
-    assert run_rules(built.warehouse_path, pack, date(2017, 1, 2), "RUN").empty
+    assert run_rules(built.warehouse_path, pack, date(2015, 8, 31), "RUN").empty

@@ -19,7 +19,16 @@ import pytest
 
 from regwatch.apr import annual_rate
 from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, FileContract
-from regwatch.demo import BAD_INPUT_CLASSES, LARGE_CASH_RULE, RATE_CAP_RULE, business_days, generate
+from regwatch.demo import (
+    BAD_INPUT_CLASSES,
+    COURT_CAP_RULE,
+    LARGE_CASH_RULE,
+    OVERDUE_RULE,
+    RATE_CAP_RULE,
+    VOID_LINE_RULE,
+    business_days,
+    generate,
+)
 
 START, END = date(2025, 6, 2), date(2025, 6, 10)  # 7 business days
 Rows = list[dict[str, str]]
@@ -190,44 +199,104 @@ def test_invalid_utf8_is_real_bytes(platform: Path) -> None:
         (platform / day / f"{name}.csv").read_bytes().decode("utf-8")
 
 
-def test_real_apr_truth(platform: Path) -> None:
+# The caps the demo's book is measured against, from REGULATION.md (not from the seeds
+# the generator reads): 4 x the one-year LPR at the contract date for privately funded
+# loans (3.10 % before 2025-05-20, 3.00 % from then on), 24 % and 36 % for every loan.
+LPR_CHANGE = date(2025, 5, 20)
+
+
+def _court_cap(contract: str) -> Decimal:
+    return Decimal("0.124") if date.fromisoformat(contract) < LPR_CHANGE else Decimal("0.12")
+
+
+def test_rate_cap_truth(platform: Path) -> None:
     loans = _latest(_good_rows(platform, "loans"), "loan_id")
     schedules: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in _good_rows(platform, "schedules"):
         schedules[row["loan_id"]].append(row)
-    planted = {r["entity_key"]: r for r in _truth(platform, "planted.csv") if r["rule_id"] == RATE_CAP_RULE}
-    kinds = {r["kind"] for r in planted.values()}
-    assert kinds == {"nominal_above_cap", "real_above_cap_nominal_below"}
-    assert len(planted) >= 5
+    private = {
+        r["loan_id"] for r in _good_rows(platform, "fundings") if r["funder_type"] == "individual_lender"
+    }
+    truth: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+    for r in _truth(platform, "planted.csv"):
+        if r["rule_id"].startswith("cn.rate_caps."):
+            truth[r["rule_id"]][r["entity_key"]] = r
+    near = {r["entity_key"]: r for r in _truth(platform, "near_misses.csv") if r["rule_id"] == COURT_CAP_RULE}
+    assert {k for rule in truth.values() for k in (r["kind"] for r in rule.values())} == {
+        "nominal_above_cap",
+        "real_above_cap_nominal_below",
+        "real_above_void_line",
+        "nominal_above_court_cap",
+        "real_above_court_cap_nominal_below",
+        "between_caps_under_the_lower",
+        "overdue_charges_above_cap",
+    }
     first_day = {d.isoformat() for d in business_days(START, END)[:1]}
-    assert {r["business_date"] in first_day for r in planted.values()} == {True, False}
+    planted_loans = {k: r for rule in truth.values() for k, r in rule.items()}
+    assert {r["business_date"] in first_day for r in planted_loans.values()} == {True, False}
     for loan_id, loan in loans.items():
         rows = sorted(schedules[loan_id], key=lambda r: int(r["installment_no"]))
         principal = Decimal(loan["principal"])
         assert sum(Decimal(r["principal_due"]) for r in rows) == principal, loan_id
         assert len(rows) == (1 if loan["repayment_method"] == "bullet" else int(loan["term_months"]))
-        apr = annual_rate(
-            [(date.fromisoformat(loan["disbursement_date"]), principal - Decimal(loan["upfront_fee"]))],
-            [
-                (
-                    date.fromisoformat(r["due_date"]),
-                    Decimal(r["principal_due"]) + Decimal(r["interest_due"]) + Decimal(r["fee_due"]),
-                )
-                for r in rows
-            ],
-            method="cn_irr",
+        apr = Decimal(
+            annual_rate(
+                [(date.fromisoformat(loan["disbursement_date"]), principal - Decimal(loan["upfront_fee"]))],
+                [
+                    (
+                        date.fromisoformat(r["due_date"]),
+                        Decimal(r["principal_due"]) + Decimal(r["interest_due"]) + Decimal(r["fee_due"]),
+                    )
+                    for r in rows
+                ],
+                method="cn_irr",
+            )
         )
-        if loan_id in planted:
-            assert apr >= 0.26, loan_id
-            nominal = float(loan["nominal_rate"])
-            if planted[loan_id]["kind"] == "nominal_above_cap":
-                assert nominal > 0.24
-            else:
-                assert nominal < 0.24 and loan["repayment_method"] == "flat_add_on"
-        else:
-            assert apr <= 0.22, (loan_id, apr)
-        assert 0.04 <= float(loan["nominal_rate"]) <= 0.36
-    assert set(planted) <= set(loans)
+        nominal = Decimal(loan["nominal_rate"])
+        court = _court_cap(loan["contract_date"]) if loan_id in private else None
+        assert (loan_id in truth[RATE_CAP_RULE]) == (apr > Decimal("0.24")), (loan_id, apr)
+        assert (loan_id in truth[VOID_LINE_RULE]) == (apr > Decimal("0.36")), (loan_id, apr)
+        assert (loan_id in truth[COURT_CAP_RULE]) == (court is not None and apr > court), (loan_id, apr)
+        kind = planted_loans[loan_id]["kind"] if loan_id in planted_loans else ""
+        if kind in ("nominal_above_cap", "nominal_above_court_cap"):
+            assert nominal > (Decimal("0.24") if kind == "nominal_above_cap" else court)
+        if kind in ("real_above_cap_nominal_below", "real_above_court_cap_nominal_below"):
+            assert nominal < (Decimal("0.24") if kind == "real_above_cap_nominal_below" else court)
+            assert loan["repayment_method"] == "flat_add_on"
+        if kind == "between_caps_under_the_lower" or loan_id in near:
+            # between the two caps: a violation under 12.00 %, compliant under 12.40 %
+            assert Decimal("0.12") < apr < Decimal("0.124")
+            assert (date.fromisoformat(loan["contract_date"]) < LPR_CHANGE) == (loan_id in near)
+        assert 0.04 <= float(nominal) <= 0.36
+    assert set(planted_loans) <= set(loans)
+
+
+def test_overdue_charges_truth(platform: Path) -> None:
+    """Penalties annualised on the overdue principal and interest (art. 29) against the cap."""
+    private = {
+        r["loan_id"] for r in _good_rows(platform, "fundings") if r["funder_type"] == "individual_lender"
+    }
+    loans = _latest(_good_rows(platform, "loans"), "loan_id")
+    due = {(r["loan_id"], r["installment_no"]): r for r in _good_rows(platform, "schedules")}
+    charges: dict[str, Decimal] = defaultdict(Decimal)
+    exposure: dict[str, Decimal] = defaultdict(Decimal)
+    for payment in _good_rows(platform, "repayments"):
+        installment = due.get((payment["loan_id"], payment["installment_no"]))
+        if installment is None:
+            continue
+        days_late = (
+            date.fromisoformat(payment["paid_at"][:10]) - date.fromisoformat(installment["due_date"])
+        ).days
+        charges[payment["loan_id"]] += Decimal(payment["penalty_paid"])
+        if days_late > 0:
+            overdue = Decimal(installment["principal_due"]) + Decimal(installment["interest_due"])
+            exposure[payment["loan_id"]] += overdue * days_late
+    planted = {r["entity_key"] for r in _truth(platform, "planted.csv") if r["rule_id"] == OVERDUE_RULE}
+    assert planted
+    for loan_id, days in exposure.items():
+        rate = charges[loan_id] * 365 / days
+        cap = _court_cap(loans[loan_id]["contract_date"]) if loan_id in private else Decimal("0.24")
+        assert (loan_id in planted) == (rate > cap), (loan_id, rate, cap)
 
 
 def test_large_cash_truth(platform: Path) -> None:
@@ -252,7 +321,7 @@ def test_large_cash_truth(platform: Path) -> None:
     assert all(
         totals[r["entity_key"]] == Decimal("50000.00") for r in planted if r["kind"] == "exact_threshold"
     )
-    near = _truth(platform, "near_misses.csv")
+    near = [r for r in _truth(platform, "near_misses.csv") if r["rule_id"] == LARGE_CASH_RULE]
     assert {r["kind"] for r in near} == {"single_below", "cumulative_below", "opposite_directions"}
     for row in near:
         assert row["entity_key"] in totals and row["entity_key"] not in firing

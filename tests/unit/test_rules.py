@@ -24,8 +24,20 @@ def test_cn_pack_loads_with_parameters_resolved() -> None:
         "strict_max": True,
     }
     apr = pack.rule("cn.rate_caps.real_apr_above_comprehensive_cap")
-    assert apr.resolved_kwargs(pack.parameters)["max_value"] == 0.24
+    # caps come from the effective-dated seeds, per loan: the rule compares two columns
+    assert apr.resolved_kwargs(pack.parameters)["column_A"] == "comprehensive_cap_rate"
+    assert apr.column == "real_apr"
+    assert {r.family for r in pack.rules} == {"aml", "rate_caps"}
     assert all(rule.legal_basis for rule in pack.rules)
+
+
+def test_a_pair_expectation_needs_both_columns(tmp_path: Path) -> None:
+    pack = tmp_path / "cn"
+    shutil.copytree(CN, pack)
+    text = (pack / "rate_caps.yml").read_text().replace("column_A: court_cap_rate", "colum_A: court_cap_rate")
+    (pack / "rate_caps.yml").write_text(text)
+    with pytest.raises(RulePackError, match="kwargs needs column_A"):
+        load_pack(pack)
 
 
 def test_us_pack_loads() -> None:

@@ -1,6 +1,8 @@
 {#-
     One row per loan as of the business date: nominal vs real APR (every fee and upfront
-    deduction included) and the caps in force on the contract date.
+    deduction included, in the rule pack's convention, simple and compound), the loan's
+    cash flows, the caps in force on its contract date with their sources, and overdue
+    charges annualised (art. 29).
 -#}
 with
 
@@ -12,21 +14,26 @@ aprs as (
     select * from {{ ref('int_loan_aprs_computed') }}
 ),
 
+caps as (
+    select * from {{ ref('int_loan_rate_caps_resolved') }}
+),
+
+overdue as (
+    select * from {{ ref('int_loan_overdue_charges_annualised') }}
+),
+
 flows as (
     select
         loan_id,
-        sum(case when flow_kind = 'payment' then amount else 0 end) as total_repayable
+        sum(case when flow_kind = 'payment' then amount else 0 end) as total_repayable,
+        {{ dbt.listagg(
+            "cast(flow_date as varchar) || ' ' || case when flow_kind = 'advance' then '+' else '-' end"
+            ~ " || cast(amount as varchar)",
+            "'; '",
+            "order by flow_number"
+        ) }} as cash_flows
     from {{ ref('int_loan_cash_flows_assembled') }}
     group by loan_id
-),
-
-reference_rates as (
-    select * from {{ ref('stg_reference__lpr_one_year_rates') }}
-),
-
-lpr_multiple as (
-    select * from {{ ref('stg_reference__rate_cap_policies') }}
-    where cap_kind = 'lpr_multiple'
 ),
 
 final as (
@@ -49,21 +56,41 @@ final as (
             as total_cost,
         loans.nominal_rate,
         cast(aprs.real_apr as double) as real_apr,
+        cast(aprs.real_apr_simple as double) as real_apr_simple,
         cast(aprs.real_apr_compound as double) as real_apr_compound,
         cast(aprs.apr_convention as varchar) as apr_convention,
+        cast(aprs.apr_unit_period as varchar) as apr_unit_period,
+        cast(aprs.apr_periods_per_year as double) as apr_periods_per_year,
         cast(coalesce(aprs.installment_count, 0) as integer) as installment_count,
+        cast(coalesce(aprs.cash_flow_source, 'none') as varchar) as cash_flow_source,
+        cast(flows.cash_flows as varchar) as cash_flows,
         cast(aprs.apr_error as varchar) as apr_error,
-        reference_rates.reference_rate as lpr_at_contract,
-        cast(lpr_multiple.multiplier * reference_rates.reference_rate as decimal(12, 8)) as lpr_cap_rate
+        caps.is_private_lending,
+        caps.lpr_at_contract,
+        case when caps.is_private_lending then caps.court_cap_level end as court_cap_rate,
+        case when caps.is_private_lending then caps.court_cap_source end as court_cap_source,
+        caps.comprehensive_cap_rate,
+        caps.comprehensive_cap_source,
+        caps.void_line_rate,
+        caps.void_line_source,
+        cast(coalesce(overdue.late_payment_count, 0) as integer) as late_payment_count,
+        cast(coalesce(overdue.overdue_charges, 0) as decimal(18, 2)) as overdue_charges,
+        overdue.overdue_charge_rate,
+        case
+            when overdue.overdue_charge_rate is null then null
+            when caps.is_private_lending then caps.court_cap_level
+            else caps.comprehensive_cap_rate
+        end as overdue_cap_rate,
+        case
+            when overdue.overdue_charge_rate is null then null
+            when caps.is_private_lending then caps.court_cap_source
+            else caps.comprehensive_cap_source
+        end as overdue_cap_source
     from loans
     left join aprs on loans.loan_id = aprs.loan_id
     left join flows on loans.loan_id = flows.loan_id
-    left join reference_rates
-        on loans.contract_date >= reference_rates.valid_from
-        and (reference_rates.valid_to is null or loans.contract_date < reference_rates.valid_to)
-    left join lpr_multiple
-        on loans.contract_date >= lpr_multiple.valid_from
-        and (lpr_multiple.valid_to is null or loans.contract_date < lpr_multiple.valid_to)
+    left join caps on loans.loan_id = caps.loan_id
+    left join overdue on loans.loan_id = overdue.loan_id
 )
 
 select * from final

@@ -7,6 +7,8 @@ source as (
 final as (
     select
         policy_id,
+        cap_name,
+        lending_scope,
         cap_kind,
         multiplier,
         fixed_rate,
