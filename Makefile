@@ -9,12 +9,13 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install demo test test-fast lint format clean
+.PHONY: help install demo test test-fast lint format bench clean
 
 help:
 	@echo "make demo   - install, generate a synthetic platform, run every business day, print the reports"
 	@echo "make test   - install and run the whole test suite (unit, integration, e2e)"
 	@echo "make lint   - ruff (lint + format check) and mypy"
+	@echo "make bench  - the benchmarks in bench/ (not part of make test)"
 
 $(BIN)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -40,6 +41,9 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/apr_bench.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -377,3 +378,22 @@ def test_no_truncation_and_exact_edges(built: Settings, tmp_path: Path) -> None:
 def test_a_rule_outside_its_window_does_not_run(built: Settings) -> None:
     pack = load_pack(REPO_ROOT / "checks" / "cn")
     assert run_rules(built.warehouse_path, pack, date(2015, 8, 31), "RUN").empty
+
+
+def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Path) -> None:
+    """A second jurisdiction: the pack's convention (Reg Z) reaches the mart, its cap the rules."""
+    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    shutil.copy(built.warehouse_path, settings.warehouse_path)
+    transform.build(D2, settings, apr_convention="us_reg_z")
+    rows = {
+        r[0]: r[1:]
+        for r in _query(
+            settings, "SELECT loan_id, apr_convention, apr_unit_period, real_apr FROM marts.fct_loan_apr"
+        )
+    }
+    assert {r[0] for r in rows.values()} == {"us_reg_z"}
+    assert rows["EI"][1] == "month" and rows["EI"][2] == pytest.approx(0.12, abs=1e-4)
+    assert rows["PB"][1] == "year"  # a single payment a year away: the unit period is the term
+    found = run_rules(settings.warehouse_path, load_pack(REPO_ROOT / "checks" / "us"), D2, "RUN")
+    assert list(zip(found.rule_id, found.entity_key, strict=True)) == [("us.rate_caps.apr_above_cap", "FA")]
