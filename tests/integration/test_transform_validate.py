@@ -123,6 +123,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                     contract=date(2025, 5, 19),
                 ),
                 _loan("PB", "bullet", "0.122", "0", "2025-06-02 09:00:00", contract=date(2025, 5, 20)),
+                _loan("TP", "equal_principal", "0.12", "0", "2025-06-02 09:00:00"),
+                _loan("TI", "interest_first", "0.12", "0", "2025-06-02 09:00:00"),
+                _loan("TF", "flat_add_on", "0.12", "0", "2025-06-02 09:00:00"),
             ],
         )
         _insert(
@@ -397,3 +400,22 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
     assert rows["PB"][1] == "year"  # a single payment a year away: the unit period is the term
     found = run_rules(settings.warehouse_path, load_pack(REPO_ROOT / "checks" / "us"), D2, "RUN")
     assert list(zip(found.rule_id, found.entity_key, strict=True)) == [("us.rate_caps.apr_above_cap", "FA")]
+
+
+def test_installments_rebuilt_from_terms_for_every_method(built: Settings) -> None:
+    """No schedule rows: 12,000 over 12 months at 12 % nominal, cents half up, the last absorbing."""
+    flows = dict(
+        _query(built, "SELECT loan_id, cash_flows FROM marts.fct_loan_apr WHERE cash_flow_source = 'terms'")
+    )
+    payments = {k: [Decimal(f.split(" -")[1]) for f in v.split("; ")[1:]] for k, v in flows.items()}
+    assert payments["TP"] == [Decimal(1120 - 10 * k) for k in range(12)]
+    assert payments["TI"] == [Decimal("120.00")] * 11 + [Decimal("12120.00")]
+    assert payments["TF"] == [Decimal("1120.00")] * 12
+    annuity = payments["P13"]  # 13 %: 1,071.81 a month (1,071.807...), the last one absorbing the rounding
+    assert annuity[:11] == [Decimal("1071.81")] * 11 and abs(annuity[11] - Decimal("1071.81")) <= Decimal(
+        "0.05"
+    )
+    assert flows["TP"].startswith("2025-06-02 +12000.00; 2025-07-02 -1120.00")
+    rates = dict(_query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
+    assert rates["TP"] == pytest.approx(0.12, abs=1e-6) and rates["TI"] == pytest.approx(0.12, abs=1e-6)
+    assert rates["TF"] == pytest.approx(0.2149, abs=1e-3)  # the flat-rate effect: 12 % flat is ~21.5 % real

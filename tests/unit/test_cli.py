@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from regwatch.cli import main
@@ -57,6 +58,30 @@ def test_apr_command_prints_simple_and_compound(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["apr", str(flows)])
     assert result.exit_code == 0, result.output
     assert "real APR (cn_irr): 12.00" in result.output
+    assert "unit period: month   periods per year: 12" in result.output
+    assert result.output.count("payment ") == 12
+
+
+def test_apr_command_shows_reg_z_workings(tmp_path: Path) -> None:
+    """Appendix J (c)(1)(ii): 6,000 on 1978-02-10, 36 x 200 from 1978-04-01: 11.82 %, f = 19/30."""
+    payments = [
+        {"date": f"{1978 + (3 + k) // 12}-{(3 + k) % 12 + 1:02d}-01", "amount": 200} for k in range(36)
+    ]
+    flows = tmp_path / "c1ii.json"
+    flows.write_text(json.dumps({"advances": [{"date": "1978-02-10", "amount": 6000}], "payments": payments}))
+    result = CliRunner().invoke(main, ["apr", "--method", "us_reg_z", str(flows)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "real APR (us_reg_z): 11.8165%" in result.output and "Appendix J" in result.output
+    )  # 11.82 published
+    assert "payment 1978-04-01         -200.00     1  0.633333" in result.output
+    as_json = json.loads(
+        CliRunner().invoke(main, ["apr", "--method", "us_reg_z", "--json", str(flows)]).output
+    )
+    assert as_json["unit_period"] == "month" and round(as_json["annual_rate"], 4) == 0.1182
+    assert sum(f["present_value"] * (1 if f["side"] == "advance" else -1) for f in as_json["flows"]) == (
+        pytest.approx(0, abs=1e-6)
+    )
 
 
 def test_apr_without_a_solution_is_one_line(tmp_path: Path) -> None:
