@@ -9,13 +9,14 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install demo test test-fast lint format bench clean
+.PHONY: help install system-deps demo test test-fast lint format bench clean
 
 help:
 	@echo "make demo   - install, generate a synthetic platform, run every business day, print the reports"
 	@echo "make test   - install and run the whole test suite (unit, integration, e2e)"
 	@echo "make lint   - ruff (lint + format check) and mypy"
 	@echo "make bench  - the benchmarks in bench/ (not part of make test)"
+	@echo "make system-deps - Debian packages the rendering tests use (chromium, poppler-utils); needs root"
 
 $(BIN)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -23,6 +24,19 @@ $(BIN)/.synced: pyproject.toml uv.lock
 	@touch $@
 
 install: $(BIN)/.synced
+
+# Debian packages for the tests that look at reports as a person would: headless
+# Chromium (screenshots of the HTML) and poppler's pdftoppm (PDF pages as images).
+# WeasyPrint's own libraries (pango) ship with the base image. CI runs this first.
+SYSTEM_PACKAGES := chromium poppler-utils fonts-dejavu-core
+system-deps:
+	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null; then \
+		echo "system packages present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	else \
+		echo "install as root: apt-get install $(SYSTEM_PACKAGES)"; exit 1; \
+	fi
 
 demo: install
 	$(BIN)/regwatch demo

@@ -124,7 +124,12 @@ def transform(business_date: date, settings: Settings) -> StepResult:
     from regwatch.rules import load_pack
 
     pack = load_pack(settings.pack_dir)
-    result = dbt_transform.build(business_date, settings, apr_convention=pack.apr_convention)
+    result = dbt_transform.build(
+        business_date,
+        settings,
+        apr_convention=pack.apr_convention,
+        pack_parameters={name: p.value for name, p in pack.parameters.items()},
+    )
     return StepResult("transform", business_date, _as_summary(result))
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,51 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+class _SourceDateEpoch:
+    """Pin the font-subset timestamps WeasyPrint's font tools stamp into a PDF.
+
+    fontTools writes "now" into each embedded font's ``head.modified`` unless
+    ``SOURCE_DATE_EPOCH`` is set (the reproducible-builds convention), which alone
+    makes two renderings of the same HTML differ. The epoch used is the report's own
+    date, so the PDF says when its data is from, never when it was drawn.
+    """
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = str(epoch)
+        self.previous: str | None = None
+
+    def __enter__(self) -> None:
+        self.previous = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = self.epoch
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = self.previous
+
+
+def html_to_pdf(html: str, as_of: date, base_url: Path | None = None) -> bytes:
+    """The PDF of a rendered HTML report, byte-identical for the same HTML and date.
+
+    WeasyPrint draws the same HTML and inline SVG charts the browser shows; print
+    layout comes from the template's ``@page`` CSS. ``as_of`` (the business date or
+    the period end) fixes every date WeasyPrint's font tools would otherwise take
+    from the clock.
+    """
+    import logging
+
+    import weasyprint
+
+    epoch = int(datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC).timestamp())
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    with _SourceDateEpoch(epoch):
+        document = weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None)
+        pdf: bytes = document.write_pdf()
+    return pdf
 
 
 def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,8 +32,18 @@ class TransformResult:
     seconds: float
 
 
-def build(business_date: date, settings: Settings, apr_convention: str = "cn_irr") -> TransformResult:
-    """``dbt build`` (seeds, models, tests) as of ``business_date``, APRs in the pack's convention."""
+def build(
+    business_date: date,
+    settings: Settings,
+    apr_convention: str = "cn_irr",
+    pack_parameters: Mapping[str, Any] | None = None,
+) -> TransformResult:
+    """``dbt build`` (seeds, models, tests) as of ``business_date``, APRs in the pack's convention.
+
+    ``pack_parameters`` (name -> value) reach the models as the dbt var ``pack``,
+    read with the ``pack_param(name)`` macro: a window or threshold that shapes a
+    feature model is policy, so it lives in the rule pack, never in the SQL.
+    """
     from dbt.cli.main import dbtRunner
 
     started = time.perf_counter()
@@ -48,7 +59,14 @@ def build(business_date: date, settings: Settings, apr_convention: str = "cn_irr
         "--log-path",
         str(settings.var_dir / "dbt" / "logs"),
         "--vars",
-        json.dumps({"business_date": business_date.isoformat(), "apr_convention": apr_convention}),
+        json.dumps(
+            {
+                "business_date": business_date.isoformat(),
+                "apr_convention": apr_convention,
+                "pack": dict(sorted((pack_parameters or {}).items())),
+            },
+            default=str,
+        ),
         "--quiet",
         "--log-level",
         "none",

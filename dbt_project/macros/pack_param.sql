@@ -1,0 +1,17 @@
+{#-
+    A rule-pack parameter (checks/<pack>/_pack.yml) as a SQL literal, for windows and
+    thresholds that shape a feature model. regwatch passes the pack's parameters as the
+    dbt var ``pack``; a model asking for one the pack lacks fails to compile, naming it.
+-#}
+{% macro pack_param(name) -%}
+    {%- set params = var('pack', {}) or {} -%}
+    {%- if name not in params -%}
+        {{ exceptions.raise_compiler_error("rule-pack parameter '" ~ name ~ "' is not set: add it to checks/<pack>/_pack.yml") }}
+    {%- endif -%}
+    {%- set value = params[name] -%}
+    {%- if value is string -%}
+        '{{ value | replace("'", "''") }}'
+    {%- else -%}
+        {{ value }}
+    {%- endif -%}
+{%- endmacro %}
