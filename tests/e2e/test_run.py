@@ -27,7 +27,14 @@ ALL_RULES = {
     "cn.rate_caps.private_lending_above_court_cap",
     "cn.rate_caps.real_apr_above_void_line",
     "cn.rate_caps.overdue_charges_above_cap",
+    "cn.aml.watchlist_customer_match",
+    "cn.aml.watchlist_counterparty_match",
+    "cn.aml.borrower_ring",
+    "cn.aml.loan_proceeds_moved_on",
+    "cn.aml.account_churn",
 }
+#: The issue's acceptance: every planted typology found (recall), few false alarms (precision).
+MIN_RECALL, MIN_PRECISION = 0.95, 0.8
 
 
 def _env(tmp: Path, landing: Path) -> dict[str, str]:
@@ -102,14 +109,17 @@ def test_rerun_gives_identical_bytes_and_no_duplicates(
     assert duplicates == (0,)
 
 
-def test_rules_evaluate_scores_perfectly(platform_run: tuple[Path, Path, dict[str, str]]) -> None:
+def test_rules_evaluate_meets_the_acceptance_per_rule(
+    platform_run: tuple[Path, Path, dict[str, str]],
+) -> None:
     _, _, env = platform_run
     result = CliRunner().invoke(main, ["rules", "evaluate"], env=env)
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines()[1:]]
     assert {line[0] for line in lines} == ALL_RULES
-    for line in lines:
-        assert line[-2:] == ["1.000", "1.000"], result.output
+    for rule, planted, _found, _hits, precision, recall in lines:
+        assert int(planted) > 0, f"{rule} has no planted truth"
+        assert float(recall) >= MIN_RECALL and float(precision) >= MIN_PRECISION, result.output
 
 
 def test_bad_rows_next_to_good_ones(make_landing: Callable[..., Path], tmp_path: Path) -> None:

@@ -280,8 +280,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 ),
             ],
         )
-    transform.build(D2, settings)
+    transform.build(D2, settings, pack_parameters=_pack_parameters("cn"))
     return settings
+
+
+def _pack_parameters(pack: str) -> dict[str, object]:
+    """The pack's parameters, as the transform step passes them (feature models read some)."""
+    return {name: p.value for name, p in load_pack(REPO_ROOT / "checks" / pack).parameters.items()}
 
 
 def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
@@ -370,7 +375,11 @@ def test_no_truncation_and_exact_edges(built: Settings, tmp_path: Path) -> None:
         "DATE '2025-06-02', 'credit', 1, CAST(49999.99 + i / 100 AS DECIMAL(18,2)), 0, 'T', 'CNY', false "
         "FROM range(0, 40) r(i)"
     )
-    con.execute("CREATE TABLE marts.fct_loan_apr AS SELECT * FROM built.marts.fct_loan_apr LIMIT 0")
+    for (table,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'built' "
+        "AND table_schema = 'marts' AND table_name <> 'fct_customer_cash_days'"
+    ).fetchall():
+        con.execute(f"CREATE TABLE marts.{table} AS SELECT * FROM built.marts.{table} LIMIT 0")
     con.execute("DETACH built")
     con.close()
     found = run_rules(path, load_pack(REPO_ROOT / "checks" / "cn"), D2, "RUN")
@@ -388,7 +397,7 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(built.warehouse_path, settings.warehouse_path)
-    transform.build(D2, settings, apr_convention="us_reg_z")
+    transform.build(D2, settings, apr_convention="us_reg_z", pack_parameters=_pack_parameters("us"))
     rows = {
         r[0]: r[1:]
         for r in _query(
