@@ -192,7 +192,7 @@ def _money(cents: int) -> str:
 
 
 class _Rows:
-    """Append-only rows of one input file, column-wise, with their folder and protection."""
+    """Rows added to one input file, column-wise, with the folder (day index) of each."""
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns: dict[str, list[str]] = {c: [] for c in columns}

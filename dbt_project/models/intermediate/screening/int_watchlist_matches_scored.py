@@ -43,7 +43,12 @@ def model(dbt, session):
         for row in listed.itertuples(index=False)
     ]
     screened = [
-        Party(key=str(i), name=str(row.screened_name), date_of_birth=day(row.date_of_birth), country=text(row.country))
+        Party(
+            key=str(i),
+            name=str(row.screened_name),
+            date_of_birth=day(row.date_of_birth),
+            country=text(row.country),
+        )
         for i, row in enumerate(parties.itertuples(index=False))
     ]
     matches = screen(screened, entries, floor)
