@@ -180,7 +180,9 @@ def test_proceeds_moved_on_only_where_planted(platform: Path) -> None:
             or r["counterparty_account"] in own[c]
         ):
             continue
-        rate = Decimal(1) if r["currency"] == "CNY" else fx[(r["txn_at"][:10], r["currency"])]
+        rate = Decimal(1) if r["currency"] == "CNY" else fx.get((r["txn_at"][:10], r["currency"]))
+        if rate is None:  # a planted missing rate: the mart leaves the amount out, as here
+            continue
         debits[c].append((_at(r["txn_at"]), Decimal(r["amount"]) * rate))
     firing = set()
     shares = {}
