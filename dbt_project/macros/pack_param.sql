@@ -2,16 +2,22 @@
     A rule-pack parameter (checks/<pack>/_pack.yml) as a SQL literal, for windows and
     thresholds that shape a feature model. regwatch passes the pack's parameters as the
     dbt var ``pack``; a model asking for one the pack lacks fails to compile, naming it.
+    While dbt parses (``execute`` false) a missing one renders as null instead: a model
+    disabled for packs without its parameters (``pack_defines``) is parsed, never compiled.
 -#}
 {% macro pack_param(name) -%}
     {%- set params = var('pack', {}) or {} -%}
     {%- if name not in params -%}
-        {{ exceptions.raise_compiler_error("rule-pack parameter '" ~ name ~ "' is not set: add it to checks/<pack>/_pack.yml") }}
-    {%- endif -%}
-    {%- set value = params[name] -%}
-    {%- if value is string -%}
-        '{{ value | replace("'", "''") }}'
+        {%- if execute -%}
+            {{ exceptions.raise_compiler_error("rule-pack parameter '" ~ name ~ "' is not set: add it to checks/<pack>/_pack.yml") }}
+        {%- endif -%}
+        null
     {%- else -%}
-        {{ value }}
+        {%- set value = params[name] -%}
+        {%- if value is string -%}
+            '{{ value | replace("'", "''") }}'
+        {%- else -%}
+            {{ value }}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -1644,6 +1644,7 @@ def generate(
         days,
         accounts_table,
         transactions,
+        book.tables["loans"],
         reference_dir,
         reference_dir.parents[2] / "checks" / "cn",
         exclude={c.customer for c in cases},

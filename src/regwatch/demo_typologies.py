@@ -670,11 +670,16 @@ def plant(
     days: Sequence[date],
     accounts: _Table,
     transactions: _Table,
+    loans: _Table,
     reference_dir: Path,
     pack_dir: Path,
     exclude: set[int],
 ) -> Planted:
-    """Plant every typology; return the transactions (ordinary minus the picked customers' + planted)."""
+    """Plant every typology; return the transactions (ordinary minus the picked customers' + planted).
+
+    ``exclude``: customers that carry another generator's planted case; customers with a
+    protected transaction and recent borrowers are excluded as well.
+    """
     params = pack_parameters(pack_dir)
     m = len(cust.account_ids)
     status = accounts.columns["status"][:m]
@@ -684,6 +689,15 @@ def plant(
         for a, p in zip(transactions.columns["account_id"], transactions.protected.tolist(), strict=True)
         if p
     }
+    # Borrowers whose loan was disbursed shortly before or during the run keep their
+    # ordinary traffic: a typology's outflows must not read as loan proceeds moved on.
+    recent = (days[0] - timedelta(days=30)).isoformat()
+    customer_index = {c: i for i, c in enumerate(cust.ids)}
+    for borrower, disbursed in zip(
+        loans.columns["borrower_id"], loans.columns["disbursement_date"], strict=True
+    ):
+        if disbursed >= recent and borrower in customer_index:
+            exclude.add(customer_index[borrower])
     account_index = {a: i for i, a in enumerate(cust.account_ids)}
     for account_id in protected_accounts:
         if account_id in account_index:
