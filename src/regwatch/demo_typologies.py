@@ -86,6 +86,7 @@ class _Plan:
     days: Sequence[date]
     p: dict[str, Any]
     pool: list[int]  # customers free to use (one account, active, nothing else planted)
+    pool2: list[int] = field(default_factory=list)  # the same with two active accounts
     txns: list[_Txn] = field(default_factory=list)
     planted: list[TruthRow] = field(default_factory=list)
     near: list[TruthRow] = field(default_factory=list)
@@ -103,10 +104,12 @@ class _Plan:
     def account(self, customer: int) -> int:
         return self.cust.accounts_of[customer][0]
 
-    def add(self, customer: int, day: int, second: int, direction: str, cents: int, **kw: str) -> _Txn:
+    def add(
+        self, customer: int, day: int, second: int, direction: str, cents: int, account: int = 0, **kw: str
+    ) -> _Txn:
         txn = _Txn(
             f"TY{len(self.txns) + 1:08d}",
-            self.account(customer),
+            self.cust.accounts_of[customer][account],
             customer,
             day,
             second,
@@ -250,7 +253,7 @@ def _structuring(plan: _Plan, n_fire: int) -> None:
     window = int(plan.p["structuring_window_days"])
     variants: list[tuple[str, bool, list[int]]] = []
     for n in range(n_fire):
-        kind = ("consecutive_days", "window_edge", "four_legs")[n % 3]
+        kind = ("consecutive_days", "two_accounts", "window_edge", "four_legs")[n % 4]
         variants.append((kind, True, [0, 1, 2] if kind != "window_edge" else [0, window // 2, window - 1]))
     variants += [("two_legs", False, [0, 1]), ("leg_under_band", False, [0, 1, 2])]
     variants.append(("beyond_window", False, [0, window - 2, 2 * window - 3]))
@@ -265,7 +268,7 @@ def _structuring(plan: _Plan, n_fire: int) -> None:
         if kind != "beyond_window" and kind != "window_edge":
             options = [o for o in options if plan.ordinal(o[-1]) - plan.ordinal(o[0]) < window]
         chosen = _pick(plan, options)
-        customer = plan.take() if chosen else None
+        customer = plan.take(plan.pool2 if kind == "two_accounts" else None) if chosen else None
         if chosen is None or customer is None:
             continue
         direction = "credit" if plan.rng.random() < 0.5 else "debit"
@@ -281,14 +284,18 @@ def _structuring(plan: _Plan, n_fire: int) -> None:
                 int(plan.rng.integers(9 * 3600, 17 * 3600)),
                 direction,
                 cents,
+                account=n % 2 if kind == "two_accounts" else 0,  # legs alternate between its accounts
                 channel="cash",
                 cp_country="",
                 purpose="cash deposit" if direction == "credit" else "cash withdrawal",
             )
-            for d, cents in zip(chosen, amounts, strict=True)
+            for n, (d, cents) in enumerate(zip(chosen, amounts, strict=True))
         ]
         key = f"{plan.cust.ids[customer]}|{direction}"
-        detail = f"legs={'+'.join(_money(t.cents) for t in legs)}; days={','.join(plan.days[d].isoformat() for d in chosen)}"
+        detail = (
+            f"legs={'+'.join(_money(t.cents) for t in legs)}; days={','.join(plan.days[d].isoformat() for d in chosen)}; "
+            f"accounts={','.join(sorted({plan.cust.account_ids[t.account] for t in legs}))}"
+        )
         _record(
             plan,
             fires,
@@ -719,7 +726,15 @@ def plant(
         if status[cust.accounts_of[c][0]] == "dormant"
         and date.fromisoformat(opened[cust.accounts_of[c][0]][:10]) < idle_before
     ]
-    plan = _Plan(rng, cust, days, params, pool)
+    double = [
+        c
+        for c in range(len(cust.ids))
+        if c not in exclude
+        and cust.open_day[c] == 0
+        and len(cust.accounts_of[c]) == 2
+        and all(status[a] == "active" for a in cust.accounts_of[c])
+    ]
+    plan = _Plan(rng, cust, days, params, pool, [double[i] for i in rng.permutation(len(double)).tolist()])
     n_fire = int(np.clip(len(pool) // 40, 3, 6))
     _structuring(plan, n_fire)
     _rapid(plan, n_fire)
@@ -729,7 +744,7 @@ def plant(
     _high_risk(plan, reference_dir, n_fire)
     _cycles(plan, list(accounts.columns["full_name"][:m]), n_fire)
 
-    used_accounts = {cust.account_ids[cust.accounts_of[c][0]] for c in plan.used}
+    used_accounts = {cust.account_ids[a] for c in plan.used for a in cust.accounts_of[c]}
     keep = np.array(
         [
             p or a not in used_accounts
