@@ -180,7 +180,7 @@ def _fan_fires(plan: _Plan, txns: list[_Txn], d: int, side: str) -> bool:
     legs = [
         t
         for t in _window(plan, txns, d, int(plan.p[f"fan_{side}_window_days"]))
-        if t.direction == direction and t.channel != "cash"
+        if t.direction == direction and t.channel != "cash" and t.cp_account
     ]
     return sum(t.cents for t in legs) >= _cents(plan.p[f"fan_{side}_min_amount_cny"]) and len(
         {t.cp_account for t in legs}
@@ -668,6 +668,100 @@ def _cycles(plan: _Plan, names: list[str], n_fire: int) -> None:
         )
 
 
+def _other_cases(
+    plan: _Plan, transactions: _Table, fx_rates: _Table, customers: set[int], reference_dir: Path
+) -> None:
+    """Customers planted by another generator whose traffic (planted and ordinary) trips a
+    typology rule as it stands, e.g. a large-value case that receives and pays out the same
+    sum within hours: recorded as planted for that rule too (one case, two rules)."""
+    rates = {
+        (d, c): Decimal(r)
+        for d, c, r in zip(
+            fx_rates.columns["rate_date"],
+            fx_rates.columns["currency"],
+            fx_rates.columns["cny_per_unit"],
+            strict=True,
+        )
+    }
+    listings = _listings(reference_dir)
+    index = {a: i for i, a in enumerate(plan.cust.account_ids)}
+    day_of = {d.isoformat(): i for i, d in enumerate(plan.days)}
+    cols = transactions.columns
+    by_customer: dict[int, list[_Txn]] = {}
+    for i, account_id in enumerate(cols["account_id"]):
+        a = index.get(account_id)
+        if a is None or int(plan.cust.account_customer[a]) not in customers:
+            continue
+        stamp, currency = cols["txn_at"][i], cols["currency"][i]
+        d = day_of.get(stamp[:10])
+        if d is None or d != int(transactions.day[i]):
+            continue
+        cents = _cents(cols["amount"][i])
+        if currency != "CNY":
+            rate = rates.get((stamp[:10], currency))
+            if rate is None:  # no rate: the warehouse leaves the CNY amount null
+                continue
+            cents = int((Decimal(cents) * rate).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+        customer = int(plan.cust.account_customer[a])
+        by_customer.setdefault(customer, []).append(
+            _Txn(
+                cols["txn_id"][i],
+                a,
+                customer,
+                d,
+                int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60 + int(stamp[17:19]),
+                cols["direction"][i],
+                cents,
+                channel=cols["channel"][i],
+                cp_account=cols["counterparty_account"][i] or cols["counterparty_name"][i],
+                cp_country=cols["counterparty_country"][i],
+            )
+        )
+
+    planted_ids = {t for t, p in zip(cols["txn_id"], transactions.protected.tolist(), strict=True) if p}
+
+    def record(rule: str, key: str, when: Any, legs: list[_Txn]) -> None:
+        # Only a case that involves one of the other generator's planted transactions.
+        if not any(t.txn_id in planted_ids for t in legs):
+            return
+        first = _first_firing(plan, when)
+        if first is not None:
+            plan.truth(
+                True, rule, key, first, "other_generator", "traffic of another generator's planted case"
+            )
+
+    for customer in sorted(by_customer):
+        txns = by_customer[customer]
+        cid = plan.cust.ids[customer]
+        for direction in ("credit", "debit"):
+            legs = [t for t in txns if t.direction == direction]
+            cash = [t for t in legs if t.channel == "cash"]
+            record(
+                STRUCTURING_RULE,
+                f"{cid}|{direction}",
+                lambda d, legs=legs: _structuring_fires(plan, legs, d),
+                cash,
+            )
+        non_cash = [t for t in txns if t.channel != "cash"]
+        record(FAN_IN_RULE, cid, lambda d, txns=txns: _fan_fires(plan, txns, d, "in"), non_cash)
+        record(FAN_OUT_RULE, cid, lambda d, txns=txns: _fan_fires(plan, txns, d, "out"), non_cash)
+        for t in txns:
+            if t.direction == "credit":
+                record(
+                    RAPID_RULE,
+                    f"{cid}|{t.txn_id}",
+                    lambda d, t=t, txns=txns: _rapid_fires(plan, txns, t, d),
+                    [t],
+                )
+            if t.channel != "cash" and t.cp_country:
+                record(
+                    HIGH_RISK_RULE,
+                    f"{cid}|{t.txn_id}",
+                    lambda d, t=t: d == t.day and _listed_on(listings, t.cp_country, plan.days[t.day]),
+                    [t],
+                )
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -678,6 +772,7 @@ def plant(
     accounts: _Table,
     transactions: _Table,
     loans: _Table,
+    fx_rates: _Table,
     reference_dir: Path,
     pack_dir: Path,
     exclude: set[int],
@@ -696,6 +791,12 @@ def plant(
         for a, p in zip(transactions.columns["account_id"], transactions.protected.tolist(), strict=True)
         if p
     }
+    account_index = {a: i for i, a in enumerate(cust.account_ids)}
+    others = set(exclude)  # customers of another generator's planted cases
+    for account_id in protected_accounts:
+        if account_id in account_index:
+            others.add(int(cust.account_customer[account_index[account_id]]))
+    exclude |= others
     # Borrowers whose loan was disbursed shortly before or during the run keep their
     # ordinary traffic: a typology's outflows must not read as loan proceeds moved on.
     recent = (days[0] - timedelta(days=30)).isoformat()
@@ -705,10 +806,6 @@ def plant(
     ):
         if disbursed >= recent and borrower in customer_index:
             exclude.add(customer_index[borrower])
-    account_index = {a: i for i, a in enumerate(cust.account_ids)}
-    for account_id in protected_accounts:
-        if account_id in account_index:
-            exclude.add(int(cust.account_customer[account_index[account_id]]))
     single = [
         c
         for c in range(len(cust.ids))
@@ -743,6 +840,7 @@ def plant(
     _dormant(plan, dormant_pool, min(n_fire, max(1, len(dormant_pool) - 2)))
     _high_risk(plan, reference_dir, n_fire)
     _cycles(plan, list(accounts.columns["full_name"][:m]), n_fire)
+    _other_cases(plan, transactions, fx_rates, others, reference_dir)
 
     used_accounts = {cust.account_ids[a] for c in plan.used for a in cust.accounts_of[c]}
     keep = np.array(
