@@ -1815,12 +1815,15 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
 
 
 def _case_prefix(rule_id: str) -> str:
-    """Case ids by family: RC rate caps, LC large cash, SC the screening module's rules."""
+    """Case ids by family: RC rate caps, SC screening, TY typologies, LC large-value."""
     from regwatch.demo_screening import RULES as SCREENING_RULES
+    from regwatch.demo_typologies import TYPOLOGY_RULES
 
     if rule_id.startswith("cn.rate_caps."):
         return "RC"
-    return "SC" if rule_id in SCREENING_RULES else "LC"
+    if rule_id in SCREENING_RULES:
+        return "SC"
+    return "TY" if rule_id in TYPOLOGY_RULES else "LC"
 
 
 def generate(
@@ -1856,22 +1859,41 @@ def generate(
     book = _loans(rng, loans, days, cust, reference_dir)
     cases = _plan_cash(rng, cust, n_days, accounts, fx)
     transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases, missing_rate)
+    # AML typologies (regwatch.demo_typologies): own random stream, own customers.
+    from regwatch import demo_typologies
+
+    typologies = demo_typologies.plant(
+        np.random.default_rng([seed, 4]),
+        cust,
+        days,
+        accounts_table,
+        transactions,
+        book.tables["loans"],
+        fx_table,
+        reference_dir,
+        reference_dir.parents[2] / "checks" / "cn",
+        exclude={c.customer for c in cases},
+    )
+    transactions, accounts_table = typologies.transactions, typologies.accounts
+    cash_truth, near_truth = cash_truth + typologies.planted, near_truth + typologies.near
     # Planted customers' accounts are never corrupted or copied.
     planted_accounts = {cust.account_ids[a] for c in cases for a in cust.accounts_of[c.customer]}
+    planted_accounts |= typologies.accounts_used
     accounts_table.protected = np.array(
         [a in planted_accounts for a in accounts_table.columns["account_id"]], np.bool_
     )
     from regwatch.demo_screening import plant as plant_screening
     from regwatch.demo_screening import write_deliveries
 
+    busy = {cust.ids[c.customer] for c in cases} | {
+        customer
+        for account, customer in zip(
+            accounts_table.columns["account_id"], accounts_table.columns["customer_id"], strict=True
+        )
+        if account in typologies.accounts_used
+    }
     screening = plant_screening(
-        np.random.default_rng([seed, 4]),
-        days,
-        accounts_table,
-        transactions,
-        book.tables["loans"],
-        {cust.ids[c.customer] for c in cases},
-        fx,
+        np.random.default_rng([seed, 5]), days, accounts_table, transactions, book.tables["loans"], busy, fx
     )
     accounts_table, transactions = screening.accounts, screening.transactions
     tables: dict[str, _Table] = {

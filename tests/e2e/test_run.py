@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from regwatch.cli import main
 from regwatch.demo import generate
+from regwatch.demo_typologies import TYPOLOGY_RULES
 from tests.conftest import DAY, REPO_ROOT
 from tests.unit.test_ingest import BAD_LOANS
 
@@ -36,6 +37,7 @@ ALL_RULES = {
     "cn.aml.borrower_ring",
     "cn.aml.loan_proceeds_moved_on",
     "cn.aml.account_churn",
+    *TYPOLOGY_RULES,
 }
 
 
