@@ -340,7 +340,8 @@ def plant(
             channel="transfer",
             counterparty_account=cp_account,
             counterparty_name=name,
-            counterparty_country=entry.country,
+            # A domestic account: a foreign one would also be a high-risk-jurisdiction case.
+            counterparty_country="CN",
             purpose="goods payment",
         )
         row = (
@@ -451,7 +452,10 @@ def plant(
     window = PROCEEDS_WINDOW_HOURS * 3600
     # Ordinary debits to others per customer (seconds): a planted loan's borrower has none near it.
     outgoing: dict[str, list[int]] = {}
+    large_inflows: set[str] = set()  # a large receipt and the planted outflow would be rapid in-out
     for i in range(len(transactions)):
+        if txn["direction"][i] == "credit" and _cents(txn["amount"][i]) >= 1_000_000:
+            large_inflows.add(customer_of.get(txn["account_id"][i], ""))
         if txn["direction"][i] != "debit" or txn["channel"][i] in ("cash", "card"):
             continue
         payer_id = customer_of.get(txn["account_id"][i])
@@ -474,7 +478,7 @@ def plant(
     eligible = []
     for c, i in sorted(only_loan.items()):
         disbursed = date.fromisoformat(loan_cols["disbursement_date"][i]).toordinal()
-        if c not in day0 or loan_cols["borrower_type"][i] != "individual":
+        if c not in day0 or c in large_inflows or loan_cols["borrower_type"][i] != "individual":
             continue
         start = disbursed * _DAY_SECONDS
         if not any(start <= t < start + window + 4 * _DAY_SECONDS for t in outgoing.get(c, [])):
