@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from regwatch.apr import annual_rates
 from regwatch.contract import CONTRACTS, REQUIRED_FILES
+from regwatch.demo_disclosures import disclosure_truth
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -1687,9 +1688,11 @@ def generate(
 
     truth_dir = out / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    planted = sorted(book.truth + cash_truth, key=lambda r: (r[3], r[1], r[2]))
+    disclosures = disclosure_truth(out, days, malformed_rows)
+    planted = sorted(book.truth + cash_truth + disclosures, key=lambda r: (r[3], r[1], r[2]))
+    prefixes = {"cn.rate_caps.": "RC", "cn.disclosures.": "DS"}
     planted = [
-        (f"{'RC' if r[1].startswith('cn.rate_caps.') else 'LC'}{n:05d}", *r[1:])
+        (f"{next((v for k, v in prefixes.items() if r[1].startswith(k)), 'LC')}{n:05d}", *r[1:])
         for n, r in enumerate(planted, 1)
     ]
     near = sorted(near_truth + book.near, key=lambda r: (r[3], r[1], r[2]))
