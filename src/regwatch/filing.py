@@ -385,3 +385,19 @@ def periods_closed_by(settings: Settings, business_date: date) -> list[str]:
             [business_date],
         ).fetchall()
     return [period_id for _, period_id in rows]
+
+
+def quarter_of(month_id: str) -> str | None:
+    """The quarter a month closes (``2025-06`` -> ``2025Q2``), or None for a month inside one."""
+    period = Period.parse(month_id)
+    if period.kind != "month":
+        raise FilingError(f"{month_id} is not a month")
+    return None if period.end.month % 3 else f"{period.end.year}Q{period.end.month // 3}"
+
+
+def require_closed(settings: Settings, period_id: str) -> date:
+    """The closing business date of a period the daily runs have closed; FilingError otherwise."""
+    period = Period.parse(period_id)
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        as_of, _ = _as_of(con, period, provisional=False)
+    return as_of

@@ -486,3 +486,24 @@ def test_a_period_not_run_is_refused_in_one_line(platform: Platform) -> None:
     assert "no business date of period 2025Q3" in result.output
     assert not folder_for(platform.settings, "2025Q3").exists()
     shutil.rmtree(folder_for(platform.settings, "2025Q3"), ignore_errors=True)
+
+
+def test_an_open_period_is_refused_or_filed_provisionally_and_marked(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """As if only 2025-06-27 had been run: June is not closed yet."""
+    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=platform.landing)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    shutil.copy(platform.settings.warehouse_path, settings.warehouse_path)
+    with warehouse.connect(settings.warehouse_path) as con:
+        con.execute("DELETE FROM reporting.rpt_disclosure_indicators WHERE business_date = ?", [CLOSE])
+    with pytest.raises(FilingError, match=r"not closed.*2025-06-30.*2025-06-27.*--provisional"):
+        file_period(settings, "2025-06")
+    paths = file_period(settings, "2025-06", provisional=True)
+    assert {p.parent.name for p in paths} == {"2025-06_provisional"}
+    document = _filed(paths[0].parent / "disclosure_indicators.json")
+    assert document["status"] == "provisional" and document["as_of_date"] == FIRST.isoformat()
+    validate_document(document, settings)
+    html = (paths[0].parent / "disclosure_indicators.html").read_text()
+    assert "PROVISIONAL" in html and "not closed" in html
+    assert not folder_for(settings, "2025-06").exists()

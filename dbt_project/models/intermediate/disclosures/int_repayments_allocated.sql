@@ -7,7 +7,7 @@
     (repayment_allocation_order: earliest_due_first | latest_due_first), payments in the
     order they were made. Whatever a payment has left over (overpayment, and its penalty,
     which belongs to no installment) is a row with a null installment_no: every cent of
-    every payment lands in exactly one row.
+    every payment lands in exactly one row, and every payment has at least one.
 -#}
 {%- set order = pack_value('repayment_allocation_order') -%}
 {%- if order not in ('earliest_due_first', 'latest_due_first') -%}
@@ -126,7 +126,8 @@ pool_leftovers as (
         {% for c in components %}
         pooled.{{ c }}_paid - coalesce(sum(pool_allocated.{{ c }}_allocated), 0) as {{ c }}_allocated,
         {% endfor %}
-        pooled.penalty_paid
+        pooled.penalty_paid,
+        count(pool_allocated.payment_id) as allocated_rows
     from pooled
     left join pool_allocated on pooled.payment_id = pool_allocated.payment_id
     group by pooled.payment_id, {% for c in components %}pooled.{{ c }}_paid, {% endfor %}pooled.penalty_paid
@@ -159,7 +160,8 @@ allocations as (
         {% endfor %}
         penalty_paid
     from pool_leftovers
-    where {% for c in components %}{{ c }}_allocated <> 0 or {% endfor %}penalty_paid <> 0
+    -- a payment that settled nothing (even a zero one) still has its row: none is lost
+    where {% for c in components %}{{ c }}_allocated <> 0 or {% endfor %}penalty_paid <> 0 or allocated_rows = 0
 ),
 
 final as (
