@@ -1,9 +1,9 @@
 {#-
     One row per borrower with principal outstanding on the platform at the business date D:
-    the amount, the loans, the limit that applies to the borrower's type (Interim Measures
-    2016 art. 17: CNY 200,000 for a natural person, CNY 1,000,000 for a legal person or
-    organisation, on one platform; pack parameters), its rank and share of the platform's
-    outstanding principal (concentration).
+    the amount (split by borrower type, for the limits of Interim Measures 2016 art. 17:
+    CNY 200,000 for a natural person, CNY 1,000,000 for a legal person or organisation, on
+    one platform - pack parameters the rules compare with), the loans, its rank and share
+    of the platform's outstanding principal (concentration).
 -#}
 with
 
@@ -37,12 +37,6 @@ final as (
         borrowers.outstanding_loan_count,
         cast(borrowers.loan_ids as varchar) as loan_ids,
         borrowers.has_related_party_loan,
-        cast(
-            case when borrowers.borrower_type = 'enterprise'
-                then {{ pack_param('borrower_limit_entity_cny') }}
-                else {{ pack_param('borrower_limit_individual_cny') }}
-            end as decimal(18, 2)
-        ) as borrower_limit,
         cast(case when borrowers.borrower_type <> 'enterprise' then borrowers.outstanding_principal end as decimal(18, 2))
             as individual_outstanding_principal,
         cast(case when borrowers.borrower_type = 'enterprise' then borrowers.outstanding_principal end as decimal(18, 2))
