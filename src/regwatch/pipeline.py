@@ -164,12 +164,18 @@ def validate(business_date: date, settings: Settings) -> StepResult:
 
 @_timed
 def render_reports(business_date: date, settings: Settings) -> StepResult:
-    """Render the date's daily exception report (HTML + CSV), and the filings of the periods it closes."""
+    """Render the date's daily exception report (HTML + CSV) and the filings due that day.
+
+    The large-value report of the date, and the disclosure filing of every period (month,
+    quarter) the date closes.
+    """
     from regwatch.filing import file_period, periods_closed_by
+    from regwatch.large_value import render_large_value
     from regwatch.report import render_daily
 
     info = run_info(business_date, settings)
     paths = tuple(render_daily(settings, business_date, info.run_id))
+    paths += tuple(render_large_value(settings, business_date, info.run_id))  # PBOC large-value report
     closed = periods_closed_by(settings, business_date)
     for period_id in closed:
         paths += tuple(file_period(settings, period_id))

@@ -507,3 +507,59 @@ def test_an_open_period_is_refused_or_filed_provisionally_and_marked(
     html = (paths[0].parent / "disclosure_indicators.html").read_text()
     assert "PROVISIONAL" in html and "not closed" in html
     assert not folder_for(settings, "2025-06").exists()
+
+
+_RUN_FILING = """
+import json
+import pendulum
+from airflow.dag_processing.dagbag import DagBag
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+
+dag = DagBag(dag_folder=%(dags)r).get_dag("regwatch_filing")
+run = dag.test(logical_date=pendulum.parse(%(logical_date)r))
+with create_session() as session:
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+    xcoms = {x.task_id: XComModel.deserialize_value(x)
+             for x in session.scalars(XComModel.get_many(run_id=run.run_id, key="return_value"))}
+print(json.dumps({"run_state": str(run.state), "states": states, "xcoms": xcoms}, default=str))
+"""
+
+
+def test_the_filing_dag_files_june_and_q2_from_the_daily_output(platform: Platform, tmp_path: Path) -> None:
+    """``dag.test`` at 2025-07-01 07:00 takes the interval [06-01 06:00, 07-01 06:00): June, and Q2."""
+    import sys
+
+    from tests.integration.test_dags import BIN, DAGS, _airflow_env, _last_json
+
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in platform.filings["2025-06"]}
+    env = _airflow_env(
+        tmp_path / "airflow",
+        REGWATCH_HOME=str(REPO_ROOT),
+        REGWATCH_LANDING=str(platform.landing),
+        REGWATCH_VAR=str(platform.settings.var_dir),
+    )
+    migrate = subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _RUN_FILING % {"dags": str(DAGS), "logical_date": "2025-07-01T07:00:00+00:00"},
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    result = _last_json(done)
+    assert result["states"] == dict.fromkeys(
+        ["check_period_closed", "file_month", "file_quarter"], "success"
+    ), done.stdout[-3000:] + done.stderr[-3000:]
+    assert result["xcoms"]["check_period_closed"] == {"period": "2025-06", "as_of_date": CLOSE.isoformat()}
+    assert result["xcoms"]["file_month"]["period"] == "2025-06"
+    assert result["xcoms"]["file_quarter"]["period"] == "2025Q2"
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in platform.filings["2025-06"]}
+    assert after == before
