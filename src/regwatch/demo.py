@@ -1812,6 +1812,14 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
     path.write_bytes(buffer.getvalue().encode("utf-8"))
 
 
+def _case_prefix(rule_id: str) -> str:
+    if rule_id.startswith("cn.rate_caps."):
+        return "RC"
+    if rule_id.startswith("cn.disclosures."):
+        return "DS"
+    return "LC" if rule_id == LARGE_CASH_RULE else "TY"
+
+
 def generate(
     out: Path,
     start: date,
@@ -1845,8 +1853,26 @@ def generate(
     book = _loans(rng, loans, days, cust, reference_dir)
     cases = _plan_cash(rng, cust, n_days, accounts, fx)
     transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases, missing_rate)
+    # AML typologies (regwatch.demo_typologies): own random stream, own customers.
+    from regwatch import demo_typologies
+
+    typologies = demo_typologies.plant(
+        np.random.default_rng([seed, 4]),
+        cust,
+        days,
+        accounts_table,
+        transactions,
+        book.tables["loans"],
+        fx_table,
+        reference_dir,
+        reference_dir.parents[2] / "checks" / "cn",
+        exclude={c.customer for c in cases},
+    )
+    transactions, accounts_table = typologies.transactions, typologies.accounts
+    cash_truth, near_truth = cash_truth + typologies.planted, near_truth + typologies.near
     # Planted customers' accounts are never corrupted or copied.
     planted_accounts = {cust.account_ids[a] for c in cases for a in cust.accounts_of[c.customer]}
+    planted_accounts |= typologies.accounts_used
     accounts_table.protected = np.array(
         [a in planted_accounts for a in accounts_table.columns["account_id"]], np.bool_
     )
@@ -1899,9 +1925,11 @@ def generate(
     truth_dir.mkdir(parents=True, exist_ok=True)
     disclosures = disclosure_truth(out, days, malformed_rows)
     planted = sorted(book.truth + cash_truth + disclosures, key=lambda r: (r[3], r[1], r[2]))
-    prefixes = {"cn.rate_caps.": "RC", "cn.disclosures.": "DS"}
     planted = [
-        (f"{next((v for k, v in prefixes.items() if r[1].startswith(k)), 'LC')}{n:05d}", *r[1:])
+        (
+            f"{_case_prefix(r[1])}{n:05d}",
+            *r[1:],
+        )
         for n, r in enumerate(planted, 1)
     ]
     near = sorted(near_truth + book.near, key=lambda r: (r[3], r[1], r[2]))

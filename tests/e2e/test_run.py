@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from regwatch.cli import main
 from regwatch.demo import generate
+from regwatch.demo_typologies import TYPOLOGY_RULES
 from tests.conftest import DAY, REPO_ROOT
 from tests.unit.test_ingest import BAD_LOANS
 
@@ -37,6 +38,7 @@ ALL_RULES = {
     "cn.disclosures.related_party_loan",
     "cn.disclosures.top10_borrower_concentration",
     "cn.disclosures.single_borrower_concentration",
+    *TYPOLOGY_RULES,
 }
 
 
