@@ -294,7 +294,9 @@ def recompute(
         above["comprehensive"] += rate > 0.24
         above["void"] += rate > 0.36
         above["court"] += loan.loan_id in private and rate > float(cap)
-        bins[min(max(int(rate * 50), 0), 20)] += 1
+        bins[min(max(int(rate * 50 + 1e-9), 0), 20)] += (
+            1  # a rate on a bin edge (e.g. 0.14) is in the upper bin
+        )
     out[("real_apr_weighted_mean", "total")] = Decimal(
         sum(r * w for r, w in zip(aprs, weights, strict=True)) / sum(weights)
     )

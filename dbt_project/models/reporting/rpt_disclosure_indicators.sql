@@ -357,7 +357,7 @@ indicators as (
         cast(null as decimal(24, 8)) as denominator_value,
         'loans disbursed in the period with a real APR in the bin' as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        'loans disbursed in the period by real APR, bins of 2 percentage points, lower bound included' as definition
+        'loans disbursed in the period by real APR, bins of 2 percentage points, lower bound included (within 1e-9: an APR on an edge is not split by float noise)' as definition
     from periods
     cross join (
         {%- for k in range(20) %}
@@ -370,7 +370,7 @@ indicators as (
         on positions.disbursement_date >= periods.period_start
         and positions.disbursement_date <= periods.period_end
         and positions.real_apr is not null
-        and least(greatest(cast(floor(positions.real_apr * 50) as integer), 0), 20) = bins.bin_number
+        and least(greatest(cast(floor(positions.real_apr * 50 + 1e-9) as integer), 0), 20) = bins.bin_number
     group by periods.period_kind, periods.period_id, periods.period_start, periods.period_end,
         periods.is_period_closed, bins.bin_key, bins.bin_label
     union all
