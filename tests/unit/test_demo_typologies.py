@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from regwatch.demo import business_days, generate
 from regwatch.demo_typologies import (
@@ -198,3 +200,16 @@ def test_cycles_and_dormant_accounts_in_the_files(platform: Path, txns: pd.DataF
             assert not txns[(txns.account_id == account) & ~txns.txn_id.str.startswith("TY")].shape[0]
     kinds = {r["kind"] for r in _truth(platform, "planted.csv") if r["rule_id"] == CYCLE_RULE}
     assert {"round_trip", "three_party", "longest", "exact_window"} <= kinds
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), accounts=st.integers(60, 160), end_day=st.integers(6, 13))
+def test_any_draw_plants_every_case_on_its_side(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, accounts: int, end_day: int
+) -> None:
+    """The generator's own check (every case re-evaluated on every date) holds for any draw."""
+    out = tmp_path_factory.mktemp("draw") / "landing"
+    generate(out, START, date(2025, 6, end_day), loans=50, accounts=accounts, seed=seed)
+    planted = _truth(out, "planted.csv")
+    keys = [(r["rule_id"], r["entity_key"]) for r in planted if r["rule_id"] in TYPOLOGY_RULES]
+    assert keys and len(keys) == len(set(keys))
