@@ -40,6 +40,7 @@ import numpy.typing as npt
 
 from regwatch.apr import annual_rates
 from regwatch.contract import CONTRACTS, REQUIRED_FILES
+from regwatch.demo_disclosures import disclosure_truth
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -1815,12 +1816,14 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
 
 
 def _case_prefix(rule_id: str) -> str:
-    """Case ids by family: RC rate caps, SC screening, TY typologies, LC large-value."""
+    """Case ids by family: RC rate caps, DS disclosures, SC screening, TY typologies, LC large-value."""
     from regwatch.demo_screening import RULES as SCREENING_RULES
     from regwatch.demo_typologies import TYPOLOGY_RULES
 
     if rule_id.startswith("cn.rate_caps."):
         return "RC"
+    if rule_id.startswith("cn.disclosures."):
+        return "DS"
     if rule_id in SCREENING_RULES:
         return "SC"
     return "TY" if rule_id in TYPOLOGY_RULES else "LC"
@@ -1945,7 +1948,10 @@ def generate(
     files_written += len(screening.deliveries)
     truth_dir = out / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    planted = sorted(book.truth + cash_truth + screening.planted, key=lambda r: (r[3], r[1], r[2]))
+    disclosures = disclosure_truth(out, days, malformed_rows)
+    planted = sorted(
+        book.truth + cash_truth + disclosures + screening.planted, key=lambda r: (r[3], r[1], r[2])
+    )
     planted = [(f"{_case_prefix(r[1])}{n:05d}", *r[1:]) for n, r in enumerate(planted, 1)]
     near = sorted(near_truth + book.near + screening.near, key=lambda r: (r[3], r[1], r[2]))
     near = [(f"NM{n:05d}", *r[1:]) for n, r in enumerate(near, 1)]

@@ -37,6 +37,12 @@ ALL_RULES = {
     "cn.aml.borrower_ring",
     "cn.aml.loan_proceeds_moved_on",
     "cn.aml.account_churn",
+    # Read back from the generated book (regwatch.demo_disclosures), not planted.
+    "cn.disclosures.individual_borrower_limit",
+    "cn.disclosures.entity_borrower_limit",
+    "cn.disclosures.related_party_loan",
+    "cn.disclosures.top10_borrower_concentration",
+    "cn.disclosures.single_borrower_concentration",
     *TYPOLOGY_RULES,
 }
 
