@@ -22,4 +22,5 @@ select sums.period_id, sums.total_id, sums.breakdown_sum, totals.value
 from sums
 left join rows_of_date as totals
     on totals.period_id = sums.period_id and totals.indicator_id = sums.total_id
-where totals.value is null or totals.value <> sums.breakdown_sum
+-- A platform with no loans (or no compensation) has a null total and empty breakdowns: both zero.
+where totals.indicator_id is null or coalesce(totals.value, 0) <> coalesce(sums.breakdown_sum, 0)

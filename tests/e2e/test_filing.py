@@ -55,12 +55,12 @@ class Platform:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Fri 2025-06-27 and Mon 2025-06-30 (closes June and Q2); seed 3 has 90+ loans, guarantor payments and write-offs."""
+    """Fri 2025-06-27 and Mon 2025-06-30 (closes June and Q2); seed 9 has 90+ loans, guarantor payments and write-offs."""
     from regwatch.demo import generate
 
     tmp = tmp_path_factory.mktemp("filing")
     landing = tmp / "landing"
-    generate(landing, FIRST, CLOSE, loans=300, accounts=150, seed=3)
+    generate(landing, FIRST, CLOSE, loans=300, accounts=150, seed=9)
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=landing)
     pipeline.ingest(FIRST, settings)
     pipeline.transform(FIRST, settings)
