@@ -462,3 +462,28 @@ def update(con: duckdb.DuckDBPyConnection, business_date: date, run_id: str) -> 
         int(decisions[0]),
         int(decisions[1]),
     )
+
+
+def snapshot(
+    con: duckdb.DuckDBPyConnection, business_date: date | None = None, statuses: tuple[str, ...] = ()
+) -> tuple[date | None, list[dict[str, Any]]]:
+    """The alerts of a date's snapshot (default: the latest date with one), most severe first."""
+    if business_date is None:
+        row = con.execute("SELECT max(business_date) FROM results.alert_log").fetchone()
+        business_date = row[0] if row else None
+        if business_date is None:
+            return None, []
+    wanted = list(statuses or STATUSES)
+    cursor = con.execute(
+        f"""
+        SELECT alert_key, status, severity, rule_id, entity_key, customer_id, first_seen, open_since,
+               days_open, decision, decision_until, message
+        FROM results.alert_days
+        WHERE business_date = ? AND list_contains(?, status)
+        ORDER BY {_SEVERITY_RANK_SQL}, CASE status WHEN 'new' THEN 0 WHEN 'open' THEN 1
+                 WHEN 'suppressed' THEN 2 ELSE 3 END, rule_id, entity_key
+        """,
+        [business_date, wanted],
+    )
+    names = [d[0] for d in cursor.description]
+    return business_date, [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]

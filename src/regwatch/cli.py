@@ -394,6 +394,46 @@ def rules_evaluate(truth: Path | None) -> None:
         )
 
 
+@main.group("alerts")
+def alerts_group() -> None:
+    """The alerts of a business date (their keys go into the decisions file)."""
+
+
+@alerts_group.command("list")
+@click.option("--business-date", type=DATE, help="The date (default: the latest run).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["new", "open", "resolved", "suppressed"]),
+    help="Only these statuses (repeatable).",
+)
+@_handles_errors
+def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
+    """One line per alert of the date: key, status, severity, rule, entity, since, decision."""
+    from regwatch import alerts, warehouse
+    from regwatch.masking import mask_text
+
+    settings = _settings()
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        day, rows = alerts.snapshot(con, business_date, statuses)
+    if day is None:
+        _fail("no alerts yet: run a business date first", 1)
+    click.echo(f"{day}: {len(rows)} alert{'' if len(rows) == 1 else 's'}")
+    for r in rows:
+        entity = r["entity_key"] if settings.unmask_pii else mask_text(r["entity_key"])
+        since = f"since {r['open_since']}" if r["open_since"] else f"first seen {r['first_seen']}"
+        decision = (
+            f"  [{r['decision']} until {r['decision_until']}]"
+            if r["decision_until"]
+            else (f"  [{r['decision']}]" if r["decision"] else "")
+        )
+        click.echo(
+            f"  {r['alert_key']}  {r['status']:<10} {r['severity']:<8} {r['rule_id']:<48} {entity:<28} "
+            f"{since}{decision}"
+        )
+
+
 @main.group()
 def audit() -> None:
     """The ledger: verify the chain of manifests and every artefact they name."""

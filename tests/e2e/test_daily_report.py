@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -167,6 +168,11 @@ def test_false_positive_suppresses_until_its_date_then_returns(demo: Demo) -> No
     assert demo.false_positive not in _section(during, "alerts")
     back = _section(_html(demo, DAYS[5]), "new")
     assert "Back after a suppression expired" in back and demo.false_positive in back
+    listed = CliRunner().invoke(
+        main, ["alerts", "list", "--business-date", str(DAYS[3]), "--status", "suppressed"], env=demo.env
+    )
+    assert listed.exit_code == 0, listed.output
+    assert f"{demo.false_positive}  suppressed" in listed.output and f"until {DAYS[4]}" in listed.output
     # the decision stays in the alert's history after it expired
     card = _section(_html(demo, DAYS[-1]), "alerts")
     assert demo.false_positive in card and "fee waived in the contract amendment" in card
@@ -211,6 +217,9 @@ def test_rerun_gives_identical_report_bytes(demo: Demo) -> None:
     def digest() -> dict[str, str]:
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
+    manifest = json.loads(sorted((demo.var / "ledger").glob(f"*_{DAYS[-1]}_*.json"))[-1].read_text())
+    assert manifest["decisions"]["rows_in_scope"] == 3 and manifest["decisions"]["rows_invalid"] == 1
+    assert len(manifest["decisions"]["sha256_in_scope"]) == 64
     before = digest()
     assert set(before) == {"daily_exceptions.html", "daily_exceptions.pdf", "daily_exceptions.csv"}
     result = CliRunner().invoke(main, ["run", "--business-date", str(DAYS[-1])], env=demo.env)
