@@ -23,7 +23,7 @@ from regwatch.config import Settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: regwatch errors that mean "your input or usage is wrong" (exit 2); the rest exit 1.
-_BAD_INPUT_ERRORS = {"RulePackError", "SettingsError", "AprError", "DemoError"}
+_BAD_INPUT_ERRORS = {"RulePackError", "SettingsError", "AprError", "DemoError", "FilingError"}
 
 
 def _fail(message: str, code: int) -> None:
@@ -107,7 +107,12 @@ def _step_detail(result: Any) -> str:
             f"{summary['suppressed']} suppressed; {summary['customer_alerts']} AML customers"
         )
     if result.step == "render_reports":
-        return ", ".join(Path(p).name for p in summary["reports"])
+        detail = ", ".join(
+            Path(p).name for p in summary["reports"] if Path(p).parent.parent.name != "filings"
+        )
+        if summary.get("filings"):
+            detail += f"; filings {', '.join(summary['filings'])}"
+        return detail
     if result.step == "seal_ledger":
         return Path(summary["manifest"]).name
     return ""
@@ -333,6 +338,24 @@ def apr(method: str, as_json: bool, file: Path) -> None:
         )
     total = sum((1 if f.side == "advance" else -1) * f.present_value for f in w.flows)
     click.echo(f"  {'':<8}{'sum':<12}{'':>14}{'':>6}{'':>10}{'':>12}{total:>16,.4f}")
+
+
+@main.command()
+@click.option("--period", required=True, help="A month (2025-06) or a quarter (2025Q2).")
+@click.option(
+    "--provisional",
+    is_flag=True,
+    help="File a period that is not closed yet, as of the last business date run in it (marked PROVISIONAL).",
+)
+@_handles_errors
+def filing(period: str, provisional: bool) -> None:
+    """Write the disclosure filing package of a period (HTML, PDF, JSON, CSV, charts)."""
+    from regwatch.filing import file_period
+
+    paths = file_period(_settings(), period, provisional=provisional)
+    click.echo(f"filing {period}: {paths[0].parent}")
+    for path in paths:
+        click.echo(f"  {path.name}")
 
 
 @main.group()

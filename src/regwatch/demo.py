@@ -40,6 +40,7 @@ import numpy.typing as npt
 
 from regwatch.apr import annual_rates
 from regwatch.contract import CONTRACTS, REQUIRED_FILES
+from regwatch.demo_disclosures import disclosure_truth
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -460,13 +461,16 @@ def _customers(
             id_number.append(_resident_id(_AREA_CODES[areas[c]], date.fromordinal(births[c]), sequences[c]))
             phone.append(mobiles[c])
 
-    # Devices: most accounts their own, about 3 % of customers in small rings sharing one.
+    # Devices: most accounts their own; about 1 % of customers in households of two
+    # sharing one. Rings of three or more borrowers are planted, with their truth, by
+    # regwatch.demo_screening (the draws below are those of earlier versions, which put
+    # 3-5 customers on a device, so the rest of the platform is drawn as before).
     device = [f"DV{v:012x}" for v in rng.integers(0, 2**48, m).tolist()]
     ring_members = rng.permutation(n)[: max(0, int(n * 0.03))].tolist()
     pos = 0
     while pos + 3 <= len(ring_members):
         size = int(rng.integers(3, 6))
-        ring = ring_members[pos : pos + size]
+        ring = ring_members[pos : pos + 2]
         shared = device[accounts_of[ring[0]][0]]
         for c in ring:
             for a in accounts_of[c]:
@@ -1811,6 +1815,20 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
     path.write_bytes(buffer.getvalue().encode("utf-8"))
 
 
+def _case_prefix(rule_id: str) -> str:
+    """Case ids by family: RC rate caps, DS disclosures, SC screening, TY typologies, LC large-value."""
+    from regwatch.demo_screening import RULES as SCREENING_RULES
+    from regwatch.demo_typologies import TYPOLOGY_RULES
+
+    if rule_id.startswith("cn.rate_caps."):
+        return "RC"
+    if rule_id.startswith("cn.disclosures."):
+        return "DS"
+    if rule_id in SCREENING_RULES:
+        return "SC"
+    return "TY" if rule_id in TYPOLOGY_RULES else "LC"
+
+
 def generate(
     out: Path,
     start: date,
@@ -1867,6 +1885,20 @@ def generate(
     accounts_table.protected = np.array(
         [a in planted_accounts for a in accounts_table.columns["account_id"]], np.bool_
     )
+    from regwatch.demo_screening import plant as plant_screening
+    from regwatch.demo_screening import write_deliveries
+
+    busy = {cust.ids[c.customer] for c in cases} | {
+        customer
+        for account, customer in zip(
+            accounts_table.columns["account_id"], accounts_table.columns["customer_id"], strict=True
+        )
+        if account in typologies.accounts_used
+    }
+    screening = plant_screening(
+        np.random.default_rng([seed, 5]), days, accounts_table, transactions, book.tables["loans"], busy, fx
+    )
+    accounts_table, transactions = screening.accounts, screening.transactions
     tables: dict[str, _Table] = {
         **book.tables,
         "accounts": accounts_table,
@@ -1912,17 +1944,16 @@ def generate(
             rows_written[name] += len(lines)
             files_written += 1
 
+    rows_written["watchlist"] = write_deliveries(out, days, screening.deliveries)
+    files_written += len(screening.deliveries)
     truth_dir = out / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    planted = sorted(book.truth + cash_truth, key=lambda r: (r[3], r[1], r[2]))
-    planted = [
-        (
-            f"{'RC' if r[1].startswith('cn.rate_caps.') else 'LC' if r[1] == LARGE_CASH_RULE else 'TY'}{n:05d}",
-            *r[1:],
-        )
-        for n, r in enumerate(planted, 1)
-    ]
-    near = sorted(near_truth + book.near, key=lambda r: (r[3], r[1], r[2]))
+    disclosures = disclosure_truth(out, days, malformed_rows)
+    planted = sorted(
+        book.truth + cash_truth + disclosures + screening.planted, key=lambda r: (r[3], r[1], r[2])
+    )
+    planted = [(f"{_case_prefix(r[1])}{n:05d}", *r[1:]) for n, r in enumerate(planted, 1)]
+    near = sorted(near_truth + book.near + screening.near, key=lambda r: (r[3], r[1], r[2]))
     near = [(f"NM{n:05d}", *r[1:]) for n, r in enumerate(near, 1)]
     _write_csv(truth_dir / "planted.csv", TRUTH_COLUMNS, planted)
     _write_csv(truth_dir / "near_misses.csv", TRUTH_COLUMNS, near)

@@ -193,15 +193,26 @@ def update_alerts(business_date: date, settings: Settings) -> StepResult:
 
 @_timed
 def render_reports(business_date: date, settings: Settings) -> StepResult:
-    """Render the date's daily exception report (HTML + PDF + CSV) and the filings due that day."""
+    """Render the date's daily exception report (HTML + PDF + CSV) and the filings due that day.
+
+    The large-value report of the date, and the disclosure filing of every period (month,
+    quarter) the date closes.
+    """
+    from regwatch.filing import file_period, periods_closed_by
     from regwatch.large_value import render_large_value
     from regwatch.report import render_daily
 
     info = run_info(business_date, settings)
     paths = tuple(render_daily(settings, business_date, info.run_id))
     paths += tuple(render_large_value(settings, business_date, info.run_id))  # PBOC large-value report
+    closed = periods_closed_by(settings, business_date)
+    for period_id in closed:
+        paths += tuple(file_period(settings, period_id))
     return StepResult(
-        "render_reports", business_date, {"run_id": info.run_id, "reports": [str(p) for p in paths]}, paths
+        "render_reports",
+        business_date,
+        {"run_id": info.run_id, "reports": [str(p) for p in paths], "filings": closed},
+        paths,
     )
 
 
@@ -235,6 +246,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     ]
     report_dir = settings.reports_dir / business_date.isoformat()
     outputs = sorted(p for p in report_dir.iterdir() if p.is_file()) if report_dir.is_dir() else []
+    outputs += _filing_outputs(business_date, settings)
     manifest = ledger.seal(
         settings,
         business_date=business_date,
@@ -259,6 +271,17 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     return StepResult(
         "seal_ledger", business_date, {"run_id": info.run_id, "manifest": str(manifest)}, (manifest,)
     )
+
+
+def _filing_outputs(business_date: date, settings: Settings) -> list[Path]:
+    """The filing packages of the periods the date closes (sealed with the date's run)."""
+    from regwatch.filing import folder_for, periods_closed_by
+
+    files: list[Path] = []
+    for period_id in periods_closed_by(settings, business_date):
+        folder = folder_for(settings, period_id)
+        files += sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    return files
 
 
 def _tool_versions() -> dict[str, str]:

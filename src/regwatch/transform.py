@@ -42,9 +42,15 @@ def build(
 
     ``pack_parameters`` (name -> value) reach the models as the dbt var ``pack``,
     read with the ``pack_param(name)`` macro: a window or threshold that shapes a
-    feature model is policy, so it lives in the rule pack, never in the SQL.
+    feature model is policy, so it lives in the rule pack, never in the SQL. None means
+    the parameters of the settings' pack (``checks/<settings.pack>/_pack.yml``).
     """
     from dbt.cli.main import dbtRunner
+
+    if pack_parameters is None:
+        from regwatch.rules import load_pack
+
+        pack_parameters = {name: p.value for name, p in load_pack(settings.pack_dir).parameters.items()}
 
     started = time.perf_counter()
     target = settings.dbt_target_dir
@@ -63,7 +69,7 @@ def build(
             {
                 "business_date": business_date.isoformat(),
                 "apr_convention": apr_convention,
-                "pack": dict(sorted((pack_parameters or {}).items())),
+                "pack": dict(sorted(pack_parameters.items())),
             },
             default=str,
         ),

@@ -32,6 +32,17 @@ ALL_RULES = {
     "cn.rate_caps.private_lending_above_court_cap",
     "cn.rate_caps.real_apr_above_void_line",
     "cn.rate_caps.overdue_charges_above_cap",
+    "cn.aml.watchlist_customer_match",
+    "cn.aml.watchlist_counterparty_match",
+    "cn.aml.borrower_ring",
+    "cn.aml.loan_proceeds_moved_on",
+    "cn.aml.account_churn",
+    # Read back from the generated book (regwatch.demo_disclosures), not planted.
+    "cn.disclosures.individual_borrower_limit",
+    "cn.disclosures.entity_borrower_limit",
+    "cn.disclosures.related_party_loan",
+    "cn.disclosures.top10_borrower_concentration",
+    "cn.disclosures.single_borrower_concentration",
     *TYPOLOGY_RULES,
 }
 

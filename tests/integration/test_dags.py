@@ -162,6 +162,26 @@ def test_daily_business_dates(dagbag: dict[str, Any]) -> None:
     }
 
 
+def test_filing_structure(dagbag: dict[str, Any]) -> None:
+    dag = dagbag["dags"]["regwatch_filing"]
+    assert {t: v["downstream"] for t, v in dag["tasks"].items()} == {
+        "check_period_closed": ["file_month"],
+        "file_month": ["file_quarter"],
+        "file_quarter": [],
+    }
+    assert dag["tags"] == ["filing", "regwatch"]
+
+
+def test_filing_runs_once_a_month_after_it_closes(dagbag: dict[str, Any]) -> None:
+    """The run of the interval starting on the 1st files that month; it starts on the next 1st at 06:00."""
+    dag = dagbag["dags"]["regwatch_filing"]
+    assert dag["scheduled"][:3] == [
+        ["2025-06-01T06:00:00+00:00", "2025-06-01T06:00:00+00:00", "2025-07-01T06:00:00+00:00"],
+        ["2025-07-01T06:00:00+00:00", "2025-07-01T06:00:00+00:00", "2025-08-01T06:00:00+00:00"],
+        ["2025-08-01T06:00:00+00:00", "2025-08-01T06:00:00+00:00", "2025-09-01T06:00:00+00:00"],
+    ]
+
+
 @pytest.mark.e2e
 def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
     from regwatch.demo import generate

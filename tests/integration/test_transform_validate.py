@@ -280,9 +280,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 ),
             ],
         )
-    pack = load_pack(REPO_ROOT / "checks" / "cn")
-    transform.build(D2, settings, pack_parameters={name: p.value for name, p in pack.parameters.items()})
+    transform.build(D2, settings, pack_parameters=_pack_parameters("cn"))
     return settings
+
+
+def _pack_parameters(pack: str) -> dict[str, object]:
+    """The pack's parameters, as the transform step passes them (feature models read some)."""
+    return {name: p.value for name, p in load_pack(REPO_ROOT / "checks" / pack).parameters.items()}
 
 
 def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
@@ -340,6 +344,13 @@ def test_cash_days_in_cny_touched_by_the_load_of_the_date(built: Settings) -> No
 def test_rules_fire_on_every_failing_row_and_only_those(built: Settings) -> None:
     pack = load_pack(REPO_ROOT / "checks" / "cn")
     found = run_rules(built.warehouse_path, pack, D2, "RUN")
+    # Every loan here is borrower C1's: the platform is as concentrated as it gets.
+    disclosures = found[found.rule_id.str.startswith("cn.disclosures.")]
+    assert list(zip(disclosures.rule_id, disclosures.entity_key, strict=True)) == [
+        ("cn.disclosures.single_borrower_concentration", "platform"),
+        ("cn.disclosures.top10_borrower_concentration", "platform"),
+    ]
+    found = found[~found.rule_id.str.startswith("cn.disclosures.")].reset_index(drop=True)
     assert list(zip(found.rule_id, found.entity_key, strict=True)) == [
         ("cn.aml.large_cash", "C1|2025-06-02|cash|credit"),
         ("cn.rate_caps.overdue_charges_above_cap", "EI"),
@@ -371,7 +382,11 @@ def test_no_truncation_and_exact_edges(built: Settings, tmp_path: Path) -> None:
         "DATE '2025-06-02', 'credit', 1, 0, 0, 'T', 'USD', false, CAST(9999.99 + i / 100 AS DECIMAL(18,2)), false "
         "FROM range(0, 41) r(i)"
     )
-    con.execute("CREATE TABLE marts.fct_loan_apr AS SELECT * FROM built.marts.fct_loan_apr LIMIT 0")
+    for (table,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'built' "
+        "AND table_schema = 'marts' AND table_name <> 'fct_customer_cash_days'"
+    ).fetchall():
+        con.execute(f"CREATE TABLE marts.{table} AS SELECT * FROM built.marts.{table} LIMIT 0")
     con.execute("DETACH built")
     con.close()
     found = run_rules(path, load_pack(REPO_ROOT / "checks" / "us"), D2, "RUN")
@@ -390,7 +405,7 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(built.warehouse_path, settings.warehouse_path)
-    transform.build(D2, settings, apr_convention="us_reg_z")
+    transform.build(D2, settings, apr_convention="us_reg_z", pack_parameters=_pack_parameters("us"))
     rows = {
         r[0]: r[1:]
         for r in _query(

@@ -25,7 +25,7 @@ def test_cn_pack_loads_with_parameters_resolved() -> None:
     # caps come from the effective-dated seeds, per loan: the rule compares two columns
     assert apr.resolved_kwargs(pack.parameters)["column_A"] == "comprehensive_cap_rate"
     assert apr.column == "real_apr"
-    assert {r.family for r in pack.rules} == {"aml", "rate_caps"}
+    assert {r.family for r in pack.rules} == {"aml", "disclosures", "rate_caps"}
     assert all(rule.legal_basis for rule in pack.rules)
 
 

@@ -1,6 +1,7 @@
 {#-
-    Every version of every account delivered by D (the account history, for "status as of
-    an earlier date"): one row per account and updated_at, the latest delivery winning.
+    Every version of every account delivered by D (the account history): one row per
+    account and updated_at, the latest delivery winning. For "status as of an earlier
+    date", the devices an account was ever seen on and the status changes of its life.
 -#}
 with
 
@@ -14,11 +15,14 @@ final as (
         account_id,
         customer_id,
         customer_type,
+        full_name,
+        device_id,
         country,
         opened_at,
         status,
         updated_at,
-        _business_date as loaded_business_date
+        _business_date as loaded_business_date,
+        _load_id
     from latest
 )
 

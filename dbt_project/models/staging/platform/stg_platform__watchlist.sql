@@ -1,7 +1,21 @@
+{#-
+    The watch list as it stood on the business date: every row of the latest delivery
+    on or before D. A delivery is the whole list, not a change set, so an entry the
+    latest delivery no longer carries is delisted (a latest-version-per-entry view
+    would keep it forever). A rerun of an old date screens against that day's list.
+-#}
 with
 
-latest as (
-    {{ latest_as_of(source('platform', 'watchlist'), ['list_id'], []) }}
+deliveries as (
+    select max(_business_date) as delivered_business_date
+    from {{ source('platform', 'watchlist') }}
+    where _business_date <= {{ business_date() }}
+),
+
+delivered as (
+    select watchlist.*
+    from {{ source('platform', 'watchlist') }} as watchlist
+    inner join deliveries on watchlist._business_date = deliveries.delivered_business_date
 ),
 
 final as (
@@ -12,9 +26,9 @@ final as (
         date_of_birth,
         country,
         list_name,
-        _business_date as loaded_business_date,
+        _business_date as delivered_business_date,
         _load_id
-    from latest
+    from delivered
 )
 
 select * from final

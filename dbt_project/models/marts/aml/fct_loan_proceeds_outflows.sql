@@ -1,0 +1,127 @@
+{#-
+    One row per loan whose proceeds window (from the start of its disbursement date,
+    pack parameter proceeds_window_hours long) is open on the business date or saw a
+    transfer loaded that day: how much of the net amount disbursed the borrower sent on
+    to third parties inside the window. A third party is a counterparty that is neither
+    one of the borrower's own accounts nor in the borrower's own name; cash withdrawals
+    and card purchases are not transfers to a party.
+-#}
+with
+
+loans as (
+    select * from {{ ref('stg_platform__loans') }}
+),
+
+accounts as (
+    select * from {{ ref('stg_platform__accounts') }}
+),
+
+converted as (
+    select * from {{ ref('int_transactions_converted') }}
+),
+
+transactions as (
+    select * from {{ ref('stg_platform__transactions') }}
+),
+
+fx_rates as (
+    select * from {{ ref('stg_platform__fx_rates') }}
+),
+
+windows as (
+    select
+        loans.loan_id,
+        loans.borrower_id as customer_id,
+        loans.disbursement_date,
+        loans.currency,
+        cast(
+            case
+                when loans.currency = 'CNY' then loans.principal - loans.upfront_fee
+                else (loans.principal - loans.upfront_fee) * fx_rates.cny_per_unit
+            end as decimal(18, 2)
+        ) as net_disbursed_cny,
+        cast(loans.disbursement_date as timestamp) as window_start_at,
+        {{ dbt.dateadd('hour', pack_param('proceeds_window_hours'), 'cast(loans.disbursement_date as timestamp)') }}
+            as window_end_at
+    from loans
+    left join fx_rates
+        on loans.disbursement_date = fx_rates.rate_date
+        and loans.currency = fx_rates.currency
+    where loans.disbursement_date is not null
+),
+
+third_party_debits as (
+    select
+        converted.transaction_id,
+        converted.customer_id,
+        converted.transaction_at,
+        converted.amount_cny,
+        converted.loaded_business_date,
+        transactions.counterparty_account
+    from converted
+    inner join transactions on converted.transaction_id = transactions.transaction_id
+    inner join accounts on converted.account_id = accounts.account_id
+    where converted.direction = 'debit'
+        and converted.channel in ('transfer', 'internal', 'cross_border')
+        and (transactions.counterparty_name is null
+            or lower(trim(transactions.counterparty_name)) <> lower(trim(accounts.full_name)))
+        and not exists (
+            select 1
+            from accounts as own
+            where own.customer_id = converted.customer_id
+                and own.account_id = transactions.counterparty_account
+        )
+),
+
+moved as (
+    select
+        windows.loan_id,
+        cast(count(*) as integer) as transfer_count,
+        cast(sum(debits.amount_cny) as decimal(18, 2)) as moved_cny,
+        {{ dbt.listagg('debits.transaction_id', "','", 'order by debits.transaction_id') }} as transaction_ids,
+        {{ dbt.listagg('distinct debits.counterparty_account', "','", 'order by debits.counterparty_account') }}
+            as counterparty_accounts,
+        min(debits.transaction_at) as first_transfer_at,
+        max(case when debits.loaded_business_date = {{ business_date() }} then 1 else 0 end) as loaded_today
+    from windows
+    inner join third_party_debits as debits
+        on windows.customer_id = debits.customer_id
+        and debits.transaction_at >= windows.window_start_at
+        and debits.transaction_at < windows.window_end_at
+    group by windows.loan_id
+),
+
+touched as (
+    select windows.*
+    from windows
+    left join moved on windows.loan_id = moved.loan_id
+    where (windows.window_start_at < {{ dbt.dateadd('day', 1, 'cast(' ~ business_date() ~ ' as timestamp)') }}
+            and windows.window_end_at > cast({{ business_date() }} as timestamp))
+        or moved.loaded_today = 1
+),
+
+final as (
+    select
+        {{ business_date() }} as business_date,
+        cast(touched.customer_id || '|' || touched.loan_id as varchar) as entity_key,
+        cast(touched.customer_id as varchar) as customer_id,
+        cast(touched.loan_id as varchar) as loan_id,
+        touched.disbursement_date,
+        cast(touched.window_end_at as timestamp) as window_end_at,
+        touched.net_disbursed_cny,
+        cast(coalesce(moved.moved_cny, 0) as decimal(18, 2)) as moved_to_third_parties_cny,
+        cast(
+            case
+                when touched.net_disbursed_cny > 0
+                    then round(cast(coalesce(moved.moved_cny, 0) as double) / cast(touched.net_disbursed_cny as double), 6)
+            end as double
+        ) as moved_share,
+        cast(coalesce(moved.transfer_count, 0) as integer) as transfer_count,
+        cast(moved.counterparty_accounts as varchar) as counterparty_accounts,
+        cast(moved.transaction_ids as varchar) as transaction_ids,
+        cast(moved.first_transfer_at as timestamp) as first_transfer_at
+    from touched
+    left join moved on touched.loan_id = moved.loan_id
+)
+
+select * from final

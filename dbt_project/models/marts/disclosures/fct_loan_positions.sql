@@ -1,0 +1,122 @@
+{#-
+    One row per loan disbursed by the business date D: what is outstanding (principal,
+    interest), whether and how long it is overdue, what was written off and compensated,
+    and its real APR with the caps of its contract date (from fct_loan_apr). The disclosure
+    indicators, the borrower exposures and the related-party rule read it.
+
+    Outstanding: an active loan with principal still unpaid (a settled or written-off loan
+    is not). Overdue: an outstanding loan with an installment due before D still unpaid;
+    its days past due are those of its oldest unpaid installment. Written-off principal:
+    what was still unpaid on a loan written off by D.
+-#}
+with
+
+loans as (
+    select * from {{ ref('stg_platform__loans') }}
+    where disbursement_date <= {{ business_date() }}
+),
+
+repaid as (
+    select
+        loan_id,
+        sum(principal_allocated) as principal_repaid,
+        sum(interest_allocated) as interest_repaid
+    from {{ ref('int_repayments_allocated') }}
+    group by loan_id
+),
+
+installments as (
+    select
+        loan_id,
+        count(*) as installment_count,
+        sum(interest_unpaid) as interest_unpaid,
+        sum(case when is_overdue then 1 else 0 end) as overdue_installment_count,
+        max(days_past_due) as days_past_due,
+        sum(case when is_overdue then principal_unpaid + interest_unpaid + fee_unpaid else 0 end) as overdue_amount,
+        sum(case when is_overdue then principal_unpaid else 0 end) as overdue_principal_due
+    from {{ ref('int_installments_aged') }}
+    group by loan_id
+),
+
+compensations as (
+    select
+        loan_id,
+        sum(compensated_amount) as compensated_amount,
+        sum(compensated_payment_count) as compensated_payment_count
+    from {{ ref('int_compensations_summarised') }}
+    group by loan_id
+),
+
+aprs as (
+    select * from {{ ref('fct_loan_apr') }}
+),
+
+positions as (
+    select
+        loans.*,
+        cast(coalesce(repaid.principal_repaid, 0) as decimal(18, 2)) as principal_repaid,
+        cast(greatest(loans.principal - coalesce(repaid.principal_repaid, 0), 0) as decimal(18, 2))
+            as remaining_principal,
+        loans.status = 'active' and loans.principal - coalesce(repaid.principal_repaid, 0) > 0 as is_outstanding,
+        loans.status = 'written_off' as is_written_off,
+        coalesce(installments.installment_count, 0) as installment_count,
+        coalesce(installments.interest_unpaid, 0) as interest_unpaid,
+        coalesce(installments.overdue_installment_count, 0) as overdue_installment_count,
+        coalesce(installments.days_past_due, 0) as installment_days_past_due,
+        coalesce(installments.overdue_amount, 0) as installment_overdue_amount,
+        coalesce(compensations.compensated_amount, 0) as compensated_amount,
+        coalesce(compensations.compensated_payment_count, 0) as compensated_payment_count
+    from loans
+    left join repaid on loans.loan_id = repaid.loan_id
+    left join installments on loans.loan_id = installments.loan_id
+    left join compensations on loans.loan_id = compensations.loan_id
+),
+
+final as (
+    select
+        {{ business_date() }} as business_date,
+        positions.loan_id,
+        positions.borrower_id,
+        positions.borrower_type,
+        positions.product_code,
+        positions.partner_id,
+        positions.is_related_party,
+        positions.status,
+        positions.contract_date,
+        positions.disbursement_date,
+        positions.written_off_date,
+        positions.currency,
+        positions.principal,
+        positions.principal_repaid,
+        positions.remaining_principal,
+        positions.is_outstanding,
+        cast(case when positions.is_outstanding then positions.remaining_principal else 0 end as decimal(18, 2))
+            as outstanding_principal,
+        cast(case when positions.is_outstanding then positions.interest_unpaid else 0 end as decimal(18, 2))
+            as outstanding_interest,
+        cast(positions.installment_count as integer) as installment_count,
+        positions.is_outstanding and positions.overdue_installment_count > 0 as is_overdue,
+        cast(case when positions.is_outstanding then positions.installment_days_past_due else 0 end as integer)
+            as days_past_due,
+        {{ aging_bucket('case when positions.is_outstanding then positions.installment_days_past_due else 0 end') }}
+            as aging_bucket,
+        positions.is_outstanding
+            and positions.installment_days_past_due > {{ pack_param('serious_overdue_days') }} as is_overdue_90_plus,
+        cast(case when positions.is_outstanding then positions.installment_overdue_amount else 0 end as decimal(18, 2))
+            as overdue_amount,
+        positions.is_written_off,
+        cast(case when positions.is_written_off then positions.remaining_principal else 0 end as decimal(18, 2))
+            as written_off_principal,
+        cast(positions.compensated_amount as decimal(18, 2)) as compensated_amount,
+        cast(positions.compensated_payment_count as integer) as compensated_payment_count,
+        aprs.real_apr,
+        aprs.apr_convention,
+        aprs.is_private_lending,
+        aprs.court_cap_rate,
+        aprs.comprehensive_cap_rate,
+        aprs.void_line_rate
+    from positions
+    left join aprs on positions.loan_id = aprs.loan_id
+)
+
+select * from final

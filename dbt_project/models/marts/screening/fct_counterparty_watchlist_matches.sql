@@ -1,0 +1,38 @@
+{#-
+    One row per counterparty of the business date's transactions (per customer,
+    counterparty account and name) and watch-list entry whose name or alias comes near
+    it (at least the review floor): the customer whose transactions name the
+    counterparty first, then the matched entry, the score and the transactions.
+-#}
+with
+
+matches as (
+    select * from {{ ref('int_watchlist_matches_scored') }}
+    where party_role = 'counterparty'
+),
+
+final as (
+    select
+        {{ business_date() }} as business_date,
+        cast(party_key || '|' || list_id as varchar) as entity_key,
+        cast(customer_id as varchar) as customer_id,
+        cast(counterparty_account as varchar) as counterparty_account,
+        cast(screened_name as varchar) as counterparty_name,
+        cast(country as varchar) as counterparty_country,
+        cast(transaction_count as integer) as transaction_count,
+        cast(transaction_ids as varchar) as transaction_ids,
+        cast(first_transaction_at as timestamp) as first_transaction_at,
+        cast(list_id as varchar) as list_id,
+        cast(list_name as varchar) as list_name,
+        cast(listed_name as varchar) as listed_name,
+        cast(matched_name as varchar) as matched_name,
+        cast(is_alias as boolean) as is_alias,
+        cast(round(name_score, 2) as decimal(5, 2)) as name_score,
+        cast(listed_country as varchar) as listed_country,
+        cast(country_agreement as varchar) as country_agreement,
+        cast(match_rank as integer) as match_rank,
+        cast(list_delivered_date as date) as list_delivered_date
+    from matches
+)
+
+select * from final

@@ -1,0 +1,403 @@
+"""The periodic filing package: disclosure indicators of a month or a quarter, as of its end.
+
+CBRC [2017] No. 113 art. 10 asks an online lending intermediary to disclose, every
+month, its operating indicators as of the previous month end; the seeds add quarterly
+items (bad-debt rate, real annualised rate, partner list). The indicators come from
+``reporting.rpt_disclosure_indicators`` (dbt), which keeps the rows of every business
+date run for the month and the quarter containing it; the filing of a period is built
+from the rows of its closing business date (its last weekday), so filing the same
+period again - even after later dates were run - gives the same bytes.
+
+A period whose end lies after the last business date run is not closed: the filing is
+refused, unless asked for as *provisional*, which files the indicators as of the last
+business date run in the period and says so on every output, in a folder of its own.
+
+Outputs under ``var/reports/filings/<period>/``: ``disclosure_indicators.html`` and
+``.pdf`` (the same HTML, WeasyPrint), ``.json`` (validated against
+``reports/filing_disclosure.schema.json`` before it is written), ``.csv``, and the two
+charts as SVG (``overdue_rate_trend.svg``, ``apr_distribution.svg``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from regwatch import charts, warehouse
+from regwatch.config import Settings
+
+SCHEMA_FILE = "filing_disclosure.schema.json"
+SCHEMA_ID = "https://regwatch.dev/schemas/filing_disclosure/v1"
+REPORT_NAME = "disclosure_indicators"
+TEMPLATE = "filing_disclosure.html.j2"
+_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})|Q(?P<quarter>[1-4]))$")
+#: Headline items shown first (page 1 of the PDF), in the guideline's order.
+HEADLINE = (
+    "cumulative_loan_amount",
+    "cumulative_loan_count",
+    "outstanding_principal",
+    "outstanding_loan_count",
+    "outstanding_interest",
+    "cumulative_lender_count",
+    "cumulative_borrower_count",
+    "period_lender_count",
+    "period_borrower_count",
+    "top10_borrower_share",
+    "largest_borrower_share",
+    "related_party_outstanding_principal",
+    "related_party_loan_count",
+    "overdue_amount",
+    "overdue_loan_count",
+    "overdue_90_plus_amount",
+    "overdue_90_plus_loan_count",
+    "compensated_amount",
+    "compensated_payment_count",
+    "project_overdue_rate",
+    "amount_overdue_rate",
+    "bad_debt_rate",
+    "real_apr_weighted_mean",
+)
+TREND_RATES = ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate")
+CAP_LABELS = {
+    "court_cap_rate": "court cap",
+    "comprehensive_cap_rate": "24% level",
+    "void_line_rate": "36% void line",
+}
+
+
+class FilingError(ValueError):
+    """A filing cannot be made: a malformed period, or a period not closed (or never run)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A disclosure period: a month (``2025-06``) or a quarter (``2025Q2``)."""
+
+    period_id: str
+    kind: str
+    start: date
+    end: date
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        match = _PERIOD.match(text.strip())
+        if match is None:
+            raise FilingError(f"period {text!r} is neither a month (YYYY-MM) nor a quarter (YYYYQn)")
+        year = int(match["year"])
+        if match["month"]:
+            month = int(match["month"])
+            if not 1 <= month <= 12:
+                raise FilingError(f"period {text!r}: month {month} does not exist")
+            first, months, kind, pid = month, 1, "month", f"{year}-{month:02d}"
+        else:
+            quarter = int(match["quarter"])
+            first, months, kind, pid = 3 * quarter - 2, 3, "quarter", f"{year}Q{quarter}"
+        after = first + months
+        end = date(year + (after - 1) // 12, (after - 1) % 12 + 1, 1).toordinal() - 1
+        return cls(pid, kind, date(year, first, 1), date.fromordinal(end))
+
+
+def closing_business_date(period: Period) -> date:
+    """The period's last weekday: the business date whose run closes it."""
+    day = period.end
+    while day.weekday() >= 5:
+        day = date.fromordinal(day.toordinal() - 1)
+    return day
+
+
+def folder_for(settings: Settings, period_id: str, provisional: bool = False) -> Path:
+    return settings.reports_dir / "filings" / (f"{period_id}_provisional" if provisional else period_id)
+
+
+def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _as_of(con: Any, period: Period, provisional: bool) -> tuple[date, bool]:
+    """The business date the filing is as of, and whether it closes the period."""
+    runs = con.execute(
+        "SELECT business_date, bool_or(is_period_closed) FROM reporting.rpt_disclosure_indicators "
+        "WHERE period_id = ? GROUP BY business_date ORDER BY business_date",
+        [period.period_id],
+    ).fetchall()
+    if not runs:
+        raise FilingError(
+            f"no business date of period {period.period_id} ({period.start} .. {period.end}) has been run"
+        )
+    closed = [day for day, is_closed in runs if is_closed]
+    if closed:
+        return max(closed), True
+    last = max(day for day, _ in runs)
+    if not provisional:
+        raise FilingError(
+            f"period {period.period_id} is not closed: it ends {period.end} (closing business date "
+            f"{closing_business_date(period)}) and the last business date run in it is {last}; run through "
+            f"{closing_business_date(period)}, or file it provisionally as of {last} with --provisional"
+        )
+    return last, False
+
+
+def _number(value: Decimal | None, unit: str) -> str | None:
+    """Decimals as exact strings: money to the cent, counts whole, rates to 8 places."""
+    if value is None:
+        return None
+    if unit == "CNY":
+        return f"{value:.2f}"
+    if unit == "count":
+        return f"{value:.0f}"
+    if unit == "ratio_term":  # a rate's numerator or denominator: a count, an amount or a sum of rates
+        return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.8f}".rstrip("0")
+    return f"{value:.8f}"
+
+
+def filing_context(settings: Settings, period: Period, provisional: bool = False) -> dict[str, Any]:
+    """Everything a filing shows, read from the warehouse (no rendering)."""
+    from regwatch.pipeline import run_info
+    from regwatch.rules import load_pack
+
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        as_of, closed = _as_of(con, period, provisional)
+        indicators = _rows(
+            con,
+            "SELECT indicator_id, indicator_group, breakdown_key, label, unit, value, numerator_value, "
+            "denominator_value, definition, numerator_definition, denominator_definition "
+            "FROM reporting.rpt_disclosure_indicators WHERE period_id = ? AND business_date = ? "
+            "ORDER BY sort_order, indicator_id, breakdown_key",
+            [period.period_id, as_of],
+        )
+        trend = _rows(
+            con,
+            "SELECT business_date, indicator_id, value FROM reporting.rpt_disclosure_indicators "
+            "WHERE period_id = ? AND business_date <= ? AND indicator_id IN (?, ?, ?) "
+            "ORDER BY business_date, indicator_id",
+            [period.period_id, as_of, *TREND_RATES],
+        )
+    info = run_info(as_of, settings)
+    pack = load_pack(settings.pack_dir)
+    for item in indicators:
+        item["value_text"] = _number(item["value"], item["unit"])
+        for key in ("numerator_value", "denominator_value"):
+            unit = item["unit"] if item["unit"] != "rate" else "ratio_term"
+            item[key + "_text"] = _number(item[key], unit)
+    totals = {i["indicator_id"]: i for i in indicators if i["breakdown_key"] == "total"}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in indicators:
+        groups.setdefault(item["indicator_group"], []).append(item)
+    definitions = {
+        name: {"value": pack.parameters[name].value, "source": " ".join(pack.parameters[name].source.split())}
+        for name in ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate")
+        if name in pack.parameters
+    }
+    return {
+        "report_title": f"Disclosure indicators {period.period_id}"
+        + ("" if closed else f" (PROVISIONAL, as of {as_of})"),
+        "business_date": as_of.isoformat(),
+        "period": period,
+        "as_of": as_of,
+        "is_final": closed,
+        "run": info.__dict__,
+        "pack_parameters": definitions,
+        "indicators": indicators,
+        "headline": [totals[name] for name in HEADLINE if name in totals],
+        "groups": groups,
+        "trend": trend,
+        "pii_masked": not settings.unmask_pii,
+    }
+
+
+def _trend_chart(context: dict[str, Any]) -> str:
+    days = sorted({row["business_date"] for row in context["trend"]})
+    values = {(row["business_date"], row["indicator_id"]): row["value"] for row in context["trend"]}
+    names = {i["indicator_id"]: i["label"] for i in context["headline"]}
+    series = [
+        charts.Series(
+            names.get(rate, rate),
+            [float(values[(d, rate)]) if values.get((d, rate)) is not None else None for d in days],
+        )
+        for rate in TREND_RATES
+    ]
+    return charts.line_chart(
+        f"Overdue rates, {context['period'].period_id} (each business date run)",
+        [d.isoformat()[5:] for d in days],
+        series,
+        value_format=lambda v: f"{v:.2%}",
+    )
+
+
+def _apr_chart(context: dict[str, Any]) -> str:
+    bins = [i for i in context["groups"].get("real_apr", []) if i["indicator_id"] == "real_apr_distribution"]
+    caps = [i for i in context["groups"].get("real_apr", []) if i["indicator_id"] == "rate_cap_in_force"]
+    labels = [f"{int(b['breakdown_key'])}%" if b["breakdown_key"].isdigit() else "40%+" for b in bins]
+    markers = [
+        # Bins are 2 points wide from 0: a cap at rate r sits r / 0.02 bins from the left.
+        charts.Marker(float(c["value"]) / 0.02, f"{CAP_LABELS[c['breakdown_key']]} {float(c['value']):.1%}")
+        for c in sorted(caps, key=lambda c: c["breakdown_key"])
+        if c["value"] is not None
+    ]
+    return charts.bar_chart(
+        f"Real APR of the loans disbursed in {context['period'].period_id}, with the caps",
+        labels,
+        [charts.Series("loans", [float(b["value"]) for b in bins])],
+        category_markers=markers,
+    )
+
+
+def _json_document(context: dict[str, Any]) -> dict[str, Any]:
+    period: Period = context["period"]
+    run = context["run"]
+    return {
+        "$schema": SCHEMA_ID,
+        "report": REPORT_NAME,
+        "period": {
+            "id": period.period_id,
+            "kind": period.kind,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+        },
+        "as_of_date": context["as_of"].isoformat(),
+        "status": "final" if context["is_final"] else "provisional",
+        "run": {
+            "run_id": run["run_id"],
+            "pack": run["pack"],
+            "pack_version": run["pack_version"],
+            "pack_sha256": run["pack_sha256"],
+            "code_version": run["code_version"],
+            "inputs_sha256": run["inputs_sha256"],
+        },
+        "rate_definitions": context["pack_parameters"],
+        "indicators": [
+            {
+                "id": i["indicator_id"],
+                "group": i["indicator_group"],
+                "breakdown": i["breakdown_key"],
+                "label": i["label"],
+                "unit": i["unit"],
+                "value": i["value_text"],
+                "numerator": i["numerator_value_text"],
+                "denominator": i["denominator_value_text"],
+                "definition": i["definition"],
+                "numerator_definition": i["numerator_definition"],
+                "denominator_definition": i["denominator_definition"],
+            }
+            for i in context["indicators"]
+        ],
+        "trend": [
+            {
+                "business_date": t["business_date"].isoformat(),
+                "id": t["indicator_id"],
+                "value": _number(t["value"], "rate"),
+            }
+            for t in context["trend"]
+        ],
+    }
+
+
+def schema(settings: Settings) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((settings.templates_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
+    return loaded
+
+
+def validate_document(document: dict[str, Any], settings: Settings) -> None:
+    """Raise FilingError naming the first place the document breaks the JSON Schema."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema(settings))
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
+        raise FilingError(f"filing JSON breaks {SCHEMA_FILE} at {where}: {errors[0].message}")
+
+
+def _csv(document: dict[str, Any]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    columns = ["id", "group", "breakdown", "label", "unit", "value", "numerator", "denominator", "definition"]
+    writer.writerow(
+        ["period", "as_of_date", "status", *columns, "numerator_definition", "denominator_definition"]
+    )
+    for item in document["indicators"]:
+        writer.writerow(
+            [
+                document["period"]["id"],
+                document["as_of_date"],
+                document["status"],
+                *[item[c] if item[c] is not None else "" for c in columns],
+                item["numerator_definition"] or "",
+                item["denominator_definition"] or "",
+            ]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def file_period(settings: Settings, period_id: str, provisional: bool = False) -> list[Path]:
+    """Write the filing package of ``period_id`` (``2025-06`` / ``2025Q2``); return its files."""
+    import jinja2
+
+    from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
+
+    period = Period.parse(period_id)
+    context = filing_context(settings, period, provisional)
+    context["trend_chart"] = _trend_chart(context)
+    context["apr_chart"] = _apr_chart(context)
+    document = _json_document(context)
+    validate_document(document, settings)
+    try:
+        html = environment(settings).get_template(TEMPLATE).render(**context)
+    except jinja2.TemplateError as error:
+        raise ReportError(f"{TEMPLATE}: {error}") from error
+    folder = folder_for(settings, period.period_id, provisional=not context["is_final"])
+    outputs = {
+        f"{REPORT_NAME}.html": html.encode("utf-8"),
+        f"{REPORT_NAME}.pdf": html_to_pdf(html, context["as_of"]),
+        f"{REPORT_NAME}.json": (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        f"{REPORT_NAME}.csv": _csv(document),
+        "overdue_rate_trend.svg": (context["trend_chart"] + "\n").encode("utf-8"),
+        "apr_distribution.svg": (context["apr_chart"] + "\n").encode("utf-8"),
+    }
+    paths = []
+    for name, data in outputs.items():
+        write_atomic(folder / name, data)
+        paths.append(folder / name)
+    return paths
+
+
+def periods_closed_by(settings: Settings, business_date: date) -> list[str]:
+    """The periods (month, quarter) whose closing business date is ``business_date``."""
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        tables = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'reporting' AND table_name = 'rpt_disclosure_indicators'"
+        ).fetchone()
+        if not tables or not tables[0]:
+            return []
+        rows = con.execute(
+            "SELECT DISTINCT period_kind, period_id FROM reporting.rpt_disclosure_indicators "
+            "WHERE business_date = ? AND is_period_closed ORDER BY period_kind, period_id",
+            [business_date],
+        ).fetchall()
+    return [period_id for _, period_id in rows]
+
+
+def quarter_of(month_id: str) -> str | None:
+    """The quarter a month closes (``2025-06`` -> ``2025Q2``), or None for a month inside one."""
+    period = Period.parse(month_id)
+    if period.kind != "month":
+        raise FilingError(f"{month_id} is not a month")
+    return None if period.end.month % 3 else f"{period.end.year}Q{period.end.month // 3}"
+
+
+def require_closed(settings: Settings, period_id: str) -> date:
+    """The closing business date of a period the daily runs have closed; FilingError otherwise."""
+    period = Period.parse(period_id)
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        as_of, _ = _as_of(con, period, provisional=False)
+    return as_of
