@@ -135,8 +135,7 @@ def _comparison(rule: Rule | None, pack: RulePack | None, evidence: dict[str, An
             "threshold": format_value(limit, evidence[limit]),
         }
         excess = _excess(observed, evidence[observed], evidence[limit])
-        if excess:
-            result["excess"] = excess
+        result["excess"] = excess or ""
         return result
     column = str(kwargs.get("column"))
     if column not in evidence:
@@ -161,8 +160,7 @@ def _comparison(rule: Rule | None, pack: RulePack | None, evidence: dict[str, An
         }
         bound = kwargs.get("max_value") if kwargs.get("max_value") is not None else kwargs.get("min_value")
         excess = _excess(column, evidence[column], bound)
-        if excess:
-            result["excess"] = excess
+        result["excess"] = excess or ""
         return result
     words = {
         "expect_column_values_to_not_be_null": "must be present",
@@ -176,6 +174,7 @@ def _comparison(rule: Rule | None, pack: RulePack | None, evidence: dict[str, An
         "relation": words.get(rule.expectation, "fails the rule"),
         "threshold_label": "",
         "threshold": "",
+        "excess": "",
     }
 
 
