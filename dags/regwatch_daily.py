@@ -87,6 +87,10 @@ def regwatch_daily() -> None:
         return _run_step("validate")
 
     @task(multiple_outputs=False)
+    def update_alerts() -> dict[str, Any]:
+        return _run_step("update_alerts")
+
+    @task(multiple_outputs=False)
     def render_reports() -> dict[str, Any]:
         return _run_step("render_reports")
 
@@ -94,7 +98,7 @@ def regwatch_daily() -> None:
     def seal_ledger() -> dict[str, Any]:
         return _run_step("seal_ledger")
 
-    ingest() >> transform() >> validate() >> render_reports() >> seal_ledger()
+    ingest() >> transform() >> validate() >> update_alerts() >> render_reports() >> seal_ledger()
 
 
 regwatch_daily()

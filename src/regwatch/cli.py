@@ -89,35 +89,103 @@ def main() -> None:
     """
 
 
-def _print_step(result: Any) -> None:
+def _step_detail(result: Any) -> str:
     summary = result.summary
-    detail = ""
     if result.step == "ingest":
         detail = f"{summary['rows_read']:,} rows read, {summary['rows_quarantined']:,} quarantined"
-    elif result.step == "transform":
-        detail = f"dbt: {summary['models']} models, {summary['tests']} tests, {summary['seeds']} seeds"
-    elif result.step == "validate":
-        detail = f"{summary['exceptions']:,} exceptions from {len(summary['rules_run'])} rules"
-    elif result.step == "render_reports":
+        decisions = summary.get("decisions") or {}
+        if decisions.get("read"):
+            detail += f"; {decisions['read']} decisions ({decisions['invalid']} invalid)"
+        return detail
+    if result.step == "transform":
+        return f"dbt: {summary['models']} models, {summary['tests']} tests, {summary['seeds']} seeds"
+    if result.step == "validate":
+        return f"{summary['exceptions']:,} exceptions from {len(summary['rules_run'])} rules"
+    if result.step == "update_alerts":
+        return (
+            f"alerts: {summary['new']} new, {summary['open']} open, {summary['resolved']} resolved, "
+            f"{summary['suppressed']} suppressed; {summary['customer_alerts']} AML customers"
+        )
+    if result.step == "render_reports":
         detail = ", ".join(
             Path(p).name for p in summary["reports"] if Path(p).parent.parent.name != "filings"
         )
         if summary.get("filings"):
             detail += f"; filings {', '.join(summary['filings'])}"
-    elif result.step == "seal_ledger":
-        detail = Path(summary["manifest"]).name
-    click.echo(f"  {result.step:<15} {result.seconds:6.1f}s  {detail}")
+        return detail
+    if result.step == "seal_ledger":
+        return Path(summary["manifest"]).name
+    return ""
 
 
-def _run_dates(dates: list[date], settings: Settings) -> list[Path]:
-    from regwatch.pipeline import run_day
+def _print_step(result: Any) -> None:
+    click.echo(f"  {result.step:<15} {result.seconds:6.1f}s  {_step_detail(result)}")
+
+
+def _run_dates(dates: list[date], settings: Settings) -> tuple[list[Path], dict[str, Any] | None]:
+    """Run each date; a progress bar per step on a terminal, plain lines otherwise (CI logs).
+
+    Returns the report paths and the last date's alert summary.
+    """
+    from regwatch.pipeline import STEPS, run_day
 
     reports: list[Path] = []
+    last_alerts: dict[str, Any] | None = None
+    if sys.stdout.isatty() and not os.environ.get("CI"):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console()
+        columns = (
+            TextColumn("[bold]{task.description:<26}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, transient=False) as progress:
+            overall = progress.add_task("business dates", total=len(dates))
+            for day in dates:
+                steps = progress.add_task(f"{day} ({settings.pack})", total=len(STEPS))
+
+                def started(name: str, steps: Any = steps, day: date = day) -> None:
+                    progress.update(steps, description=f"{day} {name}")
+
+                def finished(result: Any, steps: Any = steps) -> None:
+                    progress.advance(steps)
+                    progress.console.print(
+                        f"  {result.step:<15} {result.seconds:6.1f}s  {_step_detail(result)}"
+                    )
+
+                results = run_day(day, settings, on_step=finished, on_start=started)
+                progress.update(steps, description=f"{day} done")
+                progress.advance(overall)
+                reports.extend(p for r in results if r.step == "render_reports" for p in r.outputs)
+                last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
+        return reports, last_alerts
     for day in dates:
         click.echo(f"{day}  run for {day} (pack {settings.pack})")
         results = run_day(day, settings, on_step=_print_step)
         reports.extend(p for r in results if r.step == "render_reports" for p in r.outputs)
-    return reports
+        last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
+    return reports, last_alerts
+
+
+def _final_summary(dates: list[date], reports: list[Path], alerts: dict[str, Any] | None) -> None:
+    """The closing lines: the last date's alerts and where the reports are."""
+    if alerts is not None and dates:
+        click.echo(
+            f"{dates[-1]}: alerts {alerts['new']} new, {alerts['open']} open, {alerts['resolved']} resolved, "
+            f"{alerts['suppressed']} suppressed ({alerts['customer_alerts']} AML customer alerts"
+            + (
+                f"; {alerts['decisions_invalid']} invalid decision rows"
+                if alerts.get("decisions_invalid")
+                else ""
+            )
+            + ")"
+        )
+    click.echo("reports:")
+    for path in reports:
+        click.echo(f"  {path}")
 
 
 @main.command()
@@ -147,10 +215,8 @@ def run(
         dates = _landed_dates(settings.landing_dir, start, end)
         if not dates:
             _fail(f"no landing folders between {start} and {end} in {settings.landing_dir}", 1)
-    reports = _run_dates(dates, settings)
-    click.echo("reports:")
-    for path in reports:
-        click.echo(f"  {path}")
+    reports, alerts = _run_dates(dates, settings)
+    _final_summary(dates, reports, alerts)
 
 
 def _landed_dates(landing: Path, start: date, end: date) -> list[date]:
@@ -222,10 +288,9 @@ def demo(loans: int, accounts: int, seed: int) -> None:
         seed=seed,
         reference_dir=settings.reference_seeds_dir,
     )
-    reports = _run_dates(list(result.business_dates), settings)
-    click.echo(f"\n{len(result.business_dates)} business dates run. Reports:")
-    for path in reports:
-        click.echo(f"  {path}")
+    reports, alerts = _run_dates(list(result.business_dates), settings)
+    click.echo(f"\n{len(result.business_dates)} business dates run.")
+    _final_summary(list(result.business_dates), reports, alerts)
     click.echo(f"ground truth of the planted cases: {settings.landing_dir / '_truth'}")
     click.echo("score the rules against it: regwatch rules evaluate")
 
@@ -349,6 +414,46 @@ def rules_evaluate(truth: Path | None) -> None:
         click.echo(
             f"{score.rule_id:<50} {score.planted:>8} {score.found:>6} {score.hits:>5} "
             f"{score.precision:>9.3f} {score.recall:>7.3f}"
+        )
+
+
+@main.group("alerts")
+def alerts_group() -> None:
+    """The alerts of a business date (their keys go into the decisions file)."""
+
+
+@alerts_group.command("list")
+@click.option("--business-date", type=DATE, help="The date (default: the latest run).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["new", "open", "resolved", "suppressed"]),
+    help="Only these statuses (repeatable).",
+)
+@_handles_errors
+def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
+    """One line per alert of the date: key, status, severity, rule, entity, since, decision."""
+    from regwatch import alerts, warehouse
+    from regwatch.masking import mask_text
+
+    settings = _settings()
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        day, rows = alerts.snapshot(con, business_date, statuses)
+    if day is None:
+        _fail("no alerts yet: run a business date first", 1)
+    click.echo(f"{day}: {len(rows)} alert{'' if len(rows) == 1 else 's'}")
+    for r in rows:
+        entity = r["entity_key"] if settings.unmask_pii else mask_text(r["entity_key"])
+        since = f"since {r['open_since']}" if r["open_since"] else f"first seen {r['first_seen']}"
+        decision = (
+            f"  [{r['decision']} until {r['decision_until']}]"
+            if r["decision_until"]
+            else (f"  [{r['decision']}]" if r["decision"] else "")
+        )
+        click.echo(
+            f"  {r['alert_key']}  {r['status']:<10} {r['severity']:<8} {r['rule_id']:<48} {entity:<28} "
+            f"{since}{decision}"
         )
 
 

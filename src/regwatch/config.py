@@ -40,6 +40,16 @@ class Settings:
     pack: str = "cn"
     unmask_pii: bool = False
     pii_key: str = field(default="regwatch-default-masking-key", repr=False)
+    dispositions_file: Path | None = None
+
+    @property
+    def dispositions_path(self) -> Path:
+        """The analysts' decisions file (``REGWATCH_DISPOSITIONS``; default ``var/dispositions.csv``)."""
+        return (
+            self.dispositions_file
+            if self.dispositions_file is not None
+            else self.var_dir / "dispositions.csv"
+        )
 
     @property
     def warehouse_path(self) -> Path:
@@ -112,6 +122,7 @@ class Settings:
         if unmask is None:
             unmask = env.get("REGWATCH_UNMASK_PII", "").lower() in {"1", "true", "yes"}
         key = env.get("REGWATCH_PII_KEY")
+        dispositions = overrides.pop("dispositions_file", None) or env.get("REGWATCH_DISPOSITIONS")
         if overrides:
             raise SettingsError(f"unknown settings: {', '.join(sorted(overrides))}")
         extra = {"pii_key": key} if key else {}
@@ -121,5 +132,6 @@ class Settings:
             landing_dir=landing.resolve(),
             pack=pack,
             unmask_pii=bool(unmask),
+            dispositions_file=Path(str(dispositions)).resolve() if dispositions else None,
             **extra,
         )

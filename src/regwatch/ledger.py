@@ -89,6 +89,7 @@ def seal(
     inputs: list[dict[str, Any]],
     outputs: list[Path],
     tool_versions: dict[str, str],
+    decisions: dict[str, Any] | None = None,
 ) -> Path:
     """Write the run's manifest after every output is complete; returns its path."""
     existing = manifests(settings)
@@ -119,6 +120,9 @@ def seal(
         "previous_manifest": previous.name if previous else None,
         "previous_manifest_sha256": sha256_file(previous) if previous else None,
     }
+    if decisions is not None:
+        # The analysts' decisions file, an input outside the landing folder (regwatch.alerts).
+        manifest["decisions"] = decisions
     target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{run_id}.json"
     if target.exists():
         raise LedgerError(f"manifest {target.name} exists already: the ledger is append-only")

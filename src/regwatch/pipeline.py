@@ -49,9 +49,18 @@ class RunInfo:
     inputs_sha256: str
 
 
-def make_run_id(business_date: date, inputs_sha256: str, pack_sha256: str, code_version: str) -> str:
-    """Same inputs + same rule pack + same code = same run id (and so identical reports)."""
-    digest = hashlib.sha256(f"{inputs_sha256}\n{pack_sha256}\n{code_version}".encode()).hexdigest()
+def make_run_id(
+    business_date: date, inputs_sha256: str, pack_sha256: str, code_version: str, decisions_sha256: str = ""
+) -> str:
+    """Same inputs + same rule pack + same code = same run id (and so identical reports).
+
+    ``decisions_sha256`` is the hash of the analysts' decisions in scope for the date
+    (empty when there are none, which keeps the id of a run without decisions as it was).
+    """
+    identity = f"{inputs_sha256}\n{pack_sha256}\n{code_version}"
+    if decisions_sha256:
+        identity += f"\ndecisions {decisions_sha256}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()
     return f"{business_date:%Y%m%d}-{digest[:12]}"
 
 
@@ -86,7 +95,12 @@ def _timed(step: Callable[[date, Settings], StepResult]) -> Callable[[date, Sett
 
 @_timed
 def ingest(business_date: date, settings: Settings) -> StepResult:
-    """Load the landing files of the date into raw.* (quarantining bad rows) and record the run."""
+    """Load the landing files of the date into raw.* (quarantining bad rows) and record the run.
+
+    The analysts' decisions file is read here too (it is an input of the run: its rows
+    in scope for the date are part of the run id), checked row by row.
+    """
+    from regwatch.alerts import read_decisions, store_decisions
     from regwatch.ingest import ingest_day
     from regwatch.ledger import code_version
     from regwatch.rules import load_pack
@@ -95,8 +109,10 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
     version = code_version(settings.project_root)
     with warehouse.connect(settings.warehouse_path) as con:
         result = ingest_day(con, settings.landing_dir, business_date)
-        run_id = make_run_id(business_date, result.inputs_sha256, pack.sha256, version)
+        decisions = read_decisions(settings.dispositions_path, business_date)
+        run_id = make_run_id(business_date, result.inputs_sha256, pack.sha256, version, decisions.sha256)
         with warehouse.transaction(con):
+            store_decisions(con, decisions, business_date)
             warehouse.delete_partition(con, "results.run_log", business_date)
             con.execute(
                 "INSERT INTO results.run_log VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -109,6 +125,7 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
             "run_id": run_id,
             "rows_read": result.rows_read,
             "rows_quarantined": result.rows_quarantined,
+            "decisions": {"read": decisions.rows_read, "invalid": decisions.rows_invalid},
             "files": {
                 f.file_name: {"read": f.rows_read, "loaded": f.rows_loaded, "quarantined": f.rows_quarantined}
                 for f in result.files
@@ -163,8 +180,20 @@ def validate(business_date: date, settings: Settings) -> StepResult:
 
 
 @_timed
+def update_alerts(business_date: date, settings: Settings) -> StepResult:
+    """Follow the date's exceptions across days (new / open / resolved / suppressed) and
+    gather the AML ones per customer; replace the date's alert snapshot."""
+    from regwatch import alerts
+
+    info = run_info(business_date, settings)
+    with warehouse.connect(settings.warehouse_path) as con, warehouse.transaction(con):
+        summary = alerts.update(con, business_date, info.run_id)
+    return StepResult("update_alerts", business_date, {"run_id": info.run_id, **summary.as_dict()})
+
+
+@_timed
 def render_reports(business_date: date, settings: Settings) -> StepResult:
-    """Render the date's daily exception report (HTML + CSV) and the filings due that day.
+    """Render the date's daily exception report (HTML + PDF + CSV) and the filings due that day.
 
     The large-value report of the date, and the disclosure filing of every period (month,
     quarter) the date closes.
@@ -199,6 +228,11 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
             "FROM results.load_log WHERE business_date = ? ORDER BY file_name",
             [business_date],
         ).fetchall()
+        decisions = con.execute(
+            "SELECT source_file, file_exists, sha256, rows_read, rows_invalid FROM results.disposition_log "
+            "WHERE business_date = ?",
+            [business_date],
+        ).fetchone()
     inputs = [
         {
             "file_name": name,
@@ -224,6 +258,15 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         inputs=inputs,
         outputs=outputs,
         tool_versions=_tool_versions(),
+        decisions=None
+        if decisions is None
+        else {
+            "path": decisions[0],
+            "exists": decisions[1],
+            "sha256_in_scope": decisions[2] or None,
+            "rows_in_scope": decisions[3],
+            "rows_invalid": decisions[4],
+        },
     )
     return StepResult(
         "seal_ledger", business_date, {"run_id": info.run_id, "manifest": str(manifest)}, (manifest,)
@@ -267,6 +310,7 @@ STEPS: tuple[Callable[[date, Settings], StepResult], ...] = (
     ingest,
     transform,
     validate,
+    update_alerts,
     render_reports,
     seal_ledger,
 )
@@ -276,10 +320,16 @@ def run_day(
     business_date: date,
     settings: Settings,
     on_step: Callable[[StepResult], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> list[StepResult]:
-    """Every step for one date, in order; the first failing step stops the run."""
+    """Every step for one date, in order; the first failing step stops the run.
+
+    ``on_start`` is told each step's name before it runs, ``on_step`` its result after.
+    """
     results = []
     for step in STEPS:
+        if on_start is not None:
+            on_start(step.__name__)
         result = step(business_date, settings)
         results.append(result)
         if on_step is not None:

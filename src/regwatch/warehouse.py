@@ -68,6 +68,97 @@ _OWN_TABLES = {
         message VARCHAR NOT NULL,
         evidence VARCHAR NOT NULL
     """,
+    # The analysts' decisions file as read for each date (regwatch.alerts), invalid rows included.
+    "results.dispositions": """
+        business_date DATE NOT NULL,
+        row_number INTEGER NOT NULL,
+        alert_key VARCHAR,
+        decision VARCHAR,
+        decided_on DATE,
+        until DATE,
+        analyst VARCHAR,
+        note VARCHAR,
+        problem VARCHAR,
+        raw_record VARCHAR NOT NULL
+    """,
+    "results.disposition_log": """
+        business_date DATE NOT NULL,
+        source_file VARCHAR NOT NULL,
+        file_exists BOOLEAN NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        rows_read BIGINT NOT NULL,
+        rows_invalid BIGINT NOT NULL
+    """,
+    # Each date's alert snapshot: every alert firing on D, plus those resolved on D.
+    "results.alert_days": """
+        business_date DATE NOT NULL,
+        run_id VARCHAR NOT NULL,
+        alert_key VARCHAR NOT NULL,
+        rule_id VARCHAR NOT NULL,
+        domain VARCHAR NOT NULL,
+        entity_key VARCHAR NOT NULL,
+        customer_id VARCHAR,
+        severity VARCHAR NOT NULL,
+        legal_basis VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        is_firing BOOLEAN NOT NULL,
+        first_seen DATE NOT NULL,
+        last_seen DATE NOT NULL,
+        open_since DATE,
+        days_open INTEGER NOT NULL,
+        days_seen INTEGER NOT NULL,
+        previous_status VARCHAR,
+        decision VARCHAR,
+        decision_until DATE,
+        decided_by VARCHAR,
+        message VARCHAR NOT NULL,
+        evidence VARCHAR NOT NULL
+    """,
+    # That the alert step ran for a date's run, with its counts (the report checks it).
+    "results.alert_log": """
+        business_date DATE NOT NULL,
+        run_id VARCHAR NOT NULL,
+        previous_date DATE,
+        new_alerts INTEGER NOT NULL,
+        open_alerts INTEGER NOT NULL,
+        resolved_alerts INTEGER NOT NULL,
+        suppressed_alerts INTEGER NOT NULL,
+        returned_alerts INTEGER NOT NULL,
+        customer_alerts INTEGER NOT NULL
+    """,
+    # One row per alert ever seen (rule id + entity): its latest state.
+    "results.alerts": """
+        alert_key VARCHAR NOT NULL,
+        rule_id VARCHAR NOT NULL,
+        domain VARCHAR NOT NULL,
+        entity_key VARCHAR NOT NULL,
+        customer_id VARCHAR,
+        severity VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        first_seen DATE NOT NULL,
+        last_seen DATE NOT NULL,
+        status_date DATE NOT NULL,
+        resolved_on DATE,
+        decision VARCHAR,
+        decision_until DATE
+    """,
+    # One AML alert per customer and day, gathering every AML rule the customer tripped.
+    "results.customer_alerts": """
+        business_date DATE NOT NULL,
+        run_id VARCHAR NOT NULL,
+        customer_alert_key VARCHAR NOT NULL,
+        customer_id VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL,
+        rule_count INTEGER NOT NULL,
+        alert_count INTEGER NOT NULL,
+        rule_ids VARCHAR NOT NULL,
+        alert_keys VARCHAR NOT NULL,
+        new_alerts INTEGER NOT NULL,
+        suppressed_alerts INTEGER NOT NULL,
+        previous_alert_date DATE,
+        earlier_alert_days INTEGER NOT NULL
+    """,
 }
 
 

@@ -135,7 +135,8 @@ def test_daily_structure(dagbag: dict[str, Any]) -> None:
     assert {t: v["downstream"] for t, v in dag["tasks"].items()} == {
         "ingest": ["transform"],
         "transform": ["validate"],
-        "validate": ["render_reports"],
+        "validate": ["update_alerts"],
+        "update_alerts": ["render_reports"],
         "render_reports": ["seal_ledger"],
         "seal_ledger": [],
     }
@@ -209,7 +210,7 @@ def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
         timeout=600,
     )
     result = _last_json(done)
-    steps = ["ingest", "transform", "validate", "render_reports", "seal_ledger"]
+    steps = ["ingest", "transform", "validate", "update_alerts", "render_reports", "seal_ledger"]
     assert result["states"] == dict.fromkeys(steps, "success"), done.stdout[-3000:] + done.stderr[-3000:]
     assert result["run_state"] == "success"
     for step in steps:

@@ -156,7 +156,13 @@ def _landing_files() -> dict[str, bytes]:
 
 def _run(landing: Path, var: Path, pack: str) -> Settings:
     settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing, pack=pack)
-    for step in (pipeline.ingest, pipeline.transform, pipeline.validate, pipeline.render_reports):
+    for step in (
+        pipeline.ingest,
+        pipeline.transform,
+        pipeline.validate,
+        pipeline.update_alerts,
+        pipeline.render_reports,
+    ):
         step(DAY, settings)
     return settings
 

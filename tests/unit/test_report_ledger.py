@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from regwatch import ledger, warehouse
+from regwatch import alerts, ledger, warehouse
 from regwatch.config import Settings
 from regwatch.report import render_daily
 
@@ -45,14 +45,15 @@ def filled(settings: Settings) -> Settings:
                 " 'fct_customer_cash_days', ?, 'Cash credit of CNY 50,000.00', ?)",
                 [RUN, DAY, key, evidence],
             )
+        alerts.update(con, DAY, RUN)
     return settings
 
 
 def test_render_is_deterministic_masked_and_reconciled(filled: Settings) -> None:
-    html_path, csv_path = render_daily(filled, DAY, RUN)
-    first = (html_path.read_bytes(), csv_path.read_bytes())
+    html_path, pdf_path, csv_path = render_daily(filled, DAY, RUN)
+    first = (html_path.read_bytes(), csv_path.read_bytes(), pdf_path.read_bytes())
     render_daily(filled, DAY, RUN)
-    assert (html_path.read_bytes(), csv_path.read_bytes()) == first
+    assert (html_path.read_bytes(), csv_path.read_bytes(), pdf_path.read_bytes()) == first
     html, text = first[0].decode(), first[1].decode()
     for output in (html, text):
         assert not re.search(r"1[3-9][0-9]{9}", output)
@@ -65,7 +66,7 @@ def test_render_is_deterministic_masked_and_reconciled(filled: Settings) -> None
 
 def test_unmasked_for_authorised_runs(filled: Settings) -> None:
     settings = Settings(filled.project_root, filled.var_dir, filled.landing_dir, unmask_pii=True)
-    html_path, _ = render_daily(settings, DAY, RUN)
+    html_path, _, _ = render_daily(settings, DAY, RUN)
     assert "13912345678" in html_path.read_text()
 
 

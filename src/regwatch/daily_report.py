@@ -1,0 +1,599 @@
+"""The daily exception report: what the compliance officer opens first every morning.
+
+It leads with what changed since the previous business day (new alerts, resolved
+alerts, alerts back after a suppression expired), then shows every alert by severity
+with its explanation (the rule in plain words, its legal basis, the observed value
+against the threshold, the evidence rows: cash flows for a rate-cap breach, the
+transactions for an AML alert, which are gathered per customer and day), the
+suppressed alerts, the decisions file's state, and data quality last.
+
+Everything comes from the warehouse (the alert snapshot of the date, not the clock),
+is sorted, and goes through :mod:`regwatch.masking` unless the settings unmask PII:
+the same run renders the same bytes (HTML, PDF, CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from regwatch import charts, warehouse
+from regwatch.config import Settings
+from regwatch.masking import mask_record, mask_text
+from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
+from regwatch.rules import Rule, RulePack, RulePackError, load_pack
+
+SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITY_ORDER = {s: n for n, s in enumerate(SEVERITIES)}
+STATUS_ORDER = {"new": 0, "open": 1, "suppressed": 2, "resolved": 3}
+QUARANTINE_SAMPLE = 50
+TREND_DAYS = 30
+DOMAIN_NAMES = {
+    "aml": "Anti-money laundering",
+    "rate_caps": "Interest-rate caps",
+    "disclosures": "Disclosure",
+}
+_CASH_FLOW = re.compile(r"(\d{4}-\d{2}-\d{2}) ([+-])(\d+(?:\.\d+)?)")
+_WORDS = {"apr": "APR", "cny": "CNY", "usd": "USD", "id": "ID", "ids": "IDs", "lpr": "LPR", "fx": "FX"}
+CSV_COLUMNS = (
+    "business_date",
+    "run_id",
+    "alert_key",
+    "status",
+    "severity",
+    "domain",
+    "rule_id",
+    "entity_key",
+    "customer_id",
+    "customer_alert_key",
+    "first_seen",
+    "open_since",
+    "last_seen",
+    "days_open",
+    "decision",
+    "decision_until",
+    "message",
+    "legal_basis",
+    "evidence",
+)
+
+
+def domain_name(domain: str) -> str:
+    return DOMAIN_NAMES.get(domain, domain.replace("_", " ").capitalize())
+
+
+def label(column: str) -> str:
+    """``cash_amount_cny`` -> "Cash amount CNY": column names as a person reads them."""
+    words = [_WORDS.get(w, w) for w in column.split("_")]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
+def _is_rate(column: str) -> bool:
+    return (
+        column.endswith(("_rate", "_apr"))
+        or column in ("real_apr", "apr")
+        or "apr_" in column
+        or "lpr" in column
+    )
+
+
+def _is_money(column: str) -> bool:
+    return any(
+        part in column for part in ("amount", "_cny", "principal", "fee", "cost", "disbursed", "charges")
+    )
+
+
+def format_value(column: str, value: Any) -> str:
+    """A value as the report prints it: rates as percentages, money with separators."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if _is_rate(column):
+        try:
+            return f"{float(value):.2%}"
+        except (TypeError, ValueError):
+            return str(value)
+    if _is_money(column) and not isinstance(value, bool):
+        try:
+            return f"{Decimal(str(value)):,.2f}"
+        except (InvalidOperation, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _comparison(rule: Rule | None, pack: RulePack | None, evidence: dict[str, Any]) -> dict[str, str] | None:
+    """The observed value against the rule's threshold, in words."""
+    if rule is None or pack is None:
+        return None
+    kwargs = rule.resolved_kwargs(pack.parameters)
+    if rule.expectation == "expect_column_pair_values_a_to_be_greater_than_b":
+        observed, limit = str(kwargs["column_B"]), str(kwargs["column_A"])
+        if observed not in evidence or limit not in evidence:
+            return None
+        relation = "must not be above" if kwargs.get("or_equal") else "must be below"
+        result = {
+            "observed_label": label(observed),
+            "observed": format_value(observed, evidence[observed]),
+            "relation": relation,
+            "threshold_label": label(limit),
+            "threshold": format_value(limit, evidence[limit]),
+        }
+        excess = _excess(observed, evidence[observed], evidence[limit])
+        result["excess"] = excess or ""
+        return result
+    column = str(kwargs.get("column"))
+    if column not in evidence:
+        return None
+    observed_text = format_value(column, evidence[column])
+    if rule.expectation == "expect_column_values_to_be_between":
+        parts = []
+        if kwargs.get("min_value") is not None:
+            parts.append(("above" if kwargs.get("strict_min") else "at least", kwargs["min_value"]))
+        if kwargs.get("max_value") is not None:
+            parts.append(("below" if kwargs.get("strict_max") else "at most", kwargs["max_value"]))
+        if not parts:
+            return None
+        relation = "must be " + " and ".join(word for word, _ in parts)
+        threshold = " / ".join(format_value(column, value) for _, value in parts)
+        result = {
+            "observed_label": label(column),
+            "observed": observed_text,
+            "relation": relation,
+            "threshold_label": "the threshold",
+            "threshold": threshold,
+        }
+        bound = kwargs.get("max_value") if kwargs.get("max_value") is not None else kwargs.get("min_value")
+        excess = _excess(column, evidence[column], bound)
+        result["excess"] = excess or ""
+        return result
+    words = {
+        "expect_column_values_to_not_be_null": "must be present",
+        "expect_column_values_to_be_null": "must be empty",
+        "expect_column_values_to_be_in_set": "must be one of the allowed values",
+        "expect_column_values_to_not_be_in_set": "must not be one of the listed values",
+    }
+    return {
+        "observed_label": label(column),
+        "observed": observed_text,
+        "relation": words.get(rule.expectation, "fails the rule"),
+        "threshold_label": "",
+        "threshold": "",
+        "excess": "",
+    }
+
+
+def _excess(column: str, observed: Any, limit: Any) -> str | None:
+    try:
+        difference = float(observed) - float(limit)
+    except (TypeError, ValueError):
+        return None
+    if _is_rate(column):
+        return f"{difference * 100:+.2f} percentage points"
+    if _is_money(column):
+        return f"{Decimal(str(observed)) - Decimal(str(limit)):+,.2f}"
+    return None
+
+
+def _cash_flows(text: Any) -> list[dict[str, str]] | None:
+    if not isinstance(text, str):
+        return None
+    flows = _CASH_FLOW.findall(text)
+    if not flows:
+        return None
+    return [
+        {
+            "date": day,
+            "kind": "money received by the borrower" if sign == "+" else "payment by the borrower",
+            "amount": f"{Decimal(amount):,.2f}",
+            "sign": sign,
+        }
+        for day, sign, amount in flows
+    ]
+
+
+def _transaction_ids(evidence: dict[str, Any]) -> list[str]:
+    ids: list[str] = []
+    for key, value in evidence.items():
+        if key.endswith(("transaction_ids", "txn_ids")) and isinstance(value, str):
+            ids.extend(part.strip() for part in re.split(r"[,;]", value) if part.strip())
+    return list(dict.fromkeys(ids))
+
+
+def _transactions(con: Any, ids: set[str], business_date: date) -> dict[str, dict[str, Any]]:
+    """The latest delivered version (as of the date) of each referenced transaction."""
+    if not ids:
+        return {}
+    found = _rows(
+        con,
+        "SELECT txn_id, account_id, txn_at, direction, amount, currency, channel, "
+        "counterparty_account, counterparty_name, counterparty_country, purpose "
+        "FROM raw.transactions WHERE _business_date <= ? AND list_contains(?, txn_id) "
+        "QUALIFY row_number() OVER (PARTITION BY txn_id ORDER BY _business_date DESC, _row_number) = 1",
+        [business_date, sorted(ids)],
+    )
+    return {str(r["txn_id"]): r for r in found}
+
+
+class _Masker:
+    """Masks every shown value unless the run is authorised to show PII."""
+
+    def __init__(self, unmask: bool) -> None:
+        self.unmask = unmask
+
+    def text(self, value: Any) -> Any:
+        if self.unmask or not isinstance(value, str):
+            return value
+        return mask_text(value)
+
+    def record(self, record: dict[str, Any]) -> dict[str, Any]:
+        return dict(record) if self.unmask else mask_record(record)
+
+
+def _explain(
+    alert: dict[str, Any],
+    rule: Rule | None,
+    pack: RulePack | None,
+    mask: _Masker,
+    history: list[dict[str, Any]],
+    transactions: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    evidence = json.loads(alert["evidence"])
+    flows = None
+    shown: list[tuple[str, str]] = []
+    txn_ids = _transaction_ids(evidence)
+    masked = mask.record(evidence)
+    for key, value in masked.items():
+        if key == "cash_flows" and (parsed := _cash_flows(value)) is not None:
+            flows = parsed
+            continue
+        if key in ("transaction_ids", "txn_ids") and txn_ids:
+            continue
+        shown.append((label(key), format_value(key, value)))
+    rows = [mask.record(transactions[t]) for t in txn_ids if t in transactions]
+    missing = [t for t in txn_ids if t not in transactions]
+    return {
+        **{k: alert[k] for k in ("alert_key", "rule_id", "domain", "severity", "status", "model")},
+        "domain_name": domain_name(alert["domain"]),
+        "title": rule.title if rule is not None else alert["rule_id"],
+        "entity_key": mask.text(alert["entity_key"]),
+        "customer_id": alert["customer_id"],
+        "message": mask.text(alert["message"]),
+        "legal_basis": alert["legal_basis"],
+        "first_seen": alert["first_seen"].isoformat(),
+        "last_seen": alert["last_seen"].isoformat(),
+        "open_since": alert["open_since"].isoformat() if alert["open_since"] else None,
+        "days_open": alert["days_open"],
+        "days_seen": alert["days_seen"],
+        "previous_status": alert["previous_status"],
+        "returned": alert["previous_status"] == "suppressed" and alert["status"] in ("new", "open"),
+        "decision": alert["decision"],
+        "decision_until": alert["decision_until"].isoformat() if alert["decision_until"] else None,
+        "decided_by": mask.text(alert["decided_by"]),
+        "comparison": _comparison(rule, pack, evidence),
+        "evidence": shown,
+        "evidence_record": masked,
+        "cash_flows": flows,
+        "transactions": rows,
+        "missing_transactions": missing,
+        "history": history,
+    }
+
+
+def _trend(con: Any, business_date: date) -> dict[str, Any]:
+    days = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT business_date FROM results.alert_log WHERE business_date <= ? "
+            "ORDER BY business_date DESC LIMIT ?",
+            [business_date, TREND_DAYS],
+        ).fetchall()
+    ][::-1]
+    counts = {
+        (d, status, severity): n
+        for d, status, severity, n in con.execute(
+            "SELECT business_date, status, severity, count(*) FROM results.alert_days "
+            "WHERE business_date BETWEEN ? AND ? GROUP BY ALL",
+            [days[0] if days else business_date, business_date],
+        ).fetchall()
+    }
+    labels = [d.strftime("%m-%d") for d in days]
+    firing = [
+        charts.Series(
+            severity.capitalize(),
+            [
+                float(sum(counts.get((d, s, severity), 0) for s in ("new", "open", "suppressed")))
+                for d in days
+            ],
+            charts.SEVERITY_COLOURS[severity],
+        )
+        for severity in SEVERITIES
+    ]
+    changes = [
+        charts.Series(
+            name,
+            [float(sum(counts.get((d, status, s), 0) for s in SEVERITIES)) for d in days],
+            colour,
+        )
+        for name, status, colour in (("New", "new", "#D55E00"), ("Resolved", "resolved", "#009E73"))
+    ]
+    return {
+        "days": len(days),
+        "firing_chart": charts.bar_chart(
+            f"Alerts firing per business day by severity (last {len(days)})",
+            labels,
+            firing,
+            value_format=lambda v: f"{v:g}",
+            width=540,
+            height=230,
+        ),
+        "changes_chart": charts.line_chart(
+            f"New and resolved alerts per business day (last {len(days)})",
+            labels,
+            changes,
+            value_format=lambda v: f"{v:g}",
+            width=540,
+            height=230,
+        ),
+    }
+
+
+def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[str, Any]:
+    mask = _Masker(settings.unmask_pii)
+    try:
+        pack: RulePack | None = load_pack(settings.pack_dir)
+    except RulePackError:
+        pack = None
+    rules = {r.id: r for r in pack.rules} if pack is not None else {}
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        runs = _rows(
+            con,
+            "SELECT * FROM results.run_log WHERE business_date = ? AND run_id = ?",
+            [business_date, run_id],
+        )
+        if not runs:
+            raise ReportError(f"no run {run_id} recorded for {business_date}")
+        log = _rows(con, "SELECT * FROM results.alert_log WHERE business_date = ?", [business_date])
+        if not log or log[0]["run_id"] != run_id:
+            raise ReportError(
+                f"the alerts of {business_date} are not from run {run_id}: run the update_alerts step first"
+            )
+        loads = _rows(
+            con,
+            "SELECT file_name, source_file, sha256, rows_read, rows_loaded, rows_quarantined, notes "
+            "FROM results.load_log WHERE business_date = ? ORDER BY file_name",
+            [business_date],
+        )
+        reasons = _rows(
+            con,
+            "SELECT file_name, reason, count(*) AS row_count FROM quarantine.rows WHERE _business_date = ? "
+            "GROUP BY ALL ORDER BY file_name, row_count DESC, reason",
+            [business_date],
+        )
+        quarantined = _rows(
+            con,
+            "SELECT file_name, row_number, column_name, value, reason FROM quarantine.rows "
+            "WHERE _business_date = ? ORDER BY file_name, row_number LIMIT ?",
+            [business_date, QUARANTINE_SAMPLE],
+        )
+        alerts = _rows(con, "SELECT * FROM results.alert_days WHERE business_date = ?", [business_date])
+        customers = _rows(
+            con,
+            "SELECT * FROM results.customer_alerts WHERE business_date = ? ORDER BY customer_id",
+            [business_date],
+        )
+        decisions = _rows(
+            con,
+            "SELECT row_number, alert_key, decision, decided_on, until, analyst, note, problem, raw_record "
+            "FROM results.dispositions WHERE business_date = ? ORDER BY row_number",
+            [business_date],
+        )
+        decision_log = _rows(
+            con, "SELECT * FROM results.disposition_log WHERE business_date = ?", [business_date]
+        )
+        exception_count = con.execute(
+            "SELECT count(*) FROM results.exceptions WHERE business_date = ? AND run_id = ?",
+            [business_date, run_id],
+        ).fetchall()[0]
+        wanted = {t for a in alerts if a["is_firing"] for t in _transaction_ids(json.loads(a["evidence"]))}
+        transactions = _transactions(con, wanted, business_date)
+        trend = _trend(con, business_date)
+    alerts.sort(
+        key=lambda a: (
+            SEVERITY_ORDER.get(a["severity"], 9),
+            STATUS_ORDER.get(a["status"], 9),
+            a["rule_id"],
+            a["entity_key"],
+        )
+    )
+    history: dict[str, list[dict[str, Any]]] = {}
+    for d in decisions:
+        if d["problem"] is None:
+            history.setdefault(d["alert_key"], []).append(
+                {
+                    "decision": d["decision"],
+                    "decided_on": d["decided_on"].isoformat(),
+                    "until": d["until"].isoformat() if d["until"] else None,
+                    "analyst": mask.text(d["analyst"]),
+                    "note": mask.text(d["note"]),
+                }
+            )
+    explained = [
+        _explain(a, rules.get(a["rule_id"]), pack, mask, history.get(a["alert_key"], []), transactions)
+        for a in alerts
+    ]
+    by_key = {a["alert_key"]: a for a in explained}
+    customer_of = {}
+    customer_cards = []
+    for c in customers:
+        members = [by_key[k] for k in c["alert_keys"].split(",") if k in by_key]
+        members.sort(key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"], a["entity_key"]))
+        txns: dict[str, dict[str, Any]] = {}
+        for member in members:
+            for t in member["transactions"]:
+                txns.setdefault(str(t["txn_id"]), t)
+        card = {
+            **{
+                k: c[k]
+                for k in ("customer_alert_key", "customer_id", "severity", "rule_count", "alert_count")
+            },
+            "new_alerts": c["new_alerts"],
+            "suppressed_alerts": c["suppressed_alerts"],
+            "previous_alert_date": c["previous_alert_date"].isoformat() if c["previous_alert_date"] else None,
+            "earlier_alert_days": c["earlier_alert_days"],
+            "rules": members,
+            "transactions": sorted(txns.values(), key=lambda t: (str(t["txn_at"]), str(t["txn_id"]))),
+            "status": "suppressed"
+            if c["suppressed_alerts"] == c["alert_count"]
+            else ("new" if c["new_alerts"] else "open"),
+        }
+        customer_cards.append(card)
+        for member in members:
+            customer_of[member["alert_key"]] = card["customer_alert_key"]
+    # Alerts by severity: single alerts and customer-day AML alerts, suppressed ones apart.
+    cards: dict[str, list[dict[str, Any]]] = {s: [] for s in SEVERITIES}
+    for a in explained:
+        if a["status"] in ("new", "open") and a["alert_key"] not in customer_of:
+            cards.setdefault(a["severity"], []).append({"kind": "alert", "alert": a})
+    for card in customer_cards:
+        if card["status"] != "suppressed":
+            cards.setdefault(card["severity"], []).append({"kind": "customer", "customer": card})
+    for severity, items in cards.items():
+        items.sort(
+            key=lambda i: (
+                STATUS_ORDER.get(i["alert" if i["kind"] == "alert" else "customer"]["status"], 9),
+                i["kind"],
+                i["alert"]["rule_id"] if i["kind"] == "alert" else "",
+                i["alert"]["entity_key"] if i["kind"] == "alert" else i["customer"]["customer_id"],
+            )
+        )
+        cards[severity] = items
+    for a in explained:
+        a["customer_alert_key"] = customer_of.get(a["alert_key"])
+    firing = [a for a in explained if a["status"] in ("new", "open", "suppressed")]
+    domains: dict[str, int] = {}
+    for a in firing:
+        domains[a["domain"]] = domains.get(a["domain"], 0) + 1
+    for load in loads:
+        load["balanced"] = load["rows_read"] == load["rows_loaded"] + load["rows_quarantined"]
+    totals = {
+        key: sum(load[key] for load in loads) for key in ("rows_read", "rows_loaded", "rows_quarantined")
+    }
+    status_counts = {s: sum(a["status"] == s for a in explained) for s in STATUS_ORDER}
+    severity_counts = {
+        s: sum(a["severity"] == s for a in firing if a["status"] != "suppressed") for s in SEVERITIES
+    }
+    previous = log[0]["previous_date"]
+    return {
+        "report_title": "Daily exception report",
+        "business_date": business_date.isoformat(),
+        "previous_date": previous.isoformat() if previous else None,
+        "run": runs[0],
+        "status_counts": status_counts,
+        "severity_counts": severity_counts,
+        "domain_counts": [
+            {"domain": d, "name": domain_name(d), "count": n} for d, n in sorted(domains.items())
+        ],
+        "trend": trend,
+        "exception_count": int(exception_count[0]) if exception_count else 0,
+        "alerts": explained,
+        "new_alerts": [a for a in explained if a["status"] == "new"],
+        "resolved_alerts": [a for a in explained if a["status"] == "resolved"],
+        "returned_alerts": [a for a in explained if a["returned"]],
+        "suppressed_alerts": [a for a in explained if a["status"] == "suppressed"],
+        "cards": [{"severity": s, "items": cards[s]} for s in SEVERITIES if cards.get(s)],
+        "customer_alerts": customer_cards,
+        "decisions": [
+            {
+                **{k: d[k] for k in ("row_number", "alert_key", "decision", "problem")},
+                "raw_record": mask.text(d["raw_record"]),
+            }
+            for d in decisions
+        ],
+        "invalid_decisions": [
+            {
+                "row_number": d["row_number"],
+                "problem": mask.text(d["problem"]),
+                "raw_record": mask.text(d["raw_record"]),
+            }
+            for d in decisions
+            if d["problem"] is not None
+        ],
+        "decision_log": decision_log[0] if decision_log else None,
+        "loads": loads,
+        "totals": totals,
+        "all_balanced": all(load["balanced"] for load in loads),
+        "quarantine_reasons": reasons,
+        "quarantined": [mask.record(q) for q in quarantined],
+        "quarantine_sample": QUARANTINE_SAMPLE,
+        "pii_masked": not settings.unmask_pii,
+        "format_value": format_value,
+        "label": label,
+    }
+
+
+def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for a in alerts:
+        writer.writerow(
+            [
+                business_date,
+                run_id,
+                a["alert_key"],
+                a["status"],
+                a["severity"],
+                a["domain"],
+                a["rule_id"],
+                a["entity_key"],
+                a["customer_id"] or "",
+                a["customer_alert_key"] or "",
+                a["first_seen"],
+                a["open_since"] or "",
+                a["last_seen"],
+                a["days_open"],
+                a["decision"] or "",
+                a["decision_until"] or "",
+                a["message"],
+                a["legal_basis"],
+                json.dumps(a["evidence_record"], ensure_ascii=False),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def render_daily(settings: Settings, business_date: date, run_id: str) -> list[Path]:
+    """``var/reports/<D>/daily_exceptions.{html,pdf,csv}`` for the run of ``business_date``."""
+    context = daily_context(settings, business_date, run_id)
+    try:
+        template = environment(settings).get_template("daily_exceptions.html.j2")
+        html = template.render(**context, print_edition=False)
+        # The PDF is drawn from a print edition of the same page: long tables (cash flows)
+        # become paragraphs, which WeasyPrint lays out many times faster.
+        printed = template.render(**context, print_edition=True)
+    except jinja2.TemplateError as error:
+        raise ReportError(f"daily_exceptions.html.j2: {error}") from error
+    folder = settings.reports_dir / business_date.isoformat()
+    html_path = folder / "daily_exceptions.html"
+    pdf_path = folder / "daily_exceptions.pdf"
+    csv_path = folder / "daily_exceptions.csv"
+    write_atomic(html_path, html.encode("utf-8"))
+    write_atomic(pdf_path, html_to_pdf(printed, business_date))
+    write_atomic(csv_path, _csv(context["alerts"], context["business_date"], run_id))
+    return [html_path, pdf_path, csv_path]

@@ -1,0 +1,314 @@
+"""The compliance officer's morning over 10 generated business days, through the CLI.
+
+One generated platform, run day by day with a decisions file. On top of the
+generator's planted truth the test plants, in the landing files, a loan priced above
+the 24 % comprehensive-cost level on day 3 that the platform re-prices on day 7 (an
+alert that persists, then stops). Checked: the alert lifecycle (new / open / resolved /
+suppressed and back), the report's sections, that no ID number or phone number of
+the inputs appears unmasked in any output (HTML, PDF text, CSV), that a rerun gives
+the same bytes, and the report as a person sees it: the HTML in headless Chromium and
+the PDF's first page as an image, both kept under test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from regwatch.alerts import alert_key
+from regwatch.cli import main
+from regwatch.demo import business_days, generate
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+DAYS = business_days(date(2025, 6, 2), date(2025, 6, 13))
+RATE = "cn.rate_caps.real_apr_above_comprehensive_cap"
+REPRICED_LOAN = "L99000001"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+NAVY = (31, 58, 95)  # header and summary-band rule (#1f3a5f)
+BAR_COLOURS = ((178, 24, 43), (239, 138, 98))  # critical and high bars (charts.SEVERITY_COLOURS)
+
+
+@dataclass(frozen=True)
+class Demo:
+    var: Path
+    landing: Path
+    env: dict[str, str]
+    output: str
+    false_positive: str  # alert key of a day-1 rate-cap alert marked false positive
+    once: tuple[str, date]  # alert key and day of a large-cash alert planted once
+    repriced: str  # alert key of the loan above the cap from day 3, re-priced on day 7
+
+
+def _loan_row(nominal_rate: str, updated_at: str, customer: str) -> str:
+    return (
+        f"{REPRICED_LOAN},{customer},individual,CL-EI,,false,{DAYS[2]},{DAYS[2]},10000.00,CNY,12,"
+        f"equal_installment,{nominal_rate},0.00,active,,{updated_at}\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    tmp = tmp_path_factory.mktemp("morning")
+    landing, var = tmp / "landing", tmp / "var"
+    generate(landing, DAYS[0], DAYS[-1], loans=150, accounts=120, seed=21)
+    with (landing / "_truth" / "planted.csv").open(newline="") as handle:
+        planted = list(csv.DictReader(handle))
+    first_day_caps = [r for r in planted if r["rule_id"] == RATE and r["business_date"] == str(DAYS[0])]
+    cash_once = [
+        r
+        for r in planted
+        if r["rule_id"] == "cn.aml.large_cash" and DAYS[0] < date.fromisoformat(r["business_date"]) < DAYS[-1]
+    ]
+    assert first_day_caps and cash_once, "the generator plants a day-1 rate-cap case and a large-cash case"
+    with (landing / str(DAYS[0]) / "accounts.csv").open(newline="") as handle:
+        customer = next(csv.DictReader(handle))["customer_id"]
+    # a loan priced above the 24 % level, delivered on day 3, re-priced (new version) on day 7
+    with (landing / str(DAYS[2]) / "loans.csv").open("a") as handle:
+        handle.write(_loan_row("0.300000", f"{DAYS[2]} 10:00:00", customer))
+    with (landing / str(DAYS[6]) / "loans.csv").open("a") as handle:
+        handle.write(_loan_row("0.180000", f"{DAYS[6]} 10:00:00", customer))
+
+    fp = alert_key(RATE, first_day_caps[0]["entity_key"])
+    cash = cash_once[0]
+    once = alert_key(cash["rule_id"], cash["entity_key"])
+    decisions = var / "decisions" / "dispositions.csv"
+    decisions.parent.mkdir(parents=True)
+    decisions.write_text(
+        "alert_key,decision,decided_on,until,analyst,note\n"
+        f"{fp},false_positive,{DAYS[1]},{DAYS[4]},li.na,fee waived in the contract amendment of 13800138000\n"
+        f"{once},escalated,{cash['business_date']},,wang.wei,second line to review\n"
+        f"{fp},ignore,{DAYS[1]},,li.na,not a decision\n"
+    )
+    env = {
+        "REGWATCH_HOME": str(REPO_ROOT),
+        "REGWATCH_VAR": str(var),
+        "REGWATCH_LANDING": str(landing),
+        "REGWATCH_DISPOSITIONS": str(decisions),
+    }
+    result = CliRunner().invoke(main, ["run", "--from", str(DAYS[0]), "--to", str(DAYS[-1])], env=env)
+    assert result.exit_code == 0, result.output
+    return Demo(
+        var,
+        landing,
+        env,
+        result.output,
+        fp,
+        (once, date.fromisoformat(cash["business_date"])),
+        alert_key(RATE, REPRICED_LOAN),
+    )
+
+
+def _statuses(demo: Demo, key: str) -> list[str | None]:
+    with duckdb.connect(str(demo.var / "warehouse.duckdb"), read_only=True) as con:
+        found = dict(
+            con.execute(
+                "SELECT business_date, status FROM results.alert_days WHERE alert_key = ?", [key]
+            ).fetchall()
+        )
+    return [found.get(day) for day in DAYS]
+
+
+def _html(demo: Demo, day: date) -> str:
+    return (demo.var / "reports" / str(day) / "daily_exceptions.html").read_text()
+
+
+def _section(html: str, section_id: str) -> str:
+    start = html.index(f'<section id="{section_id}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_alert_planted_once_is_new_on_its_day_then_resolved(demo: Demo) -> None:
+    key, day = demo.once
+    n = DAYS.index(day)
+    expected: list[str | None] = [None] * len(DAYS)
+    expected[n], expected[n + 1] = "new", "resolved"
+    assert _statuses(demo, key) == expected
+    assert key in _section(_html(demo, day), "new")
+    assert key in _section(_html(demo, DAYS[n + 1]), "resolved")
+
+
+def test_alert_open_while_it_persists_and_resolved_after(demo: Demo) -> None:
+    assert _statuses(demo, demo.repriced) == [
+        None,
+        None,
+        "new",
+        "open",
+        "open",
+        "open",
+        "resolved",
+        None,
+        None,
+        None,
+    ]
+    assert demo.repriced in _section(_html(demo, DAYS[2]), "new")
+    assert demo.repriced not in _section(_html(demo, DAYS[3]), "new")
+    assert demo.repriced in _section(_html(demo, DAYS[3]), "alerts")
+    assert demo.repriced in _section(_html(demo, DAYS[6]), "resolved")
+
+
+def test_false_positive_suppresses_until_its_date_then_returns(demo: Demo) -> None:
+    assert _statuses(demo, demo.false_positive) == ["new", *["suppressed"] * 4, *["open"] * 5]
+    during = _html(demo, DAYS[3])
+    assert demo.false_positive in _section(during, "suppressed")
+    assert demo.false_positive not in _section(during, "alerts")
+    back = _section(_html(demo, DAYS[5]), "new")
+    assert "Back after a suppression expired" in back and demo.false_positive in back
+    listed = CliRunner().invoke(
+        main, ["alerts", "list", "--business-date", str(DAYS[3]), "--status", "suppressed"], env=demo.env
+    )
+    assert listed.exit_code == 0, listed.output
+    assert f"{demo.false_positive}  suppressed" in listed.output and f"until {DAYS[4]}" in listed.output
+    # the decision stays in the alert's history after it expired
+    card = _section(_html(demo, DAYS[-1]), "alerts")
+    assert demo.false_positive in card and "fee waived in the contract amendment" in card
+
+
+def test_invalid_decision_rows_are_reported(demo: Demo) -> None:
+    decisions = _section(_html(demo, DAYS[-1]), "decisions")
+    assert "unknown decision &#39;ignore&#39;" in decisions or "unknown decision 'ignore'" in decisions
+    assert "1 row of the decisions file cannot be applied" in decisions
+    assert "alerts" in demo.output and f"{DAYS[-1]}: alerts " in demo.output
+    assert "1 invalid decision rows" in demo.output
+
+
+def test_no_id_or_phone_number_unmasked_in_any_output(demo: Demo) -> None:
+    from pypdf import PdfReader
+
+    secrets: set[str] = {"13800138000"}  # the phone number written into a decision's note
+    for day in DAYS:
+        with (demo.landing / str(day) / "accounts.csv").open(newline="", errors="replace") as handle:
+            for row in csv.DictReader(handle):
+                for column in ("id_number", "phone"):
+                    value = (row.get(column) or "").strip()
+                    if len(value) >= 7:
+                        secrets.add(value)
+    assert len(secrets) > 100
+    outputs = sorted((demo.var / "reports").rglob("*.*"))
+    daily = [p for p in outputs if p.name.startswith("daily_exceptions.")]
+    assert {p.suffix for p in daily} == {".html", ".pdf", ".csv"} and len(daily) == 3 * len(DAYS)
+    pattern = re.compile(r"(?<![0-9A-Za-z])(1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+    for path in outputs:
+        if path.suffix == ".pdf":
+            # Lines are joined: a long number the layout wrapped (a hash, a bank account)
+            # reads as one token again, and so does a wrapped ID number or phone.
+            text = "".join(
+                "".join((page.extract_text() or "").splitlines()) for page in PdfReader(path).pages
+            )
+        else:
+            text = path.read_text(errors="replace")
+        assert text.strip(), path
+        leaks = [s for s in secrets if s in text] + pattern.findall(text)
+        assert not leaks, f"{path.name} shows unmasked PII: {leaks[:3]}"
+
+
+def test_rerun_gives_identical_report_bytes(demo: Demo) -> None:
+    folder = demo.var / "reports" / str(DAYS[-1])
+
+    def digest() -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    manifest = json.loads(sorted((demo.var / "ledger").glob(f"*_{DAYS[-1]}_*.json"))[-1].read_text())
+    assert manifest["decisions"]["rows_in_scope"] == 3 and manifest["decisions"]["rows_invalid"] == 1
+    assert len(manifest["decisions"]["sha256_in_scope"]) == 64
+    before = digest()
+    assert {"daily_exceptions.html", "daily_exceptions.pdf", "daily_exceptions.csv"} <= set(before)
+    result = CliRunner().invoke(main, ["run", "--business-date", str(DAYS[-1])], env=demo.env)
+    assert result.exit_code == 0, result.output
+    assert digest() == before
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed (make system-deps)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def _matches(pixels: np.ndarray, colour: tuple[int, int, int], tolerance: int = 6) -> np.ndarray:
+    return np.all(np.abs(pixels[:, :, :3].astype(int) - np.array(colour)) <= tolerance, axis=2)
+
+
+def _assert_band_and_chart(image_path: Path) -> None:
+    """The summary band (the navy header, then the band's navy rule) and a chart's bars below it."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(image_path).convert("RGB"))
+    height, width, _ = pixels.shape
+    navy_rows = np.flatnonzero(_matches(pixels, NAVY).mean(axis=1) > 0.5)
+    assert len(navy_rows) > 20, f"{image_path.name}: no header"
+    header_end = navy_rows[np.argmax(np.diff(navy_rows) > 1)] if np.any(np.diff(navy_rows) > 1) else None
+    assert header_end is not None, f"{image_path.name}: no summary band below the header"
+    band_rule = navy_rows[navy_rows > header_end + 1][0]
+    bars = np.zeros((height, width), dtype=bool)
+    for colour in BAR_COLOURS:
+        bars |= _matches(pixels, colour)
+    bar_rows = np.flatnonzero(bars.any(axis=1))
+    assert bars[band_rule:].sum() > 300, f"{image_path.name}: no chart bars below the summary band"
+    assert bar_rows[bar_rows > band_rule][0] < band_rule + height * 0.6, (
+        f"{image_path.name}: chart too far down"
+    )
+
+
+def test_html_as_a_browser_shows_it(demo: Demo, tmp_path: Path) -> None:
+    chromium = _tool("chromium")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "daily_report_html.png"
+    shot.unlink(missing_ok=True)
+    html = demo.var / "reports" / str(DAYS[-1]) / "daily_exceptions.html"
+    done = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    _assert_band_and_chart(shot)
+
+
+def test_pdf_first_page_as_an_image(demo: Demo) -> None:
+    pdftoppm = _tool("pdftoppm")
+    ARTIFACTS.mkdir(exist_ok=True)
+    prefix = ARTIFACTS / "daily_report_pdf_page1"
+    target = prefix.with_suffix(".png")
+    target.unlink(missing_ok=True)
+    pdf = demo.var / "reports" / str(DAYS[-1]) / "daily_exceptions.pdf"
+    done = subprocess.run(
+        [pdftoppm, "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(prefix)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and target.is_file(), done.stderr[-2000:]
+    _assert_band_and_chart(target)
