@@ -87,14 +87,15 @@ def _timed(step: Callable[[date, Settings], StepResult]) -> Callable[[date, Sett
 @_timed
 def ingest(business_date: date, settings: Settings) -> StepResult:
     """Load the landing files of the date into raw.* (quarantining bad rows) and record the run."""
+    from regwatch.archive import Archive
     from regwatch.ingest import ingest_day
     from regwatch.ledger import code_version
     from regwatch.rules import load_pack
 
     pack = load_pack(settings.pack_dir)
-    version = code_version(settings.project_root)
+    version = settings.pinned_code_version or code_version(settings.project_root)
     with warehouse.connect(settings.warehouse_path) as con:
-        result = ingest_day(con, settings.landing_dir, business_date)
+        result = ingest_day(con, settings.landing_dir, business_date, Archive.of(settings))
         run_id = make_run_id(business_date, result.inputs_sha256, pack.sha256, version)
         with warehouse.transaction(con):
             warehouse.delete_partition(con, "results.run_log", business_date)
@@ -164,26 +165,69 @@ def validate(business_date: date, settings: Settings) -> StepResult:
 
 @_timed
 def render_reports(business_date: date, settings: Settings) -> StepResult:
-    """Render the date's daily exception report (HTML + CSV)."""
+    """Render the date's reports into the run's staging folder; seal_ledger publishes them.
+
+    Every file a run publishes is written here, under ``settings.reports_dir`` (which
+    points at ``var/staging/<run id>/reports`` during this step): seal_ledger archives
+    and records whatever this step left there, so adding a report needs no ledger
+    change. The staging folder starts empty, so a killed earlier attempt leaves nothing.
+    """
+    import shutil
+    from dataclasses import replace
+
     from regwatch.report import render_daily
 
     info = run_info(business_date, settings)
-    paths = tuple(render_daily(settings, business_date, info.run_id))
+    staging = settings.staging_reports_dir(info.run_id)
+    shutil.rmtree(staging.parent, ignore_errors=True)
+    staged = replace(settings, reports_root=staging)
+    paths = tuple(render_daily(staged, business_date, info.run_id))
+    published = [settings.published_reports_dir / p.relative_to(staging) for p in paths]
     return StepResult(
-        "render_reports", business_date, {"run_id": info.run_id, "reports": [str(p) for p in paths]}, paths
+        "render_reports",
+        business_date,
+        {"run_id": info.run_id, "reports": [str(p) for p in published], "staged": str(staging)},
+        paths,
     )
 
 
 @_timed
 def seal_ledger(business_date: date, settings: Settings) -> StepResult:
-    """Write the run's manifest, chained to the previous one; always the last step."""
+    """Archive the run's inputs, pack and outputs, write its manifest, publish; always the last step.
+
+    The manifest is written only once every output is complete and archived; the
+    published files under ``var/reports/`` are then replaced atomically from the
+    archive. A run killed before this step leaves no manifest and no new published file.
+    """
+    import shutil
+
     from regwatch import ledger
+    from regwatch.archive import Archive
+    from regwatch.rules import pack_digest
 
     info = run_info(business_date, settings)
+    archive = Archive.of(settings)
+    staging = settings.staging_reports_dir(info.run_id)
+    if not staging.is_dir():
+        raise PipelineError(
+            f"nothing rendered for run {info.run_id} of {business_date}: run render_reports first"
+        )
+    pack_files = ledger.archive_tree(archive, settings.pack_dir)
+    if pack_digest(settings.pack_dir) != info.pack_sha256:
+        raise PipelineError(
+            f"rule pack {settings.pack_dir} changed during the run of {business_date}: run the date again"
+        )
+    reference = ledger.archive_tree(archive, settings.dbt_project_dir / "seeds")
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         rows = con.execute(
             "SELECT file_name, source_file, sha256, rows_read, rows_loaded, rows_quarantined "
             "FROM results.load_log WHERE business_date = ? ORDER BY file_name",
+            [business_date],
+        ).fetchall()
+        loads = con.execute(
+            "SELECT business_date, load_id, record_sha256 FROM ("
+            "  SELECT *, row_number() OVER (PARTITION BY business_date ORDER BY arrival_seq DESC) AS rank"
+            "  FROM raw.load_arrivals WHERE business_date <= ?) WHERE rank = 1 ORDER BY business_date",
             [business_date],
         ).fetchall()
     inputs = [
@@ -197,8 +241,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         }
         for name, source, digest, read, loaded, quarantined in rows
     ]
-    report_dir = settings.reports_dir / business_date.isoformat()
-    outputs = sorted(p for p in report_dir.iterdir() if p.is_file()) if report_dir.is_dir() else []
+    outputs = sorted(p for p in staging.rglob("*") if p.is_file())
     manifest = ledger.seal(
         settings,
         business_date=business_date,
@@ -209,10 +252,22 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         code_version=info.code_version,
         inputs=inputs,
         outputs=outputs,
+        outputs_root=staging,
         tool_versions=_tool_versions(),
+        pack_files=pack_files,
+        reference_data=reference,
+        loads=[
+            {"business_date": day.isoformat(), "load_id": load_id, "record_sha256": record}
+            for day, load_id, record in loads
+        ],
     )
+    shutil.rmtree(staging.parent, ignore_errors=True)
+    published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)
     return StepResult(
-        "seal_ledger", business_date, {"run_id": info.run_id, "manifest": str(manifest)}, (manifest,)
+        "seal_ledger",
+        business_date,
+        {"run_id": info.run_id, "manifest": str(manifest), "published": [str(p) for p in published]},
+        (*published, manifest),
     )
 
 
