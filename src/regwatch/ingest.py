@@ -9,6 +9,7 @@ DuckDB, so a file of millions of rows is checked column-wise, not row by row.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import io
@@ -20,6 +21,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from regwatch.archive import Archive
@@ -235,16 +237,24 @@ def ingest_day(
     return result
 
 
+_Reject = tuple[int, str | None, str | None, str, str]  # row, column, value, reason, raw record
+
+
 @dataclass
 class _Parsed:
     header: list[str]
     rows: list[tuple[int, list[str]]]  # (row number, fields) of well-formed rows
-    rejects: list[tuple[int, str | None, str | None, str, str]]  # row, column, value, reason, raw
+    rejects: list[_Reject]
     rows_read: int = 0
 
 
 def _parse_csv(data: bytes) -> _Parsed:
-    """Split a CSV into rows with exact 1-based data-row numbers; flag bad UTF-8 and bad shape."""
+    """Split a CSV into rows with exact 1-based data-row numbers; flag bad UTF-8 and bad shape.
+
+    The reference parser (Python's csv module): the DuckDB fast path of
+    :func:`_stage_csv_fast` must give exactly its result, and falls back to it
+    whenever it cannot prove that it does.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -265,26 +275,295 @@ def _parse_csv(data: bytes) -> _Parsed:
             continue
         parsed.rows_read += 1
         if suspect and any(_SURROGATE.search(f) for f in fields):
-            column = next(
-                (header[i] if i < width else None) for i, f in enumerate(fields) if _SURROGATE.search(f)
-            )
-            bad = next(f for f in fields if _SURROGATE.search(f))
-            parsed.rejects.append(
-                (number, column, _printable(bad), "invalid UTF-8", _printable(",".join(fields)))
-            )
+            parsed.rejects.append(_utf8_reject(number, fields, header))
         elif len(fields) != width:
-            parsed.rejects.append(
-                (
-                    number,
-                    None,
-                    None,
-                    f"malformed record: {len(fields)} fields, header has {width}",
-                    json.dumps(fields, ensure_ascii=False),
-                )
-            )
+            parsed.rejects.append(_shape_reject(number, fields, width))
         else:
             parsed.rows.append((number, fields))
     return parsed
+
+
+def _utf8_reject(number: int, fields: list[str], header: list[str]) -> _Reject:
+    width = len(header)
+    column = next((header[i] if i < width else None) for i, f in enumerate(fields) if _SURROGATE.search(f))
+    bad = next(f for f in fields if _SURROGATE.search(f))
+    return (number, column, _printable(bad), "invalid UTF-8", _printable(",".join(fields)))
+
+
+def _shape_reject(number: int, fields: list[str], width: int) -> _Reject:
+    return (
+        number,
+        None,
+        None,
+        f"malformed record: {len(fields)} fields, header has {width}",
+        json.dumps(fields, ensure_ascii=False),
+    )
+
+
+#: Bytes of input checked for UTF-8 in one piece (only a piece that fails is split into lines).
+_UTF8_PIECE = 1 << 22
+#: DuckDB's CSV buffer (None: DuckDB's default); tests lower it to exercise the parallel reader.
+_CSV_BUFFER_SIZE: int | None = None
+#: Longest line the fast path reads; a longer one sends the file to the reference parser.
+_CSV_MAX_LINE = 1 << 21
+
+
+class _NotFast(Exception):
+    """The fast path cannot prove it equals the reference parser on this file."""
+
+
+def _stage_csv_fast(
+    con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes
+) -> _Parsed | None:
+    """Stage a CSV with DuckDB's parallel reader, giving exactly :func:`_parse_csv`'s result.
+
+    Applies to files without quote characters, NUL bytes or lone carriage returns
+    (line ends all ``\\n`` or all ``\\r\\n``): there a CSV record is a physical line and
+    its fields are the line split at commas, in Python and in DuckDB alike. Python
+    finds the blank lines and the lines that are not UTF-8 (one decode per 4 MiB,
+    line by line only in a piece that fails); DuckDB reads the file in parallel and
+    rejects the lines that are not UTF-8 or have the wrong number of fields. Every
+    line DuckDB rejects is looked up in ``data`` and checked in Python, every line
+    Python found not UTF-8 must be among them, and the counts must reconcile
+    (each non-blank line staged or rejected, which also catches a file changed on
+    disk since ``data`` was read). The staged rows, in file order, get their row
+    numbers from the lines skipped before them. If anything does not add up this
+    returns None and the caller uses the reference parser.
+    """
+    try:
+        return _fast_csv(con, contract, path, data)
+    except _NotFast:
+        for table in ("_staged", *_FAST_TEMP):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        return None
+
+
+_FAST_TEMP = ("_staged_lines", "_staged_gaps", "_staged_drop", "_staged_rejects", "_staged_scans")
+
+
+def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes) -> _Parsed:
+    if b'"' in data or b"\x00" in data:
+        raise _NotFast("quote characters or NUL bytes")
+    n_cr = data.count(b"\r")
+    if n_cr == 0:
+        term = b"\n"
+    elif n_cr == data.count(b"\n") == data.count(b"\r\n"):
+        term = b"\r\n"
+    else:
+        raise _NotFast("mixed line ends")
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    header_end = data.find(term, start)
+    if header_end <= start:
+        raise _NotFast("no header line")
+    try:
+        header = [h.strip() for h in data[start:header_end].decode("utf-8").split(",")]
+    except UnicodeDecodeError as error:
+        raise _NotFast("header not UTF-8") from error
+    width = len(header)
+    body = header_end + len(term)
+    if width < 2 or body >= len(data):
+        raise _NotFast("one column or no data lines")
+
+    # Records of the body: one per terminator, plus an unterminated last line.
+    records = data.count(term, body) + (0 if data.endswith(term) else 1)
+    blank = _blank_lines(data, term, header_end, body)
+    invalid = _invalid_utf8_lines(data, body)
+
+    for table in _FAST_TEMP:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    options = [
+        "header = true",
+        "auto_detect = false",
+        f"columns = {columns}",
+        "delim = ','",
+        "quote = '\"'",
+        "escape = '\"'",
+        # no new_line: DuckDB 2.0 reads nothing at all with new_line = '\\r\\n'; left
+        # to itself it ends lines at \\n or \\r\\n, which is all this path admits
+        "strict_mode = true",
+        "null_padding = false",
+        "store_rejects = true",
+        "rejects_table = '_staged_rejects'",
+        "rejects_scan = '_staged_scans'",
+        f"max_line_size = {_CSV_MAX_LINE}",
+    ]
+    if _CSV_BUFFER_SIZE is not None:
+        options.append(f"buffer_size = {_CSV_BUFFER_SIZE}")
+    con.execute(
+        "CREATE TEMP TABLE _staged_lines AS "
+        f"SELECT * FROM read_csv('{_sql_str(str(path))}', {', '.join(options)})"
+    )
+    # Rows keep the file's order and take consecutive row ids (inside a transaction
+    # they start at DuckDB's transaction-local offset, so count from the smallest).
+    span = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _staged_lines").fetchone()
+    staged, first_rowid, last_rowid = (int(v) if v is not None else 0 for v in (span or (0, 0, -1)))
+    if staged and last_rowid - first_rowid + 1 != staged:
+        raise _NotFast("staged rows do not have consecutive row ids")
+    rejected = con.execute(
+        "SELECT line, min(byte_position) FROM _staged_rejects GROUP BY line ORDER BY line"
+    ).fetchall()
+    rejects = _check_rejects(data, term, body, [(int(r[0]), int(r[1])) for r in rejected], invalid, header)
+    if staged + len(rejects) + len(blank) != records:
+        raise _NotFast("counts do not reconcile")
+    # Staged row i (0-based, file order) is record i + 1 + (records skipped before it).
+    skipped = sorted([*blank, *(r[0] for r in rejects)])
+    gaps: dict[int, int] = {}
+    for j, number in enumerate(skipped, start=1):
+        gaps[number - j] = j
+    con.execute("CREATE TEMP TABLE _staged_gaps (first_index BIGINT, skipped BIGINT)")
+    if gaps:
+        con.executemany("INSERT INTO _staged_gaps VALUES (?, ?)", sorted(gaps.items()))
+    # DuckDB rejects a line with too few fields but lets a trailing delimiter pass
+    # ("1,2,3," as three fields). Every staged line has width - 1 commas exactly when
+    # the file's commas add up (none has fewer, so none can have more); if they do
+    # not, the lines with too many are found and taken out of the staged rows.
+    drop: list[int] = []
+    if data.count(b",") != (width - 1) * (1 + staged) + sum(_commas(r) for r in rejects):
+        known = {*skipped}
+        extra = [n for n in _lines_off_width(data, term, body, width) if n not in known]
+        for number, raw in zip(extra, _find_lines(data, term, body, [(n, 0) for n in extra]), strict=True):
+            rejects.append(_shape_reject(number, raw.decode("utf-8").split(","), width))
+            drop.append(number - 1 - bisect.bisect_left(skipped, number))
+        rejects.sort(key=lambda r: r[0])
+    con.execute("CREATE TEMP TABLE _staged_drop (_index BIGINT)")
+    if drop:
+        con.executemany("INSERT INTO _staged_drop VALUES (?)", [(i,) for i in drop])
+    present = [c for c in contract.column_names if c in header]
+    select = "".join(f"coalesce(l.c{header.index(c)}, '') AS \"{c}\", " for c in present)
+    con.execute(
+        f"""CREATE TEMP TABLE _staged AS
+            SELECT {select}CAST(l._index + 1 + coalesce(g.skipped, 0) AS INTEGER) AS _row_number
+            FROM (SELECT rowid - ? AS _index, * FROM _staged_lines) AS l
+            ASOF LEFT JOIN _staged_gaps AS g ON l._index >= g.first_index
+            WHERE l._index NOT IN (SELECT _index FROM _staged_drop)
+            ORDER BY l._index""",
+        [first_rowid],
+    )
+    for table in _FAST_TEMP:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return _Parsed(header, [], rejects, rows_read=records - len(blank))
+
+
+def _commas(reject: _Reject) -> int:
+    """Commas of a rejected line, from the record the reference parser keeps of it."""
+    reason, raw = reject[3], reject[4]
+    if reason == "invalid UTF-8":
+        return raw.count(",")
+    return len(json.loads(raw)) - 1
+
+
+def _blank_lines(data: bytes, term: bytes, header_end: int, body: int) -> list[int]:
+    """Record numbers of the empty lines of the body (Python's csv counts them, then skips them)."""
+    numbers: list[int] = []
+    twice = term + term
+    counted_to, before = body, 0  # terminators in data[body:counted_to]
+    at = data.find(twice, header_end)
+    while at != -1:
+        line_start = at + len(term)
+        before += data.count(term, counted_to, line_start)
+        counted_to = line_start
+        numbers.append(before + 1)
+        at = data.find(twice, line_start)
+    return numbers
+
+
+def _invalid_utf8_lines(data: bytes, body: int) -> set[int]:
+    """Record numbers of the body lines that are not valid UTF-8 (as Python decodes it)."""
+    found: set[int] = set()
+    view = memoryview(data)
+    piece_start, before = body, 0
+    while piece_start < len(data):
+        piece_end = data.find(b"\n", min(len(data), piece_start + _UTF8_PIECE))
+        piece_end = len(data) if piece_end == -1 else piece_end + 1
+        try:
+            str(view[piece_start:piece_end], "utf-8")
+        except UnicodeDecodeError:
+            for offset, line in enumerate(data[piece_start:piece_end].split(b"\n")):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    found.add(before + offset + 1)
+        before += data.count(b"\n", piece_start, piece_end)
+        piece_start = piece_end
+    return found
+
+
+def _find_lines(data: bytes, term: bytes, body: int, wanted: list[tuple[int, int]]) -> list[bytes]:
+    """The bytes of body lines by record number (ascending), without their terminator.
+
+    Each number comes with a byte position that is only a hint where to start
+    looking (DuckDB's may point into the next line): lines are identified by
+    counting line ends from the body.
+    """
+    found: list[bytes] = []
+    cursor, cursor_number = body, 1  # a line start and its record number
+    for number, hint in wanted:
+        if number < cursor_number:
+            raise _NotFast("lines out of order")
+        at = data.rfind(b"\n", cursor, max(cursor, hint))
+        start = cursor if at == -1 else at + 1
+        current = cursor_number + data.count(b"\n", cursor, start)
+        while current > number:
+            start = data.rfind(b"\n", 0, start - 1) + 1
+            current -= 1
+        while current < number:
+            at = data.find(b"\n", start)
+            if at == -1:
+                raise _NotFast("a line is past the end of the file")
+            start, current = at + 1, current + 1
+        cursor, cursor_number = start, number
+        end = data.find(b"\n", start)
+        raw = data[start : len(data) if end == -1 else end]
+        found.append(raw.removesuffix(b"\r") if term == b"\r\n" else raw)
+    return found
+
+
+def _check_rejects(
+    data: bytes,
+    term: bytes,
+    body: int,
+    rejected: list[tuple[int, int]],
+    invalid: set[int],
+    header: list[str],
+) -> list[_Reject]:
+    """Each line DuckDB rejected, checked and recorded as the reference parser would."""
+    rejects: list[_Reject] = []
+    wanted = [(line - 1, hint) for line, hint in rejected]  # DuckDB counts the header as line 1
+    for (number, _), raw in zip(wanted, _find_lines(data, term, body, wanted), strict=True):
+        fields = raw.decode("utf-8", errors="surrogateescape").split(",")
+        if number in invalid:
+            rejects.append(_utf8_reject(number, fields, header))
+        elif raw and len(fields) != len(header):
+            rejects.append(_shape_reject(number, fields, len(header)))
+        else:
+            raise _NotFast("DuckDB rejected a line the reference parser accepts")
+    if not invalid <= {r[0] for r in rejects}:
+        raise _NotFast("DuckDB accepted a line that is not UTF-8")
+    return rejects
+
+
+def _lines_off_width(data: bytes, term: bytes, body: int, width: int) -> list[int]:
+    """Record numbers of the non-blank body lines without exactly ``width - 1`` commas (numpy, by pieces)."""
+    array = np.frombuffer(data, np.uint8)
+    blank_length = len(term) - 1  # an empty line is "" or, with CRLF, "\r"
+    found: list[int] = []
+    piece_start, before = body, 0
+    while piece_start < len(data):
+        piece_end = data.find(b"\n", min(len(data), piece_start + _UTF8_PIECE))
+        piece_end = len(data) if piece_end == -1 else piece_end + 1
+        piece = array[piece_start:piece_end]
+        ends = np.flatnonzero(piece == 10)
+        if piece[-1] != 10:
+            ends = np.append(ends, len(piece))
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        commas = np.concatenate([[0], np.cumsum(piece == 44, dtype=np.int64)])
+        counts = commas[ends] - commas[starts]
+        off = np.flatnonzero((counts != width - 1) & (ends - starts > blank_length))
+        found.extend((before + off + 1).tolist())
+        before += len(ends)
+        piece_start = piece_end
+    return found
 
 
 def _printable(text: str) -> str:
@@ -309,6 +588,13 @@ def _stage(
         count = con.execute("SELECT count(*) FROM _staged").fetchone()
         parsed = _Parsed(header, [], [], rows_read=int(count[0]) if count else 0)
         return parsed, header
+    fast = _stage_csv_fast(con, contract, path, data)
+    csv_parsed = fast if fast is not None else _stage_csv_reference(con, contract, data)
+    return csv_parsed, csv_parsed.header
+
+
+def _stage_csv_reference(con: duckdb.DuckDBPyConnection, contract: FileContract, data: bytes) -> _Parsed:
+    """Stage a CSV parsed by :func:`_parse_csv` (any CSV: quoted fields, embedded line ends)."""
     parsed = _parse_csv(data)
     header = parsed.header
     present = [c for c in contract.column_names if c in header]
@@ -324,7 +610,8 @@ def _stage(
         "CAST(_row_number AS INTEGER) AS _row_number FROM _staged_frame"
     )
     con.unregister("_staged_frame")
-    return parsed, header
+    parsed.rows = []  # staged now; the Python lists can go
+    return parsed
 
 
 def _sql_str(value: str) -> str:
