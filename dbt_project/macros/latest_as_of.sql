@@ -5,7 +5,8 @@
     then), and of each date only its current load: raw is append-only by load, and a date
     delivered again (restated) has several; the current one is its latest arrival in
     raw.load_arrivals (an audit rerun's scratch warehouse holds exactly the loads the run
-    recorded). Among them one row per key wins: the highest version column (e.g.
+    recorded). A date with no arrival at all (rows put into raw.* by hand, as test
+    fixtures do) counts with every load. Among them one row per key wins: the highest version column (e.g.
     updated_at), then the latest load, then the last row of the file.
 -#}
 {% macro latest_as_of(relation, key_columns, version_columns=[]) %}
@@ -22,7 +23,10 @@
             ) as _version_rank
         from {{ relation }}
         where _business_date <= {{ business_date() }}
-            and _load_id in ({{ current_loads() }})
+            and (
+                _load_id in ({{ current_loads() }})
+                or _business_date not in (select business_date from {{ source('platform', 'load_arrivals') }})
+            )
     ) as versions
     where _version_rank = 1
 {% endmacro %}

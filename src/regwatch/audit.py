@@ -131,7 +131,7 @@ def rerun(
     keep_scratch: bool = False,
 ) -> RerunResult:
     """Rebuild a sealed run in a scratch warehouse from the archive and compare every output."""
-    from regwatch import pipeline, warehouse
+    from regwatch import carry, pipeline, warehouse
     from regwatch.ingest import ingest_day
     from regwatch.ledger import code_version
 
@@ -158,6 +158,17 @@ def rerun(
             for day in days:
                 if day != recorded.business_date:
                     ingest_day(con, landing, day, Archive.of(scratch_settings))
+            # Results of earlier dates that D's run read (alerts, incremental indicators):
+            # each date's partition as its latest run sealed before the recorded one left it.
+            earlier: dict[date, Manifest] = {}
+            for path in ledger.manifests(settings):
+                sealed = ledger.read(path)
+                if sealed.sequence >= recorded.sequence:
+                    break
+                if sealed.business_date < recorded.business_date:
+                    earlier[sealed.business_date] = sealed
+            for day in sorted(earlier):
+                carry.restore(con, Archive.of(settings), earlier[day].body.get("state", []))
         pipeline.run_day(recorded.business_date, scratch_settings)
         rerun_manifest = ledger.read(ledger.manifests(scratch_settings)[-1])
         recorded_outputs = {str(o["path"]): str(o["sha256"]) for o in recorded.body["outputs"]}

@@ -177,6 +177,7 @@ def seal(
     pack_files: Sequence[dict[str, str]] = (),
     reference_data: Sequence[dict[str, str]] = (),
     loads: Sequence[dict[str, Any]] = (),
+    state: Sequence[dict[str, Any]] = (),
 ) -> Path:
     """Archive the run's outputs, write its manifest, then publish the outputs; returns the manifest.
 
@@ -224,6 +225,7 @@ def seal(
         "tool_versions": dict(sorted(tool_versions.items())),
         "inputs": inputs,
         "loads": [dict(item) for item in loads],
+        "state": [dict(item) for item in state],
         "outputs": recorded_outputs,
         "previous_manifest": previous.name if previous else None,
         "previous_manifest_sha256": sha256_file(previous) if previous else None,
@@ -302,6 +304,8 @@ def _manifest_problems(
                 record = json.loads(archive.get(record_sha))
                 for f in record["files"]:
                     yield f"input {f['source_file']} (load {item['load_id']})", f["sha256"]
+        for item in body.get("state", []):
+            yield f"results snapshot {item['table']}", item["sha256"]
         for item in body.get("outputs", []):
             yield f"output {item['path']}", item["sha256"]
 

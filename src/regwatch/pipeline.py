@@ -50,9 +50,31 @@ class RunInfo:
 
 
 def make_run_id(business_date: date, inputs_sha256: str, pack_sha256: str, code_version: str) -> str:
-    """Same inputs + same rule pack + same code = same run id (and so identical reports)."""
+    """Same inputs + same rule pack + same code = same run id (and so identical reports).
+
+    ``inputs_sha256`` must cover every input the run reads: :func:`ingest` passes the
+    digest of the loads seen (the current load of every date up to D), so a date
+    restated earlier gives a later date's rerun a new run id.
+    """
     digest = hashlib.sha256(f"{inputs_sha256}\n{pack_sha256}\n{code_version}".encode()).hexdigest()
     return f"{business_date:%Y%m%d}-{digest[:12]}"
+
+
+def loads_seen(con: Any, business_date: date) -> list[tuple[date, str, str]]:
+    """(business date, load id, load record sha256) of the current load of every date up to D."""
+    rows = con.execute(
+        "SELECT business_date, load_id, record_sha256 FROM ("
+        "  SELECT *, row_number() OVER (PARTITION BY business_date ORDER BY arrival_seq DESC) AS rank"
+        "  FROM raw.load_arrivals WHERE business_date <= ?) WHERE rank = 1 ORDER BY business_date",
+        [business_date],
+    ).fetchall()
+    return [(day, str(load_id), str(record)) for day, load_id, record in rows]
+
+
+def loads_seen_digest(con: Any, business_date: date) -> str:
+    """One hash over the loads a run of D reads: its input identity."""
+    lines = "".join(f"{day.isoformat()}\t{load_id}\n" for day, load_id, _ in loads_seen(con, business_date))
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 def run_info(business_date: date, settings: Settings) -> RunInfo:
@@ -96,7 +118,7 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
     version = settings.pinned_code_version or code_version(settings.project_root)
     with warehouse.connect(settings.warehouse_path) as con:
         result = ingest_day(con, settings.landing_dir, business_date, Archive.of(settings))
-        run_id = make_run_id(business_date, result.inputs_sha256, pack.sha256, version)
+        run_id = make_run_id(business_date, loads_seen_digest(con, business_date), pack.sha256, version)
         with warehouse.transaction(con):
             warehouse.delete_partition(con, "results.run_log", business_date)
             con.execute(
@@ -201,7 +223,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     """
     import shutil
 
-    from regwatch import ledger
+    from regwatch import carry, ledger
     from regwatch.archive import Archive
     from regwatch.rules import pack_digest
 
@@ -224,12 +246,8 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
             "FROM results.load_log WHERE business_date = ? ORDER BY file_name",
             [business_date],
         ).fetchall()
-        loads = con.execute(
-            "SELECT business_date, load_id, record_sha256 FROM ("
-            "  SELECT *, row_number() OVER (PARTITION BY business_date ORDER BY arrival_seq DESC) AS rank"
-            "  FROM raw.load_arrivals WHERE business_date <= ?) WHERE rank = 1 ORDER BY business_date",
-            [business_date],
-        ).fetchall()
+        loads = loads_seen(con, business_date)
+        state = carry.snapshot(con, settings, business_date, archive)
     inputs = [
         {
             "file_name": name,
@@ -260,6 +278,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
             {"business_date": day.isoformat(), "load_id": load_id, "record_sha256": record}
             for day, load_id, record in loads
         ],
+        state=state,
     )
     shutil.rmtree(staging.parent, ignore_errors=True)
     published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)

@@ -102,6 +102,7 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
     # Run with today's knowledge, day 10 sees the re-delivered day 5: diff names file and rows.
     pipeline.run_day(day10, settings)
     now10 = ledger.read(ledger.manifests(settings)[-1])
+    assert now10.run_id != sealed10.run_id  # the run id covers every load the run reads
     differences = audit.diff(settings, sealed10.run_id, now10.run_id)
     assert [r.file_name for r in differences.restatements] == ["loans.csv"]
     assert differences.restatements[0].business_date == days[4].isoformat()

@@ -135,6 +135,9 @@ def test_one_changed_byte_anywhere_is_named(audited: Settings, kind: str) -> Non
     elif kind == "rule-pack file":
         item = next(f for f in manifest.body["rule_pack"]["files"] if f["path"] == "_pack.yml")
         target, expected = archive.path(item["sha256"]), "rule-pack file _pack.yml"
+    elif kind == "results snapshot":
+        item = next(s for s in manifest.body["state"] if s["table"] == "results.exceptions")
+        target, expected = archive.path(item["sha256"]), "results snapshot results.exceptions"
     elif kind == "manifest":
         last = ledger.manifests(audited)[-1]  # the head has no successor: its own digest catches it
         target, expected = last, f"{last.name}: was altered"
