@@ -187,7 +187,7 @@ def validate(business_date: date, settings: Settings) -> StepResult:
 
 @_timed
 def render_reports(business_date: date, settings: Settings) -> StepResult:
-    """Render the date's reports into the run's staging folder; seal_ledger publishes them.
+    """Render the date's reports (daily exceptions, large-value report) into the run's staging folder.
 
     Every file a run publishes is written here, under ``settings.reports_dir`` (which
     points at ``var/staging/<run id>/reports`` during this step): seal_ledger archives
@@ -197,6 +197,7 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     import shutil
     from dataclasses import replace
 
+    from regwatch.large_value import render_large_value
     from regwatch.report import render_daily
 
     info = run_info(business_date, settings)
@@ -204,6 +205,7 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     shutil.rmtree(staging.parent, ignore_errors=True)
     staged = replace(settings, reports_root=staging)
     paths = tuple(render_daily(staged, business_date, info.run_id))
+    paths += tuple(render_large_value(staged, business_date, info.run_id))  # PBOC large-value report
     published = [settings.published_reports_dir / p.relative_to(staging) for p in paths]
     return StepResult(
         "render_reports",

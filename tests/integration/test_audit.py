@@ -67,10 +67,14 @@ def test_chain_verifies_and_every_manifest_names_its_loads(audited: Settings) ->
     assert [len(m.body["loads"]) for m in chain] == [1, 2, 3]  # every load of D or earlier
     for m in chain:
         assert m.body["rule_pack"]["files"] and m.body["reference_data"]
-        assert {o["path"] for o in m.body["outputs"]} == {
+        paths = {o["path"] for o in m.body["outputs"]}
+        assert {
             f"reports/{m.business_date}/daily_exceptions.html",
             f"reports/{m.business_date}/daily_exceptions.csv",
-        } | {o["path"] for o in m.body["outputs"] if "/filings/" in o["path"] or "alert" in o["path"]}
+        } <= paths
+        # every file the run published is sealed, and nothing else
+        published = {p for p in paths if (audited.var_dir / p).is_file()}
+        assert published == paths
     assert not (audited.var_dir / "staging" / chain[-1].run_id).exists()  # nothing left staged
 
 
