@@ -178,7 +178,11 @@ def rerun(
             for path in sorted(set(recorded_outputs) | set(rerun_outputs))
         )
         differences = diff_manifests(
-            recorded, Archive.of(settings), rerun_manifest, Archive.of(scratch_settings)
+            recorded,
+            Archive.of(settings),
+            rerun_manifest,
+            Archive.of(scratch_settings),
+            scratch_settings.dbt_target_dir / "manifest.json",
         )
         executing = code_version(settings.project_root)
         # The rerun's manifest and outputs move out of the scratch folder with the report.
@@ -332,8 +336,41 @@ def _pack(manifest: Manifest, archive: Archive) -> Any:
         return load_pack(pack_dir)
 
 
-def _rule_causes(pack_a: Any, pack_b: Any, day_a: date, day_b: date) -> tuple[dict[str, str], list[str]]:
-    """Per rule id, why its exceptions may differ; and the parameter changes no rule's kwargs name."""
+def parameter_readers(dbt_manifest: Path | None) -> dict[str, set[str]]:
+    """Per pack parameter, every dbt model that reads it through ``pack_param`` or is downstream of one."""
+    import re
+
+    if dbt_manifest is None or not dbt_manifest.is_file():
+        return {}
+    manifest = json.loads(dbt_manifest.read_text())
+    nodes = manifest.get("nodes", {})
+    children = manifest.get("child_map", {})
+    readers: dict[str, set[str]] = {}
+    for unique_id, node in nodes.items():
+        if node.get("resource_type") != "model":
+            continue
+        for name in re.findall(r"pack_param\(\s*['\"]([a-z0-9_]+)['\"]", str(node.get("raw_code", ""))):
+            seen, todo = set(), [unique_id]
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                todo.extend(children.get(current, []))
+            readers.setdefault(name, set()).update(
+                str(nodes[n]["name"]) for n in seen if nodes.get(n, {}).get("resource_type") == "model"
+            )
+    return readers
+
+
+def _rule_causes(
+    pack_a: Any, pack_b: Any, day_a: date, day_b: date, readers: dict[str, set[str]] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Per rule id, why its exceptions may differ; and the parameter changes no rule is known to read.
+
+    A parameter reaches a rule through its kwargs (``$name``) or through the dbt models:
+    ``readers`` (from :func:`parameter_readers`) names the models that read each one.
+    """
     causes: dict[str, str] = {}
     rules_a = {r.id: r for r in pack_a.rules}
     rules_b = {r.id: r for r in pack_b.rules}
@@ -366,13 +403,22 @@ def _rule_causes(pack_a: Any, pack_b: Any, day_a: date, day_b: date) -> tuple[di
                 for name in ("model", "expectation", "entity_key", "evidence", "message", "severity")
                 if getattr(a, name) != getattr(b, name)
             ]
-            if changed:
-                causes[rule_id] = "rule re-parameterised: " + ", ".join(changed)
+            via_models = [
+                f"pack parameter {name} {_value(pack_a, name)!r} -> {_value(pack_b, name)!r} "
+                f"(read by {b.model} through pack_param)"
+                for name in sorted(set(pack_a.parameters) | set(pack_b.parameters))
+                if _value(pack_a, name) != _value(pack_b, name)
+                and b.model in (readers or {}).get(name, set())
+            ]
+            if changed or via_models:
+                causes[rule_id] = "rule re-parameterised: " + ", ".join(changed + via_models)
             elif other:
                 causes[rule_id] = "rule redefined: " + ", ".join(other) + " changed"
-    referenced = {n for r in pack_b.rules for n in r.parameter_names()} | {
-        n for r in pack_a.rules for n in r.parameter_names()
-    }
+    referenced = (
+        {n for r in pack_b.rules for n in r.parameter_names()}
+        | {n for r in pack_a.rules for n in r.parameter_names()}
+        | {n for n, models in (readers or {}).items() if any(r.model in models for r in pack_b.rules)}
+    )
     params = []
     for name in sorted(set(pack_a.parameters) | set(pack_b.parameters)):
         va = pack_a.parameters[name].value if name in pack_a.parameters else None
@@ -380,6 +426,10 @@ def _rule_causes(pack_a: Any, pack_b: Any, day_a: date, day_b: date) -> tuple[di
         if va != vb and name not in referenced:
             params.append(f"{name}: {va!r} -> {vb!r} (reaches the dbt models as pack_param)")
     return causes, params
+
+
+def _value(pack: Any, name: str) -> Any:
+    return pack.parameters[name].value if name in pack.parameters else None
 
 
 def _table(data: bytes, file_name: str) -> list[dict[str, str]]:
@@ -475,12 +525,22 @@ def _restatements(a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archi
     return out
 
 
-def diff_manifests(a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archive) -> DiffResult:
-    """Every exception that appeared, disappeared or changed from run A to run B, with its causes."""
+def diff_manifests(
+    a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archive, dbt_manifest: Path | None = None
+) -> DiffResult:
+    """Every exception that appeared, disappeared or changed from run A to run B, with its causes.
+
+    ``dbt_manifest`` (dbt's ``manifest.json``) gives the models that read each pack
+    parameter, so a parameter change is attributed to the rules on those models.
+    """
     exceptions_a = _exceptions(a, archive_a)
     exceptions_b = _exceptions(b, archive_b)
     rule_causes, parameter_changes = _rule_causes(
-        _pack(a, archive_a), _pack(b, archive_b), a.business_date, b.business_date
+        _pack(a, archive_a),
+        _pack(b, archive_b),
+        a.business_date,
+        b.business_date,
+        parameter_readers(dbt_manifest),
     )
     restatements = _restatements(a, archive_a, b, archive_b)
     ref_a = {str(x["path"]): x["sha256"] for x in a.body.get("reference_data", [])}
@@ -550,4 +610,4 @@ def diff(settings: Settings, run_a: str, run_b: str) -> DiffResult:
         if m.body.get("manifest_version", 1) < 2:
             raise AuditError(f"{m.name} predates the archive (manifest version 1): it cannot be compared")
     archive = Archive.of(settings)
-    return diff_manifests(a, archive, b, archive)
+    return diff_manifests(a, archive, b, archive, settings.dbt_target_dir / "manifest.json")

@@ -3,7 +3,7 @@
 Every one of the 31 days is ingested through the pipeline; the full pipeline (dbt, GX,
 reports, ledger) runs on day 10, day 30 and day 31 (set ``REGWATCH_AUDIT_FULL=1`` to
 run it on all 31, as the issue states it: about 8 s a day on an idle 2-core machine).
-Day 31 brings restated versions of loans first delivered by day 10, and day 5 is
+Day 31 brings restated versions of loans first delivered by day 10, and day 1 is
 delivered again with other files. ``audit rerun`` of day 10's sealed run must still
 give the filed bytes; a fresh run of day 10 now differs, and ``audit diff`` names the
 restated file and rows.
@@ -57,7 +57,7 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
     generate(landing, days[0], days[-1], loans=200, accounts=100, seed=21)
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=landing)
     full = os.environ.get("REGWATCH_AUDIT_FULL") == "1"
-    day10, day30, day31 = days[9], days[29], days[30]
+    day10, day30, day31, redelivered = days[9], days[29], days[30], days[0]
     for day in days[:30]:
         if full or day in (day10, day30):
             pipeline.run_day(day, settings)
@@ -73,16 +73,17 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
     header, rows31 = _rows(landing / day31.isoformat() / "loans.csv")
     rows31 += [{**_raise_fee(r), "updated_at": f"{day31} 09:00:00"} for r in targets]
     _write(landing / day31.isoformat() / "loans.csv", header, rows31)
-    # ... and day 5 is delivered again with three loans restated in place.
-    header5, rows5 = _rows(landing / days[4].isoformat() / "loans.csv")
+    # ... and day 1 (the opening book) is delivered again with three loans restated in place.
+    header5, rows5 = _rows(landing / redelivered.isoformat() / "loans.csv")
     restated5 = [i for i, r in enumerate(rows5) if r["status"] == "active" and r["upfront_fee"] == "0.00"][:3]
+    assert len(restated5) == 3
     for i in restated5:
         rows5[i] = _raise_fee(rows5[i])
-    _write(landing / days[4].isoformat() / "loans.csv", header5, rows5)
-    pipeline.ingest(days[4], settings)
+    _write(landing / redelivered.isoformat() / "loans.csv", header5, rows5)
+    pipeline.ingest(redelivered, settings)
     pipeline.run_day(day31, settings)
     # The landing folder no longer matters: the rerun reads the archive only.
-    (landing / days[4].isoformat() / "loans.csv").unlink()
+    (landing / redelivered.isoformat() / "loans.csv").unlink()
 
     env = {
         "REGWATCH_HOME": str(REPO_ROOT),
@@ -99,13 +100,13 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
     assert verified.exit_code == 0, verified.output
     assert verified.output.startswith("ledger ok:")
 
-    # Run with today's knowledge, day 10 sees the re-delivered day 5: diff names file and rows.
+    # Run with today's knowledge, day 10 sees the re-delivered day 1: diff names file and rows.
     pipeline.run_day(day10, settings)
     now10 = ledger.read(ledger.manifests(settings)[-1])
     assert now10.run_id != sealed10.run_id  # the run id covers every load the run reads
     differences = audit.diff(settings, sealed10.run_id, now10.run_id)
     assert [r.file_name for r in differences.restatements] == ["loans.csv"]
-    assert differences.restatements[0].business_date == days[4].isoformat()
+    assert differences.restatements[0].business_date == redelivered.isoformat()
     assert len(differences.restatements[0].rows_changed) == 3
     assert differences.changes and not differences.unexplained
     restated_ids = {rows5[i]["loan_id"] for i in restated5}

@@ -118,7 +118,7 @@ def _flip(path: Path) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "kind", ["input", "load record", "output", "rule-pack file", "manifest", "published"]
+    "kind", ["input", "load record", "output", "rule-pack file", "results snapshot", "manifest", "published"]
 )
 def test_one_changed_byte_anywhere_is_named(audited: Settings, kind: str) -> None:
     archive = Archive.of(audited)
@@ -163,10 +163,16 @@ def test_one_changed_byte_anywhere_is_named(audited: Settings, kind: str) -> Non
 
 
 def _changed_pack(settings: Settings, tmp_path: Path, day: date) -> tuple[Settings, str, str]:
-    """A project whose pack retires one rule that fired on ``day`` and re-parameterises another."""
+    """A project whose pack retires one rule that fired on ``day`` and re-parameterises another.
+
+    The large-cash line is a pack parameter the dbt model reads (pack_param): raised a
+    thousandfold, the large-cash rule stops firing; a rate-cap rule is retired on ``day``.
+    """
     sealed = ledger.find(settings, business_date=day)
-    exceptions = audit._exceptions(sealed, Archive.of(settings))
-    fired = sorted({rule for rule, _ in exceptions})
+    fired = {rule for rule, _ in audit._exceptions(sealed, Archive.of(settings))}
+    reparameterised = "cn.aml.large_cash"
+    retired = next(r for r in sorted(fired) if r.startswith("cn.rate_caps."))
+    assert reparameterised in fired, fired
     root = tmp_path / "project"
     root.mkdir()
     for name in ("dbt_project", "reports"):
@@ -174,20 +180,15 @@ def _changed_pack(settings: Settings, tmp_path: Path, day: date) -> tuple[Settin
     shutil.copytree(REPO_ROOT / "checks", root / "checks")
     pack_dir = root / "checks" / "cn"
     header = yaml.safe_load((pack_dir / "_pack.yml").read_text())
-    reparameterised = retired = None
-    for family in sorted(pack_dir.glob("[!_]*.yml")):
-        body = yaml.safe_load(family.read_text())
-        for rule in body["rules"]:
-            param = str(rule["kwargs"].get("max_value", ""))
-            if reparameterised is None and rule["id"] in fired and param.startswith("$"):
-                header["parameters"][param[1:]]["value"] *= 1000
-                reparameterised = rule["id"]
-            elif retired is None and rule["id"] in fired and not param.startswith("$"):
-                rule["valid_to"] = day
-                retired = rule["id"]
-        family.write_text(yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
+    header["parameters"]["large_cash_threshold_cny"]["value"] *= 1000
+    header["parameters"]["large_cash_threshold_usd"]["value"] *= 1000
     (pack_dir / "_pack.yml").write_text(yaml.safe_dump(header, sort_keys=False, allow_unicode=True))
-    assert reparameterised and retired, fired
+    family = pack_dir / "rate_caps.yml"
+    body = yaml.safe_load(family.read_text())
+    for rule in body["rules"]:
+        if rule["id"] == retired:
+            rule["valid_to"] = day
+    family.write_text(yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
     changed = replace(settings, project_root=root, pinned_code_version=str(sealed.body["code_version"]))
     return changed, retired, reparameterised
 
@@ -208,7 +209,9 @@ def test_retired_and_reparameterised_rules_explain_every_change(audited: Setting
         if change.rule_id == retired:
             assert change.causes[0].startswith("rule retired: valid"), change
         else:
-            assert change.causes[0].startswith("rule re-parameterised: max_value"), change
+            assert change.causes[0].startswith(
+                "rule re-parameterised: pack parameter large_cash_threshold"
+            ), change
     # Today's pack is the changed one: `rerun --rules current` of the old run shows the same changes.
     current = audit.rerun(changed, day, old.run_id, rules="current")
     assert not current.reproduced
