@@ -88,10 +88,11 @@ class DecisionRow:
 class DecisionsLoad:
     """What the decisions file gave for one business date."""
 
-    source_file: str
+    source_file: str  # the file's name (not its folder: reports and reruns must not depend on it)
     exists: bool
     rows: tuple[DecisionRow, ...]
     sha256: str  # of the rows in scope for the date ("" when there are none)
+    file_sha256: str  # of the whole file as read, archived by ingest ("" when there is none)
 
     @property
     def rows_read(self) -> int:
@@ -125,11 +126,13 @@ def read_decisions(path: Path, business_date: date) -> DecisionsLoad:
     Each row is checked on its own: a bad row never hides a good one.
     """
     if not path.is_file():
-        return DecisionsLoad(str(path), False, (), "")
-    text = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
+        return DecisionsLoad(path.name, False, (), "", "")
+    data = path.read_bytes()
+    file_sha256 = hashlib.sha256(data).hexdigest()
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     records = [r for r in csv.reader(io.StringIO(text, newline="")) if any(field.strip() for field in r)]
     if not records:
-        return DecisionsLoad(str(path), True, (), "")
+        return DecisionsLoad(path.name, True, (), "", file_sha256)
     header = [h.strip().lower() for h in records[0]]
     missing = [c for c in DISPOSITION_COLUMNS if c not in header]
     unknown = [h for h in header if h not in DISPOSITION_COLUMNS]
@@ -179,7 +182,7 @@ def read_decisions(path: Path, business_date: date) -> DecisionsLoad:
     if rows:
         canonical = _raw(header) + "\n" + "".join(f"{r.row_number}\t{r.raw_record}\n" for r in rows)
         digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return DecisionsLoad(str(path), True, tuple(rows), digest)
+    return DecisionsLoad(path.name, True, tuple(rows), digest, file_sha256)
 
 
 def _row_problem(values: dict[str, str], decided_on: date | None, until: date | None) -> str | None:
@@ -224,8 +227,16 @@ def store_decisions(con: duckdb.DuckDBPyConnection, load: DecisionsLoad, busines
             ],
         )
     con.execute(
-        "INSERT INTO results.disposition_log VALUES (?, ?, ?, ?, ?, ?)",
-        [business_date, load.source_file, load.exists, load.sha256, load.rows_read, load.rows_invalid],
+        "INSERT INTO results.disposition_log VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            business_date,
+            load.source_file,
+            load.exists,
+            load.sha256,
+            load.rows_read,
+            load.rows_invalid,
+            load.file_sha256,
+        ],
     )
 
 

@@ -23,7 +23,15 @@ from regwatch.config import Settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: regwatch errors that mean "your input or usage is wrong" (exit 2); the rest exit 1.
-_BAD_INPUT_ERRORS = {"RulePackError", "SettingsError", "AprError", "DemoError", "FilingError"}
+_BAD_INPUT_ERRORS = {
+    "RulePackError",
+    "SettingsError",
+    "AprError",
+    "DemoError",
+    "FilingError",
+    "RunNotFoundError",
+    "AuditError",
+}
 
 
 def _fail(message: str, code: int) -> None:
@@ -159,15 +167,20 @@ def _run_dates(dates: list[date], settings: Settings) -> tuple[list[Path], dict[
                 results = run_day(day, settings, on_step=finished, on_start=started)
                 progress.update(steps, description=f"{day} done")
                 progress.advance(overall)
-                reports.extend(p for r in results if r.step == "render_reports" for p in r.outputs)
+                reports.extend(_published(results))
                 last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
         return reports, last_alerts
     for day in dates:
         click.echo(f"{day}  run for {day} (pack {settings.pack})")
         results = run_day(day, settings, on_step=_print_step)
-        reports.extend(p for r in results if r.step == "render_reports" for p in r.outputs)
+        reports.extend(_published(results))
         last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
     return reports, last_alerts
+
+
+def _published(results: list[Any]) -> list[Path]:
+    """The report files a day's run published (seal_ledger moves them out of staging)."""
+    return [Path(p) for r in results if r.step == "seal_ledger" for p in r.summary["published"]]
 
 
 def _final_summary(dates: list[date], reports: list[Path], alerts: dict[str, Any] | None) -> None:
@@ -459,7 +472,7 @@ def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
 
 @main.group()
 def audit() -> None:
-    """The ledger: verify the chain of manifests and every artefact they name."""
+    """The ledger: verify it, rerun a sealed date from the archive, explain differences."""
 
 
 @audit.command("verify")
@@ -474,6 +487,52 @@ def audit_verify() -> None:
             click.echo(f"regwatch: audit: {problem}", err=True)
         sys.exit(1)
     click.echo(result.summary)
+
+
+@audit.command("rerun")
+@click.option("--business-date", type=DATE, required=True, help="The business date to rebuild.")
+@click.option("--run", "run_id", help="The run to reproduce (default: the date's latest sealed run).")
+@click.option(
+    "--rules",
+    type=click.Choice(["recorded", "current"]),
+    default="recorded",
+    show_default=True,
+    help="The rule pack recorded for the run, or today's (to see what it would change).",
+)
+@click.option("--keep-scratch", is_flag=True, help="Keep the scratch warehouse under var/audit/scratch/.")
+@_handles_errors
+def audit_rerun(business_date: date, run_id: str | None, rules: str, keep_scratch: bool) -> None:
+    """Rebuild a sealed date from the archive in a scratch warehouse; compare every output byte for byte.
+
+    Exit 0 when every output is reproduced (or with --rules current, which shows the
+    differences); exit 1 when a run rebuilt with its recorded rules differs from what was filed.
+    """
+    from regwatch.audit import rerun
+
+    click.echo(f"rerunning {business_date} from the archive in a scratch warehouse ({rules} rules) ...")
+    result = rerun(
+        _settings(), business_date, run_id, "current" if rules == "current" else "recorded", keep_scratch
+    )
+    for comparison in result.comparisons:
+        click.echo(f"  {comparison.status:<22} {comparison.path}")
+    for line in result.diff.lines()[1:] if result.diff.changes or result.diff.rule_causes else []:
+        click.echo(f"  {line}")
+    click.echo(result.summary)
+    click.echo(f"audit report: {result.report}")
+    if not result.reproduced and rules == "recorded":
+        sys.exit(1)
+
+
+@audit.command("diff")
+@click.argument("run_a")
+@click.argument("run_b")
+@_handles_errors
+def audit_diff(run_a: str, run_b: str) -> None:
+    """Which exceptions appeared or disappeared from RUN_A to RUN_B, and why (rules, inputs, code)."""
+    from regwatch.audit import diff
+
+    for line in diff(_settings(), run_a, run_b).lines():
+        click.echo(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 _CONTENT_DIRS = ("dbt_project", "checks", "reports")
@@ -41,6 +41,10 @@ class Settings:
     unmask_pii: bool = False
     pii_key: str = field(default="regwatch-default-masking-key", repr=False)
     dispositions_file: Path | None = None
+    #: Where render_reports writes (a run's staging folder); None = the published reports/.
+    reports_root: Path | None = None
+    #: The code version a run records; None = this checkout's (``audit rerun`` pins the recorded one).
+    pinned_code_version: str | None = None
 
     @property
     def dispositions_path(self) -> Path:
@@ -57,7 +61,21 @@ class Settings:
 
     @property
     def reports_dir(self) -> Path:
+        """Where reports are written: the published ``var/reports`` unless a run stages them."""
+        return self.reports_root if self.reports_root is not None else self.published_reports_dir
+
+    @property
+    def published_reports_dir(self) -> Path:
+        """``var/reports``: the files visible as final (published by seal_ledger from the archive)."""
         return self.var_dir / "reports"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.var_dir / "archive"
+
+    def staging_reports_dir(self, run_id: str) -> Path:
+        """Where render_reports writes a run's files before seal_ledger publishes them."""
+        return self.var_dir / "staging" / run_id / "reports"
 
     @property
     def ledger_dir(self) -> Path:
@@ -125,13 +143,12 @@ class Settings:
         dispositions = overrides.pop("dispositions_file", None) or env.get("REGWATCH_DISPOSITIONS")
         if overrides:
             raise SettingsError(f"unknown settings: {', '.join(sorted(overrides))}")
-        extra = {"pii_key": key} if key else {}
-        return cls(
+        settings = cls(
             project_root=root,
             var_dir=var_dir.resolve(),
             landing_dir=landing.resolve(),
             pack=pack,
             unmask_pii=bool(unmask),
             dispositions_file=Path(str(dispositions)).resolve() if dispositions else None,
-            **extra,
         )
+        return replace(settings, pii_key=key) if key else settings

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from regwatch.archive import Archive
 from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, Column, FileContract
 from regwatch.warehouse import delete_partition, transaction
 
@@ -112,47 +113,128 @@ def inputs_digest(files: Sequence[tuple[str, str]]) -> str:
     return sha256_bytes(lines.encode())
 
 
-def ingest_day(con: duckdb.DuckDBPyConnection, landing_dir: Path, business_date: date) -> IngestResult:
-    """Load every input of ``business_date``, replacing what an earlier run loaded for it.
+def current_load_id(con: duckdb.DuckDBPyConnection, business_date: date) -> str | None:
+    """The load of ``business_date`` that counts now: its latest arrival."""
+    row = con.execute(
+        "SELECT load_id FROM raw.load_arrivals WHERE business_date = ? ORDER BY arrival_seq DESC LIMIT 1",
+        [business_date],
+    ).fetchone()
+    return str(row[0]) if row else None
 
-    All files are checked for presence first, then loaded in one transaction:
-    either the whole day is replaced or nothing changes.
+
+def load_record(result: IngestResult) -> bytes:
+    """The archived description of a load: its files, their sha256 and row counts (canonical JSON)."""
+    record = {
+        "load_id": result.load_id,
+        "business_date": result.business_date.isoformat(),
+        "inputs_sha256": result.inputs_sha256,
+        "files": [
+            {
+                "file_name": f.file_name,
+                "source_file": f.source_file,
+                "sha256": f.sha256,
+                "rows_read": f.rows_read,
+                "rows_loaded": f.rows_loaded,
+                "rows_quarantined": f.rows_quarantined,
+                "notes": list(f.notes),
+            }
+            for f in sorted(result.files, key=lambda f: f.file_name)
+        ],
+    }
+    return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _result_from_record(data: bytes) -> IngestResult:
+    record = json.loads(data)
+    files = tuple(
+        FileLoad(
+            f["file_name"],
+            f["source_file"],
+            f["sha256"],
+            f["rows_read"],
+            f["rows_loaded"],
+            f["rows_quarantined"],
+            tuple(f["notes"]),
+        )
+        for f in record["files"]
+    )
+    return IngestResult(
+        date.fromisoformat(record["business_date"]), record["load_id"], record["inputs_sha256"], files
+    )
+
+
+def ingest_day(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    business_date: date,
+    archive: Archive | None = None,
+) -> IngestResult:
+    """Load every input of ``business_date`` as a new load; earlier loads are kept.
+
+    raw.* and quarantine.rows are append-only by load: a date delivered again with
+    other files adds a load (and an arrival in ``raw.load_arrivals``) and becomes the
+    date's current load; the earlier load stays, so a rerun of an earlier run can use
+    exactly what that run saw. The same files delivered again add nothing. The files
+    are archived content-addressed (``archive``) before anything is loaded, so a rerun
+    never depends on the landing folder. All files are checked for presence first,
+    then loaded in one transaction: either the whole load lands or nothing changes.
     """
     paths = find_inputs(landing_dir, business_date)
     contents = {name: path.read_bytes() for name, path in paths.items()}
     digests = {name: sha256_bytes(data) for name, data in contents.items()}
     inputs_sha = inputs_digest(list(digests.items()))
     load_id = f"{business_date:%Y%m%d}-{inputs_sha[:12]}"
-    loads: list[FileLoad] = []
+    if archive is not None:
+        for data in contents.values():
+            archive.put(data)
+    known = con.execute(
+        "SELECT record_sha256 FROM raw.load_arrivals WHERE load_id = ? LIMIT 1", [load_id]
+    ).fetchone()
     with transaction(con):
-        delete_partition(con, "quarantine.rows", business_date, "_business_date")
+        if known is not None and archive is not None:
+            result = _result_from_record(archive.get(str(known[0])))
+            record = load_record(result)
+        else:
+            if known is not None:  # no archive to read the record from: rebuild this load's rows
+                for table in ("quarantine.rows", *(f"raw.{name}" for name in CONTRACTS)):
+                    con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [load_id])
+            loads: list[FileLoad] = []
+            for name, path in sorted(paths.items()):
+                source = f"{business_date.isoformat()}/{path.name}"
+                load = _load_file(con, CONTRACTS[name], path, contents[name], source, business_date, load_id)
+                if not load.balanced:
+                    raise IngestError(
+                        f"{source}: {load.rows_read} rows read but {load.rows_loaded} loaded "
+                        f"+ {load.rows_quarantined} quarantined"
+                    )
+                loads.append(load)
+            result = IngestResult(business_date, load_id, inputs_sha, tuple(loads))
+            record = load_record(result)
+        record_sha = archive.put(record) if archive is not None else sha256_bytes(record)
+        if current_load_id(con, business_date) != load_id:
+            con.execute(
+                "INSERT INTO raw.load_arrivals "
+                "SELECT coalesce(max(arrival_seq), 0) + 1, ?, ?, ?, ? FROM raw.load_arrivals",
+                [load_id, business_date, inputs_sha, record_sha],
+            )
+        # results.load_log describes the date's current load (what the date's report shows).
         delete_partition(con, "results.load_log", business_date)
-        for name in CONTRACTS:
-            delete_partition(con, f"raw.{name}", business_date, "_business_date")
-        for name, path in sorted(paths.items()):
-            source = f"{business_date.isoformat()}/{path.name}"
-            load = _load_file(con, CONTRACTS[name], path, contents[name], source, business_date, load_id)
-            if not load.balanced:
-                raise IngestError(
-                    f"{source}: {load.rows_read} rows read but {load.rows_loaded} loaded "
-                    f"+ {load.rows_quarantined} quarantined"
-                )
+        for load in result.files:
             con.execute(
                 "INSERT INTO results.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     load_id,
                     business_date,
-                    name,
-                    source,
-                    digests[name],
+                    load.file_name,
+                    load.source_file,
+                    load.sha256,
                     load.rows_read,
                     load.rows_loaded,
                     load.rows_quarantined,
                     "; ".join(load.notes) or None,
                 ],
             )
-            loads.append(load)
-    return IngestResult(business_date, load_id, inputs_sha, tuple(loads))
+    return result
 
 
 _Reject = tuple[int, str | None, str | None, str, str]  # row, column, value, reason, raw record
@@ -699,8 +781,8 @@ def _load_file(
         )
         loaded = _count(con, f"raw.{name}") - before
     quarantined_row = con.execute(
-        "SELECT count(*) FROM quarantine.rows WHERE _business_date = ? AND file_name = ?",
-        [business_date, name],
+        "SELECT count(*) FROM quarantine.rows WHERE _load_id = ? AND file_name = ?",
+        [load_id, name],
     ).fetchone()
     quarantined = int(quarantined_row[0]) if quarantined_row else 0
     for table in ("_staged", "_checked", "_typed"):

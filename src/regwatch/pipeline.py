@@ -54,14 +54,34 @@ def make_run_id(
 ) -> str:
     """Same inputs + same rule pack + same code = same run id (and so identical reports).
 
-    ``decisions_sha256`` is the hash of the analysts' decisions in scope for the date
-    (empty when there are none, which keeps the id of a run without decisions as it was).
+    ``inputs_sha256`` must cover every input the run reads: :func:`ingest` passes the
+    digest of the loads seen (the current load of every date up to D), so a date
+    restated earlier gives a later date's rerun a new run id. ``decisions_sha256`` is
+    the hash of the analysts' decisions in scope for the date (empty when there are
+    none, which keeps the id of a run without decisions as it was).
     """
     identity = f"{inputs_sha256}\n{pack_sha256}\n{code_version}"
     if decisions_sha256:
         identity += f"\ndecisions {decisions_sha256}"
     digest = hashlib.sha256(identity.encode()).hexdigest()
     return f"{business_date:%Y%m%d}-{digest[:12]}"
+
+
+def loads_seen(con: Any, business_date: date) -> list[tuple[date, str, str]]:
+    """(business date, load id, load record sha256) of the current load of every date up to D."""
+    rows = con.execute(
+        "SELECT business_date, load_id, record_sha256 FROM ("
+        "  SELECT *, row_number() OVER (PARTITION BY business_date ORDER BY arrival_seq DESC) AS rank"
+        "  FROM raw.load_arrivals WHERE business_date <= ?) WHERE rank = 1 ORDER BY business_date",
+        [business_date],
+    ).fetchall()
+    return [(day, str(load_id), str(record)) for day, load_id, record in rows]
+
+
+def loads_seen_digest(con: Any, business_date: date) -> str:
+    """One hash over the loads a run of D reads: its input identity."""
+    lines = "".join(f"{day.isoformat()}\t{load_id}\n" for day, load_id, _ in loads_seen(con, business_date))
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 def run_info(business_date: date, settings: Settings) -> RunInfo:
@@ -98,19 +118,25 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
     """Load the landing files of the date into raw.* (quarantining bad rows) and record the run.
 
     The analysts' decisions file is read here too (it is an input of the run: its rows
-    in scope for the date are part of the run id), checked row by row.
+    in scope for the date are part of the run id), checked row by row, and archived.
     """
     from regwatch.alerts import read_decisions, store_decisions
+    from regwatch.archive import Archive
     from regwatch.ingest import ingest_day
     from regwatch.ledger import code_version
     from regwatch.rules import load_pack
 
     pack = load_pack(settings.pack_dir)
-    version = code_version(settings.project_root)
+    version = settings.pinned_code_version or code_version(settings.project_root)
     with warehouse.connect(settings.warehouse_path) as con:
-        result = ingest_day(con, settings.landing_dir, business_date)
+        archive = Archive.of(settings)
+        result = ingest_day(con, settings.landing_dir, business_date, archive)
         decisions = read_decisions(settings.dispositions_path, business_date)
-        run_id = make_run_id(business_date, result.inputs_sha256, pack.sha256, version, decisions.sha256)
+        if settings.dispositions_path.is_file():
+            archive.put(settings.dispositions_path.read_bytes())
+        run_id = make_run_id(
+            business_date, loads_seen_digest(con, business_date), pack.sha256, version, decisions.sha256
+        )
         with warehouse.transaction(con):
             store_decisions(con, decisions, business_date)
             warehouse.delete_partition(con, "results.run_log", business_date)
@@ -193,35 +219,72 @@ def update_alerts(business_date: date, settings: Settings) -> StepResult:
 
 @_timed
 def render_reports(business_date: date, settings: Settings) -> StepResult:
-    """Render the date's daily exception report (HTML + PDF + CSV) and the filings due that day.
+    """Render the date's reports into the run's staging folder: the daily exception report
+    (HTML + PDF + CSV), the large-value report, and the disclosure filing of every period
+    (month, quarter) the date closes.
 
-    The large-value report of the date, and the disclosure filing of every period (month,
-    quarter) the date closes.
+    Every file a run publishes is written here, under ``settings.reports_dir`` (which
+    points at ``var/staging/<run id>/reports`` during this step): seal_ledger archives
+    and records whatever this step left there, so adding a report needs no ledger
+    change. The staging folder starts empty, so a killed earlier attempt leaves nothing.
     """
+    import shutil
+    from dataclasses import replace
+
     from regwatch.filing import file_period, periods_closed_by
     from regwatch.large_value import render_large_value
     from regwatch.report import render_daily
 
     info = run_info(business_date, settings)
-    paths = tuple(render_daily(settings, business_date, info.run_id))
-    paths += tuple(render_large_value(settings, business_date, info.run_id))  # PBOC large-value report
+    staging = settings.staging_reports_dir(info.run_id)
+    shutil.rmtree(staging.parent, ignore_errors=True)
+    staged = replace(settings, reports_root=staging)
+    paths = tuple(render_daily(staged, business_date, info.run_id))
+    paths += tuple(render_large_value(staged, business_date, info.run_id))  # PBOC large-value report
     closed = periods_closed_by(settings, business_date)
     for period_id in closed:
-        paths += tuple(file_period(settings, period_id))
+        paths += tuple(file_period(staged, period_id))
+    published = [settings.published_reports_dir / p.relative_to(staging) for p in paths]
     return StepResult(
         "render_reports",
         business_date,
-        {"run_id": info.run_id, "reports": [str(p) for p in paths], "filings": closed},
+        {
+            "run_id": info.run_id,
+            "reports": [str(p) for p in published],
+            "filings": closed,
+            "staged": str(staging),
+        },
         paths,
     )
 
 
 @_timed
 def seal_ledger(business_date: date, settings: Settings) -> StepResult:
-    """Write the run's manifest, chained to the previous one; always the last step."""
-    from regwatch import ledger
+    """Archive the run's inputs, pack and outputs, write its manifest, publish; always the last step.
+
+    The manifest is written only once every output is complete and archived; the
+    published files under ``var/reports/`` are then replaced atomically from the
+    archive. A run killed before this step leaves no manifest and no new published file.
+    """
+    import shutil
+
+    from regwatch import carry, ledger
+    from regwatch.archive import Archive
+    from regwatch.rules import pack_digest
 
     info = run_info(business_date, settings)
+    archive = Archive.of(settings)
+    staging = settings.staging_reports_dir(info.run_id)
+    if not staging.is_dir():
+        raise PipelineError(
+            f"nothing rendered for run {info.run_id} of {business_date}: run render_reports first"
+        )
+    pack_files = ledger.archive_tree(archive, settings.pack_dir)
+    if pack_digest(settings.pack_dir) != info.pack_sha256:
+        raise PipelineError(
+            f"rule pack {settings.pack_dir} changed during the run of {business_date}: run the date again"
+        )
+    reference = ledger.archive_tree(archive, settings.dbt_project_dir / "seeds")
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         rows = con.execute(
             "SELECT file_name, source_file, sha256, rows_read, rows_loaded, rows_quarantined "
@@ -229,10 +292,12 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
             [business_date],
         ).fetchall()
         decisions = con.execute(
-            "SELECT source_file, file_exists, sha256, rows_read, rows_invalid FROM results.disposition_log "
-            "WHERE business_date = ?",
+            "SELECT source_file, file_exists, sha256, rows_read, rows_invalid, file_sha256 "
+            "FROM results.disposition_log WHERE business_date = ?",
             [business_date],
         ).fetchone()
+        loads = loads_seen(con, business_date)
+        state = carry.snapshot(con, settings, business_date, archive)
     inputs = [
         {
             "file_name": name,
@@ -244,9 +309,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         }
         for name, source, digest, read, loaded, quarantined in rows
     ]
-    report_dir = settings.reports_dir / business_date.isoformat()
-    outputs = sorted(p for p in report_dir.iterdir() if p.is_file()) if report_dir.is_dir() else []
-    outputs += _filing_outputs(business_date, settings)
+    outputs = sorted(p for p in staging.rglob("*") if p.is_file())
     manifest = ledger.seal(
         settings,
         business_date=business_date,
@@ -257,6 +320,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         code_version=info.code_version,
         inputs=inputs,
         outputs=outputs,
+        outputs_root=staging,
         tool_versions=_tool_versions(),
         decisions=None
         if decisions is None
@@ -266,10 +330,23 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
             "sha256_in_scope": decisions[2] or None,
             "rows_in_scope": decisions[3],
             "rows_invalid": decisions[4],
+            "file_sha256": decisions[5],
         },
+        pack_files=pack_files,
+        reference_data=reference,
+        loads=[
+            {"business_date": day.isoformat(), "load_id": load_id, "record_sha256": record}
+            for day, load_id, record in loads
+        ],
+        state=state,
     )
+    shutil.rmtree(staging.parent, ignore_errors=True)
+    published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)
     return StepResult(
-        "seal_ledger", business_date, {"run_id": info.run_id, "manifest": str(manifest)}, (manifest,)
+        "seal_ledger",
+        business_date,
+        {"run_id": info.run_id, "manifest": str(manifest), "published": [str(p) for p in published]},
+        (*published, manifest),
     )
 
 

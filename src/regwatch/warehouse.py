@@ -26,6 +26,16 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 #: Tables regwatch itself writes (raw.* comes from the input contract).
 _OWN_TABLES = {
+    # Append-only register of deliveries: one row each time a business date's inputs
+    # arrive with content that differs from the date's current load. The current load
+    # of a date is its latest arrival; earlier loads stay in raw.* (nothing is deleted).
+    "raw.load_arrivals": """
+        arrival_seq BIGINT NOT NULL,
+        load_id VARCHAR NOT NULL,
+        business_date DATE NOT NULL,
+        inputs_sha256 VARCHAR NOT NULL,
+        record_sha256 VARCHAR NOT NULL
+    """,
     "quarantine.rows": """
         _load_id VARCHAR NOT NULL,
         _business_date DATE NOT NULL,
@@ -87,7 +97,8 @@ _OWN_TABLES = {
         file_exists BOOLEAN NOT NULL,
         sha256 VARCHAR NOT NULL,
         rows_read BIGINT NOT NULL,
-        rows_invalid BIGINT NOT NULL
+        rows_invalid BIGINT NOT NULL,
+        file_sha256 VARCHAR NOT NULL
     """,
     # Each date's alert snapshot: every alert firing on D, plus those resolved on D.
     "results.alert_days": """

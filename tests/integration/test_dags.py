@@ -68,8 +68,8 @@ from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 from sqlalchemy import select
 
-dag = DagBag(dag_folder=%(dags)r).get_dag("regwatch_daily")
-run = dag.test(logical_date=pendulum.parse(%(logical_date)r))
+dag = DagBag(dag_folder=%(dags)r).get_dag(%(dag_id)r)
+run = dag.test(logical_date=pendulum.parse(%(logical_date)r), run_conf=%(conf)r)
 with create_session() as session:
     tis = run.get_task_instances(session=session)
     states = {ti.task_id: str(ti.state) for ti in tis}
@@ -121,7 +121,8 @@ def test_conventions(dagbag: dict[str, Any]) -> None:
         assert Path(dag["fileloc"]).stem == dag_id
         assert "regwatch" in dag["tags"], dag_id
         assert dag["max_active_runs"] == 1, dag_id
-        assert dag["catchup"] is True, dag_id
+        # A scheduled DAG catches up on missed business days; a manual one (audit) has nothing to catch up.
+        assert dag["catchup"] is bool(dag["scheduled"]), dag_id
         assert dag["start_date"] is not None and dag["start_date"].endswith("+00:00"), dag_id
         for task_id, task in dag["tasks"].items():
             assert task["retries"] >= 1, (dag_id, task_id)
@@ -141,6 +142,13 @@ def test_daily_structure(dagbag: dict[str, Any]) -> None:
         "seal_ledger": [],
     }
     assert dag["tags"] == ["daily", "regwatch"]
+
+
+def test_audit_structure(dagbag: dict[str, Any]) -> None:
+    dag = dagbag["dags"]["regwatch_audit"]
+    assert {t: v["downstream"] for t, v in dag["tasks"].items()} == {"verify": ["rerun"], "rerun": []}
+    assert dag["tags"] == ["audit", "regwatch"]
+    assert dag["scheduled"] == []  # manually triggered only
 
 
 def test_daily_business_dates(dagbag: dict[str, Any]) -> None:
@@ -203,7 +211,12 @@ def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
 
     # The run triggered at 2025-06-03 00:00 covers [06-02, 06-03): business date 2025-06-02.
     done = subprocess.run(
-        [sys.executable, "-c", _RUN % {"dags": str(DAGS), "logical_date": "2025-06-03"}],
+        [
+            sys.executable,
+            "-c",
+            _RUN
+            % {"dags": str(DAGS), "dag_id": "regwatch_daily", "logical_date": "2025-06-03", "conf": None},
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -218,3 +231,27 @@ def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
         assert result["xcoms"][step]["business_date"] == business_date.isoformat()
     assert (var / "reports" / business_date.isoformat() / "daily_exceptions.html").is_file()
     assert list((var / "ledger").glob(f"*{business_date.isoformat()}*.json"))
+
+    # The audit DAG, triggered by hand with parameters, reproduces the sealed date byte for byte.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _RUN
+            % {
+                "dags": str(DAGS),
+                "dag_id": "regwatch_audit",
+                "logical_date": "2025-06-04",
+                "conf": {"business_date": business_date.isoformat()},
+            },
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    result = _last_json(done)
+    assert result["states"] == {"verify": "success", "rerun": "success"}, done.stderr[-3000:]
+    assert result["xcoms"]["rerun"]["reproduced"] is True
+    assert set(result["xcoms"]["rerun"]["outputs"].values()) == {"identical"}
+    assert Path(result["xcoms"]["rerun"]["report"]).is_file()

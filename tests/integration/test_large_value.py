@@ -156,12 +156,14 @@ def _landing_files() -> dict[str, bytes]:
 
 def _run(landing: Path, var: Path, pack: str) -> Settings:
     settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing, pack=pack)
+    # seal_ledger publishes what render_reports staged (var/staging/<run>/ -> var/reports/)
     for step in (
         pipeline.ingest,
         pipeline.transform,
         pipeline.validate,
         pipeline.update_alerts,
         pipeline.render_reports,
+        pipeline.seal_ledger,
     ):
         step(DAY, settings)
     return settings
@@ -289,6 +291,7 @@ def test_the_report_is_byte_identical_on_rerun_and_rejects_a_broken_shape(
     folder = settings.reports_dir / DAY.isoformat()
     before = {p.name: p.read_bytes() for p in folder.glob("large_value_transactions.*")}
     pipeline.render_reports(DAY, settings)
+    pipeline.seal_ledger(DAY, settings)
     assert {p.name: p.read_bytes() for p in folder.glob("large_value_transactions.*")} == before
     content = json.loads(before["large_value_transactions.json"])
     content["customer_days"][0]["transactions"][0]["amount"] = 50000.0  # money must be a decimal string
@@ -304,6 +307,7 @@ def test_unmasked_runs_show_the_id_number(runs: dict[str, Settings], tmp_path: P
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(source.warehouse_path, settings.warehouse_path)
     pipeline.render_reports(DAY, settings)
+    pipeline.seal_ledger(DAY, settings)
     content = json.loads(
         (settings.reports_dir / DAY.isoformat() / "large_value_transactions.json").read_text(encoding="utf-8")
     )

@@ -160,3 +160,38 @@ def test_parquet_input_is_checked_like_csv(make_landing: Callable[..., Path], tm
     fx = next(f for f in result.files if f.file_name == "fx_rates")  # type: ignore[attr-defined]
     assert (fx.rows_read, fx.rows_loaded, fx.rows_quarantined) == (2, 1, 1)
     assert quarantined[0][:3] == ("fx_rates", 2, "cny_per_unit")
+
+
+def test_a_restated_delivery_is_a_new_load_and_the_old_one_stays(
+    make_landing: Callable[..., Path], tmp_path: Path
+) -> None:
+    from regwatch.archive import Archive
+    from regwatch.ingest import current_load_id
+
+    archive = Archive(tmp_path / "archive")
+    landing = make_landing()
+    path = tmp_path / "w.duckdb"
+    with warehouse.connect(path) as con:
+        first = ingest_day(con, landing, DAY, archive)
+        assert ingest_day(con, landing, DAY, archive) == first  # the same files add nothing
+        restated = (landing / DAY.isoformat() / "loans.csv").read_text().replace("12000.00", "13000.00")
+        (landing / DAY.isoformat() / "loans.csv").write_text(restated)
+        second = ingest_day(con, landing, DAY, archive)
+        assert second.load_id != first.load_id
+        assert current_load_id(con, DAY) == second.load_id
+        assert con.execute("SELECT _load_id, principal FROM raw.loans ORDER BY principal").fetchall() == [
+            (first.load_id, 12000),
+            (second.load_id, 13000),
+        ]
+        arrivals = con.execute("SELECT arrival_seq, load_id FROM raw.load_arrivals ORDER BY 1").fetchall()
+        assert arrivals == [(1, first.load_id), (2, second.load_id)]
+        # load_log describes the current load; back to the first files makes it current again
+        assert con.execute("SELECT DISTINCT _load_id FROM results.load_log").fetchall() == [(second.load_id,)]
+        (landing / DAY.isoformat() / "loans.csv").write_text(restated.replace("13000.00", "12000.00"))
+        assert ingest_day(con, landing, DAY, archive).load_id == first.load_id
+        assert current_load_id(con, DAY) == first.load_id
+        assert con.execute("SELECT count(*) FROM raw.loans").fetchone() == (2,)
+    # Both deliveries of loans are in the archive by their sha256; the landing folder can go.
+    loans = {load.load_id: next(f for f in load.files if f.file_name == "loans") for load in (first, second)}
+    assert archive.get(loans[second.load_id].sha256).decode() == restated
+    assert b"12000.00" in archive.get(loans[first.load_id].sha256)

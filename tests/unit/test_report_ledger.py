@@ -70,7 +70,7 @@ def test_unmasked_for_authorised_runs(filled: Settings) -> None:
     assert "13912345678" in html_path.read_text()
 
 
-def _seal(settings: Settings, day: date, outputs: list[Path]) -> Path:
+def _seal(settings: Settings, day: date, outputs: list[Path], root: Path | None = None) -> Path:
     return ledger.seal(
         settings,
         business_date=day,
@@ -81,29 +81,33 @@ def _seal(settings: Settings, day: date, outputs: list[Path]) -> Path:
         code_version="c",
         inputs=[],
         outputs=outputs,
+        outputs_root=root,
         tool_versions={"duckdb": "2"},
     )
 
 
 def test_ledger_chain_verifies_and_names_the_altered_file(settings: Settings) -> None:
-    outputs = []
+    staging = settings.var_dir / "staging"
     for number in range(3):
-        out = settings.reports_dir / f"2025-06-0{number + 2}" / "daily_exceptions.html"
+        out = staging / f"2025-06-0{number + 2}" / "daily_exceptions.html"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(f"report {number}")
-        outputs.append(out)
-        _seal(settings, date(2025, 6, number + 2), [out])
+        _seal(settings, date(2025, 6, number + 2), [out], staging)
     result = ledger.verify(settings)
     assert result.ok and result.manifests == 3 and result.outputs == 3
-    outputs[1].write_text("report 1 edited")
+    published = settings.published_reports_dir / "2025-06-03" / "daily_exceptions.html"
+    assert published.read_text() == "report 1"  # published from the archive after sealing
+    published.write_text("report 1 edited")
     assert ledger.verify(settings).problems == (
-        "000002_2025-06-03_20250603-x.json: output reports/2025-06-03/daily_exceptions.html was altered (sha256 differs)",
+        "published reports/2025-06-03/daily_exceptions.html was altered "
+        "(sha256 differs from 000002_2025-06-03_20250603-x.json)",
     )
-    outputs[1].write_text("report 1")
+    published.write_text("report 1")
     first = ledger.manifests(settings)[0]
     first.write_text(first.read_text().replace('"sequence": 1', '"sequence": 1 '))
     problems = ledger.verify(settings).problems
     assert problems == (
+        "000001_2025-06-02_20250602-x.json: was altered (not in the canonical form it was sealed in)",
         "000002_2025-06-03_20250603-x.json: previous manifest 000001_2025-06-02_20250602-x.json was altered (sha256 differs)",
     )
 

@@ -1,0 +1,620 @@
+"""The auditor's tools: rerun a sealed run from the archive, compare byte for byte, explain differences.
+
+``rerun`` rebuilds one business date in a scratch warehouse from the archived inputs
+(every load the run saw, not what the landing folder holds today), with the rule pack
+and reference seeds recorded for the run (or today's pack: ``rules="current"``), and
+compares every output with the sha256 the ledger recorded. ``diff`` says which
+exceptions appeared or disappeared between two runs and why: a rule added, retired
+or re-parameterised, an input restated (which file, which rows), reference data or
+the code version changed.
+
+Code is not restored: the rerun executes the code installed now and records the
+run's own code version, so the outputs are comparable; when the two differ, the
+report says so, and a byte difference may then be the code's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from regwatch import ledger
+from regwatch.archive import Archive, sha256_file
+from regwatch.config import Settings
+from regwatch.contract import CONTRACTS
+from regwatch.ledger import LedgerError, Manifest
+
+Rules = Literal["recorded", "current"]
+EXCEPTIONS_FILE = "daily_exceptions.csv"
+
+
+class AuditError(RuntimeError):
+    """A rerun or diff cannot be made (the manifest predates the archive, an object is missing)."""
+
+
+# ---------------------------------------------------------------- rerun
+
+
+@dataclass(frozen=True)
+class OutputComparison:
+    path: str
+    recorded_sha256: str | None
+    rerun_sha256: str | None
+
+    @property
+    def status(self) -> str:
+        if self.recorded_sha256 is None:
+            return "only in the rerun"
+        if self.rerun_sha256 is None:
+            return "missing from the rerun"
+        return "identical" if self.recorded_sha256 == self.rerun_sha256 else "differs"
+
+
+@dataclass(frozen=True)
+class RerunResult:
+    recorded: Manifest
+    rerun: Manifest
+    rules: Rules
+    executing_code_version: str
+    comparisons: tuple[OutputComparison, ...]
+    diff: DiffResult
+    report: Path
+
+    @property
+    def reproduced(self) -> bool:
+        return all(c.status == "identical" for c in self.comparisons)
+
+    @property
+    def summary(self) -> str:
+        same = sum(c.status == "identical" for c in self.comparisons)
+        verdict = "REPRODUCED byte for byte" if self.reproduced else "NOT reproduced"
+        rules = "recorded rule pack" if self.rules == "recorded" else "today's rule pack"
+        return (
+            f"{verdict}: run {self.recorded.run_id} of {self.recorded.business_date} "
+            f"({same}/{len(self.comparisons)} outputs identical, {rules})"
+        )
+
+
+def _restore_tree(archive: Archive, files: Iterable[dict[str, Any]], root: Path) -> None:
+    for item in files:
+        target = root / str(item["path"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(archive.get(str(item["sha256"])))
+
+
+def _scratch_project(settings: Settings, manifest: Manifest, rules: Rules, root: Path) -> None:
+    """A project root holding today's dbt project and templates, the recorded seeds and the pack."""
+    archive = Archive.of(settings)
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml")
+    shutil.copytree(settings.dbt_project_dir, root / "dbt_project", ignore=ignore)
+    shutil.copytree(settings.templates_dir, root / "reports", ignore=ignore)
+    seeds = root / "dbt_project" / "seeds"
+    shutil.rmtree(seeds)
+    seeds.mkdir()
+    _restore_tree(archive, manifest.body["reference_data"], seeds)
+    pack = manifest.body["rule_pack"]
+    pack_dir = root / "checks" / str(pack["name"])
+    if rules == "recorded":
+        pack_dir.mkdir(parents=True)
+        _restore_tree(archive, pack["files"], pack_dir)
+    else:
+        shutil.copytree(settings.checks_dir / str(pack["name"]), pack_dir, ignore=ignore)
+
+
+def _restore_landing(settings: Settings, manifest: Manifest, landing: Path) -> list[date]:
+    """Write every file of every load the run saw into a scratch landing folder; their dates."""
+    archive = Archive.of(settings)
+    days = []
+    for item in manifest.body["loads"]:
+        record = json.loads(archive.get(str(item["record_sha256"])))
+        for f in record["files"]:
+            target = landing / str(f["source_file"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.get(str(f["sha256"])))
+        days.append(date.fromisoformat(item["business_date"]))
+    return sorted(days)
+
+
+def rerun(
+    settings: Settings,
+    business_date: date,
+    run: str | None = None,
+    rules: Rules = "recorded",
+    keep_scratch: bool = False,
+) -> RerunResult:
+    """Rebuild a sealed run in a scratch warehouse from the archive and compare every output."""
+    from regwatch import carry, pipeline, warehouse
+    from regwatch.ingest import ingest_day
+    from regwatch.ledger import code_version
+
+    recorded = ledger.find(settings, run, business_date)
+    if recorded.body.get("manifest_version", 1) < 2:
+        raise AuditError(f"{recorded.name} predates the archive (manifest version 1): it cannot be rerun")
+    scratch = settings.var_dir / "audit" / "scratch" / f"{recorded.run_id}-{rules}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        _scratch_project(settings, recorded, rules, scratch / "project")
+        landing = scratch / "landing"
+        days = _restore_landing(settings, recorded, landing)
+        # The analysts' decisions as the run read them (archived by its ingest).
+        decisions = recorded.body.get("decisions") or {}
+        dispositions = scratch / "decisions" / str(decisions.get("path") or "dispositions.csv")
+        if decisions.get("file_sha256"):
+            dispositions.parent.mkdir(parents=True)
+            dispositions.write_bytes(Archive.of(settings).get(str(decisions["file_sha256"])))
+        scratch_settings = Settings(
+            project_root=scratch / "project",
+            var_dir=scratch / "var",
+            landing_dir=landing,
+            pack=str(recorded.body["rule_pack"]["name"]),
+            unmask_pii=settings.unmask_pii,
+            pii_key=settings.pii_key,
+            pinned_code_version=str(recorded.body["code_version"]),
+            dispositions_file=dispositions,
+        )
+        with warehouse.connect(scratch_settings.warehouse_path) as con:
+            for day in days:
+                if day != recorded.business_date:
+                    ingest_day(con, landing, day, Archive.of(scratch_settings))
+            # Results of earlier dates that D's run read (alerts, incremental indicators):
+            # each date's partition as its latest run sealed before the recorded one left it.
+            earlier: dict[date, Manifest] = {}
+            for path in ledger.manifests(settings):
+                sealed = ledger.read(path)
+                if sealed.sequence >= recorded.sequence:
+                    break
+                if sealed.business_date < recorded.business_date:
+                    earlier[sealed.business_date] = sealed
+            for day in sorted(earlier):
+                carry.restore(con, Archive.of(settings), earlier[day].body.get("state", []))
+        pipeline.run_day(recorded.business_date, scratch_settings)
+        rerun_manifest = ledger.read(ledger.manifests(scratch_settings)[-1])
+        recorded_outputs = {str(o["path"]): str(o["sha256"]) for o in recorded.body["outputs"]}
+        rerun_outputs = {str(o["path"]): str(o["sha256"]) for o in rerun_manifest.body["outputs"]}
+        comparisons = tuple(
+            OutputComparison(path, recorded_outputs.get(path), rerun_outputs.get(path))
+            for path in sorted(set(recorded_outputs) | set(rerun_outputs))
+        )
+        differences = diff_manifests(
+            recorded,
+            Archive.of(settings),
+            rerun_manifest,
+            Archive.of(scratch_settings),
+            scratch_settings.dbt_target_dir / "manifest.json",
+        )
+        executing = code_version(settings.project_root)
+        # The rerun's manifest and outputs move out of the scratch folder with the report.
+        kept = settings.var_dir / "audit" / recorded.business_date.isoformat()
+        result = RerunResult(
+            recorded,
+            rerun_manifest,
+            rules,
+            executing,
+            comparisons,
+            differences,
+            kept / f"rerun_{recorded.run_id}_{rules}-rules.html",
+        )
+        _write_report(settings, result)
+        return result
+    finally:
+        if not keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_report(settings: Settings, result: RerunResult) -> None:
+    from regwatch.report import environment, write_atomic
+
+    recorded, rerun_manifest = result.recorded, result.rerun
+    context = {
+        "report_title": "Audit rerun",
+        "business_date": recorded.business_date.isoformat(),
+        "verdict": "reproduced" if result.reproduced else "not reproduced",
+        "reproduced": result.reproduced,
+        "summary": result.summary,
+        "rules": result.rules,
+        "recorded": recorded.body,
+        "recorded_name": recorded.name,
+        "recorded_sha256": sha256_file(recorded.path),
+        "rerun": rerun_manifest.body,
+        "executing_code_version": result.executing_code_version,
+        "comparisons": result.comparisons,
+        "diff": result.diff,
+    }
+    html = environment(settings).get_template("audit_rerun.html.j2").render(**context)
+    write_atomic(result.report, html.encode("utf-8"))
+
+
+# ---------------------------------------------------------------- diff
+
+
+@dataclass(frozen=True)
+class ExceptionChange:
+    change: Literal["appeared", "disappeared", "changed"]
+    rule_id: str
+    entity_key: str
+    message_a: str | None
+    message_b: str | None
+    causes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Restatement:
+    business_date: str
+    file_name: str
+    load_a: str | None
+    load_b: str | None
+    rows_added: tuple[int, ...] = ()
+    rows_removed: tuple[int, ...] = ()
+    rows_changed: tuple[int, ...] = ()
+    keys: tuple[str, ...] = ()
+    ids: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        parts = []
+        for label, rows in (("added", self.rows_added), ("removed", self.rows_removed)):
+            if rows:
+                parts.append(f"rows {label} {_rows_text(rows)}")
+        if self.rows_changed:
+            parts.append(f"rows changed {_rows_text(self.rows_changed)} (in the new load)")
+        keys = f" [{'; '.join(self.keys[:5])}{' ...' if len(self.keys) > 5 else ''}]" if self.keys else ""
+        what = ", ".join(parts) or "content differs"
+        return f"{self.business_date}/{self.file_name} restated (load {self.load_a} -> {self.load_b}): {what}{keys}"
+
+
+def _rows_text(rows: tuple[int, ...]) -> str:
+    shown = ", ".join(str(r) for r in rows[:10])
+    return shown + (f" (+{len(rows) - 10} more)" if len(rows) > 10 else "")
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    run_a: str
+    run_b: str
+    business_date_a: str
+    business_date_b: str
+    rule_causes: dict[str, str] = field(default_factory=dict)
+    parameter_changes: tuple[str, ...] = ()
+    restatements: tuple[Restatement, ...] = ()
+    reference_changes: tuple[str, ...] = ()
+    code_change: str | None = None
+    tool_changes: tuple[str, ...] = ()
+    changes: tuple[ExceptionChange, ...] = ()
+
+    @property
+    def unexplained(self) -> tuple[ExceptionChange, ...]:
+        return tuple(c for c in self.changes if not c.causes)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"diff {self.run_a} ({self.business_date_a}) -> {self.run_b} ({self.business_date_b}): "
+            f"{sum(c.change == 'appeared' for c in self.changes)} appeared, "
+            f"{sum(c.change == 'disappeared' for c in self.changes)} disappeared, "
+            f"{sum(c.change == 'changed' for c in self.changes)} changed"
+        ]
+        if self.rule_causes:
+            out.append("rules:")
+            out.extend(f"  {rule}: {cause}" for rule, cause in sorted(self.rule_causes.items()))
+        if self.parameter_changes:
+            out.append("pack parameters:")
+            out.extend(f"  {p}" for p in self.parameter_changes)
+        if self.restatements:
+            out.append("inputs:")
+            out.extend(f"  {r.describe()}" for r in self.restatements)
+        if self.reference_changes:
+            out.append("reference data:")
+            out.extend(f"  {r}" for r in self.reference_changes)
+        if self.code_change:
+            out.append(f"code: {self.code_change}")
+        if self.tool_changes:
+            out.append("tools: " + ", ".join(self.tool_changes))
+        if self.changes:
+            out.append("exceptions:")
+        for c in self.changes:
+            cause = "; ".join(c.causes) if c.causes else "UNEXPLAINED"
+            out.append(f"  {c.change:<11} {c.rule_id}  {c.entity_key}  <- {cause}")
+        return out
+
+
+def _exceptions(manifest: Manifest, archive: Archive) -> dict[tuple[str, str], str]:
+    item = manifest.output(EXCEPTIONS_FILE)
+    if item is None:
+        raise AuditError(f"{manifest.name} records no {EXCEPTIONS_FILE}")
+    text = archive.get(str(item["sha256"])).decode("utf-8")
+    return {(r["rule_id"], r["entity_key"]): r["message"] for r in csv.DictReader(io.StringIO(text))}
+
+
+def _pack(manifest: Manifest, archive: Archive) -> Any:
+    from regwatch.rules import load_pack
+
+    pack = manifest.body["rule_pack"]
+    with tempfile.TemporaryDirectory(prefix="regwatch-pack-") as folder:
+        pack_dir = Path(folder) / str(pack["name"])
+        pack_dir.mkdir()
+        _restore_tree(archive, pack["files"], pack_dir)
+        return load_pack(pack_dir)
+
+
+def parameter_readers(dbt_manifest: Path | None) -> dict[str, set[str]]:
+    """Per pack parameter, every dbt model that reads it through ``pack_param`` or is downstream of one."""
+    import re
+
+    if dbt_manifest is None or not dbt_manifest.is_file():
+        return {}
+    manifest = json.loads(dbt_manifest.read_text())
+    nodes = manifest.get("nodes", {})
+    children = manifest.get("child_map", {})
+    readers: dict[str, set[str]] = {}
+    for unique_id, node in nodes.items():
+        if node.get("resource_type") != "model":
+            continue
+        for name in re.findall(r"pack_param\(\s*['\"]([a-z0-9_]+)['\"]", str(node.get("raw_code", ""))):
+            seen, todo = set(), [unique_id]
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                todo.extend(children.get(current, []))
+            readers.setdefault(name, set()).update(
+                str(nodes[n]["name"]) for n in seen if nodes.get(n, {}).get("resource_type") == "model"
+            )
+    return readers
+
+
+def _rule_causes(
+    pack_a: Any, pack_b: Any, day_a: date, day_b: date, readers: dict[str, set[str]] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Per rule id, why its exceptions may differ; and the parameter changes no rule is known to read.
+
+    A parameter reaches a rule through its kwargs (``$name``) or through the dbt models:
+    ``readers`` (from :func:`parameter_readers`) names the models that read each one.
+    """
+    causes: dict[str, str] = {}
+    rules_a = {r.id: r for r in pack_a.rules}
+    rules_b = {r.id: r for r in pack_b.rules}
+    for rule_id in sorted(set(rules_a) | set(rules_b)):
+        a, b = rules_a.get(rule_id), rules_b.get(rule_id)
+        on_a = a is not None and a.applies_on(day_a)
+        on_b = b is not None and b.applies_on(day_b)
+        if a is None and b is not None and on_b:
+            causes[rule_id] = f"rule added (pack {pack_b.version}, valid from {b.valid_from})"
+        elif b is None and on_a:
+            causes[rule_id] = f"rule removed from the pack (pack {pack_b.version})"
+        elif on_a and not on_b:
+            assert b is not None
+            causes[rule_id] = f"rule retired: valid {b.valid_from} .. {b.valid_to or 'open'} excludes {day_b}"
+        elif on_b and not on_a:
+            assert b is not None
+            causes[rule_id] = f"rule came into force: valid {b.valid_from} .. {b.valid_to or 'open'}"
+        elif on_a and on_b:
+            assert a is not None and b is not None
+            kw_a = a.resolved_kwargs(pack_a.parameters)
+            kw_b = b.resolved_kwargs(pack_b.parameters)
+            changed = [
+                f"{k} {kw_a.get(k)!r} -> {kw_b.get(k)!r}"
+                + (f" (${m})" if isinstance(m := b.kwargs.get(k), str) and m.startswith("$") else "")
+                for k in sorted(set(kw_a) | set(kw_b))
+                if kw_a.get(k) != kw_b.get(k)
+            ]
+            other = [
+                name
+                for name in ("model", "expectation", "entity_key", "evidence", "message", "severity")
+                if getattr(a, name) != getattr(b, name)
+            ]
+            via_models = [
+                f"pack parameter {name} {_value(pack_a, name)!r} -> {_value(pack_b, name)!r} "
+                f"(read by {b.model} through pack_param)"
+                for name in sorted(set(pack_a.parameters) | set(pack_b.parameters))
+                if _value(pack_a, name) != _value(pack_b, name)
+                and b.model in (readers or {}).get(name, set())
+            ]
+            if changed or via_models:
+                causes[rule_id] = "rule re-parameterised: " + ", ".join(changed + via_models)
+            elif other:
+                causes[rule_id] = "rule redefined: " + ", ".join(other) + " changed"
+    referenced = (
+        {n for r in pack_b.rules for n in r.parameter_names()}
+        | {n for r in pack_a.rules for n in r.parameter_names()}
+        | {n for n, models in (readers or {}).items() if any(r.model in models for r in pack_b.rules)}
+    )
+    params = []
+    for name in sorted(set(pack_a.parameters) | set(pack_b.parameters)):
+        va = pack_a.parameters[name].value if name in pack_a.parameters else None
+        vb = pack_b.parameters[name].value if name in pack_b.parameters else None
+        if va != vb and name not in referenced:
+            params.append(f"{name}: {va!r} -> {vb!r} (reaches the dbt models as pack_param)")
+    return causes, params
+
+
+def _value(pack: Any, name: str) -> Any:
+    return pack.parameters[name].value if name in pack.parameters else None
+
+
+def _table(data: bytes, file_name: str) -> list[dict[str, str]]:
+    if file_name.endswith(".parquet"):
+        import pandas as pd
+
+        frame = pd.read_parquet(io.BytesIO(data)).astype(str)
+        return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def _row_diff(
+    name: str, source: str, old: bytes | None, new: bytes
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[str, ...], frozenset[str]]:
+    key_columns = CONTRACTS[name].key if name in CONTRACTS else ()
+
+    def keyed(rows: list[dict[str, str]]) -> dict[tuple[str, ...], tuple[int, dict[str, str]]]:
+        out: dict[tuple[str, ...], tuple[int, dict[str, str]]] = {}
+        for number, row in enumerate(rows, start=1):
+            key = tuple(row.get(k, "") for k in key_columns) if key_columns else (str(number),)
+            out.setdefault(key, (number, row))
+        return out
+
+    before = keyed(_table(old, source)) if old is not None else {}
+    after = keyed(_table(new, source))
+    added = sorted(after[k][0] for k in after.keys() - before.keys())
+    removed = sorted(before[k][0] for k in before.keys() - after.keys())
+    changed = sorted(after[k][0] for k in after.keys() & before.keys() if after[k][1] != before[k][1])
+    touched = (
+        [after[k][1] for k in after.keys() - before.keys()]
+        + [before[k][1] for k in before.keys() - after.keys()]
+        + [after[k][1] for k in after.keys() & before.keys() if after[k][1] != before[k][1]]
+    )
+    ids = frozenset(v for row in touched for c, v in row.items() if c and c.endswith("_id") and v)
+    keys = tuple(", ".join(f"{c}={row.get(c, '')}" for c in key_columns) for row in touched if key_columns)
+    return tuple(added), tuple(removed), tuple(changed), keys, ids
+
+
+def _restatements(a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archive) -> list[Restatement]:
+    loads_a = {str(x["business_date"]): x for x in a.body.get("loads", [])}
+    loads_b = {str(x["business_date"]): x for x in b.body.get("loads", [])}
+    out = []
+    for day in sorted(set(loads_a) | set(loads_b)):
+        la, lb = loads_a.get(day), loads_b.get(day)
+        if la is not None and lb is not None and la["load_id"] == lb["load_id"]:
+            continue
+        files_a = (
+            {f["file_name"]: f for f in json.loads(archive_a.get(str(la["record_sha256"])))["files"]}
+            if la
+            else {}
+        )
+        files_b = (
+            {f["file_name"]: f for f in json.loads(archive_b.get(str(lb["record_sha256"])))["files"]}
+            if lb
+            else {}
+        )
+        for name in sorted(set(files_a) | set(files_b)):
+            fa, fb = files_a.get(name), files_b.get(name)
+            if fa is not None and fb is not None and fa["sha256"] == fb["sha256"]:
+                continue
+            if fb is None:
+                assert fa is not None
+                rows = _table(archive_a.get(str(fa["sha256"])), str(fa["source_file"]))
+                out.append(
+                    Restatement(
+                        day,
+                        str(fa["source_file"]).split("/")[-1],
+                        la["load_id"] if la else None,
+                        lb["load_id"] if lb else None,
+                        rows_removed=tuple(range(1, len(rows) + 1)),
+                        ids=frozenset(v for r in rows for c, v in r.items() if c and c.endswith("_id") and v),
+                    )
+                )
+                continue
+            old = archive_a.get(str(fa["sha256"])) if fa is not None else None
+            added, removed, changed, keys, ids = _row_diff(
+                name, str(fb["source_file"]), old, archive_b.get(str(fb["sha256"]))
+            )
+            out.append(
+                Restatement(
+                    day,
+                    str(fb["source_file"]).split("/")[-1],
+                    la["load_id"] if la else None,
+                    lb["load_id"] if lb else None,
+                    added,
+                    removed,
+                    changed,
+                    keys,
+                    ids,
+                )
+            )
+    return out
+
+
+def diff_manifests(
+    a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archive, dbt_manifest: Path | None = None
+) -> DiffResult:
+    """Every exception that appeared, disappeared or changed from run A to run B, with its causes.
+
+    ``dbt_manifest`` (dbt's ``manifest.json``) gives the models that read each pack
+    parameter, so a parameter change is attributed to the rules on those models.
+    """
+    exceptions_a = _exceptions(a, archive_a)
+    exceptions_b = _exceptions(b, archive_b)
+    rule_causes, parameter_changes = _rule_causes(
+        _pack(a, archive_a),
+        _pack(b, archive_b),
+        a.business_date,
+        b.business_date,
+        parameter_readers(dbt_manifest),
+    )
+    restatements = _restatements(a, archive_a, b, archive_b)
+    ref_a = {str(x["path"]): x["sha256"] for x in a.body.get("reference_data", [])}
+    ref_b = {str(x["path"]): x["sha256"] for x in b.body.get("reference_data", [])}
+    reference_changes = tuple(
+        f"{path}: {'added' if path not in ref_a else 'removed' if path not in ref_b else 'changed'}"
+        for path in sorted(set(ref_a) | set(ref_b))
+        if ref_a.get(path) != ref_b.get(path)
+    )
+    code_a, code_b = a.body.get("code_version"), b.body.get("code_version")
+    code_change = f"{code_a} -> {code_b}" if code_a != code_b else None
+    tools_a, tools_b = a.body.get("tool_versions", {}), b.body.get("tool_versions", {})
+    tool_changes = tuple(
+        f"{t} {tools_a.get(t)} -> {tools_b.get(t)}"
+        for t in sorted(set(tools_a) | set(tools_b))
+        if tools_a.get(t) != tools_b.get(t)
+    )
+
+    def causes_of(rule_id: str, entity_key: str) -> tuple[str, ...]:
+        if rule_id in rule_causes:
+            return (rule_causes[rule_id],)
+        found: list[str] = []
+        entity = entity_key.split("|")[0]
+        traced = [r for r in restatements if entity in r.ids]
+        found.extend(f"input restated: {r.describe()}" for r in traced)
+        if restatements and not traced:
+            files = ", ".join(f"{r.business_date}/{r.file_name}" for r in restatements)
+            found.append(f"inputs restated ({files}), not traced to a row naming {entity}")
+        found.extend(f"pack parameter changed: {p}" for p in parameter_changes)
+        found.extend(f"reference data changed: {r}" for r in reference_changes)
+        if code_change:
+            found.append(f"code version changed: {code_change}")
+        return tuple(found)
+
+    changes = []
+    for key in sorted(exceptions_a.keys() | exceptions_b.keys()):
+        ma, mb = exceptions_a.get(key), exceptions_b.get(key)
+        if ma == mb:
+            continue
+        kind: Literal["appeared", "disappeared", "changed"] = (
+            "appeared" if ma is None else "disappeared" if mb is None else "changed"
+        )
+        changes.append(ExceptionChange(kind, key[0], key[1], ma, mb, causes_of(*key)))
+    return DiffResult(
+        a.run_id,
+        b.run_id,
+        a.business_date.isoformat(),
+        b.business_date.isoformat(),
+        rule_causes,
+        tuple(parameter_changes),
+        tuple(restatements),
+        reference_changes,
+        code_change,
+        tool_changes,
+        tuple(changes),
+    )
+
+
+def diff(settings: Settings, run_a: str, run_b: str) -> DiffResult:
+    """``diff_manifests`` of two runs of this ledger (run ids or manifest names)."""
+    try:
+        a = ledger.find(settings, run_a)
+        b = ledger.find(settings, run_b)
+    except LedgerError as error:
+        raise AuditError(str(error)) from error
+    for m in (a, b):
+        if m.body.get("manifest_version", 1) < 2:
+            raise AuditError(f"{m.name} predates the archive (manifest version 1): it cannot be compared")
+    archive = Archive.of(settings)
+    return diff_manifests(a, archive, b, archive, settings.dbt_target_dir / "manifest.json")
