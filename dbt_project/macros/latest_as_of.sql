@@ -23,12 +23,20 @@
             ) as _version_rank
         from {{ relation }}
         where _business_date <= {{ business_date() }}
-            and (
-                _load_id in ({{ current_loads() }})
-                or _business_date not in (select business_date from {{ source('platform', 'load_arrivals') }})
-            )
+            and {{ in_current_load() }}
     ) as versions
     where _version_rank = 1
+{% endmacro %}
+
+{#-
+    True for a raw row of its date's current load (or of a date with no recorded arrival:
+    rows put into raw.* by hand, as test fixtures do).
+-#}
+{% macro in_current_load() %}
+    (
+        _load_id in ({{ current_loads() }})
+        or _business_date not in (select business_date from {{ source('platform', 'load_arrivals') }})
+    )
 {% endmacro %}
 
 {#- The load id of each business date's current load (its latest arrival), up to D. -#}

@@ -329,7 +329,12 @@ def _exceptions(manifest: Manifest, archive: Archive) -> dict[tuple[str, str], s
     if item is None:
         raise AuditError(f"{manifest.name} records no {EXCEPTIONS_FILE}")
     text = archive.get(str(item["sha256"])).decode("utf-8")
-    return {(r["rule_id"], r["entity_key"]): r["message"] for r in csv.DictReader(io.StringIO(text))}
+    # The daily CSV lists every alert of the day; a resolved one no longer fires.
+    return {
+        (r["rule_id"], r["entity_key"]): r["message"]
+        for r in csv.DictReader(io.StringIO(text))
+        if r.get("status") != "resolved"
+    }
 
 
 def _pack(manifest: Manifest, archive: Archive) -> Any:
