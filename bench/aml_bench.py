@@ -133,8 +133,42 @@ def _step(name: str, work: Path, day: date) -> dict[str, Any]:
         out |= {"seconds": result.seconds, "exceptions": len(frame), "by_rule": result.summary["by_rule"]}
     elif name == "sql":
         out |= _sql_rules(settings, day)
+    elif name.startswith("stage_"):
+        out |= _stage_sample(settings, day, fast=name == "stage_fast")
     out["peak_rss_mib"] = round(_peak_rss_mib(), 1)
     return out
+
+
+#: Rows of the transactions file the two CSV staging paths are compared on.
+STAGE_SAMPLE_ROWS = 1_000_000
+
+
+def _stage_sample(settings: Any, day: date, fast: bool) -> dict[str, Any]:
+    """Stage the first rows of the day's transactions with one path (fast or reference), in memory."""
+    import duckdb
+
+    from regwatch import ingest
+    from regwatch.contract import CONTRACTS
+
+    source = settings.landing_dir / day.isoformat() / "transactions.csv"
+    sample = settings.var_dir / "stage_sample.csv"
+    sample.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as handle:
+        data = b"".join(handle.readline() for _ in range(STAGE_SAMPLE_ROWS + 1))
+    sample.write_bytes(data)
+    con = duckdb.connect()
+    started = time.perf_counter()
+    if fast:
+        parsed = ingest._stage_csv_fast(con, CONTRACTS["transactions"], sample, data)
+        if parsed is None:
+            raise SystemExit("the fast path declined the sample")
+    else:
+        parsed = ingest._stage_csv_reference(con, CONTRACTS["transactions"], data)
+    row = con.execute("SELECT count(*) FROM _staged").fetchone()
+    seconds = time.perf_counter() - started
+    con.close()
+    sample.unlink()
+    return {"seconds": round(seconds, 2), "rows_read": parsed.rows_read, "staged": int(row[0]) if row else 0}
 
 
 def _slowest_nodes(target: Path, top: int = 8) -> list[tuple[str, float]]:
@@ -185,8 +219,19 @@ def _sql_rules(settings: Any, day: date) -> dict[str, Any]:
 # --------------------------------------------------------------------------- driver
 
 
-def _child(name: str, work: Path, day: date) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", name, "--work", str(work), "--date", day.isoformat()]
+def _child(name: str, work: Path, day: date, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One step in a fresh process (forked from this small one, so its peak RSS is its own)."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        name,
+        "--work",
+        str(work),
+        "--date",
+        day.isoformat(),
+        *extra,
+    ]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -220,30 +265,36 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
+    if args.child == "generate":
+        import bulk_platform
+
+        built = bulk_platform.build(
+            args.work / "landing",
+            args.date,
+            transactions=args.transactions,
+            accounts=args.accounts,
+            history_days=args.history_days,
+        )
+        print(json.dumps({"accounts": built.accounts, "platform": repr(built)}))
+        return
     if args.child:
         print(json.dumps(_step(args.child, args.work, args.date), default=str))
         return
 
-    import bulk_platform
-
     work: Path = args.work / f"{args.transactions}"
-    started = time.perf_counter()
-    built = bulk_platform.build(
-        work / "landing",
-        args.date,
-        transactions=args.transactions,
-        accounts=args.accounts,
-        history_days=args.history_days,
+    sizes = ("--transactions", str(args.transactions), "--accounts", str(args.accounts))
+    generated = _child("generate", work, args.date, (*sizes, "--history-days", str(args.history_days)))
+    print(
+        f"platform: {generated['platform']} ({generated['process_seconds']:.0f} s; reused if cached)",
+        flush=True,
     )
-    generation = time.perf_counter() - started
-    print(f"platform: {built} ({generation:.0f} s, cached when 0)", flush=True)
     var = work / "var"
     if var.exists():
         import shutil
 
         shutil.rmtree(var)
     steps = {}
-    for name in ("ingest", "transform", "validate", "sql"):
+    for name in ("ingest", "transform", "validate", "sql", "stage_fast", "stage_reference"):
         steps[name] = _child(name, work, args.date)
         print(json.dumps(steps[name], default=str), flush=True)
     sql = steps["sql"]
@@ -256,7 +307,7 @@ def main() -> None:
         "machine": _machine(),
         "date": time.strftime("%Y-%m-%d"),
         "transactions": args.transactions,
-        "accounts": built.accounts,
+        "accounts": generated["accounts"],
         "steps": steps,
         "gx_over_sql_warm": round(ratio_warm, 2),
         "gx_over_sql_with_import": round(ratio_step, 2),
@@ -286,7 +337,12 @@ def _table(s: dict[str, Any]) -> str:
         lines.append(
             f"| {label} | {step['seconds']:.1f} s{extra} | {n / step['seconds']:,.0f} | {step['peak_rss_mib'] / 1024:.2f} GiB |"
         )
+    fast, ref = st["stage_fast"], st["stage_reference"]
     lines += [
+        "",
+        f"CSV staging of {STAGE_SAMPLE_ROWS:,} transactions alone: DuckDB fast path {fast['seconds']:.1f} s "
+        f"({fast['peak_rss_mib'] / 1024:.2f} GiB), reference parser (csv module + pandas) {ref['seconds']:.1f} s "
+        f"({ref['peak_rss_mib'] / 1024:.2f} GiB): {ref['seconds'] / fast['seconds']:.1f}x.",
         "",
         f"GX / SQL: {s['gx_over_sql_warm']:.2f}x (rules evaluated, GX imported), "
         f"{s['gx_over_sql_with_import']:.2f}x (whole step incl. GX import); "

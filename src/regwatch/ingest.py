@@ -251,12 +251,21 @@ def _stage_csv_fast(
     try:
         return _fast_csv(con, contract, path, data)
     except _NotFast:
-        for table in ("_staged", *_FAST_TEMP):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        _drop_staged(con)
         return None
 
 
 _FAST_TEMP = ("_staged_lines", "_staged_numbers", "_staged_rejects", "_staged_scans")
+
+
+def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``_staged`` (a table, or the fast path's view) and the tables behind it."""
+    view = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = '_staged' AND temporary"
+    ).fetchone()
+    con.execute(f"DROP {'VIEW' if view and view[0] else 'TABLE'} IF EXISTS _staged")
+    for table in _FAST_TEMP:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes) -> _Parsed:
@@ -340,13 +349,14 @@ def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path
     con.register("_staged_frame", pd.DataFrame({"_row_number": numbers}))
     con.execute("CREATE TEMP TABLE _staged_numbers AS SELECT _row_number FROM _staged_frame")
     con.unregister("_staged_frame")
+    # A view, not a third copy of a big file: _load_file reads it once.
     con.execute(
-        f"""CREATE TEMP TABLE _staged AS
+        f"""CREATE TEMP VIEW _staged AS
             SELECT {select}n._row_number
             FROM _staged_lines AS l POSITIONAL JOIN _staged_numbers AS n
             WHERE n._row_number > 0"""
     )
-    for table in _FAST_TEMP:
+    for table in ("_staged_rejects", "_staged_scans"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return _Parsed(header, [], rejects, rows_read=records - len(blank))
 
@@ -479,8 +489,8 @@ def _printable(text: str) -> str:
 def _stage(
     con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes
 ) -> tuple[_Parsed, list[str]]:
-    """Put the file's well-formed rows into temp table ``_staged`` as VARCHAR, with ``_row_number``."""
-    con.execute("DROP TABLE IF EXISTS _staged")
+    """Put the file's well-formed rows into temp table (or view) ``_staged`` as VARCHAR, with ``_row_number``."""
+    _drop_staged(con)
     if path.suffix == ".parquet":
         relation = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(path))}') LIMIT 0")
         header = list(relation.columns)
@@ -703,7 +713,8 @@ def _load_file(
         [business_date, name],
     ).fetchone()
     quarantined = int(quarantined_row[0]) if quarantined_row else 0
-    for table in ("_staged", "_checked", "_typed"):
+    _drop_staged(con)
+    for table in ("_checked", "_typed"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return FileLoad(
         name,
