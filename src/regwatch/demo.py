@@ -14,11 +14,14 @@ days, never over rows of another day.
 Thresholds come from REGULATION.md and the pipeline's own reference seeds: the rate
 caps in force on each loan's contract date (the 24 % comprehensive-cost level, the 36 %
 void line, and for loans funded by individual lenders the court cap, 4 x the one-year
-LPR since 2020-08-20), and large cash of CNY 50,000 or more per customer per day and
-direction (PBOC Order [2016] No. 3 art. 5). Ordinary data keeps well clear of every
-line (real APR <= 22 %, or half a point under the court cap; penalties of 0.02 % a day;
-cash < CNY 45,000 per customer-day-direction); planted cases sit well above or exactly
-on the line, and a self-check refuses to write a platform whose truth is ambiguous.
+LPR since 2020-08-20), and the four large-value lines of PBOC Order [2016] No. 3 art. 5
+per customer, day and direction (:data:`LARGE_VALUE_LINES`: CNY legs against the CNY
+line, foreign legs at their USD equivalent against the USD line). Ordinary data keeps
+well clear of every line (real APR <= 22 %, or half a point under the court cap;
+penalties of 0.02 % a day; cash < CNY 45,000, cross-border transfers < CNY 60,000,
+transfers < CNY 400,000 per customer-day-direction); planted cases sit well above,
+exactly on, or one cent under the line, and a self-check refuses to write a platform
+whose truth is ambiguous. One day's HKD rate is withheld (``cn.aml.missing_fx_rate``).
 """
 
 from __future__ import annotations
@@ -48,13 +51,32 @@ COURT_CAP_RULE = "cn.rate_caps.private_lending_above_court_cap"
 VOID_LINE_RULE = "cn.rate_caps.real_apr_above_void_line"
 OVERDUE_RULE = "cn.rate_caps.overdue_charges_above_cap"
 LARGE_CASH_RULE = "cn.aml.large_cash"
+ENTITY_TRANSFER_RULE = "cn.aml.large_entity_transfer"
+DOMESTIC_TRANSFER_RULE = "cn.aml.large_individual_domestic_transfer"
+CROSS_BORDER_TRANSFER_RULE = "cn.aml.large_individual_cross_border_transfer"
+MISSING_FX_RULE = "cn.aml.missing_fx_rate"
 #: Ordinary institution-funded loans stay at or below this real APR (privately funded
 #: ones half a point under the court cap of their contract date).
 ORDINARY_APR_MAX = 0.22
 #: PBOC Order [2016] No. 3 art. 5(1): cash of CNY 50,000 or more (inclusive), in cents.
 LARGE_CASH_CENTS = 5_000_000
+#: PBOC Order [2016] No. 3 art. 5 (1)-(4): category -> (rule, CNY line, USD line), in cents,
+#: inclusive. The same numbers as the cn pack's parameters (a unit test keeps them equal).
+LARGE_VALUE_LINES: dict[str, tuple[str, int, int]] = {
+    "cash": (LARGE_CASH_RULE, 5_000_000, 1_000_000),
+    "entity_transfer": (ENTITY_TRANSFER_RULE, 200_000_000, 20_000_000),
+    "individual_domestic_transfer": (DOMESTIC_TRANSFER_RULE, 50_000_000, 10_000_000),
+    "individual_cross_border_transfer": (CROSS_BORDER_TRANSFER_RULE, 20_000_000, 1_000_000),
+}
 #: Ordinary cash per customer, day and direction stays below this (in CNY cents).
 ORDINARY_CASH_CAP_CENTS = 4_500_000
+#: Ordinary cross-border transfers per customer, day and direction (CNY cents): under USD
+#: 8,500 at any USD rate of the walk (7.1-7.3), clear of the USD 10,000 line of art. 5(4).
+ORDINARY_CROSS_BORDER_CAP_CENTS = 6_000_000
+#: Ordinary account transfers per customer, day and direction (CNY cents), clear of art. 5(3).
+ORDINARY_TRANSFER_CAP_CENTS = 40_000_000
+#: The currency whose rate is not delivered on one day of a platform of 3 days or more.
+MISSING_RATE_CURRENCY = "HKD"
 BAD_INPUT_CLASSES: tuple[str, ...] = (
     "wrong_type",
     "missing_required",
@@ -528,8 +550,14 @@ def _accounts_table(
 # --------------------------------------------------------------------------- fx rates
 
 
-def _fx(rng: np.random.Generator, days: Sequence[date]) -> tuple[dict[str, FloatArray], _Table]:
-    """One rate per currency and day: a small random walk, rounded to 8 places as written."""
+def _fx(
+    rng: np.random.Generator, days: Sequence[date], missing: tuple[int, str] | None = None
+) -> tuple[dict[str, FloatArray], _Table]:
+    """One rate per currency and day: a small random walk, rounded to 8 places as written.
+
+    ``missing`` (day, currency) is left out of the file (the walk still has it, so the
+    traffic of that day is drawn as usual): the pipeline must flag it, never read it as 0.
+    """
     n = len(days)
     base = {"CNY": 1.0, "USD": 7.20, "EUR": 7.80, "HKD": 0.9200, "GBP": 9.10, "JPY": 0.04800}
     rates: dict[str, FloatArray] = {}
@@ -543,12 +571,13 @@ def _fx(rng: np.random.Generator, days: Sequence[date]) -> tuple[dict[str, Float
         if cur == "USD":
             walk = np.clip(walk, 7.1, 7.3)
         rates[cur] = np.round(walk, 8)
-    day_index = np.repeat(np.arange(n, dtype=np.int64), len(FX_CURRENCIES))
+    pairs = [(d, c) for d in range(n) for c in FX_CURRENCIES if (d, c) != missing]
+    day_index = np.array([d for d, _ in pairs], np.int64)
     ordinals = np.array([d.toordinal() for d in days], np.int64)[day_index]
     columns = {
         "rate_date": _iso(ordinals),
-        "currency": list(FX_CURRENCIES) * n,
-        "cny_per_unit": [f"{rates[c][d]:.8f}" for d in range(n) for c in FX_CURRENCIES],
+        "currency": [c for _, c in pairs],
+        "cny_per_unit": [f"{rates[c][d]:.8f}" for d, c in pairs],
     }
     return rates, _part("fx_rates", columns, day_index)
 
@@ -1177,72 +1206,167 @@ def _reorder(t: _Table, order: IntArray) -> _Table:
 
 @dataclass
 class _CashCase:
+    """One planted large-value customer-day: a category of art. 5, legs that reach or miss its line."""
+
     kind: str
     fires: bool
     day: int
     customer: int
     legs: list[tuple[str, int, str]]  # (direction, amount in cents of currency, currency)
+    category: str = "cash"
+    channel: str = "cash"
 
 
-def _plan_cash(rng: np.random.Generator, cust: _Customers, n_days: int, n_accounts: int) -> list[_CashCase]:
-    """Large-cash cases that must fire and near misses that must not, spread over the days."""
-    eligible = np.flatnonzero(
-        (cust.open_day == 0)
-        & np.array([any(cust.account_active[a] for a in accs) for accs in cust.accounts_of], np.bool_)
-    )
-    if not len(eligible):
-        return []
-    n_fire = max(10 if n_days >= 5 else 2 * n_days + 2, min(n_accounts // 50, 5 * n_days))
-    fire_kinds = ["single", "cumulative", "exact_threshold", "foreign_currency"]
-    extra = rng.choice(["single", "cumulative", "foreign_currency"], size=max(0, n_fire - 4)).tolist()
-    kinds: list[tuple[str, bool]] = [(k, True) for k in fire_kinds + [str(e) for e in extra]]
-    n_miss = max(3, n_fire // 3)
-    miss_kinds = ["single_below", "cumulative_below", "opposite_directions"]
-    kinds += [(miss_kinds[i % 3], False) for i in range(n_miss)]
-    order = rng.permutation(len(eligible))
+#: Large-value kinds that must fire: CNY single / cumulative / exactly at the line (single and
+#: cumulative), then foreign currency at its USD equivalent the same ways, and EUR through the
+#: CNY cross rate of the day.
+FIRE_KINDS: tuple[str, ...] = (
+    "single",
+    "cumulative",
+    "exact_threshold",
+    "exact_cumulative",
+    "foreign_currency",
+    "foreign_exact",
+    "foreign_cumulative",
+    "cross_rate",
+)
+#: Near misses: one cent under the CNY line (single, cumulative) and the USD line, each line
+#: just missed with both currencies on one day (never added together), both directions under.
+MISS_KINDS: tuple[str, ...] = (
+    "single_below",
+    "cumulative_below",
+    "foreign_below",
+    "separate_lines",
+    "opposite_directions",
+)
+
+
+def _yuan(cents: float) -> int:
+    """Whole units (a planted amount reads like one a person types)."""
+    return round(cents / 100) * 100
+
+
+def _split(rng: np.random.Generator, total: int, parts: int, ceiling: int) -> list[int]:
+    """``total`` cents in ``parts`` whole-unit legs, each below ``ceiling``."""
+    cuts = np.sort(rng.choice(np.arange(1, 100), size=parts - 1, replace=False)) / 100.0
+    bounds = np.concatenate([[0.0], cuts, [1.0]])
+    amounts = np.diff(np.round(bounds * (total // 100)) * 100).astype(np.int64)
+    amounts[-1] += total - int(amounts.sum())
+    if amounts.max() >= ceiling or amounts.min() <= 0:
+        amounts = np.full(parts, total // parts // 100 * 100, np.int64)
+        amounts[-1] += total - int(amounts.sum())
+    return [int(a) for a in amounts.tolist()]
+
+
+def _case_legs(
+    rng: np.random.Generator, kind: str, category: str, direction: str, rate: dict[str, float]
+) -> list[tuple[str, int, str]]:
+    """The legs of one case, in cents of their currency, against the lines of ``category``."""
+    _, cny_line, usd_line = LARGE_VALUE_LINES[category]
+    if kind == "single":
+        return [(direction, _yuan(cny_line * rng.uniform(1.05, 2.0)), "CNY")]
+    if kind == "cumulative":
+        total = _yuan(cny_line * rng.uniform(1.04, 1.9))
+        return [(direction, a, "CNY") for a in _split(rng, total, int(rng.integers(2, 5)), cny_line)]
+    if kind == "exact_threshold":
+        return [(direction, cny_line, "CNY")]
+    if kind == "exact_cumulative":
+        first = _yuan(cny_line * rng.uniform(0.3, 0.7))
+        return [(direction, first, "CNY"), (direction, cny_line - first, "CNY")]
+    if kind == "foreign_currency":
+        return [(direction, _yuan(usd_line * rng.uniform(1.05, 1.6)), "USD")]
+    if kind == "foreign_exact":
+        return [(direction, usd_line, "USD")]
+    if kind == "foreign_cumulative":
+        total = _yuan(usd_line * rng.uniform(1.04, 1.5))
+        return [(direction, a, "USD") for a in _split(rng, total, int(rng.integers(2, 4)), usd_line)]
+    if kind == "cross_rate":  # EUR whose USD equivalent (EUR -> CNY -> USD) is 5-50 % above the line
+        usd = usd_line * rng.uniform(1.05, 1.5)
+        return [(direction, _yuan(usd * rate["USD"] / rate["EUR"]), "EUR")]
+    if kind == "single_below":
+        return [(direction, cny_line - 1, "CNY")]
+    if kind == "cumulative_below":
+        first = _yuan(cny_line * rng.uniform(0.3, 0.7))
+        return [(direction, first, "CNY"), (direction, cny_line - 1 - first, "CNY")]
+    if kind == "foreign_below":
+        return [(direction, usd_line - 1, "USD")]
+    if kind == "separate_lines":  # 90 % of each line: together far above either, separately under both
+        return [(direction, _yuan(cny_line * 0.9), "CNY"), (direction, _yuan(usd_line * 0.9), "USD")]
+    if kind == "opposite_directions":
+        return [("credit", _yuan(cny_line * 0.6), "CNY"), ("debit", _yuan(cny_line * 0.6), "CNY")]
+    raise AssertionError(f"unknown large-value kind {kind}")
+
+
+def _plan_cash(
+    rng: np.random.Generator,
+    cust: _Customers,
+    n_days: int,
+    n_accounts: int,
+    fx: dict[str, FloatArray] | None = None,
+) -> list[_CashCase]:
+    """Large-value cases of every art. 5 category that must fire and near misses that must not.
+
+    Cash goes to any customer, entity transfers to entities, natural-person transfers
+    (domestic and cross-border) to individuals; every kind of :data:`FIRE_KINDS` and
+    :data:`MISS_KINDS` once per category, then more of the simple kinds as the platform
+    grows (cash: up to 5 a day). One customer-day carries at most one case.
+    """
+    active = np.array([any(cust.account_active[a] for a in accs) for accs in cust.accounts_of], np.bool_)
+    base = (cust.open_day == 0) & active
+    if fx is None:
+        fx = {"USD": np.full(n_days, 7.2), "EUR": np.full(n_days, 7.8)}
+    n_fire_cash = max(10 if n_days >= 5 else 2 * n_days + 2, min(n_accounts // 50, 5 * n_days))
+    used: set[tuple[int, int]] = set()
     cases: list[_CashCase] = []
-    for n, (kind, fires) in enumerate(kinds):
-        customer = int(eligible[order[n % len(eligible)]])
-        day = (
-            (n + n // len(eligible)) % n_days if len(eligible) < len(kinds) else int(rng.integers(0, n_days))
-        )
-        direction = "credit" if rng.random() < 0.5 else "debit"
-        legs: list[tuple[str, int, str]]
-        if kind == "single":
-            legs = [
-                (direction, int(rng.integers(500, 2000)) * 10_000 + int(rng.integers(0, 100)) * 100, "CNY")
-            ]
-        elif kind == "cumulative":
-            parts = int(rng.integers(2, 5))
-            total = int(rng.integers(52_000, 95_000)) * 100
-            cuts = np.sort(rng.choice(np.arange(1, 100), size=parts - 1, replace=False)) / 100.0
-            bounds = np.concatenate([[0.0], cuts, [1.0]])
-            amounts = np.diff(np.round(bounds * total)).astype(np.int64)
-            while amounts.max() >= LARGE_CASH_CENTS:  # each leg stays below the line
-                amounts = np.full(parts, total // parts, np.int64)
-                amounts[-1] += total - int(amounts.sum())
-            legs = [(direction, int(a), "CNY") for a in amounts.tolist()]
-        elif kind == "exact_threshold":
-            legs = [(direction, LARGE_CASH_CENTS, "CNY")]
-        elif kind == "foreign_currency":
-            legs = [(direction, int(rng.integers(7_500, 12_000)) * 100, "USD")]  # >= USD 7,500 x 7.1
-        elif kind == "single_below":
-            legs = [(direction, LARGE_CASH_CENTS - 1, "CNY")]
-        elif kind == "cumulative_below":
-            first = int(rng.integers(15_000, 35_000)) * 100
-            legs = [(direction, first, "CNY"), (direction, LARGE_CASH_CENTS - 1 - first, "CNY")]
+    for category, (_, _, _) in LARGE_VALUE_LINES.items():
+        if category == "cash":
+            eligible = np.flatnonzero(base)
+        elif category == "entity_transfer":
+            eligible = np.flatnonzero(base & cust.is_entity)
         else:
-            legs = [("credit", 3_000_000, "CNY"), ("debit", 3_000_000, "CNY")]
-        cases.append(_CashCase(kind, fires, day, customer, legs))
-    # One customer-day-direction carries one case: drop clashes (only possible in tiny runs).
-    seen: set[tuple[int, int]] = set()
-    unique: list[_CashCase] = []
-    for case in cases:
-        if (case.customer, case.day) in seen:
+            eligible = np.flatnonzero(base & ~cust.is_entity)
+        if not len(eligible):
             continue
-        seen.add((case.customer, case.day))
-        unique.append(case)
-    return unique
+        n_fire = (
+            n_fire_cash if category == "cash" else max(len(FIRE_KINDS), min(n_accounts // 200, 2 * n_days))
+        )
+        extra = rng.choice(
+            ["single", "cumulative", "foreign_currency"], size=max(0, n_fire - len(FIRE_KINDS))
+        )
+        kinds = [(k, True) for k in FIRE_KINDS] + [(str(e), True) for e in extra.tolist()]
+        n_miss = max(len(MISS_KINDS), n_fire // 3)
+        kinds += [(MISS_KINDS[i % len(MISS_KINDS)], False) for i in range(n_miss)]
+        for kind, fires in kinds:
+            slot = None
+            for _ in range(50):
+                candidate = (int(eligible[int(rng.integers(0, len(eligible)))]), int(rng.integers(0, n_days)))
+                if candidate not in used:
+                    slot = candidate
+                    break
+            if slot is None:  # a tiny platform has no free customer-day left
+                continue
+            used.add(slot)
+            customer, day = slot
+            direction = "credit" if rng.random() < 0.5 else "debit"
+            rate = {c: float(fx[c][day]) for c in ("USD", "EUR")}
+            legs = _case_legs(rng, kind, category, direction, rate)
+            if category == "cash":
+                channel = "cash"
+            elif category == "entity_transfer":
+                channel = "cross_border" if rng.random() < 0.3 else "transfer"
+            elif category == "individual_domestic_transfer":
+                channel = "transfer"
+            else:
+                channel = "cross_border"
+            cases.append(_CashCase(kind, fires, day, customer, legs, category, channel))
+    return cases
+
+
+def _usd_cents(cents: int, currency: str, rate: dict[str, float]) -> int:
+    """A leg's USD equivalent in cents through the CNY cross rate of its day (as the mart computes it)."""
+    if currency == "USD":
+        return cents
+    return math.floor(cents * rate[currency] / rate["USD"] + 0.5)
 
 
 def _transactions(
@@ -1251,13 +1375,24 @@ def _transactions(
     days: Sequence[date],
     fx: dict[str, FloatArray],
     cases: list[_CashCase],
+    missing_rate: tuple[int, str] | None = None,
 ) -> tuple[_Table, list[tuple[str, str, str, str, str, str]], list[tuple[str, str, str, str, str, str]]]:
+    """Ordinary traffic, kept clear of every large-value line, plus the planted cases.
+
+    Ordinary per customer, day and direction: cash below CNY 45,000 (all currencies in CNY),
+    cross-border transfers below CNY 60,000 (under USD 8,500 at any USD rate of the walk),
+    account transfers below CNY 400,000; a group over its cap moves to the next channel
+    (cash and cross-border to domestic transfer, transfer to internal). A planted customer
+    has no ordinary cash or transfer on its day, so its totals are exactly the case.
+    ``missing_rate`` (day, currency): that rate is not delivered; every customer-day with a
+    cash or transfer leg in it must raise ``cn.aml.missing_fx_rate``.
+    """
     n_customers = len(cust.ids)
     channels = np.array(["transfer", "card", "internal", "cash", "cross_border"])
     channel_p = np.array([0.45, 0.25, 0.15, 0.10, 0.05])
     median = np.array([3000.0, 300.0, 2000.0, 1500.0, 8000.0])
     sigma = np.array([1.1, 1.0, 1.0, 0.9, 1.0])
-    ceiling = np.array([300_000.0, 50_000.0, 200_000.0, 20_000.0, 150_000.0])
+    ceiling = np.array([300_000.0, 50_000.0, 200_000.0, 20_000.0, 50_000.0])
     currencies = np.array(FX_CURRENCIES)
     cp_pool = 2000
     cp_accounts = [f"62{v:014d}" for v in rng.integers(0, 10**14, cp_pool).tolist()]
@@ -1293,18 +1428,21 @@ def _transactions(
         amount = np.maximum(np.round(amount_cny / rate_today[cur_idx] * 100), 100).astype(np.int64)
         direction = rng.integers(0, 2, n)
         seconds = rng.integers(6 * 3600, 23 * 3600, n)
-        # Ordinary cash stays below CNY 45,000 per customer, day and direction; planted
-        # customers have no ordinary cash on their day, so their totals are exactly the case.
         customer = cust.account_customer[account]
         blocked = np.zeros(n_customers, np.bool_)
         for case in day_cases:
             blocked[case.customer] = True
-        channel = np.where((channel == 3) & blocked[customer], 0, channel)
+        # transfer 0, card 1, internal 2, cash 3, cross_border 4
+        channel = np.where(np.isin(channel, (0, 3, 4)) & blocked[customer], 2, channel)
         cny_cents = amount * rate_today[cur_idx]
         group = customer * 2 + direction
-        cash = channel == 3
-        sums = np.bincount(group[cash], cny_cents[cash], 2 * n_customers)
-        channel = np.where(cash & (sums[group] >= ORDINARY_CASH_CAP_CENTS), 0, channel)
+        for kind, cap, to in ((3, ORDINARY_CASH_CAP_CENTS, 0), (4, ORDINARY_CROSS_BORDER_CAP_CENTS, 0)):
+            mask = channel == kind
+            sums = np.bincount(group[mask], cny_cents[mask], 2 * n_customers)
+            channel = np.where(mask & (sums[group] >= cap), to, channel)
+        transfers = np.isin(channel, (0, 4))
+        sums = np.bincount(group[transfers], cny_cents[transfers], 2 * n_customers)
+        channel = np.where((channel == 0) & (sums[group] >= ORDINARY_TRANSFER_CAP_CENTS), 2, channel)
         cp = rng.integers(0, cp_pool, n)
         foreign_country = rng.choice(_FOREIGN_COUNTRIES, size=n)
         purpose_pick = rng.integers(0, 5, n)
@@ -1338,43 +1476,113 @@ def _transactions(
         }
         protected = [False] * n
         times = seconds.tolist()
+        if missing_rate is not None and missing_rate[0] == d:
+            # Every cash or transfer leg in the currency without a rate raises one exception per
+            # customer-day, category and direction; those rows are never corrupted. One cash
+            # deposit in it is planted so the day always has one.
+            currency_index = FX_CURRENCIES.index(missing_rate[1])
+            keys: dict[str, int] = {}
+            for i in np.flatnonzero((cur_idx == currency_index) & np.isin(channel, (0, 3, 4))).tolist():
+                c = int(customer[i])
+                ch = int(channel[i])
+                if ch == 3:
+                    category = "cash"
+                elif cust.is_entity[c]:
+                    category = "entity_transfer"
+                else:
+                    category = (
+                        "individual_cross_border_transfer" if ch == 4 else "individual_domestic_transfer"
+                    )
+                key = f"{cust.ids[c]}|{day.isoformat()}|{category}|{cols['direction'][i]}"
+                keys[key] = keys.get(key, 0) + 1
+                protected[i] = True
+            free = [int(a) for a in eligible.tolist() if not blocked[cust.account_customer[a]]]
+            if free:
+                a = free[int(rng.integers(0, len(free)))]
+                cents = int(rng.integers(2_000, 8_000)) * 100
+                times.append(int(rng.integers(8 * 3600, 18 * 3600)))
+                for column, value in (
+                    ("account_id", cust.account_ids[a]),
+                    ("txn_at", _stamps(np.array([ordinal * _DAY_SECONDS + times[-1]], np.int64))[0]),
+                    ("direction", "credit"),
+                    ("amount", f"{cents // 100}.{cents % 100:02d}"),
+                    ("currency", missing_rate[1]),
+                    ("channel", "cash"),
+                    ("counterparty_account", ""),
+                    ("counterparty_name", ""),
+                    ("counterparty_country", ""),
+                    ("purpose", "cash deposit"),
+                ):
+                    cols[column].append(value)
+                protected.append(True)
+                key = f"{cust.ids[cust.account_customer[a]]}|{day.isoformat()}|cash|credit"
+                keys[key] = keys.get(key, 0) + 1
+            for key, count in sorted(keys.items()):
+                planted_truth.append(
+                    (
+                        "",
+                        MISSING_FX_RULE,
+                        key,
+                        day.isoformat(),
+                        "missing_rate",
+                        f"currency={missing_rate[1]}; transactions={count}; no {missing_rate[1]} rate for {day}",
+                    )
+                )
+        rate = {c: float(fx[c][d]) for c in FX_CURRENCIES}
         for case in day_cases:
             accounts = [
                 a for a in cust.accounts_of[case.customer] if cust.account_active[a]
             ] or cust.accounts_of[case.customer]
-            total_cny = 0
-            by_direction: dict[str, int] = {}
+            rule_id, cny_line, usd_line = LARGE_VALUE_LINES[case.category]
+            by_direction: dict[str, list[int]] = {}
+            country = str(_FOREIGN_COUNTRIES[int(rng.integers(0, len(_FOREIGN_COUNTRIES)))])
+            k = int(rng.integers(0, cp_pool))
             for direction_name, cents, currency in case.legs:
                 a = accounts[int(rng.integers(0, len(accounts)))]
-                rate = fx[currency][d]
-                cny = math.floor(cents * float(rate) + 0.5)
-                by_direction[direction_name] = by_direction.get(direction_name, 0) + cny
-                total_cny += cny
+                totals = by_direction.setdefault(direction_name, [0, 0, 0])
+                if currency == "CNY":
+                    totals[0] += cents
+                else:
+                    totals[1] += _usd_cents(cents, currency, rate)
+                totals[2] += 1
                 cols["account_id"].append(cust.account_ids[a])
                 times.append(int(rng.integers(8 * 3600, 18 * 3600)))
                 cols["txn_at"].append(_stamps(np.array([ordinal * _DAY_SECONDS + times[-1]], np.int64))[0])
                 cols["direction"].append(direction_name)
                 cols["amount"].append(f"{cents // 100}.{cents % 100:02d}")
                 cols["currency"].append(currency)
-                cols["channel"].append("cash")
-                cols["counterparty_account"].append("")
-                cols["counterparty_name"].append("")
-                cols["counterparty_country"].append("")
-                cols["purpose"].append("cash deposit" if direction_name == "credit" else "cash withdrawal")
+                cols["channel"].append(case.channel)
+                is_cash = case.channel == "cash"
+                cols["counterparty_account"].append("" if is_cash else cp_accounts[k])
+                cols["counterparty_name"].append("" if is_cash else cp_names[k])
+                cols["counterparty_country"].append(
+                    "" if is_cash else country if case.channel == "cross_border" else "CN"
+                )
+                cols["purpose"].append(
+                    ("cash deposit" if direction_name == "credit" else "cash withdrawal")
+                    if is_cash
+                    else "import payment"
+                    if case.channel == "cross_border"
+                    else "goods payment"
+                )
                 protected.append(True)
             for direction_name in sorted(by_direction):
-                cny = by_direction[direction_name]
-                if (case.fires and cny < LARGE_CASH_CENTS) or (not case.fires and cny >= LARGE_CASH_CENTS):
-                    raise AssertionError(f"cash case {case.kind} lands on the wrong side of the line")
+                cny, usd, count = by_direction[direction_name]
+                reaches = cny >= cny_line or usd >= usd_line
+                if reaches != case.fires:
+                    raise AssertionError(
+                        f"large-value case {case.category}/{case.kind} lands on the wrong side"
+                    )
                 legs = [leg for leg in case.legs if leg[0] == direction_name]
                 row = (
                     "",
-                    LARGE_CASH_RULE,
-                    f"{cust.ids[case.customer]}|{day.isoformat()}|{direction_name}",
+                    rule_id,
+                    f"{cust.ids[case.customer]}|{day.isoformat()}|{case.category}|{direction_name}",
                     day.isoformat(),
                     case.kind,
-                    f"amount_cny={cny // 100}.{cny % 100:02d}; transactions={len(legs)}; "
-                    f"currency={legs[0][2]}; amounts={'+'.join(f'{c // 100}.{c % 100:02d}' for _, c, _ in legs)}",
+                    f"category={case.category}; cny={cny // 100}.{cny % 100:02d}; "
+                    f"usd_equivalent={usd // 100}.{usd % 100:02d}; transactions={count}; "
+                    f"amounts={'+'.join(f'{c // 100}.{c % 100:02d} {cur}' for _, c, cur in legs)}",
                 )
                 (planted_truth if case.fires else near_truth).append(row)
         order = np.argsort(np.array(times, np.int64), kind="stable")
@@ -1625,7 +1833,8 @@ def generate(
         raise DemoError("a platform needs at least one loan and one account")
     n_days = len(days)
     rng = np.random.default_rng(seed)
-    fx, fx_table = _fx(rng, days)
+    missing_rate = ((n_days - 1) // 2, MISSING_RATE_CURRENCY) if n_days >= 3 else None
+    fx, fx_table = _fx(rng, days, missing_rate)
     cust, account_columns = _customers(rng, accounts, days)
     accounts_table = _accounts_table(rng, cust, account_columns, days)
     if reference_dir is None:
@@ -1633,8 +1842,8 @@ def generate(
 
         reference_dir = Settings.from_env().reference_seeds_dir
     book = _loans(rng, loans, days, cust, reference_dir)
-    cases = _plan_cash(rng, cust, n_days, accounts)
-    transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases)
+    cases = _plan_cash(rng, cust, n_days, accounts, fx)
+    transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases, missing_rate)
     # Planted customers' accounts are never corrupted or copied.
     planted_accounts = {cust.account_ids[a] for c in cases for a in cust.accounts_of[c.customer]}
     accounts_table.protected = np.array(

@@ -164,11 +164,13 @@ def validate(business_date: date, settings: Settings) -> StepResult:
 
 @_timed
 def render_reports(business_date: date, settings: Settings) -> StepResult:
-    """Render the date's daily exception report (HTML + CSV)."""
+    """Render the date's daily exception report (HTML + CSV) and the filings due that day."""
+    from regwatch.large_value import render_large_value
     from regwatch.report import render_daily
 
     info = run_info(business_date, settings)
     paths = tuple(render_daily(settings, business_date, info.run_id))
+    paths += tuple(render_large_value(settings, business_date, info.run_id))  # PBOC large-value report
     return StepResult(
         "render_reports", business_date, {"run_id": info.run_id, "reports": [str(p) for p in paths]}, paths
     )

@@ -280,7 +280,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 ),
             ],
         )
-    transform.build(D2, settings)
+    pack = load_pack(REPO_ROOT / "checks" / "cn")
+    transform.build(D2, settings, pack_parameters={name: p.value for name, p in pack.parameters.items()})
     return settings
 
 
@@ -340,7 +341,7 @@ def test_rules_fire_on_every_failing_row_and_only_those(built: Settings) -> None
     pack = load_pack(REPO_ROOT / "checks" / "cn")
     found = run_rules(built.warehouse_path, pack, D2, "RUN")
     assert list(zip(found.rule_id, found.entity_key, strict=True)) == [
-        ("cn.aml.large_cash", "C1|2025-06-02|credit"),
+        ("cn.aml.large_cash", "C1|2025-06-02|cash|credit"),
         ("cn.rate_caps.overdue_charges_above_cap", "EI"),
         ("cn.rate_caps.private_lending_above_court_cap", "P13"),
         ("cn.rate_caps.private_lending_above_court_cap", "PB"),
@@ -348,7 +349,7 @@ def test_rules_fire_on_every_failing_row_and_only_those(built: Settings) -> None
         ("cn.rate_caps.real_apr_above_void_line", "FA"),  # 10 % flat + fees: real APR above 36 %
     ]
     evidence = json.loads(found.evidence[0])
-    assert evidence["cash_amount_cny"] == "50000.00" and evidence["transaction_ids"] == "T1,T2"
+    assert evidence["cny_amount"] == "50000.00" and evidence["transaction_ids"] == "T1,T2"
     overdue = json.loads(found.evidence[1])
     assert overdue["overdue_charge_rate"] == pytest.approx(10 * 365 / (1066.19 * 10), abs=1e-8)
     court = json.loads(found.evidence[2])
@@ -367,15 +368,16 @@ def test_no_truncation_and_exact_edges(built: Settings, tmp_path: Path) -> None:
     )
     con.execute(
         "INSERT INTO marts.fct_customer_cash_days SELECT DATE '2025-06-02', 'K' || i, 'C' || i, 'individual', "
-        "DATE '2025-06-02', 'credit', 1, CAST(49999.99 + i / 100 AS DECIMAL(18,2)), 0, 'T', 'CNY', false "
-        "FROM range(0, 40) r(i)"
+        "DATE '2025-06-02', 'credit', 1, 0, 0, 'T', 'USD', false, CAST(9999.99 + i / 100 AS DECIMAL(18,2)), false "
+        "FROM range(0, 41) r(i)"
     )
     con.execute("CREATE TABLE marts.fct_loan_apr AS SELECT * FROM built.marts.fct_loan_apr LIMIT 0")
     con.execute("DETACH built")
     con.close()
-    found = run_rules(path, load_pack(REPO_ROOT / "checks" / "cn"), D2, "RUN")
-    # 49,999.99 passes; 50,000.00 (inclusive) and every amount above fire: 39 rows, beyond GX's sample of 20.
-    assert sorted(found.entity_key) == sorted(f"K{i}" for i in range(1, 40))
+    found = run_rules(path, load_pack(REPO_ROOT / "checks" / "us"), D2, "RUN")
+    # The US line is strict: 9,999.99 and 10,000.00 pass, every amount above fires: 39 rows,
+    # beyond GX's sample of 20.
+    assert sorted(found.entity_key) == sorted(f"K{i}" for i in range(2, 41))
 
 
 def test_a_rule_outside_its_window_does_not_run(built: Settings) -> None:
@@ -399,7 +401,11 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
     assert rows["EI"][1] == "month" and rows["EI"][2] == pytest.approx(0.12, abs=1e-4)
     assert rows["PB"][1] == "year"  # a single payment a year away: the unit period is the term
     found = run_rules(settings.warehouse_path, load_pack(REPO_ROOT / "checks" / "us"), D2, "RUN")
-    assert list(zip(found.rule_id, found.entity_key, strict=True)) == [("us.rate_caps.apr_above_cap", "FA")]
+    assert list(zip(found.rule_id, found.entity_key, strict=True)) == [
+        # no USD rate for 2025-06-02: the CNY 50,000 of that day has no USD equivalent (not a zero)
+        ("us.aml.missing_fx_rate", "C1|2025-06-02|credit"),
+        ("us.rate_caps.apr_above_cap", "FA"),
+    ]
 
 
 def test_installments_rebuilt_from_terms_for_every_method(built: Settings) -> None:

@@ -22,7 +22,10 @@ from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, FileContrac
 from regwatch.demo import (
     BAD_INPUT_CLASSES,
     COURT_CAP_RULE,
-    LARGE_CASH_RULE,
+    FIRE_KINDS,
+    LARGE_VALUE_LINES,
+    MISS_KINDS,
+    MISSING_FX_RULE,
     OVERDUE_RULE,
     RATE_CAP_RULE,
     VOID_LINE_RULE,
@@ -299,34 +302,102 @@ def test_overdue_charges_truth(platform: Path) -> None:
         assert (loan_id in planted) == (rate > cap), (loan_id, rate, cap)
 
 
-def test_large_cash_truth(platform: Path) -> None:
-    customer_of = {r["account_id"]: r["customer_id"] for r in _good_rows(platform, "accounts")}
+def _large_value_totals(platform: Path) -> tuple[dict[str, list[Decimal]], set[str]]:
+    """Per customer-day, category and direction: [CNY legs, foreign legs in USD], and the unconverted.
+
+    An independent reading of PBOC Order [2016] No. 3 art. 5 (the one checks/README.md states):
+    per customer, per direction; CNY legs against the CNY line; foreign legs at their USD
+    equivalent (amount x rate / USD rate of the day, to the cent) against the USD line.
+    """
+    accounts = {r["account_id"]: r for r in _good_rows(platform, "accounts")}
     rates = {
         (r["rate_date"], r["currency"]): Decimal(r["cny_per_unit"]) for r in _good_rows(platform, "fx_rates")
     }
-    totals: dict[str, Decimal] = defaultdict(Decimal)
+    totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    unconverted: set[str] = set()
     for txn in _good_rows(platform, "transactions"):
-        if txn["channel"] != "cash":
+        channel, day = txn["channel"], txn["txn_at"][:10]
+        entity = accounts[txn["account_id"]]["customer_type"] == "entity"
+        if channel == "cash":
+            category = "cash"
+        elif channel in ("transfer", "cross_border"):
+            cross_border = channel == "cross_border" or txn["counterparty_country"] not in ("", "CN")
+            category = (
+                "entity_transfer"
+                if entity
+                else "individual_cross_border_transfer"
+                if cross_border
+                else "individual_domestic_transfer"
+            )
+        else:
             continue
-        day = txn["txn_at"][:10]
-        amount = (Decimal(txn["amount"]) * rates[(day, txn["currency"])]).quantize(
-            Decimal("0.01"), ROUND_HALF_UP
-        )
-        totals[f"{customer_of[txn['account_id']]}|{day}|{txn['direction']}"] += amount
-    firing = {key for key, total in totals.items() if total >= Decimal("50000.00")}
-    planted = [r for r in _truth(platform, "planted.csv") if r["rule_id"] == LARGE_CASH_RULE]
-    assert {r["entity_key"] for r in planted} == firing
-    assert len(planted) >= 10
-    assert {r["kind"] for r in planted} == {"single", "cumulative", "exact_threshold", "foreign_currency"}
-    assert all(
-        totals[r["entity_key"]] == Decimal("50000.00") for r in planted if r["kind"] == "exact_threshold"
-    )
-    near = [r for r in _truth(platform, "near_misses.csv") if r["rule_id"] == LARGE_CASH_RULE]
-    assert {r["kind"] for r in near} == {"single_below", "cumulative_below", "opposite_directions"}
-    for row in near:
-        assert row["entity_key"] in totals and row["entity_key"] not in firing
-        expected = "30000.00" if row["kind"] == "opposite_directions" else "49999.99"
-        assert totals[row["entity_key"]] == Decimal(expected)
+        key = f"{accounts[txn['account_id']]['customer_id']}|{day}|{category}|{txn['direction']}"
+        amount = Decimal(txn["amount"])
+        if txn["currency"] == "CNY":
+            totals[key][0] += amount
+        elif txn["currency"] == "USD":
+            totals[key][1] += amount
+        elif (day, txn["currency"]) not in rates or (day, "USD") not in rates:
+            unconverted.add(key)
+            totals[key][1] += 0  # the customer-day exists; its USD total is a lower bound
+        else:
+            usd = amount * rates[(day, txn["currency"])] / rates[(day, "USD")]
+            totals[key][1] += usd.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return totals, unconverted
+
+
+def test_large_value_truth(platform: Path) -> None:
+    totals, unconverted = _large_value_totals(platform)
+    planted = _truth(platform, "planted.csv")
+    near = _truth(platform, "near_misses.csv")
+    for category, (rule_id, cny_cents, usd_cents) in LARGE_VALUE_LINES.items():
+        cny_line, usd_line = Decimal(cny_cents) / 100, Decimal(usd_cents) / 100
+        firing = {
+            k
+            for k, (cny, usd) in totals.items()
+            if f"|{category}|" in k and (cny >= cny_line or usd >= usd_line)
+        }
+        fires = [r for r in planted if r["rule_id"] == rule_id]
+        assert {r["entity_key"] for r in fires} == firing, category  # ordinary traffic stays clear
+        assert {r["kind"] for r in fires} == set(FIRE_KINDS), category
+        for r in fires:
+            cny, usd = totals[r["entity_key"]]
+            if r["kind"] in ("exact_threshold", "exact_cumulative"):
+                assert cny == cny_line, r
+            if r["kind"] == "foreign_exact":
+                assert usd == usd_line, r
+        misses = [r for r in near if r["rule_id"] == rule_id]
+        assert {r["kind"] for r in misses} == set(MISS_KINDS), category
+        for r in misses:
+            cny, usd = totals[r["entity_key"]]
+            assert r["entity_key"] not in firing
+            if r["kind"] in ("single_below", "cumulative_below"):
+                assert cny == cny_line - Decimal("0.01"), r
+            if r["kind"] == "foreign_below":
+                assert usd == usd_line - Decimal("0.01"), r
+            if r["kind"] == "separate_lines":  # together above the CNY line, each under its own
+                assert cny + usd * 7 > cny_line and cny < cny_line and usd < usd_line, r
+    customer_type = {r["customer_id"]: r["customer_type"] for r in _good_rows(platform, "accounts")}
+    for r in planted + near:
+        category = r["entity_key"].split("|")[2] if r["rule_id"].startswith("cn.aml.") else ""
+        if category == "entity_transfer":
+            assert customer_type[r["entity_key"].split("|")[0]] == "entity"
+        elif category.startswith("individual_"):
+            assert customer_type[r["entity_key"].split("|")[0]] == "individual"
+    # the rate the generator withheld: every customer-day with a leg in that currency, and only those
+    missing = {r["entity_key"] for r in planted if r["rule_id"] == MISSING_FX_RULE}
+    assert missing and missing == unconverted
+
+
+def test_generator_lines_are_the_packs(platform: Path) -> None:
+    from regwatch.rules import load_pack
+    from tests.conftest import REPO_ROOT
+
+    parameters = load_pack(REPO_ROOT / "checks" / "cn").parameters
+    for category, (_rule_id, cny_cents, usd_cents) in LARGE_VALUE_LINES.items():
+        prefix = "large_cash" if category == "cash" else f"large_{category}"
+        assert Decimal(parameters[f"{prefix}_threshold_cny"].value) * 100 == cny_cents, category
+        assert Decimal(parameters[f"{prefix}_threshold_usd"].value) * 100 == usd_cents, category
 
 
 def test_borrowers_accounts_and_fundings_fit_together(platform: Path) -> None:

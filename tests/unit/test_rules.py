@@ -18,11 +18,9 @@ def test_cn_pack_loads_with_parameters_resolved() -> None:
     pack = load_pack(CN)
     assert pack.name == "cn" and len(pack.sha256) == 64
     cash = pack.rule("cn.aml.large_cash")
-    assert cash.resolved_kwargs(pack.parameters) == {
-        "column": "cash_amount_cny",
-        "max_value": 50000,
-        "strict_max": True,
-    }
+    # the lines reach the mart as pack parameters; the rule reads the mart's one decision
+    assert cash.resolved_kwargs(pack.parameters) == {"column": "reportable_category", "value_set": ["cash"]}
+    assert pack.parameters["large_cash_threshold_cny"].value == 50000
     apr = pack.rule("cn.rate_caps.real_apr_above_comprehensive_cap")
     # caps come from the effective-dated seeds, per loan: the rule compares two columns
     assert apr.resolved_kwargs(pack.parameters)["column_A"] == "comprehensive_cap_rate"
@@ -43,7 +41,13 @@ def test_a_pair_expectation_needs_both_columns(tmp_path: Path) -> None:
 def test_us_pack_loads() -> None:
     pack = load_pack(REPO_ROOT / "checks" / "us")
     assert pack.apr_convention == "us_reg_z"
-    assert [r.id for r in pack.rules] == ["us.rate_caps.apr_above_cap"]
+    assert [r.id for r in pack.rules] == [
+        "us.aml.cash_above_ctr_threshold",
+        "us.aml.missing_fx_rate",
+        "us.rate_caps.apr_above_cap",
+    ]
+    ctr = pack.rule("us.aml.cash_above_ctr_threshold")
+    assert ctr.resolved_kwargs(pack.parameters) == {"column": "cash_amount_usd", "max_value": 10000}
 
 
 def test_validity_window_is_inclusive_exclusive() -> None:
@@ -66,13 +70,13 @@ def _broken(tmp_path: Path, old: str, new: str, file: str = "aml.yml") -> Path:
     [
         ("    severity: high", "    severity: high\n    sevrity: high", "rules.0.sevrity: unknown key"),
         ("severity: high", "severity: urgent", "rules.0.severity"),
-        ("$large_cash_threshold_cny", "$large_cash_threshold", "unknown parameter $large_cash_threshold"),
+        ("value_set: [cash]", "value_set: $large_cash_list", "unknown parameter $large_cash_list"),
         ("id: cn.aml.large_cash", "id: cn.rate_caps.large_cash", "does not match the file aml.yml"),
         ("id: cn.aml.large_cash", "id: us.aml.large_cash", "does not start with the pack name"),
         ("id: cn.aml.large_cash", "id: cn.aml.Large-Cash", "is not <pack>.<family>.<slug>"),
-        ("expect_column_values_to_be_between", "expect_column_values_to_be_fine", "is not supported"),
+        ("expect_column_values_to_not_be_in_set", "expect_column_values_to_be_fine", "is not supported"),
         ("valid_to: null", "valid_to: 2010-01-01", "is not after valid_from"),
-        ("strict_max: true", "strict_max: true\n      mostly: 0.9", "are not arguments of"),
+        ("value_set: [cash]", "value_set: [cash]\n      mostly: 0.9", "are not arguments of"),
         ("rules:", "rules: [", "not valid YAML"),
     ],
 )

@@ -1,7 +1,20 @@
 {#-
-    Every transaction with its customer (through the account's latest version) and its
-    amount in CNY at the FX rate of the transaction date. CNY is 1 by definition; a
-    missing rate leaves amount_cny null and is flagged, never a silent zero.
+    Every transaction with its customer (through the account's latest version), its amount
+    in CNY at the FX rate of the transaction date, its USD equivalent through the CNY cross
+    rate of that day, and its PBOC large-value category.
+
+    CNY is 1 by definition and a USD amount is its own USD equivalent; any other leg is
+    amount x cny_per_unit(currency) / cny_per_unit(USD) of the transaction date, rounded
+    to the cent. A rate that is missing (or zero) leaves the converted amount null and raises a flag
+    (has_missing_fx_rate: no CNY rate for the currency; has_missing_usd_rate: no USD
+    equivalent) - never a silent zero: the rules cn.aml.missing_fx_rate and
+    us.aml.missing_fx_rate turn the flags into exceptions.
+
+    large_value_category (PBOC Order [2016] No. 3 art. 5): cash (channel cash); account
+    transfers (channels transfer and cross_border) of an entity customer; of a natural
+    person, domestic or cross-border (channel cross_border, or a counterparty outside CN).
+    A customer whose account is unknown counts as a natural person (the lower lines).
+    Card payments and internal movements are no account-to-account transfer here: null.
 -#}
 with
 
@@ -24,29 +37,67 @@ dated as (
     from transactions
 ),
 
-final as (
+rated as (
     select
-        dated.transaction_id,
-        dated.account_id,
-        coalesce(accounts.customer_id, 'account:' || dated.account_id) as customer_id,
+        dated.*,
+        accounts.customer_id as account_customer_id,
         accounts.customer_type,
-        dated.transaction_at,
-        dated.transaction_date,
-        dated.direction,
-        dated.channel,
-        dated.amount,
-        dated.currency,
-        case
-            when dated.currency = 'CNY' then dated.amount
-            else cast(dated.amount * fx_rates.cny_per_unit as decimal(18, 2))
-        end as amount_cny,
-        (dated.currency <> 'CNY' and fx_rates.cny_per_unit is null) as has_missing_fx_rate,
-        dated.loaded_business_date
+        case when dated.currency = 'CNY' then cast(1 as decimal(18, 8)) else nullif(own_rate.cny_per_unit, 0) end
+            as cny_per_unit,
+        nullif(usd_rate.cny_per_unit, 0) as usd_cny_per_unit,
+        (
+            dated.channel = 'cross_border'
+            or coalesce(dated.counterparty_country, 'CN') not in ('CN', '')
+        ) as is_cross_border
     from dated
     left join accounts on dated.account_id = accounts.account_id
-    left join fx_rates
-        on dated.transaction_date = fx_rates.rate_date
-        and dated.currency = fx_rates.currency
+    left join fx_rates as own_rate
+        on dated.transaction_date = own_rate.rate_date
+        and dated.currency = own_rate.currency
+    left join fx_rates as usd_rate
+        on dated.transaction_date = usd_rate.rate_date
+        and usd_rate.currency = 'USD'
+),
+
+final as (
+    select
+        transaction_id,
+        account_id,
+        coalesce(account_customer_id, 'account:' || account_id) as customer_id,
+        customer_type,
+        transaction_at,
+        transaction_date,
+        direction,
+        channel,
+        amount,
+        currency,
+        case
+            when currency = 'CNY' then amount
+            else cast(amount * cny_per_unit as decimal(18, 2))
+        end as amount_cny,
+        case
+            when currency = 'USD' then amount
+            else cast(round(amount * cny_per_unit / usd_cny_per_unit, 2) as decimal(18, 2))
+        end as amount_usd,
+        cny_per_unit,
+        usd_cny_per_unit,
+        (currency <> 'CNY') as is_foreign_currency,
+        (currency <> 'CNY' and cny_per_unit is null) as has_missing_fx_rate,
+        (currency <> 'USD' and (cny_per_unit is null or usd_cny_per_unit is null)) as has_missing_usd_rate,
+        is_cross_border,
+        case
+            when channel = 'cash' then 'cash'
+            when channel in ('transfer', 'cross_border') and customer_type = 'entity' then 'entity_transfer'
+            when channel in ('transfer', 'cross_border') and is_cross_border
+                then 'individual_cross_border_transfer'
+            when channel in ('transfer', 'cross_border') then 'individual_domestic_transfer'
+        end as large_value_category,
+        counterparty_account,
+        counterparty_name,
+        counterparty_country,
+        purpose,
+        loaded_business_date
+    from rated
 )
 
 select * from final

@@ -3,7 +3,10 @@
     customer-days that received a transaction in the load of the business date. Totals
     count every transaction of that customer-day delivered so far, so a late-arriving
     transaction re-opens its day. Cumulated per direction: deposits and withdrawals
-    are separate large-value counts (PBOC Order [2016] No. 3 art. 5).
+    are separate large-value counts (PBOC Order [2016] No. 3 art. 5). cash_amount_usd is the
+    USD equivalent of every leg (the us pack's currency transaction report, 31 CFR 1010.311
+    and 1010.313: cash in and cash out aggregated separately); a leg without a rate leaves
+    it a lower bound and sets has_missing_usd_rate.
 -#}
 with
 
@@ -29,7 +32,9 @@ customer_days as (
         cast(max(cash.amount_cny) as decimal(18, 2)) as largest_amount_cny,
         {{ dbt.listagg('cash.transaction_id', "','", 'order by cash.transaction_id') }} as transaction_ids,
         {{ dbt.listagg('distinct cash.currency', "','", 'order by cash.currency') }} as currencies,
-        {{ dbt.bool_or('cash.has_missing_fx_rate') }} as has_missing_fx_rate
+        {{ dbt.bool_or('cash.has_missing_fx_rate') }} as has_missing_fx_rate,
+        cast(sum(cash.amount_usd) as decimal(18, 2)) as cash_amount_usd,
+        {{ dbt.bool_or('cash.has_missing_usd_rate') }} as has_missing_usd_rate
     from cash
     inner join touched
         on cash.customer_id = touched.customer_id
@@ -51,7 +56,9 @@ final as (
         largest_amount_cny,
         transaction_ids,
         currencies,
-        has_missing_fx_rate
+        has_missing_fx_rate,
+        cash_amount_usd,
+        has_missing_usd_rate
     from customer_days
 )
 
