@@ -76,6 +76,18 @@ def _h(row: str, k: int, seed: int) -> str:
     return f"hash({row}, {seed}, {k})"
 
 
+def _generator_digest() -> str:
+    import hashlib
+
+    import regwatch
+
+    package = Path(regwatch.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("demo*.py"), Path(__file__)]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _count_lines(path: Path) -> int:
     with path.open("rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b"")) - 1
@@ -104,6 +116,8 @@ def build(
         "malformed_rate": malformed_rate,
         "seed": seed,
         "duckdb": duckdb.__version__,
+        # the base comes from the demo generators: a change there is a new platform
+        "generators": _generator_digest(),
     }
     if manifest.is_file():
         recorded = json.loads(manifest.read_text())
