@@ -191,6 +191,23 @@ def _found(settings: Settings, family: str) -> set[tuple[str, str]]:
 
 def test_every_cn_line_fires_at_the_line_and_not_one_cent_under(runs: dict[str, Settings]) -> None:
     assert _found(runs["cn"], "aml") == CN_FIRES
+    messages = dict(
+        _query(runs["cn"], "SELECT entity_key, message FROM results.exceptions WHERE rule_id LIKE 'cn.aml.%'")
+    )
+    assert messages["C01|2025-06-02|cash|credit"] == (
+        "Cash credit on 2025-06-02: CNY 50,000.00 and USD 0.00 (foreign legs) in 1 transaction(s) reach "
+        "the CNY 50,000 / USD 10,000 large-value line (CNY); report by 2025-06-09"
+    )
+    assert messages["C12|2025-06-02|cash|credit"].startswith("No FX rate on 2025-06-02 for T24 (GBP)")
+    evidence = json.loads(
+        _query(
+            runs["cn"],
+            "SELECT evidence FROM results.exceptions WHERE entity_key = 'C09|2025-06-02|"
+            "individual_cross_border_transfer|credit'",
+        )[0][0]
+    )
+    assert next(iter(evidence)) == "customer_id" and evidence["reportable_line"] == "USD"
+    assert evidence["foreign_amount_usd"] == "10000.00" and evidence["usd_threshold"] == "10000.00"
 
 
 def test_the_us_cash_line_is_strict_and_aggregates_every_currency(runs: dict[str, Settings]) -> None:

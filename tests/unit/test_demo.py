@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from regwatch.apr import annual_rate
 from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, FileContract
@@ -432,3 +434,39 @@ def test_small_runs_and_bad_arguments(tmp_path: Path) -> None:
     assert set(result.rows_written) == set(REQUIRED_FILES)
     with pytest.raises(ValueError, match="no business day"):
         generate(tmp_path / "none", date(2025, 6, 7), date(2025, 6, 8))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(FIRE_KINDS + MISS_KINDS),
+    category=st.sampled_from(sorted(LARGE_VALUE_LINES)),
+    direction=st.sampled_from(["credit", "debit"]),
+    usd=st.floats(7.1, 7.3),
+    eur=st.floats(7.4, 8.2),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_planted_legs_land_on_their_side_of_every_line(
+    kind: str, category: str, direction: str, usd: float, eur: float, seed: int
+) -> None:
+    """Whatever the draw and the day's rates: fire kinds reach a line, near misses reach none."""
+    import numpy as np
+
+    from regwatch.demo import _case_legs, _usd_cents
+
+    rate = {"USD": round(usd, 8), "EUR": round(eur, 8)}
+    legs = _case_legs(np.random.default_rng(seed), kind, category, direction, rate)
+    _, cny_line, usd_line = LARGE_VALUE_LINES[category]
+    for side in ("credit", "debit"):
+        cny = sum(c for d, c, cur in legs if d == side and cur == "CNY")
+        foreign = sum(_usd_cents(c, cur, rate) for d, c, cur in legs if d == side and cur != "CNY")
+        if not any(d == side for d, _, _ in legs):
+            continue
+        assert (cny >= cny_line or foreign >= usd_line) == (kind in FIRE_KINDS), (legs, side)
+        if kind.startswith("exact"):
+            assert cny == cny_line
+        if kind in ("single_below", "cumulative_below"):
+            assert cny == cny_line - 1
+        if kind in ("cumulative", "foreign_cumulative"):  # every leg alone stays under its line
+            assert len(legs) >= 2 and all(c < (cny_line if cur == "CNY" else usd_line) for _, c, cur in legs)
+    assert all(c > 0 for _, c, _ in legs)
+    assert kind.endswith("below") or all(c % 100 == 0 for _, c, _ in legs)  # whole units, as people type

@@ -5,7 +5,8 @@
 
     CNY is 1 by definition and a USD amount is its own USD equivalent; any other leg is
     amount x cny_per_unit(currency) / cny_per_unit(USD) of the transaction date, rounded
-    to the cent. A rate that is missing (or zero) leaves the converted amount null and raises a flag
+    to the cent per row (the engine may divide in floating point; the rounded quotient is
+    cast back to DECIMAL, so every sum downstream is exact and order-independent). A rate that is missing (or zero) leaves the converted amount null and raises a flag
     (has_missing_fx_rate: no CNY rate for the currency; has_missing_usd_rate: no USD
     equivalent) - never a silent zero: the rules cn.aml.missing_fx_rate and
     us.aml.missing_fx_rate turn the flags into exceptions.
