@@ -4,15 +4,18 @@
     dbt var ``pack``; a model asking for one the pack lacks fails to compile, naming it,
     unless it gives ``default`` (raw SQL, e.g. 'null'): a model shared by every pack that
     reads a parameter only some packs define (the CN large-value lines) stays inert in
-    the others.
+    the others. While dbt parses (``execute`` false) a missing one renders as null: a model
+    disabled for packs without its parameters (``pack_defines``) is parsed, never compiled.
 -#}
 {% macro pack_param(name, default=none) -%}
     {%- set params = var('pack', {}) or {} -%}
     {%- if name not in params -%}
         {%- if default is not none -%}
             {{ default }}
-        {%- else -%}
+        {%- elif execute -%}
             {{ exceptions.raise_compiler_error("rule-pack parameter '" ~ name ~ "' is not set: add it to checks/<pack>/_pack.yml") }}
+        {%- else -%}
+            null
         {%- endif -%}
     {%- else -%}
         {%- set value = params[name] -%}

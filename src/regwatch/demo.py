@@ -1844,8 +1844,26 @@ def generate(
     book = _loans(rng, loans, days, cust, reference_dir)
     cases = _plan_cash(rng, cust, n_days, accounts, fx)
     transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases, missing_rate)
+    # AML typologies (regwatch.demo_typologies): own random stream, own customers.
+    from regwatch import demo_typologies
+
+    typologies = demo_typologies.plant(
+        np.random.default_rng([seed, 4]),
+        cust,
+        days,
+        accounts_table,
+        transactions,
+        book.tables["loans"],
+        fx_table,
+        reference_dir,
+        reference_dir.parents[2] / "checks" / "cn",
+        exclude={c.customer for c in cases},
+    )
+    transactions, accounts_table = typologies.transactions, typologies.accounts
+    cash_truth, near_truth = cash_truth + typologies.planted, near_truth + typologies.near
     # Planted customers' accounts are never corrupted or copied.
     planted_accounts = {cust.account_ids[a] for c in cases for a in cust.accounts_of[c.customer]}
+    planted_accounts |= typologies.accounts_used
     accounts_table.protected = np.array(
         [a in planted_accounts for a in accounts_table.columns["account_id"]], np.bool_
     )
@@ -1898,7 +1916,10 @@ def generate(
     truth_dir.mkdir(parents=True, exist_ok=True)
     planted = sorted(book.truth + cash_truth, key=lambda r: (r[3], r[1], r[2]))
     planted = [
-        (f"{'RC' if r[1].startswith('cn.rate_caps.') else 'LC'}{n:05d}", *r[1:])
+        (
+            f"{'RC' if r[1].startswith('cn.rate_caps.') else 'LC' if r[1] == LARGE_CASH_RULE else 'TY'}{n:05d}",
+            *r[1:],
+        )
         for n, r in enumerate(planted, 1)
     ]
     near = sorted(near_truth + book.near, key=lambda r: (r[3], r[1], r[2]))

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from regwatch.cli import main
 from regwatch.demo import generate
+from regwatch.demo_typologies import TYPOLOGY_RULES
 from tests.conftest import DAY, REPO_ROOT
 from tests.unit.test_ingest import BAD_LOANS
 
@@ -31,6 +32,7 @@ ALL_RULES = {
     "cn.rate_caps.private_lending_above_court_cap",
     "cn.rate_caps.real_apr_above_void_line",
     "cn.rate_caps.overdue_charges_above_cap",
+    *TYPOLOGY_RULES,
 }
 
 

@@ -380,8 +380,9 @@ def test_large_value_truth(platform: Path) -> None:
             if r["kind"] == "separate_lines":  # together above the CNY line, each under its own
                 assert cny + usd * 7 > cny_line and cny < cny_line and usd < usd_line, r
     customer_type = {r["customer_id"]: r["customer_type"] for r in _good_rows(platform, "accounts")}
+    large_value_rules = {rule for rule, _, _ in LARGE_VALUE_LINES.values()}
     for r in planted + near:
-        category = r["entity_key"].split("|")[2] if r["rule_id"].startswith("cn.aml.") else ""
+        category = r["entity_key"].split("|")[2] if r["rule_id"] in large_value_rules else ""
         if category == "entity_transfer":
             assert customer_type[r["entity_key"].split("|")[0]] == "entity"
         elif category.startswith("individual_"):

@@ -1,0 +1,120 @@
+{{ config(enabled=pack_defines([
+    'large_cash_threshold_cny', 'structuring_window_days', 'structuring_margin_rate',
+    'fan_in_window_days', 'fan_out_window_days',
+])) }}
+{#-
+    One row per customer and direction with, over windows of calendar days ending on D
+    (lengths from the rule pack), the features of two typologies:
+
+    - structuring: cash legs each "just under" the large-value cash line, i.e. in
+      [line x (1 - structuring_margin_rate), line), within structuring_window_days;
+    - fan-in (credits) / fan-out (debits): non-cash movements with a counterparty other
+      than the customer's own accounts, within fan_in_window_days / fan_out_window_days.
+
+    Transactions come from every load up to D, so a window reaches back across earlier
+    business dates and a late-arriving transaction counts in the window of its date.
+-#}
+with
+
+transactions as (
+    select * from {{ ref('int_transactions_counterparties_resolved') }}
+    where transaction_date <= {{ business_date() }}
+),
+
+structuring_legs as (
+    select *
+    from transactions
+    where channel = 'cash'
+        and transaction_date >= {{ window_start(pack_param('structuring_window_days')) }}
+        and amount_cny >= {{ pack_param('large_cash_threshold_cny') }} * (1 - {{ pack_param('structuring_margin_rate') }})
+        and amount_cny < {{ pack_param('large_cash_threshold_cny') }}
+),
+
+structuring as (
+    select
+        customer_id,
+        direction,
+        cast(count(*) as integer) as near_line_transaction_count,
+        cast(count(distinct transaction_date) as integer) as near_line_day_count,
+        cast(count(distinct account_id) as integer) as near_line_account_count,
+        cast(sum(amount_cny) as decimal(18, 2)) as near_line_amount_cny,
+        cast(min(amount_cny) as decimal(18, 2)) as near_line_smallest_cny,
+        min(transaction_date) as near_line_first_date,
+        max(transaction_date) as near_line_last_date,
+        {{ dbt.listagg('transaction_id', "','", 'order by transaction_at, transaction_id') }} as near_line_transaction_ids,
+        {{ dbt.listagg("cast(transaction_date as varchar) || ' ' || cast(amount_cny as varchar)", "'; '", 'order by transaction_at, transaction_id') }} as near_line_amounts
+    from structuring_legs
+    group by customer_id, direction
+),
+
+fan_legs as (
+    select *
+    from transactions
+    where channel <> 'cash'
+        and counterparty_key is not null
+        and (counterparty_customer_id is null or counterparty_customer_id <> customer_id)
+        and (
+            (direction = 'credit' and transaction_date >= {{ window_start(pack_param('fan_in_window_days')) }})
+            or (direction = 'debit' and transaction_date >= {{ window_start(pack_param('fan_out_window_days')) }})
+        )
+),
+
+fan as (
+    select
+        customer_id,
+        direction,
+        cast(count(distinct counterparty_key) as integer) as counterparty_count,
+        cast(count(*) as integer) as counterparty_transaction_count,
+        cast(sum(amount_cny) as decimal(18, 2)) as counterparty_amount_cny,
+        min(transaction_date) as counterparty_first_date,
+        max(transaction_date) as counterparty_last_date,
+        {{ dbt.listagg('distinct counterparty_key', "','", 'order by counterparty_key') }} as counterparty_keys,
+        {{ dbt.listagg('transaction_id', "','", 'order by transaction_at, transaction_id') }} as counterparty_transaction_ids
+    from fan_legs
+    group by customer_id, direction
+),
+
+customer_directions as (
+    select customer_id, direction from structuring
+    union
+    select customer_id, direction from fan
+),
+
+customer_types as (
+    select customer_id, max(customer_type) as customer_type
+    from transactions
+    group by customer_id
+),
+
+final as (
+    select
+        customer_directions.customer_id,
+        customer_directions.direction,
+        customer_types.customer_type,
+        coalesce(structuring.near_line_transaction_count, 0) as near_line_transaction_count,
+        coalesce(structuring.near_line_day_count, 0) as near_line_day_count,
+        coalesce(structuring.near_line_account_count, 0) as near_line_account_count,
+        coalesce(structuring.near_line_amount_cny, 0) as near_line_amount_cny,
+        structuring.near_line_smallest_cny,
+        structuring.near_line_first_date,
+        structuring.near_line_last_date,
+        structuring.near_line_transaction_ids,
+        structuring.near_line_amounts,
+        coalesce(fan.counterparty_count, 0) as counterparty_count,
+        coalesce(fan.counterparty_transaction_count, 0) as counterparty_transaction_count,
+        coalesce(fan.counterparty_amount_cny, 0) as counterparty_amount_cny,
+        fan.counterparty_first_date,
+        fan.counterparty_last_date,
+        fan.counterparty_keys,
+        fan.counterparty_transaction_ids
+    from customer_directions
+    left join structuring
+        on customer_directions.customer_id = structuring.customer_id
+        and customer_directions.direction = structuring.direction
+    left join fan
+        on customer_directions.customer_id = fan.customer_id
+        and customer_directions.direction = fan.direction
+    left join customer_types on customer_directions.customer_id = customer_types.customer_id
+)
+
+select * from final

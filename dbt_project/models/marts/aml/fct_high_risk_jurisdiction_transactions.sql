@@ -1,0 +1,56 @@
+{#-
+    One row per transaction delivered in the load of D that names a counterparty country,
+    with the FATF lists that country was on at the transaction date (effective-dated seed
+    high_risk_jurisdictions: valid_from <= date < valid_to). listed_on is null for a
+    country on no list; the rule flags the others (high-risk jurisdictions, PBOC).
+-#}
+with
+
+transactions as (
+    select * from {{ ref('int_transactions_counterparties_resolved') }}
+    where loaded_business_date = {{ business_date() }}
+        and counterparty_country is not null
+),
+
+listings as (
+    select * from {{ ref('stg_reference__high_risk_jurisdictions') }}
+),
+
+listed as (
+    select
+        transactions.transaction_id,
+        {{ dbt.listagg('listings.list_name', "','", 'order by listings.list_name') }} as listed_on,
+        {{ dbt.listagg('listings.listing_source', "' | '", 'order by listings.list_name') }} as listing_sources
+    from transactions
+    inner join listings
+        on transactions.counterparty_country = listings.jurisdiction_code
+        and transactions.transaction_date >= listings.valid_from
+        and (listings.valid_to is null or transactions.transaction_date < listings.valid_to)
+    group by transactions.transaction_id
+),
+
+final as (
+    select
+        {{ business_date() }} as business_date,
+        transactions.customer_id || '|' || transactions.transaction_id as entity_key,
+        transactions.customer_id,
+        transactions.customer_type,
+        transactions.account_id,
+        transactions.transaction_id,
+        transactions.transaction_at,
+        transactions.transaction_date,
+        transactions.direction,
+        transactions.channel,
+        transactions.amount,
+        transactions.currency,
+        cast(transactions.amount_cny as decimal(18, 2)) as amount_cny,
+        transactions.counterparty_name,
+        transactions.counterparty_account,
+        transactions.counterparty_country,
+        listed.listed_on,
+        listed.listing_sources
+    from transactions
+    left join listed on transactions.transaction_id = listed.transaction_id
+)
+
+select * from final

@@ -1,0 +1,897 @@
+"""Planted AML typologies for the synthetic platform (structuring, rapid in-out, fan-in,
+fan-out, dormant then active, high-risk jurisdictions, cycles), with their ground truth.
+
+:func:`plant` is called by :func:`regwatch.demo.generate` after the ordinary traffic is
+drawn. It picks customers that carry no other planted case, removes their ordinary
+(unprotected) transactions so each case's totals are exactly the planted legs, and
+appends the typology transactions (ids ``TY########``, protected from corruption). Each
+typology is planted in variations on both sides of its thresholds and windows: cases
+that must fire go to ``planted.csv`` with the business date they first fire on, the near
+misses to ``near_misses.csv``. A Python re-implementation of every window rule checks
+each case on every business date before anything is written (a case that would land on
+the wrong side raises), so the truth never depends on the SQL it tests.
+
+The numbers are the ``cn`` pack's parameters (``checks/cn/_pack.yml``), read from the
+pack so the truth follows a recalibration. Amounts stay under the large-value lines
+(cash legs under CNY 50,000 a day, transfers far below CNY 500,000 a day, cross-border
+legs under the USD 10,000 equivalent).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from regwatch.demo import _DAY_SECONDS, _Customers, _part, _person_names, _stamps, _Table, _table
+
+STRUCTURING_RULE = "cn.aml.structuring"
+RAPID_RULE = "cn.aml.rapid_in_out"
+FAN_IN_RULE = "cn.aml.fan_in"
+FAN_OUT_RULE = "cn.aml.fan_out"
+DORMANT_RULE = "cn.aml.dormant_reactivated"
+HIGH_RISK_RULE = "cn.aml.high_risk_jurisdiction"
+CYCLE_RULE = "cn.aml.transfer_cycle"
+TYPOLOGY_RULES = (
+    STRUCTURING_RULE,
+    RAPID_RULE,
+    FAN_IN_RULE,
+    FAN_OUT_RULE,
+    DORMANT_RULE,
+    HIGH_RISK_RULE,
+    CYCLE_RULE,
+)
+TruthRow = tuple[str, str, str, str, str, str]
+
+
+@dataclass
+class _Txn:
+    txn_id: str
+    account: int
+    customer: int
+    day: int  # index into the business days
+    second: int  # seconds since midnight
+    direction: str
+    cents: int
+    channel: str = "transfer"
+    cp_account: str = ""
+    cp_name: str = ""
+    cp_country: str = "CN"
+    purpose: str = "goods payment"
+
+    def at(self, days: Sequence[date]) -> int:
+        return days[self.day].toordinal() * _DAY_SECONDS + self.second
+
+
+@dataclass
+class Planted:
+    transactions: _Table
+    accounts: _Table
+    accounts_used: set[str]
+    planted: list[TruthRow]
+    near: list[TruthRow]
+
+
+@dataclass
+class _Plan:
+    rng: np.random.Generator
+    cust: _Customers
+    days: Sequence[date]
+    p: dict[str, Any]
+    pool: list[int]  # customers free to use (one account, active, nothing else planted)
+    pool2: list[int] = field(default_factory=list)  # the same with two active accounts
+    txns: list[_Txn] = field(default_factory=list)
+    planted: list[TruthRow] = field(default_factory=list)
+    near: list[TruthRow] = field(default_factory=list)
+    used: list[int] = field(default_factory=list)
+    account_versions: list[tuple[int, int, str]] = field(default_factory=list)  # account, day, status
+
+    def take(self, pool: list[int] | None = None) -> int | None:
+        source = self.pool if pool is None else pool
+        if not source:
+            return None
+        customer = source.pop(0)
+        self.used.append(customer)
+        return customer
+
+    def account(self, customer: int) -> int:
+        return self.cust.accounts_of[customer][0]
+
+    def add(
+        self, customer: int, day: int, second: int, direction: str, cents: int, account: int = 0, **kw: str
+    ) -> _Txn:
+        txn = _Txn(
+            f"TY{len(self.txns) + 1:08d}",
+            self.cust.accounts_of[customer][account],
+            customer,
+            day,
+            second,
+            direction,
+            cents,
+            **kw,
+        )
+        self.txns.append(txn)
+        return txn
+
+    def ordinal(self, day: int) -> int:
+        return self.days[day].toordinal()
+
+    def truth(self, fires: bool, rule: str, key: str, day: int, kind: str, detail: str) -> None:
+        (self.planted if fires else self.near).append(
+            ("", rule, key, self.days[day].isoformat(), kind, detail)
+        )
+
+    def counterparty(self) -> tuple[str, str]:
+        number = int(self.rng.integers(0, 10**14))
+        return f"62{number:014d}", _person_names(self.rng, 1)[0]
+
+
+def pack_parameters(pack_dir: Path) -> dict[str, Any]:
+    """The ``value`` of every parameter of a rule pack's ``_pack.yml``."""
+    data = yaml.safe_load((pack_dir / "_pack.yml").read_text(encoding="utf-8"))
+    return {name: spec["value"] for name, spec in data["parameters"].items()}
+
+
+def _cents(value: Any) -> int:
+    return int(Decimal(str(value)) * 100)
+
+
+def _ceil(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding="ROUND_CEILING"))
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+# --------------------------------------------------------------------------- the rules in Python
+
+
+def _window(plan: _Plan, txns: list[_Txn], d: int, days: int) -> list[_Txn]:
+    """Transactions delivered by business date d and dated in the ``days`` calendar days ending on it."""
+    end = plan.ordinal(d)
+    return [t for t in txns if t.day <= d and end - days < plan.ordinal(t.day) <= end]
+
+
+def _structuring_fires(plan: _Plan, txns: list[_Txn], d: int) -> bool:
+    line = _cents(plan.p["large_cash_threshold_cny"])
+    floor = line * (1 - Decimal(str(plan.p["structuring_margin_rate"])))
+    legs = [
+        t
+        for t in _window(plan, txns, d, int(plan.p["structuring_window_days"]))
+        if t.channel == "cash" and floor <= t.cents < line
+    ]
+    return (
+        len({t.day for t in legs}) >= int(plan.p["structuring_min_days"])
+        and sum(t.cents for t in legs) >= line
+        and len(legs) >= int(plan.p["structuring_min_transactions"])
+    )
+
+
+def _fan_fires(plan: _Plan, txns: list[_Txn], d: int, side: str) -> bool:
+    direction = "credit" if side == "in" else "debit"
+    legs = [
+        t
+        for t in _window(plan, txns, d, int(plan.p[f"fan_{side}_window_days"]))
+        if t.direction == direction and t.channel != "cash" and t.cp_account
+    ]
+    return sum(t.cents for t in legs) >= _cents(plan.p[f"fan_{side}_min_amount_cny"]) and len(
+        {t.cp_account for t in legs}
+    ) >= int(plan.p[f"fan_{side}_min_counterparties"])
+
+
+def _rapid_fires(plan: _Plan, txns: list[_Txn], inflow: _Txn, d: int) -> bool:
+    if inflow.cents < _cents(plan.p["rapid_in_out_min_inflow_cny"]) or inflow.day > d:
+        return False
+    if plan.ordinal(d) - plan.ordinal(inflow.day) >= int(plan.p["rapid_in_out_lookback_days"]):
+        return False
+    start = inflow.at(plan.days)
+    end = start + int(plan.p["rapid_in_out_window_hours"]) * 3600
+    out = sum(
+        t.cents for t in txns if t.direction == "debit" and t.day <= d and start < t.at(plan.days) <= end
+    )
+    return Decimal(out) / Decimal(inflow.cents) >= Decimal(str(plan.p["rapid_in_out_min_ratio"]))
+
+
+def _dormant_fires(plan: _Plan, txns: list[_Txn], d: int) -> bool:
+    """For an account dormant in the master whose only transactions are ``txns``."""
+    window = int(plan.p["dormant_window_days"])
+    start = plan.ordinal(d) - window + 1
+    idle_from = start - int(plan.p["dormant_idle_days"])
+    if any(idle_from <= plan.ordinal(t.day) < start for t in txns):
+        return False
+    moved = sum(t.cents for t in _window(plan, txns, d, window))
+    return moved >= _cents(plan.p["dormant_min_amount_cny"])
+
+
+def _first_firing(plan: _Plan, fires: Any) -> int | None:
+    for d in range(len(plan.days)):
+        if fires(d):
+            return d
+    return None
+
+
+def _record(plan: _Plan, fires: bool, rule: str, key: str, kind: str, detail: str, when: Any) -> bool:
+    """Check a case on every business date; record it as planted (first firing date) or near miss."""
+    first = _first_firing(plan, when)
+    if fires and first is None:
+        raise AssertionError(f"{rule} case {kind} never fires")
+    if not fires and first is not None:
+        raise AssertionError(f"{rule} near miss {kind} fires on {plan.days[first]}")
+    plan.truth(fires, rule, key, first if first is not None else len(plan.days) - 1, kind, detail)
+    return True
+
+
+def _starts(plan: _Plan, offsets: Sequence[int]) -> list[list[int]]:
+    """Day indexes d0 + calendar offsets that are all business days of the run."""
+    index = {day.toordinal(): i for i, day in enumerate(plan.days)}
+    found: list[list[int]] = []
+    for day in plan.days:
+        picked = [index.get(day.toordinal() + o) for o in offsets]
+        if all(p is not None for p in picked):
+            found.append([p for p in picked if p is not None])
+    return found
+
+
+def _pick(plan: _Plan, options: list[list[int]]) -> list[int] | None:
+    return options[int(plan.rng.integers(0, len(options)))] if options else None
+
+
+# --------------------------------------------------------------------------- typologies
+
+
+def _structuring(plan: _Plan, n_fire: int) -> None:
+    line = _cents(plan.p["large_cash_threshold_cny"])
+    floor = int(line * (1 - Decimal(str(plan.p["structuring_margin_rate"]))))
+    window = int(plan.p["structuring_window_days"])
+    variants: list[tuple[str, bool, list[int]]] = []
+    for n in range(n_fire):
+        kind = ("consecutive_days", "two_accounts", "window_edge", "four_legs")[n % 4]
+        variants.append((kind, True, [0, 1, 2] if kind != "window_edge" else [0, window // 2, window - 1]))
+    variants += [("two_legs", False, [0, 1]), ("leg_under_band", False, [0, 1, 2])]
+    variants.append(("beyond_window", False, [0, window - 2, 2 * window - 3]))
+    for kind, fires, offsets in variants:
+        if kind == "four_legs":
+            offsets = [0, 1, 2, 3]
+        options = (
+            _starts(plan, offsets)
+            if kind in ("window_edge", "beyond_window")
+            else [list(range(s, s + len(offsets))) for s in range(len(plan.days) - len(offsets) + 1)]
+        )
+        if kind != "beyond_window" and kind != "window_edge":
+            options = [o for o in options if plan.ordinal(o[-1]) - plan.ordinal(o[0]) < window]
+        chosen = _pick(plan, options)
+        customer = plan.take(plan.pool2 if kind == "two_accounts" else None) if chosen else None
+        if chosen is None or customer is None:
+            continue
+        direction = "credit" if plan.rng.random() < 0.5 else "debit"
+        amounts = [int(plan.rng.integers(floor, line)) for _ in chosen]
+        if fires:
+            amounts[0], amounts[-1] = floor, line - 1  # both band edges, inclusive floor
+        if kind == "leg_under_band":
+            amounts[1] = floor - 1
+        legs = [
+            plan.add(
+                customer,
+                d,
+                int(plan.rng.integers(9 * 3600, 17 * 3600)),
+                direction,
+                cents,
+                account=n % 2 if kind == "two_accounts" else 0,  # legs alternate between its accounts
+                channel="cash",
+                cp_country="",
+                purpose="cash deposit" if direction == "credit" else "cash withdrawal",
+            )
+            for n, (d, cents) in enumerate(zip(chosen, amounts, strict=True))
+        ]
+        key = f"{plan.cust.ids[customer]}|{direction}"
+        detail = (
+            f"legs={'+'.join(_money(t.cents) for t in legs)}; days={','.join(plan.days[d].isoformat() for d in chosen)}; "
+            f"accounts={','.join(sorted({plan.cust.account_ids[t.account] for t in legs}))}"
+        )
+        _record(
+            plan,
+            fires,
+            STRUCTURING_RULE,
+            key,
+            kind,
+            detail,
+            lambda d, legs=legs: _structuring_fires(plan, legs, d),
+        )
+
+
+def _rapid(plan: _Plan, n_fire: int) -> None:
+    floor = _cents(plan.p["rapid_in_out_min_inflow_cny"])
+    hours = int(plan.p["rapid_in_out_window_hours"])
+    ratio = Decimal(str(plan.p["rapid_in_out_min_ratio"]))
+    kinds = [("same_day", True), ("split_outflows", True), ("next_day_edge", True)] * ((n_fire + 2) // 3)
+    kinds = [*kinds[:n_fire], ("ratio_under", False), ("after_window", False), ("inflow_under_floor", False)]
+    consecutive = [i for i in range(len(plan.days) - 1) if plan.ordinal(i + 1) - plan.ordinal(i) == 1]
+    for kind, fires in kinds:
+        needs_next = kind in ("next_day_edge", "after_window")
+        if needs_next and not consecutive:
+            continue
+        customer = plan.take()
+        if customer is None:
+            return
+        d = (
+            consecutive[int(plan.rng.integers(0, len(consecutive)))]
+            if needs_next
+            else int(plan.rng.integers(0, len(plan.days)))
+        )
+        inflow_cents = (
+            floor - 1 if kind == "inflow_under_floor" else int(plan.rng.integers(60_000, 150_000)) * 100
+        )
+        start = int(plan.rng.integers(9 * 3600, 12 * 3600))
+        account, name = plan.counterparty()
+        inflow = plan.add(customer, d, start, "credit", inflow_cents, cp_account=account, cp_name=name)
+        share = {
+            "same_day": Decimal("0.95"),
+            "split_outflows": Decimal("0.85"),
+            "ratio_under": ratio - Decimal("0.01"),
+        }
+        legs: list[tuple[int, int, int]] = []  # day, second, cents
+        if kind in ("same_day", "ratio_under", "inflow_under_floor"):
+            total = inflow_cents if kind == "inflow_under_floor" else int(inflow_cents * share[kind])
+            legs = [(d, start + 3 * 3600, total)]
+        elif kind == "split_outflows":
+            total = int(inflow_cents * share[kind])
+            first, second = total // 3, total // 3
+            legs = [
+                (d, start + 3600, first),
+                (d, start + 2 * 3600, second),
+                (d, start + 4 * 3600, total - first - second),
+            ]
+        else:  # the second outflow exactly at the window's end, or a second after it
+            total = _ceil(inflow_cents * ratio)
+            first = total // 2
+            late = start + hours * 3600 - _DAY_SECONDS + (1 if kind == "after_window" else 0)
+            if not 0 <= late < _DAY_SECONDS:
+                raise AssertionError("rapid in-out planting assumes a window of 24 to 47 hours")
+            legs = [(d, start + 3600, first), (d + 1, late, total - first)]
+        outflows = []
+        for day, second, cents in legs:
+            account, name = plan.counterparty()
+            outflows.append(plan.add(customer, day, second, "debit", cents, cp_account=account, cp_name=name))
+        everything = [inflow, *outflows]
+        key = f"{plan.cust.ids[customer]}|{inflow.txn_id}"
+        detail = f"inflow={_money(inflow_cents)}; outflows={'+'.join(_money(t.cents) for t in outflows)}"
+        _record(
+            plan,
+            fires,
+            RAPID_RULE,
+            key,
+            kind,
+            detail,
+            lambda d, e=everything, i=inflow: _rapid_fires(plan, e, i, d),
+        )
+
+
+def _fan(plan: _Plan, side: str, n_fire: int) -> None:
+    rule = FAN_IN_RULE if side == "in" else FAN_OUT_RULE
+    direction = "credit" if side == "in" else "debit"
+    minimum = int(plan.p[f"fan_{side}_min_counterparties"])
+    floor = _cents(plan.p[f"fan_{side}_min_amount_cny"])
+    window = int(plan.p[f"fan_{side}_window_days"])
+    kinds = [("one_day", True), ("across_window", True)] * ((n_fire + 1) // 2)
+    kinds = [
+        *kinds[:n_fire],
+        ("one_counterparty_short", False),
+        ("under_amount", False),
+        ("spread_out", False),
+    ]
+    for kind, fires in kinds:
+        if kind == "across_window":
+            options = _starts(plan, [0, window - 1])
+            if not options:
+                continue
+            span = options[int(plan.rng.integers(0, len(options)))]
+            legs_days = [span[0], span[1]]
+        elif kind == "spread_out":
+            options = _starts(plan, [0, window])
+            if not options:
+                continue
+            legs_days = options[int(plan.rng.integers(0, len(options)))]
+        else:
+            legs_days = [int(plan.rng.integers(0, len(plan.days)))]
+        customer = plan.take()
+        if customer is None:
+            return
+        n_cp = minimum + int(plan.rng.integers(0, 4)) if fires else minimum
+        if kind == "one_counterparty_short":
+            n_cp = minimum - 1
+        counterparties = [plan.counterparty() for _ in range(n_cp)]
+        n_txn = n_cp + (2 if kind == "one_counterparty_short" else 0)
+        each = -(-floor // n_txn) + int(plan.rng.integers(0, 3000)) * 100
+        if kind == "under_amount":
+            each = (floor - 1) // n_txn
+        legs = []
+        for i in range(n_txn):
+            account, name = counterparties[i % n_cp]
+            if kind == "spread_out":
+                day = legs_days[0] if i < n_txn // 2 else legs_days[1]
+            else:
+                day = legs_days[i % len(legs_days)]
+            legs.append(
+                plan.add(
+                    customer,
+                    day,
+                    int(plan.rng.integers(8 * 3600, 20 * 3600)),
+                    direction,
+                    each,
+                    cp_account=account,
+                    cp_name=name,
+                )
+            )
+        key = plan.cust.ids[customer]
+        detail = f"counterparties={n_cp}; transactions={n_txn}; total={_money(each * n_txn)}"
+        _record(plan, fires, rule, key, kind, detail, lambda d, legs=legs: _fan_fires(plan, legs, d, side))
+
+
+def _dormant(plan: _Plan, dormant_pool: list[int], n_fire: int) -> None:
+    line = _cents(plan.p["dormant_min_amount_cny"])
+    window = int(plan.p["dormant_window_days"])
+    kinds = [("reactivated", True), ("still_flagged_dormant", True), ("exact_amount", True)] * (
+        (n_fire + 2) // 3
+    )
+    kinds = [*kinds[:n_fire], ("under_amount", False), ("spread_beyond_window", False)]
+    for kind, fires in kinds:
+        offsets = [0, window + 1] if kind == "spread_beyond_window" else [0, 1]
+        options = (
+            _starts(plan, offsets)
+            if kind == "spread_beyond_window"
+            else [
+                [i, i + 1]
+                for i in range(len(plan.days) - 1)
+                if plan.ordinal(i + 1) - plan.ordinal(i) < window
+            ]
+        )
+        chosen = _pick(plan, options)
+        customer = plan.take(dormant_pool) if chosen else None
+        if chosen is None or customer is None:
+            continue
+        total = {"exact_amount": line, "under_amount": line - 1}.get(
+            kind, int(plan.rng.integers(60_000, 95_000)) * 100
+        )
+        # The inflow stays under the rapid in-out floor and the outflow follows a day later.
+        inflow = min(total * 3 // 5, _cents(plan.p["rapid_in_out_min_inflow_cny"]) - 100)
+        account, name = plan.counterparty()
+        first = plan.add(
+            customer,
+            chosen[0],
+            int(plan.rng.integers(9 * 3600, 16 * 3600)),
+            "credit",
+            inflow,
+            cp_account=account,
+            cp_name=name,
+        )
+        account, name = plan.counterparty()
+        second = plan.add(
+            customer,
+            chosen[1],
+            int(plan.rng.integers(9 * 3600, 16 * 3600)),
+            "debit",
+            total - inflow,
+            cp_account=account,
+            cp_name=name,
+        )
+        if kind == "reactivated":
+            plan.account_versions.append((plan.account(customer), chosen[0], "active"))
+        key = f"{plan.cust.ids[customer]}|{plan.cust.account_ids[plan.account(customer)]}"
+        detail = f"moved={_money(total)}; days={plan.days[chosen[0]]},{plan.days[chosen[1]]}"
+        _record(
+            plan,
+            fires,
+            DORMANT_RULE,
+            key,
+            kind,
+            detail,
+            lambda d, legs=[first, second]: _dormant_fires(plan, legs, d),
+        )
+
+
+def _listings(reference_dir: Path) -> list[tuple[str, str, date, date | None]]:
+    with (reference_dir / "high_risk_jurisdictions.csv").open(newline="", encoding="utf-8") as handle:
+        return [
+            (
+                r["jurisdiction_code"],
+                r["list_name"],
+                date.fromisoformat(r["valid_from"]),
+                date.fromisoformat(r["valid_to"]) if r["valid_to"] else None,
+            )
+            for r in csv.DictReader(handle)
+        ]
+
+
+def _listed_on(listings: list[tuple[str, str, date, date | None]], code: str, day: date) -> bool:
+    return any(c == code and start <= day and (end is None or day < end) for c, _, start, end in listings)
+
+
+def _high_risk(plan: _Plan, reference_dir: Path, n_fire: int) -> None:
+    listings = _listings(reference_dir)
+    codes = sorted({c for c, _, _, _ in listings})
+    cases: list[tuple[str, bool, int, str]] = []
+    for n in range(n_fire):
+        d = int(plan.rng.integers(0, len(plan.days)))
+        listed = [c for c in codes if _listed_on(listings, c, plan.days[d])]
+        black = [
+            c for c in listed if any(x == c and ln == "fatf_call_for_action" for x, ln, _, _ in listings)
+        ]
+        pool, kind = (black, "call_for_action") if n % 3 == 0 and black else (listed, "increased_monitoring")
+        if pool:
+            cases.append((kind, True, d, pool[int(plan.rng.integers(0, len(pool)))]))
+    # Each edge of a validity window inside the run: the last day before it and the first on or after.
+    edges: list[tuple[str, bool, int, str]] = []
+    for code, _, start, end in listings:
+        for edge in (start, end):
+            if edge is None or not plan.days[0] < edge <= plan.days[-1]:
+                continue
+            before = max(i for i, day in enumerate(plan.days) if day < edge)
+            after = min(i for i, day in enumerate(plan.days) if day >= edge)
+            for d in (before, after):
+                edges.append(("validity_edge", _listed_on(listings, code, plan.days[d]), d, code))
+    cases += edges[:8]
+    # Near misses: a jurisdiction on a list at some other time, not on the day of the transaction.
+    misses = 0
+    for d in range(len(plan.days) - 1, -1, -1):
+        for code in codes:
+            if (
+                misses < 3
+                and not _listed_on(listings, code, plan.days[d])
+                and (d, code) not in {(c[2], c[3]) for c in cases}
+            ):
+                cases.append(("listed_at_another_time", False, d, code))
+                misses += 1
+                break
+    seen: set[tuple[int, str]] = set()
+    for kind, fires, d, code in cases:
+        if (d, code) in seen:
+            continue
+        seen.add((d, code))
+        customer = plan.take()
+        if customer is None:
+            return
+        account, name = plan.counterparty()
+        txn = plan.add(
+            customer,
+            d,
+            int(plan.rng.integers(9 * 3600, 17 * 3600)),
+            "debit" if plan.rng.random() < 0.6 else "credit",
+            int(plan.rng.integers(3_000, 50_000)) * 100,  # under USD 10,000 (CNY ~71,000)
+            channel="cross_border",
+            cp_account=account,
+            cp_name=name,
+            cp_country=code,
+            purpose="remittance",
+        )
+        key = f"{plan.cust.ids[customer]}|{txn.txn_id}"
+        detail = f"country={code}; amount={_money(txn.cents)}; date={plan.days[d]}"
+        _record(
+            plan,
+            fires,
+            HIGH_RISK_RULE,
+            key,
+            kind,
+            detail,
+            lambda dd, t=txn, c=code: dd == t.day and _listed_on(listings, c, plan.days[t.day]),
+        )
+
+
+def _cycles(plan: _Plan, names: list[str], n_fire: int) -> None:
+    window = int(plan.p["cycle_window_days"])
+    max_hops = int(plan.p["cycle_max_hops"])
+    floor = _cents(plan.p["cycle_min_amount_cny"])
+    kinds = [(2, "round_trip", True), (3, "three_party", True), (max_hops, "longest", True)] * (
+        (n_fire + 2) // 3
+    )
+    kinds = kinds[:n_fire]
+    kinds += [
+        (2, "exact_window", True),
+        (3, "slow_return", False),
+        (3, "open_chain", False),
+        (max_hops + 1, "too_many_hops", False),
+        (2, "hop_under_floor", False),
+    ]
+    for hops, kind, fires in kinds:
+        if kind == "exact_window":
+            options = _starts(plan, [0, window])
+        elif kind == "slow_return":
+            options = _starts(plan, [0, 1, window + 1])
+        else:
+            options = [
+                list(range(s, s + min(hops, 3)))
+                for s in range(len(plan.days) - min(hops, 3) + 1)
+                if plan.ordinal(s + min(hops, 3) - 1) - plan.ordinal(s) < window
+            ]
+        chosen = _pick(plan, options)
+        if chosen is None or len(plan.pool) < hops:
+            continue
+        members = [plan.take() for _ in range(hops)]
+        people = [m for m in members if m is not None]
+        amount = int(plan.rng.integers(20_000, 45_000)) * 100
+        legs: list[_Txn] = []
+        n_legs = hops - 1 if kind == "open_chain" else hops
+        for i in range(n_legs):
+            sender, receiver = people[i], people[(i + 1) % hops]
+            day = chosen[min(i * len(chosen) // n_legs, len(chosen) - 1)] if i < n_legs - 1 else chosen[-1]
+            second = 9 * 3600 + i * 1800 + int(plan.rng.integers(0, 1200))
+            cents = floor - 1 if kind == "hop_under_floor" and i == n_legs - 1 else amount - i * 50_000
+            to_account = plan.cust.account_ids[plan.account(receiver)]
+            from_account = plan.cust.account_ids[plan.account(sender)]
+            legs.append(
+                plan.add(
+                    sender,
+                    day,
+                    second,
+                    "debit",
+                    cents,
+                    cp_account=to_account,
+                    cp_name=names[plan.account(receiver)],
+                    purpose="goods payment",
+                )
+            )
+            plan.add(
+                receiver,
+                day,
+                second,
+                "credit",
+                cents,
+                cp_account=from_account,
+                cp_name=names[plan.account(sender)],
+                purpose="goods payment",
+            )
+        origin = legs[0]
+        returns = plan.ordinal(legs[-1].day) - plan.ordinal(origin.day)
+        closes = kind not in ("open_chain", "too_many_hops", "hop_under_floor")
+        key = f"{plan.cust.ids[origin.customer]}|{origin.txn_id}"
+        detail = f"hops={hops}; path={' > '.join(plan.cust.ids[c] for c in people)}; return_days={returns}"
+        _record(
+            plan,
+            fires,
+            CYCLE_RULE,
+            key,
+            kind,
+            detail,
+            lambda d, r=returns, c=closes, last=legs[-1], o=origin: (
+                c
+                and d >= last.day
+                and r <= window
+                and plan.ordinal(d) - plan.ordinal(o.day) < int(plan.p["cycle_lookback_days"])
+            ),
+        )
+
+
+def _other_cases(
+    plan: _Plan, transactions: _Table, fx_rates: _Table, customers: set[int], reference_dir: Path
+) -> None:
+    """Customers planted by another generator whose traffic (planted and ordinary) trips a
+    typology rule as it stands, e.g. a large-value case that receives and pays out the same
+    sum within hours: recorded as planted for that rule too (one case, two rules)."""
+    rates = {
+        (d, c): Decimal(r)
+        for d, c, r in zip(
+            fx_rates.columns["rate_date"],
+            fx_rates.columns["currency"],
+            fx_rates.columns["cny_per_unit"],
+            strict=True,
+        )
+    }
+    listings = _listings(reference_dir)
+    index = {a: i for i, a in enumerate(plan.cust.account_ids)}
+    day_of = {d.isoformat(): i for i, d in enumerate(plan.days)}
+    cols = transactions.columns
+    by_customer: dict[int, list[_Txn]] = {}
+    for i, account_id in enumerate(cols["account_id"]):
+        a = index.get(account_id)
+        if a is None or int(plan.cust.account_customer[a]) not in customers:
+            continue
+        stamp, currency = cols["txn_at"][i], cols["currency"][i]
+        d = day_of.get(stamp[:10])
+        if d is None or d != int(transactions.day[i]):
+            continue
+        cents = _cents(cols["amount"][i])
+        if currency != "CNY":
+            rate = rates.get((stamp[:10], currency))
+            if rate is None:  # no rate: the warehouse leaves the CNY amount null
+                continue
+            cents = int((Decimal(cents) * rate).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+        customer = int(plan.cust.account_customer[a])
+        by_customer.setdefault(customer, []).append(
+            _Txn(
+                cols["txn_id"][i],
+                a,
+                customer,
+                d,
+                int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60 + int(stamp[17:19]),
+                cols["direction"][i],
+                cents,
+                channel=cols["channel"][i],
+                cp_account=cols["counterparty_account"][i] or cols["counterparty_name"][i],
+                cp_country=cols["counterparty_country"][i],
+            )
+        )
+
+    planted_ids = {t for t, p in zip(cols["txn_id"], transactions.protected.tolist(), strict=True) if p}
+
+    def record(rule: str, key: str, when: Any, legs: list[_Txn]) -> None:
+        # Only a case that involves one of the other generator's planted transactions.
+        if not any(t.txn_id in planted_ids for t in legs):
+            return
+        first = _first_firing(plan, when)
+        if first is not None:
+            plan.truth(
+                True, rule, key, first, "other_generator", "traffic of another generator's planted case"
+            )
+
+    for customer in sorted(by_customer):
+        txns = by_customer[customer]
+        cid = plan.cust.ids[customer]
+        for direction in ("credit", "debit"):
+            legs = [t for t in txns if t.direction == direction]
+            cash = [t for t in legs if t.channel == "cash"]
+            record(
+                STRUCTURING_RULE,
+                f"{cid}|{direction}",
+                lambda d, legs=legs: _structuring_fires(plan, legs, d),
+                cash,
+            )
+        non_cash = [t for t in txns if t.channel != "cash"]
+        record(FAN_IN_RULE, cid, lambda d, txns=txns: _fan_fires(plan, txns, d, "in"), non_cash)
+        record(FAN_OUT_RULE, cid, lambda d, txns=txns: _fan_fires(plan, txns, d, "out"), non_cash)
+        for t in txns:
+            if t.direction == "credit":
+                record(
+                    RAPID_RULE,
+                    f"{cid}|{t.txn_id}",
+                    lambda d, t=t, txns=txns: _rapid_fires(plan, txns, t, d),
+                    [t],
+                )
+            if t.channel != "cash" and t.cp_country:
+                record(
+                    HIGH_RISK_RULE,
+                    f"{cid}|{t.txn_id}",
+                    lambda d, t=t: d == t.day and _listed_on(listings, t.cp_country, plan.days[t.day]),
+                    [t],
+                )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def plant(
+    rng: np.random.Generator,
+    cust: _Customers,
+    days: Sequence[date],
+    accounts: _Table,
+    transactions: _Table,
+    loans: _Table,
+    fx_rates: _Table,
+    reference_dir: Path,
+    pack_dir: Path,
+    exclude: set[int],
+) -> Planted:
+    """Plant every typology; return the transactions (ordinary minus the picked customers' + planted).
+
+    ``exclude``: customers that carry another generator's planted case; customers with a
+    protected transaction and recent borrowers are excluded as well.
+    """
+    params = pack_parameters(pack_dir)
+    m = len(cust.account_ids)
+    status = accounts.columns["status"][:m]
+    opened = accounts.columns["opened_at"][:m]
+    protected_accounts = {
+        a
+        for a, p in zip(transactions.columns["account_id"], transactions.protected.tolist(), strict=True)
+        if p
+    }
+    account_index = {a: i for i, a in enumerate(cust.account_ids)}
+    others = set(exclude)  # customers of another generator's planted cases
+    for account_id in protected_accounts:
+        if account_id in account_index:
+            others.add(int(cust.account_customer[account_index[account_id]]))
+    exclude |= others
+    # Borrowers whose loan was disbursed shortly before or during the run keep their
+    # ordinary traffic: a typology's outflows must not read as loan proceeds moved on.
+    recent = (days[0] - timedelta(days=30)).isoformat()
+    customer_index = {c: i for i, c in enumerate(cust.ids)}
+    for borrower, disbursed in zip(
+        loans.columns["borrower_id"], loans.columns["disbursement_date"], strict=True
+    ):
+        if disbursed >= recent and borrower in customer_index:
+            exclude.add(customer_index[borrower])
+    single = [
+        c
+        for c in range(len(cust.ids))
+        if c not in exclude and cust.open_day[c] == 0 and len(cust.accounts_of[c]) == 1
+    ]
+    order = rng.permutation(len(single)).tolist()
+    shuffled = [single[i] for i in order]
+    idle_before = days[0] - timedelta(
+        days=int(params["dormant_idle_days"]) + int(params["dormant_window_days"])
+    )
+    pool = [c for c in shuffled if status[cust.accounts_of[c][0]] == "active"]
+    dormant_pool = [
+        c
+        for c in shuffled
+        if status[cust.accounts_of[c][0]] == "dormant"
+        and date.fromisoformat(opened[cust.accounts_of[c][0]][:10]) < idle_before
+    ]
+    double = [
+        c
+        for c in range(len(cust.ids))
+        if c not in exclude
+        and cust.open_day[c] == 0
+        and len(cust.accounts_of[c]) == 2
+        and all(status[a] == "active" for a in cust.accounts_of[c])
+    ]
+    plan = _Plan(rng, cust, days, params, pool, [double[i] for i in rng.permutation(len(double)).tolist()])
+    n_fire = int(np.clip(len(pool) // 40, 3, 6))
+    _structuring(plan, n_fire)
+    _rapid(plan, n_fire)
+    _fan(plan, "in", n_fire)
+    _fan(plan, "out", n_fire)
+    _dormant(plan, dormant_pool, min(n_fire, max(1, len(dormant_pool) - 2)))
+    _high_risk(plan, reference_dir, n_fire)
+    _cycles(plan, list(accounts.columns["full_name"][:m]), n_fire)
+    _other_cases(plan, transactions, fx_rates, others, reference_dir)
+
+    used_accounts = {cust.account_ids[a] for c in plan.used for a in cust.accounts_of[c]}
+    keep = np.array(
+        [
+            p or a not in used_accounts
+            for a, p in zip(transactions.columns["account_id"], transactions.protected.tolist(), strict=True)
+        ],
+        np.bool_,
+    )
+    idx = np.flatnonzero(keep).tolist()
+    ordinary = _Table(
+        transactions.name,
+        {c: [v[i] for i in idx] for c, v in transactions.columns.items()},
+        transactions.day[keep],
+        transactions.protected[keep],
+    )
+    txns = sorted(plan.txns, key=lambda t: (t.day, t.second, t.txn_id))
+    columns: dict[str, list[str]] = {
+        "txn_id": [t.txn_id for t in txns],
+        "account_id": [cust.account_ids[t.account] for t in txns],
+        "txn_at": _stamps(np.array([t.at(days) for t in txns], np.int64)),
+        "direction": [t.direction for t in txns],
+        "amount": [_money(t.cents) for t in txns],
+        "currency": ["CNY"] * len(txns),
+        "channel": [t.channel for t in txns],
+        "counterparty_account": [t.cp_account for t in txns],
+        "counterparty_name": [t.cp_name for t in txns],
+        "counterparty_country": [t.cp_country if t.channel != "cash" else "" for t in txns],
+        "purpose": [t.purpose for t in txns],
+    }
+    typology = _part(
+        "transactions", columns, np.array([t.day for t in txns], np.int64), np.ones(len(txns), np.bool_)
+    )
+    versions = sorted(plan.account_versions)
+    version_columns: dict[str, list[str]] = {
+        c: [accounts.columns[c][a] for a, _, _ in versions] for c in accounts.columns
+    }
+    version_columns["status"] = [s for _, _, s in versions]
+    version_columns["updated_at"] = _stamps(
+        np.array([days[d].toordinal() * _DAY_SECONDS + 7 * 3600 for _, d, _ in versions], np.int64)
+    )
+    new_accounts = _part(
+        "accounts",
+        version_columns,
+        np.array([d for _, d, _ in versions], np.int64),
+        np.ones(len(versions), np.bool_),
+    )
+    return Planted(
+        transactions=_table("transactions", [ordinary, typology]),
+        accounts=_table("accounts", [accounts, new_accounts]),
+        accounts_used=used_accounts,
+        planted=plan.planted,
+        near=plan.near,
+    )
