@@ -333,12 +333,21 @@ def _stage_csv_fast(
     try:
         return _fast_csv(con, contract, path, data)
     except _NotFast:
-        for table in ("_staged", *_FAST_TEMP):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        _drop_staged(con)
         return None
 
 
-_FAST_TEMP = ("_staged_lines", "_staged_gaps", "_staged_drop", "_staged_rejects", "_staged_scans")
+_FAST_TEMP = ("_staged_lines", "_staged_numbers", "_staged_rejects", "_staged_scans")
+
+
+def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``_staged`` (a table, or the fast path's view) and the tables behind it."""
+    view = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = '_staged' AND temporary"
+    ).fetchone()
+    con.execute(f"DROP {'VIEW' if view and view[0] else 'TABLE'} IF EXISTS _staged")
+    for table in _FAST_TEMP:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes) -> _Parsed:
@@ -394,53 +403,42 @@ def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path
         "CREATE TEMP TABLE _staged_lines AS "
         f"SELECT * FROM read_csv('{_sql_str(str(path))}', {', '.join(options)})"
     )
-    # Rows keep the file's order and take consecutive row ids (inside a transaction
-    # they start at DuckDB's transaction-local offset, so count from the smallest).
-    span = con.execute("SELECT count(*), min(rowid), max(rowid) FROM _staged_lines").fetchone()
-    staged, first_rowid, last_rowid = (int(v) if v is not None else 0 for v in (span or (0, 0, -1)))
-    if staged and last_rowid - first_rowid + 1 != staged:
-        raise _NotFast("staged rows do not have consecutive row ids")
+    # Rows keep the file's order (insertion order is preserved, DuckDB's default).
+    staged = _count(con, "_staged_lines")
     rejected = con.execute(
         "SELECT line, min(byte_position) FROM _staged_rejects GROUP BY line ORDER BY line"
     ).fetchall()
     rejects = _check_rejects(data, term, body, [(int(r[0]), int(r[1])) for r in rejected], invalid, header)
     if staged + len(rejects) + len(blank) != records:
         raise _NotFast("counts do not reconcile")
-    # Staged row i (0-based, file order) is record i + 1 + (records skipped before it).
+    # Staged line i (file order) is the i-th record DuckDB neither skipped nor rejected.
     skipped = sorted([*blank, *(r[0] for r in rejects)])
-    gaps: dict[int, int] = {}
-    for j, number in enumerate(skipped, start=1):
-        gaps[number - j] = j
-    con.execute("CREATE TEMP TABLE _staged_gaps (first_index BIGINT, skipped BIGINT)")
-    if gaps:
-        con.executemany("INSERT INTO _staged_gaps VALUES (?, ?)", sorted(gaps.items()))
+    numbers = np.delete(np.arange(1, records + 1, dtype=np.int32), np.array(skipped, np.int64) - 1)
     # DuckDB rejects a line with too few fields but lets a trailing delimiter pass
     # ("1,2,3," as three fields). Every staged line has width - 1 commas exactly when
     # the file's commas add up (none has fewer, so none can have more); if they do
     # not, the lines with too many are found and taken out of the staged rows.
-    drop: list[int] = []
     if data.count(b",") != (width - 1) * (1 + staged) + sum(_commas(r) for r in rejects):
         known = {*skipped}
         extra = [n for n in _lines_off_width(data, term, body, width) if n not in known]
         for number, raw in zip(extra, _find_lines(data, term, body, [(n, 0) for n in extra]), strict=True):
             rejects.append(_shape_reject(number, raw.decode("utf-8").split(","), width))
-            drop.append(number - 1 - bisect.bisect_left(skipped, number))
+            numbers[number - 1 - bisect.bisect_left(skipped, number)] = 0
         rejects.sort(key=lambda r: r[0])
-    con.execute("CREATE TEMP TABLE _staged_drop (_index BIGINT)")
-    if drop:
-        con.executemany("INSERT INTO _staged_drop VALUES (?)", [(i,) for i in drop])
     present = [c for c in contract.column_names if c in header]
     select = "".join(f"coalesce(l.c{header.index(c)}, '') AS \"{c}\", " for c in present)
+    # Both sides are tables, so DuckDB scans them in lockstep (a positional scan).
+    con.register("_staged_frame", pd.DataFrame({"_row_number": numbers}))
+    con.execute("CREATE TEMP TABLE _staged_numbers AS SELECT _row_number FROM _staged_frame")
+    con.unregister("_staged_frame")
+    # A view, not a third copy of a big file: _load_file reads it once.
     con.execute(
-        f"""CREATE TEMP TABLE _staged AS
-            SELECT {select}CAST(l._index + 1 + coalesce(g.skipped, 0) AS INTEGER) AS _row_number
-            FROM (SELECT rowid - ? AS _index, * FROM _staged_lines) AS l
-            ASOF LEFT JOIN _staged_gaps AS g ON l._index >= g.first_index
-            WHERE l._index NOT IN (SELECT _index FROM _staged_drop)
-            ORDER BY l._index""",
-        [first_rowid],
+        f"""CREATE TEMP VIEW _staged AS
+            SELECT {select}n._row_number
+            FROM _staged_lines AS l POSITIONAL JOIN _staged_numbers AS n
+            WHERE n._row_number > 0"""
     )
-    for table in _FAST_TEMP:
+    for table in ("_staged_rejects", "_staged_scans"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return _Parsed(header, [], rejects, rows_read=records - len(blank))
 
@@ -573,8 +571,8 @@ def _printable(text: str) -> str:
 def _stage(
     con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes
 ) -> tuple[_Parsed, list[str]]:
-    """Put the file's well-formed rows into temp table ``_staged`` as VARCHAR, with ``_row_number``."""
-    con.execute("DROP TABLE IF EXISTS _staged")
+    """Put the file's well-formed rows into temp table (or view) ``_staged`` as VARCHAR, with ``_row_number``."""
+    _drop_staged(con)
     if path.suffix == ".parquet":
         relation = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(path))}') LIMIT 0")
         header = list(relation.columns)
@@ -714,11 +712,19 @@ def _load_file(
         )
     lineage = [load_id, business_date, source, name]
 
-    for row_number, column, value, reason, raw in parsed.rejects:
-        con.execute(
-            "INSERT INTO quarantine.rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [load_id, business_date, source, name, row_number, column, value, reason, raw],
+    if parsed.rejects:  # one insert for all (a big file can have thousands)
+        rejects = pd.DataFrame(
+            parsed.rejects,
+            columns=["row_number", "column_name", "value", "reason", "raw_record"],
+            dtype=object,
         )
+        con.register("_rejects", rejects)
+        con.execute(
+            "INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, CAST(row_number AS INTEGER), CAST(column_name AS VARCHAR),"
+            " CAST(value AS VARCHAR), reason, raw_record FROM _rejects ORDER BY row_number",
+            lineage,
+        )
+        con.unregister("_rejects")
     present = [c for c in contract.columns if c.name in header]
     raw_json = (
         "to_json(struct_pack(" + ", ".join(f'"{c.name}" := "{c.name}"' for c in present) + "))"
@@ -738,23 +744,27 @@ def _load_file(
         )
         loaded = 0
     else:
-        reasons = {c.name: _reason_sql(c) for c in present}
+        # Each column's reason is computed once (inner query), then the first one wins.
+        why = {c.name: f'"_why_{i}"' for i, c in enumerate(present)}
+        reasons = ", ".join(f"{_reason_sql(c)} AS {why[c.name]}" for c in present)
         first_column = (
             "COALESCE("
-            + ", ".join(f"CASE WHEN {expr} IS NOT NULL THEN '{col}' END" for col, expr in reasons.items())
+            + ", ".join(f"CASE WHEN {w} IS NOT NULL THEN '{col}' END" for col, w in why.items())
             + ")"
         )
-        first_reason = "COALESCE(" + ", ".join(reasons.values()) + ")"
+        first_reason = "COALESCE(" + ", ".join(why.values()) + ")"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _checked AS
-                SELECT *, {first_column} AS _bad_column, {first_reason} AS _reason FROM _staged"""
+                SELECT * EXCLUDE ({", ".join(why.values())}),
+                       {first_column} AS _bad_column, {first_reason} AS _reason
+                FROM (SELECT *, {reasons} FROM _staged)"""
         )
         casts = ", ".join(f'{_cast_sql(c)} AS "{c.name}"' for c in present)
         key = ", ".join(f'"{k}"' for k in contract.key)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _typed AS
                 SELECT {casts}, _row_number,
-                       first_value(_row_number) OVER (PARTITION BY {key} ORDER BY _row_number) AS _first_row
+                       min(_row_number) OVER (PARTITION BY {key}) AS _first_row
                 FROM _checked WHERE _reason IS NULL"""
         )
         # Invalid values first, then duplicate keys among the valid rows: the first
@@ -785,7 +795,8 @@ def _load_file(
         [load_id, name],
     ).fetchone()
     quarantined = int(quarantined_row[0]) if quarantined_row else 0
-    for table in ("_staged", "_checked", "_typed"):
+    _drop_staged(con)
+    for table in ("_checked", "_typed"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return FileLoad(
         name,

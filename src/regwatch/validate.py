@@ -160,52 +160,73 @@ def _run(
                 raise ValidationError(
                     f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
                 )
-            model_rules = [r for r in rules if r.model == model]
             asset = source.add_table_asset(name=model, table_name=model, schema_name=MARTS_SCHEMA)
             batch = asset.add_batch_definition_whole_table(f"{model}_all").get_batch()
-            for rule in model_rules:
-                kwargs = rule.resolved_kwargs(pack.parameters)
-                result = batch.validate(
-                    _expectation(rule, kwargs),
-                    result_format={
-                        "result_format": "COMPLETE",
-                        "unexpected_index_column_names": [rule.entity_key],
-                        "return_unexpected_index_query": True,
-                    },
-                )
-                if result.exception_info.get("raised_exception"):
-                    raise ValidationError(
-                        f"{rule.id}: GX failed: {result.exception_info.get('exception_message')}"
-                    )
-                expected = int(result.result.get("unexpected_count") or 0)
-                failing: list[dict[str, Any]] = []
-                if expected:
-                    query = _failing_rows_sql(str(result.result["unexpected_index_query"]), rule)
-                    with engine.connect() as connection:
-                        failing = [dict(r._mapping) for r in connection.execute(sa.text(query))]
-                if len(failing) != expected:
-                    raise ValidationError(
-                        f"{rule.id}: GX counts {expected} failing rows but its query returns {len(failing)}"
-                    )
-                for record in failing:
-                    evidence = {column: _json_value(record[column]) for column in rule.evidence}
-                    rows.append(
-                        {
-                            "run_id": run_id,
-                            "business_date": business_date,
-                            "rule_id": rule.id,
-                            "severity": rule.severity,
-                            "legal_basis": " ".join(rule.legal_basis.split()),
-                            "model": rule.model,
-                            "entity_key": str(record[rule.entity_key]),
-                            "message": " ".join(_message(rule, record, kwargs).split()),
-                            "evidence": json.dumps(
-                                evidence, ensure_ascii=False
-                            ),  # in the rule's evidence order
-                        }
-                    )
+            # The rules of one model and entity key go through GX as one suite: GX then
+            # reflects the table once and bundles the metrics, instead of once per rule.
+            for entity_key in sorted({r.entity_key for r in rules if r.model == model}):
+                group = [r for r in rules if r.model == model and r.entity_key == entity_key]
+                for rule, result in _validate_group(gx, batch, pack, group):
+                    rows.extend(_exceptions(engine, sa, pack, rule, result, business_date, run_id))
     finally:
         _close(source)
+    return rows
+
+
+def _validate_group(gx: Any, batch: Any, pack: RulePack, group: list[Rule]) -> list[tuple[Rule, Any]]:
+    """Each rule of ``group`` (one model, one entity key) with its GX result, from one suite run."""
+    suite = gx.ExpectationSuite(
+        name=f"{group[0].model}:{group[0].entity_key}",
+        expectations=[_expectation(rule, rule.resolved_kwargs(pack.parameters)) for rule in group],
+    )
+    validation = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": [group[0].entity_key],
+            "return_unexpected_index_query": True,
+        },
+    )
+    by_id = {str(result.expectation_config.meta["rule_id"]): result for result in validation.results}
+    missing = [rule.id for rule in group if rule.id not in by_id]
+    if missing:
+        raise ValidationError(f"{missing[0]}: GX returned no result")
+    return [(rule, by_id[rule.id]) for rule in group]
+
+
+def _exceptions(
+    engine: Any, sa: Any, pack: RulePack, rule: Rule, result: Any, business_date: date, run_id: str
+) -> list[dict[str, Any]]:
+    """The exception rows of one rule: every failing row, listed by GX's own query."""
+    if result.exception_info.get("raised_exception"):
+        raise ValidationError(f"{rule.id}: GX failed: {result.exception_info.get('exception_message')}")
+    kwargs = rule.resolved_kwargs(pack.parameters)
+    expected = int(result.result.get("unexpected_count") or 0)
+    failing: list[dict[str, Any]] = []
+    if expected:
+        query = _failing_rows_sql(str(result.result["unexpected_index_query"]), rule)
+        with engine.connect() as connection:
+            failing = [dict(r._mapping) for r in connection.execute(sa.text(query))]
+    if len(failing) != expected:
+        raise ValidationError(
+            f"{rule.id}: GX counts {expected} failing rows but its query returns {len(failing)}"
+        )
+    rows: list[dict[str, Any]] = []
+    for record in failing:
+        evidence = {column: _json_value(record[column]) for column in rule.evidence}
+        rows.append(
+            {
+                "run_id": run_id,
+                "business_date": business_date,
+                "rule_id": rule.id,
+                "severity": rule.severity,
+                "legal_basis": " ".join(rule.legal_basis.split()),
+                "model": rule.model,
+                "entity_key": str(record[rule.entity_key]),
+                "message": " ".join(_message(rule, record, kwargs).split()),
+                "evidence": json.dumps(evidence, ensure_ascii=False),  # in the rule's evidence order
+            }
+        )
     return rows
 
 

@@ -45,10 +45,10 @@ def _both(con: duckdb.DuckDBPyConnection, path: Path, data: bytes) -> tuple[Any,
     fast_result = None
     if fast is not None:
         fast_result = (fast.header, fast.rejects, fast.rows_read, *_staged(con))
-        con.execute("DROP TABLE _staged")
+        ingest._drop_staged(con)
     ref = ingest._stage_csv_reference(con, TXN, data)
     ref_result = (ref.header, ref.rejects, ref.rows_read, *_staged(con))
-    con.execute("DROP TABLE _staged")
+    ingest._drop_staged(con)
     return fast_result, ref_result
 
 
