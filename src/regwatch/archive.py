@@ -9,11 +9,10 @@ from here, never from the landing folder, which may have changed or been cleaned
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 from regwatch.config import Settings
+from regwatch.report import write_atomic
 
 
 class ArchiveError(RuntimeError):
@@ -57,15 +56,7 @@ class Archive:
         target = self.path(digest)
         if target.is_file():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".put.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data)
         return digest
 
     def put_file(self, path: Path) -> str:
