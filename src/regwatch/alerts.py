@@ -4,8 +4,9 @@ An *alert* is one rule firing on one entity (``rule_id`` + ``entity_key``); its 
 ``AL-<12 hex>`` is a hash of the two, so it is the same on every day and in every
 report, and it carries no personal data. Each business date D gets a snapshot
 (``results.alert_days``, one partition per date) computed from the exceptions of
-every run date up to D, so a rerun of D gives the same snapshot whatever ran
-before or after it:
+every run date up to D (a date whose alerts were computed: one only ingested, its
+rules not run, neither resolves nor breaks a streak), so a rerun of D gives the same
+snapshot whatever ran before or after it:
 
 * ``new``: fires on D and did not fire on the previous run date;
 * ``open``: fires on D and fired on the previous run date too;
@@ -265,8 +266,9 @@ class AlertsSummary:
 
 
 def previous_run_date(con: duckdb.DuckDBPyConnection, business_date: date) -> date | None:
+    """The latest earlier date whose alerts were computed (a date only ingested does not count)."""
     row = con.execute(
-        "SELECT max(business_date) FROM results.run_log WHERE business_date < ?", [business_date]
+        "SELECT max(business_date) FROM results.alert_log WHERE business_date < ?", [business_date]
     ).fetchone()
     return row[0] if row else None
 
@@ -275,7 +277,8 @@ _SNAPSHOT_SQL = f"""
 WITH
 days AS (
     SELECT business_date, row_number() OVER (ORDER BY business_date) AS day_index
-    FROM (SELECT DISTINCT business_date FROM results.run_log WHERE business_date <= $d)
+    FROM (SELECT business_date FROM results.alert_log WHERE business_date < $d
+          UNION SELECT CAST($d AS DATE))
 ),
 fired AS (
     SELECT e.rule_id, e.entity_key, e.business_date,
