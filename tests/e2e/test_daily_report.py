@@ -232,6 +232,31 @@ def test_rerun_gives_identical_report_bytes(demo: Demo) -> None:
     assert digest() == before
 
 
+def test_audit_rerun_reads_the_decisions_file_as_it_was(demo: Demo) -> None:
+    """Reproducing a day with a suppression after the analysts rewrote their decisions file."""
+    decisions = Path(demo.env["REGWATCH_DISPOSITIONS"])
+    original = decisions.read_bytes()
+    manifest = json.loads(sorted((demo.var / "ledger").glob(f"*_{DAYS[3]}_*.json"))[-1].read_text())
+    archived = demo.var / "archive" / "sha256" / manifest["decisions"]["file_sha256"][:2]
+    archived /= manifest["decisions"]["file_sha256"][2:]
+    assert archived.read_bytes() == original
+    try:
+        decisions.write_text(original.decode().splitlines()[0] + "\n")  # every decision withdrawn
+        result = CliRunner().invoke(main, ["audit", "rerun", "--business-date", str(DAYS[3])], env=demo.env)
+        assert result.exit_code == 0, result.output
+        assert "REPRODUCED byte for byte" in result.output
+    finally:
+        decisions.write_bytes(original)
+    kept = archived.read_bytes()
+    try:
+        archived.write_bytes(kept.replace(b"false_positive", b"escalated_____"))
+        verify = CliRunner().invoke(main, ["audit", "verify"], env=demo.env)
+        assert verify.exit_code == 1
+        assert "decisions file dispositions.csv" in verify.stderr.splitlines()[0]
+    finally:
+        archived.write_bytes(kept)
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
