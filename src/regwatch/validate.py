@@ -65,19 +65,19 @@ def enable_gx_duckdb() -> None:
         )
 
 
-#: Column reflection for GX's table metadata on DuckDB: one small catalog query per table.
+#: Column reflection for GX's table metadata on DuckDB: one small catalog query per schema.
 _DUCKDB_COLUMNS_SQL = """
 SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS format_type,
        a.attnotnull AS not_null, c.relname AS table_name
 FROM pg_catalog.pg_attribute AS a
 JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-WHERE n.nspname = :schema AND c.relname = :table AND a.attnum > 0
-ORDER BY a.attnum
+WHERE n.nspname = :schema AND a.attnum > 0
+ORDER BY c.relname, a.attnum
 """
-_DUCKDB_PRIMARY_KEY_SQL = """
-SELECT constraint_column_names FROM duckdb_constraints()
-WHERE schema_name = :schema AND table_name = :table AND constraint_type = 'PRIMARY KEY'
+_DUCKDB_PRIMARY_KEYS_SQL = """
+SELECT table_name, constraint_column_names FROM duckdb_constraints()
+WHERE schema_name = :schema AND constraint_type = 'PRIMARY KEY'
 """
 
 
@@ -89,45 +89,56 @@ def speed_up_duckdb_reflection(dialect: Any) -> None:
     emulated ``pg_catalog``: one query with correlated sub-selects for defaults,
     comments, collations and identity (50-150 ms per table), and a primary-key query
     DuckDB cannot run (``REGCLASS``), raised and caught on every batch. This asks the
-    same catalog for name, type and nullability only, and reads the primary key from
+    same catalog for name, type and nullability only, and reads primary keys from
     ``duckdb_constraints()``; the types go through the dialect's own parser
     (``_get_columns_info``), so GX sees the same columns and types.
     ``tests/unit/test_gx_duckdb_fix.py`` checks both against duckdb-engine's reflection.
-    Only the dialect instance of GX's engine is changed; defaults and comments are not
-    reflected (GX reads neither).
+
+    Each schema is read once, for all its tables, and kept for the life of the dialect
+    instance, i.e. one ``run_rules`` call (GX itself reflects again for every batch, in
+    case a table changed in between). That is safe here: ``run_rules`` holds the
+    warehouse's read-write connection, so no other process can open the file meanwhile,
+    and it writes nothing while validating. Only the dialect instance of GX's engine is
+    changed; defaults and comments are not reflected (GX reads neither).
     """
     import sqlalchemy as sa
 
-    enums_of_run: list[dict[tuple[str, ...], Any]] = []  # loaded once per run, not once per batch
+    columns_of: dict[str | None, dict[tuple[str | None, str], Any]] = {}
+    primary_keys_of: dict[str | None, dict[str, list[str]]] = {}
+
+    def _schema_columns(connection: Any, schema: str | None) -> dict[tuple[str | None, str], Any]:
+        if schema not in columns_of:
+            rows = [
+                {
+                    **r,
+                    "default": None,
+                    "comment": None,
+                    "generated": None,
+                    "identity_options": None,
+                    "collation": None,
+                }
+                for r in connection.execute(
+                    sa.text(_DUCKDB_COLUMNS_SQL), {"schema": schema or "main"}
+                ).mappings()
+            ]
+            enums = {
+                ((e["name"],) if e["visible"] else (e["schema"], e["name"])): e
+                for e in dialect._load_enums(connection, schema="*")
+            }
+            columns_of[schema] = dict(dialect._get_columns_info(rows, {}, enums, schema))
+        return columns_of[schema]
 
     def get_columns(connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> Any:
-        params = {"schema": schema or "main", "table": table_name}
-        rows = [
-            {
-                **r,
-                "default": None,
-                "comment": None,
-                "generated": None,
-                "identity_options": None,
-                "collation": None,
-            }
-            for r in connection.execute(sa.text(_DUCKDB_COLUMNS_SQL), params).mappings()
-        ]
-        if not rows:
+        columns = _schema_columns(connection, schema).get((schema, table_name))
+        if not columns:
             raise sa.exc.NoSuchTableError(f"{schema}.{table_name}" if schema else table_name)
-        if not enums_of_run:
-            enums_of_run.append(
-                {
-                    ((e["name"],) if e["visible"] else (e["schema"], e["name"])): e
-                    for e in dialect._load_enums(connection, schema="*")
-                }
-            )
-        return dialect._get_columns_info(rows, {}, enums_of_run[0], schema)[(schema, table_name)]
+        return [dict(column) for column in columns]  # callers may change what they get
 
     def get_pk_constraint(connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> Any:
-        params = {"schema": schema or "main", "table": table_name}
-        row = connection.execute(sa.text(_DUCKDB_PRIMARY_KEY_SQL), params).first()
-        return {"constrained_columns": list(row[0]) if row else [], "name": None}
+        if schema not in primary_keys_of:
+            result = connection.execute(sa.text(_DUCKDB_PRIMARY_KEYS_SQL), {"schema": schema or "main"})
+            primary_keys_of[schema] = {str(r[0]): list(r[1]) for r in result}
+        return {"constrained_columns": list(primary_keys_of[schema].get(table_name, [])), "name": None}
 
     dialect.get_columns = get_columns
     dialect.get_pk_constraint = get_pk_constraint
