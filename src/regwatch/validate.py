@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -66,6 +65,85 @@ def enable_gx_duckdb() -> None:
         )
 
 
+#: Column reflection for GX's table metadata on DuckDB: one small catalog query per schema.
+_DUCKDB_COLUMNS_SQL = """
+SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS format_type,
+       a.attnotnull AS not_null, c.relname AS table_name
+FROM pg_catalog.pg_attribute AS a
+JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+WHERE n.nspname = :schema AND a.attnum > 0
+ORDER BY c.relname, a.attnum
+"""
+_DUCKDB_PRIMARY_KEYS_SQL = """
+SELECT table_name, constraint_column_names FROM duckdb_constraints()
+WHERE schema_name = :schema AND constraint_type = 'PRIMARY KEY'
+"""
+
+
+def speed_up_duckdb_reflection(dialect: Any) -> None:
+    """Give one duckdb-engine dialect instance a cheap ``get_columns`` and ``get_pk_constraint``.
+
+    GX reflects every batch's table (names and types, for ``table.columns``) through
+    SQLAlchemy's PostgreSQL reflection, which duckdb-engine runs against DuckDB's
+    emulated ``pg_catalog``: one query with correlated sub-selects for defaults,
+    comments, collations and identity (50-150 ms per table), and a primary-key query
+    DuckDB cannot run (``REGCLASS``), raised and caught on every batch. This asks the
+    same catalog for name, type and nullability only, and reads primary keys from
+    ``duckdb_constraints()``; the types go through the dialect's own parser
+    (``_get_columns_info``), so GX sees the same columns and types.
+    ``tests/unit/test_gx_duckdb_fix.py`` checks both against duckdb-engine's reflection.
+
+    Each schema is read once, for all its tables, and kept for the life of the dialect
+    instance, i.e. one ``run_rules`` call (GX itself reflects again for every batch, in
+    case a table changed in between). That is safe here: ``run_rules`` holds the
+    warehouse's read-write connection, so no other process can open the file meanwhile,
+    and it writes nothing while validating. Only the dialect instance of GX's engine is
+    changed; defaults and comments are not reflected (GX reads neither).
+    """
+    import sqlalchemy as sa
+
+    columns_of: dict[str | None, dict[tuple[str | None, str], Any]] = {}
+    primary_keys_of: dict[str | None, dict[str, list[str]]] = {}
+
+    def _schema_columns(connection: Any, schema: str | None) -> dict[tuple[str | None, str], Any]:
+        if schema not in columns_of:
+            rows = [
+                {
+                    **r,
+                    "default": None,
+                    "comment": None,
+                    "generated": None,
+                    "identity_options": None,
+                    "collation": None,
+                }
+                for r in connection.execute(
+                    sa.text(_DUCKDB_COLUMNS_SQL), {"schema": schema or "main"}
+                ).mappings()
+            ]
+            enums = {
+                ((e["name"],) if e["visible"] else (e["schema"], e["name"])): e
+                for e in dialect._load_enums(connection, schema="*")
+            }
+            columns_of[schema] = dict(dialect._get_columns_info(rows, {}, enums, schema))
+        return columns_of[schema]
+
+    def get_columns(connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+        columns = _schema_columns(connection, schema).get((schema, table_name))
+        if not columns:
+            raise sa.exc.NoSuchTableError(f"{schema}.{table_name}" if schema else table_name)
+        return [dict(column) for column in columns]  # callers may change what they get
+
+    def get_pk_constraint(connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+        if schema not in primary_keys_of:
+            result = connection.execute(sa.text(_DUCKDB_PRIMARY_KEYS_SQL), {"schema": schema or "main"})
+            primary_keys_of[schema] = {str(r[0]): list(r[1]) for r in result}
+        return {"constrained_columns": list(primary_keys_of[schema].get(table_name, [])), "name": None}
+
+    dialect.get_columns = get_columns
+    dialect.get_pk_constraint = get_pk_constraint
+
+
 @contextmanager
 def _quiet() -> Iterator[None]:
     """GX logs INFO lines (some on loggers with their own level) and draws progress bars."""
@@ -105,17 +183,15 @@ def _message(rule: Rule, evidence: dict[str, Any], kwargs: dict[str, Any]) -> st
         return f"{rule.title} ({rule.column} = {evidence.get(rule.column)})"
 
 
-def _failing_rows_sql(index_query: str, rule: Rule) -> str:
-    """Turn GX's unexpected-index query into one that selects the evidence columns.
+#: Failing values GX samples into each result (``partial_unexpected_list``). The complete
+#: list comes from GX's unexpected-index query, so the sample is not needed; 0 keeps GX
+#: from running a LIMIT query per rule for values nobody reads.
+PARTIAL_UNEXPECTED_COUNT = 0
 
-    GX returns ``SELECT <index columns> FROM <table> WHERE <failing condition>``; the
-    condition is GX's own, so the list cannot drift from GX's count.
-    """
-    match = re.search(r"\bFROM\b(.*)$", index_query, flags=re.IGNORECASE | re.DOTALL)
-    if match is None:
-        raise ValidationError(f"{rule.id}: GX returned no usable query for the failing rows")
-    columns = list(dict.fromkeys([rule.entity_key, *rule.evidence]))
-    return f"SELECT {', '.join(columns)} FROM{match.group(1)}"
+
+def _index_columns(rules: list[Rule]) -> list[str]:
+    """Entity keys and evidence of ``rules``, once each: the columns GX's failing-row query selects."""
+    return list(dict.fromkeys(column for rule in rules for column in (rule.entity_key, *rule.evidence)))
 
 
 def run_rules(warehouse_path: Path, pack: RulePack, business_date: date, run_id: str) -> pd.DataFrame:
@@ -134,19 +210,14 @@ def _run(
 ) -> list[dict[str, Any]]:
     import great_expectations as gx
     import sqlalchemy as sa
+    from great_expectations.datasource.fluent.sql_datasource import SQLDatasource, TableAsset
 
     enable_gx_duckdb()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
-    source = context.data_sources.add_sql(
-        name="warehouse",
-        # Not read-only: DuckDB refuses a second connection to the same file in one
-        # process with a different configuration, and the caller writes right after.
-        connection_string=f"duckdb:///{warehouse_path}",
-    )
-    rows: list[dict[str, Any]] = []
+    models = sorted({rule.model for rule in rules})
+    engine = sa.create_engine(f"duckdb:///{warehouse_path}")
     try:
-        engine = source.get_engine()
         with engine.connect() as connection:
             tables = {
                 r[0]
@@ -155,35 +226,57 @@ def _run(
                     {"s": MARTS_SCHEMA},
                 )
             }
-        for model in sorted({rule.model for rule in rules}):
-            if model not in tables:
-                raise ValidationError(
-                    f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
-                )
-            asset = source.add_table_asset(name=model, table_name=model, schema_name=MARTS_SCHEMA)
-            batch = asset.add_batch_definition_whole_table(f"{model}_all").get_batch()
-            # The rules of one model and entity key go through GX as one suite: GX then
-            # reflects the table once and bundles the metrics, instead of once per rule.
-            for entity_key in sorted({r.entity_key for r in rules if r.model == model}):
-                group = [r for r in rules if r.model == model and r.entity_key == entity_key]
-                for rule, result in _validate_group(gx, batch, pack, group):
-                    rows.extend(_exceptions(engine, sa, pack, rule, result, business_date, run_id))
+    finally:
+        engine.dispose()
+    for model in models:
+        if model not in tables:
+            raise ValidationError(
+                f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
+            )
+    # Every rule model is a table asset of one data source, declared together: the context
+    # saves its configuration once, not twice per model (asset, then batch definition).
+    source = context.data_sources.add_sql(
+        datasource=SQLDatasource(
+            name="warehouse",
+            # Not read-only: DuckDB refuses a second connection to the same file in one
+            # process with a different configuration, and the caller writes right after.
+            connection_string=f"duckdb:///{warehouse_path}",
+            assets=[TableAsset(name=m, table_name=m, schema_name=MARTS_SCHEMA) for m in models],
+        )
+    )
+    rows: list[dict[str, Any]] = []
+    try:
+        execution_engine = source.get_execution_engine()
+        speed_up_duckdb_reflection(execution_engine.engine.dialect)
+        for model in models:
+            group = [rule for rule in rules if rule.model == model]
+            asset = source.get_asset(model)
+            batch = asset.get_batch(asset.build_batch_request())
+            for rule, result in _validate_model(gx, batch, pack, group):
+                rows.extend(_exceptions(execution_engine, sa, pack, rule, result, business_date, run_id))
     finally:
         _close(source)
     return rows
 
 
-def _validate_group(gx: Any, batch: Any, pack: RulePack, group: list[Rule]) -> list[tuple[Rule, Any]]:
-    """Each rule of ``group`` (one model, one entity key) with its GX result, from one suite run."""
+def _validate_model(gx: Any, batch: Any, pack: RulePack, group: list[Rule]) -> list[tuple[Rule, Any]]:
+    """Each rule of ``group`` (one model) with its GX result, from one suite run.
+
+    One suite per model: GX reflects the table once and bundles the rules' counts into
+    one aggregate query. Result format BASIC with the unexpected-index query: GX counts
+    the failing rows and returns the SQL that lists them (selecting the entity keys and
+    evidence named here), without also fetching a sample list and an index list per rule.
+    """
     suite = gx.ExpectationSuite(
-        name=f"{group[0].model}:{group[0].entity_key}",
+        name=group[0].model,
         expectations=[_expectation(rule, rule.resolved_kwargs(pack.parameters)) for rule in group],
     )
     validation = batch.validate(
         suite,
         result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": [group[0].entity_key],
+            "result_format": "BASIC",
+            "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+            "unexpected_index_column_names": _index_columns(group),
             "return_unexpected_index_query": True,
         },
     )
@@ -195,7 +288,7 @@ def _validate_group(gx: Any, batch: Any, pack: RulePack, group: list[Rule]) -> l
 
 
 def _exceptions(
-    engine: Any, sa: Any, pack: RulePack, rule: Rule, result: Any, business_date: date, run_id: str
+    execution_engine: Any, sa: Any, pack: RulePack, rule: Rule, result: Any, business_date: date, run_id: str
 ) -> list[dict[str, Any]]:
     """The exception rows of one rule: every failing row, listed by GX's own query."""
     if result.exception_info.get("raised_exception"):
@@ -204,9 +297,14 @@ def _exceptions(
     expected = int(result.result.get("unexpected_count") or 0)
     failing: list[dict[str, Any]] = []
     if expected:
-        query = _failing_rows_sql(str(result.result["unexpected_index_query"]), rule)
-        with engine.connect() as connection:
-            failing = [dict(r._mapping) for r in connection.execute(sa.text(query))]
+        query = result.result.get("unexpected_index_query")
+        if not query:
+            raise ValidationError(f"{rule.id}: GX returned no query for the failing rows")
+        # GX's query verbatim (its condition, selecting the entity key and evidence), run on
+        # GX's own persisted connection.
+        result_rows = execution_engine.execute_query(sa.text(str(query)))
+        columns = list(result_rows.keys())  # once: a Row's own mapping rebuilds its keys per row
+        failing = [dict(zip(columns, values, strict=True)) for values in result_rows.fetchall()]
     if len(failing) != expected:
         raise ValidationError(
             f"{rule.id}: GX counts {expected} failing rows but its query returns {len(failing)}"

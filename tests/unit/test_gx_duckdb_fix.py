@@ -54,3 +54,46 @@ def test_without_the_fix_gx_is_still_broken_on_duckdb(table: Path) -> None:
 
 def test_with_the_fix_gx_counts_what_sql_counts(table: Path) -> None:
     assert _probe(table, "fixed") == "False 899 False"
+
+
+@pytest.fixture(scope="module")
+def typed_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("gx") / "typed.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TYPE mood AS ENUM ('low', 'high')")
+    con.execute(
+        "CREATE TABLE marts.typed (id VARCHAR PRIMARY KEY, day DATE NOT NULL, n INTEGER, big BIGINT,"
+        " amount DECIMAL(18, 2), rate DECIMAL(12, 8), ratio DOUBLE, flag BOOLEAN, seen_at TIMESTAMP,"
+        " seen_at_tz TIMESTAMPTZ, tags VARCHAR[], m mood)"
+    )
+    con.execute("CREATE TABLE marts.keyless AS SELECT 1 AS a, 'x' AS b")
+    con.close()
+    return path
+
+
+def test_fast_reflection_gives_gx_the_columns_duckdb_engine_reflects(typed_tables: Path) -> None:
+    import sqlalchemy as sa
+
+    from regwatch.validate import speed_up_duckdb_reflection
+
+    stock, fast = (sa.create_engine(f"duckdb:///{typed_tables}") for _ in range(2))
+    speed_up_duckdb_reflection(fast.dialect)
+    try:
+        for table in ("typed", "keyless"):
+            expected, got = (
+                [
+                    (c["name"], repr(c["type"]), c["nullable"], c["default"], c["autoincrement"])
+                    for c in sa.inspect(engine).get_columns(table, schema="marts")
+                ]
+                for engine in (stock, fast)
+            )
+            assert got == expected
+        # duckdb-engine's own primary-key query fails on DuckDB (REGCLASS); GX swallows that.
+        assert sa.inspect(fast).get_pk_constraint("typed", schema="marts")["constrained_columns"] == ["id"]
+        assert sa.inspect(fast).get_pk_constraint("keyless", schema="marts")["constrained_columns"] == []
+        with pytest.raises(sa.exc.NoSuchTableError):
+            sa.inspect(fast).get_columns("missing", schema="marts")
+    finally:
+        stock.dispose()
+        fast.dispose()
