@@ -41,8 +41,9 @@ system-deps:
 demo: install
 	$(BIN)/regwatch demo
 
+# Two workers (one per core), each test file on one worker (its module fixtures built once).
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test-fast: install
 	$(BIN)/pytest -m "not integration and not e2e"
