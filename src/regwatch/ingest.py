@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -37,6 +38,9 @@ _INTEGER = r"^-?[0-9]+$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?(Z|[+-]00:?00)?$"
 _BOOLEANS = ("true", "false", "1", "0")
+
+
+FileStatus = Literal["loaded", "loaded_with_quarantine", "rejected", "empty"]
 
 
 class IngestError(RuntimeError):
@@ -58,6 +62,15 @@ class FileLoad:
     rows_loaded: int
     rows_quarantined: int
     notes: tuple[str, ...] = ()
+    #: loaded | loaded_with_quarantine | rejected (whole file) | empty (no data record)
+    status: FileStatus = "loaded"
+    #: why a file is rejected or empty, in one line naming the column or fault
+    reason: str | None = None
+    #: the encoding the file was read in, and why that one (declared, BOM, detected ...)
+    encoding: str = "utf-8"
+    encoding_evidence: str = ""
+    #: physical lines of the file after the header (records may span lines when quoted)
+    physical_lines: int = 0
 
     @property
     def balanced(self) -> bool:
@@ -70,6 +83,8 @@ class IngestResult:
     load_id: str
     inputs_sha256: str
     files: tuple[FileLoad, ...] = field(default_factory=tuple)
+    #: files in the date folder that are no contract file: (file name, closest contract name or None)
+    unknown_files: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def rows_read(self) -> int:
@@ -137,6 +152,11 @@ def load_record(result: IngestResult) -> bytes:
                 "rows_loaded": f.rows_loaded,
                 "rows_quarantined": f.rows_quarantined,
                 "notes": list(f.notes),
+                "status": f.status,
+                "reason": f.reason,
+                "encoding": f.encoding,
+                "encoding_evidence": f.encoding_evidence,
+                "physical_lines": f.physical_lines,
             }
             for f in sorted(result.files, key=lambda f: f.file_name)
         ],
@@ -155,6 +175,11 @@ def _result_from_record(data: bytes) -> IngestResult:
             f["rows_loaded"],
             f["rows_quarantined"],
             tuple(f["notes"]),
+            f.get("status", "loaded"),
+            f.get("reason"),
+            f.get("encoding", "utf-8"),
+            f.get("encoding_evidence", ""),
+            f.get("physical_lines", f["rows_read"]),
         )
         for f in record["files"]
     )
@@ -221,7 +246,7 @@ def ingest_day(
         delete_partition(con, "results.load_log", business_date)
         for load in result.files:
             con.execute(
-                "INSERT INTO results.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO results.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     load_id,
                     business_date,
@@ -232,6 +257,10 @@ def ingest_day(
                     load.rows_loaded,
                     load.rows_quarantined,
                     "; ".join(load.notes) or None,
+                    load.status,
+                    load.reason,
+                    load.encoding,
+                    load.physical_lines,
                 ],
             )
     return result
@@ -798,6 +827,13 @@ def _load_file(
     _drop_staged(con)
     for table in ("_checked", "_typed"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    status: FileStatus
+    if missing_required:
+        status, why_file = "rejected", reason
+    elif parsed.rows_read == 0:
+        status, why_file = "empty", "no data records" if header else "0 bytes: no header and no data"
+    else:
+        status, why_file = ("loaded_with_quarantine" if quarantined else "loaded"), None
     return FileLoad(
         name,
         source,
@@ -806,6 +842,9 @@ def _load_file(
         loaded,
         quarantined,
         tuple(notes),
+        status,
+        why_file,
+        physical_lines=parsed.rows_read,
     )
 
 

@@ -56,7 +56,11 @@ _OWN_TABLES = {
         rows_read BIGINT NOT NULL,
         rows_loaded BIGINT NOT NULL,
         rows_quarantined BIGINT NOT NULL,
-        notes VARCHAR
+        notes VARCHAR,
+        status VARCHAR NOT NULL,
+        reason VARCHAR,
+        encoding VARCHAR NOT NULL,
+        physical_lines BIGINT NOT NULL
     """,
     "results.run_log": """
         run_id VARCHAR NOT NULL,

@@ -25,12 +25,12 @@ def filled(settings: Settings) -> Settings:
             [RUN, DAY, "a" * 64, "b" * 64],
         )
         con.execute(
-            "INSERT INTO results.load_log VALUES ('L', ?, 'loans', '2025-06-02/loans.csv', ?, 3, 2, 1, NULL)",
+            "INSERT INTO results.load_log VALUES ('L', ?, 'loans', '2025-06-02/loans.csv', ?, 3, 2, 1, NULL, 'loaded_with_quarantine', NULL, 'utf-8', 3)",
             [DAY, "c" * 64],
         )
         # An unbalanced file can only come from a bug; the report must say so loudly.
         con.execute(
-            "INSERT INTO results.load_log VALUES ('L', ?, 'accounts', '2025-06-02/accounts.csv', ?, 9, 7, 1, NULL)",
+            "INSERT INTO results.load_log VALUES ('L', ?, 'accounts', '2025-06-02/accounts.csv', ?, 9, 7, 1, NULL, 'loaded_with_quarantine', NULL, 'utf-8', 9)",
             [DAY, "d" * 64],
         )
         con.execute(
