@@ -6,7 +6,9 @@
     CNY is 1 by definition and a USD amount is its own USD equivalent; any other leg is
     amount x cny_per_unit(currency) / cny_per_unit(USD) of the transaction date, rounded
     to the cent per row (the engine may divide in floating point; the rounded quotient is
-    cast back to DECIMAL, so every sum downstream is exact and order-independent). A rate that is missing (or zero) leaves the converted amount null and raises a flag
+    cast back to DECIMAL, so every sum downstream is exact and order-independent). The
+    amount is widened before it is multiplied (money_at_rate): a DECIMAL(18, 2) x
+    DECIMAL(18, 8) product overflows DuckDB from CNY 100 M on. A rate that is missing (or zero) leaves the converted amount null and raises a flag
     (has_missing_fx_rate: no CNY rate for the currency; has_missing_usd_rate: no USD
     equivalent) - never a silent zero: the rules cn.aml.missing_fx_rate and
     us.aml.missing_fx_rate turn the flags into exceptions.
@@ -74,11 +76,11 @@ final as (
         currency,
         case
             when currency = 'CNY' then amount
-            else cast(amount * cny_per_unit as decimal(18, 2))
+            else {{ money_at_rate('amount', 'cny_per_unit') }}
         end as amount_cny,
         case
             when currency = 'USD' then amount
-            else cast(round(amount * cny_per_unit / usd_cny_per_unit, 2) as decimal(18, 2))
+            else cast(round(cast(amount as decimal(38, 2)) * cny_per_unit / usd_cny_per_unit, 2) as decimal(18, 2))
         end as amount_usd,
         cny_per_unit,
         usd_cny_per_unit,

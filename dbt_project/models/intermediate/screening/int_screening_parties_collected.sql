@@ -4,6 +4,11 @@
     individual's resident ID and the country), and every counterparty named in the
     transactions loaded that day (per customer, counterparty account and name). A
     counterparty in the customer's own name is the customer, screened as such.
+
+    The birth date is characters 7-14 of an 18-character resident ID (GB 11643-1999) only
+    when they form a real date between 1900-01-01 and D: a passport number or a mistyped
+    ID of 18 characters gives no birth date (safe_cast), and the party is screened by
+    name alone; it never stops the build.
 -#}
 with
 
@@ -17,6 +22,19 @@ transactions as (
         and counterparty_name is not null
 ),
 
+birth_dates as (
+    select
+        *,
+        case
+            when customer_type = 'individual' and length(id_number) = 18
+                then {{ dbt.safe_cast(
+                    "substr(id_number, 7, 4) || '-' || substr(id_number, 11, 2) || '-' || substr(id_number, 13, 2)",
+                    api.Column.translate_type("date")
+                ) }}
+        end as id_birth_date
+    from accounts
+),
+
 customers as (
     select
         customer_id,
@@ -25,14 +43,11 @@ customers as (
         max(country) as country,
         max(
             case
-                when customer_type = 'individual' and length(id_number) = 18
-                    then {{ dbt.safe_cast(
-                        "substr(id_number, 7, 4) || '-' || substr(id_number, 11, 2) || '-' || substr(id_number, 13, 2)",
-                        api.Column.translate_type("date")
-                    ) }}
+                when id_birth_date >= cast('1900-01-01' as date) and id_birth_date <= {{ business_date() }}
+                    then id_birth_date
             end
         ) as date_of_birth
-    from accounts
+    from birth_dates
     where full_name is not null
     group by customer_id, full_name
 ),

@@ -34,12 +34,10 @@ windows as (
         loans.borrower_id as customer_id,
         loans.disbursement_date,
         loans.currency,
-        cast(
-            case
-                when loans.currency = 'CNY' then loans.principal - loans.upfront_fee
-                else (loans.principal - loans.upfront_fee) * fx_rates.cny_per_unit
-            end as decimal(18, 2)
-        ) as net_disbursed_cny,
+        case
+            when loans.currency = 'CNY' then cast(loans.principal - loans.upfront_fee as decimal(18, 2))
+            else {{ money_at_rate('loans.principal - loans.upfront_fee', 'fx_rates.cny_per_unit') }}
+        end as net_disbursed_cny,
         cast(loans.disbursement_date as timestamp) as window_start_at,
         {{ dbt.dateadd('hour', pack_param('proceeds_window_hours'), 'cast(loans.disbursement_date as timestamp)') }}
             as window_end_at

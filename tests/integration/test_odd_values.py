@@ -1,0 +1,158 @@
+"""Single odd values must not stop the day (issue 14, "Crashes and silent losses").
+
+One business day through every step (ingest -> dbt -> GX -> alerts -> reports -> ledger)
+with the values that used to fail the whole day's dbt build:
+
+- 18-character ``id_number`` values that are no valid resident ID (month 13 / day 32, a
+  birth date in the future, an 18-character passport number): the party is still
+  screened by name, with no birth date;
+- money of any real size: a CNY 1e12 interbank-sized transfer, a USD 200 M transfer
+  (converted to CNY and to USD), a USD 2 bn loan (its proceeds converted to CNY); each
+  reported (large-value report, exceptions), amounts exact to the cent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from regwatch import pipeline
+from regwatch.config import Settings
+from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+INVALID_IDS = {
+    "C2": "110101199913321234",  # month 13, day 32: the issue's example
+    "C3": "E12345678PASSPORT9",  # an 18-character passport number
+    "C4": "110101209901011234",  # a birth date after the business date
+}
+TRILLION = Decimal("1000000000000.00")
+
+
+def _csv_text(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _files() -> dict[str, bytes]:
+    accounts = [
+        ["A2", "C2", "individual", "Zhou Min", INVALID_IDS["C2"], "13900000002"],
+        ["A3", "C3", "individual", "Karim Al-Masri", INVALID_IDS["C3"], "13900000003"],
+        ["A4", "C4", "individual", "Sun Hao", INVALID_IDS["C4"], "13900000004"],
+        ["A5", "C5", "entity", "Huabei Steel Group", "91110000100000000X", "01012345678"],
+    ]
+    account_rows = [[*a, "CN", "", "2024-01-05 10:00:00", "active", "2025-06-02 09:00:00"] for a in accounts]
+    transactions = [
+        # (txn, account, direction, amount, currency, channel, counterparty account, name, country)
+        [
+            "T2",
+            "A5",
+            "credit",
+            f"{TRILLION}",
+            "CNY",
+            "transfer",
+            "11050162510000000001",
+            "Bank of Tianjin",
+            "CN",
+        ],
+        ["T3", "A2", "debit", "200000000.00", "USD", "transfer", "11050162510000000002", "Li Qiang", "CN"],
+        ["T4", "A3", "credit", "60000.00", "CNY", "cash", "", "", ""],
+    ]
+    txn_rows = [[t[0], t[1], "2025-06-02 12:00:00", *t[2:], "x"] for t in transactions]
+    loan = (
+        "L2,C5,enterprise,P-EI,,false,2025-06-02,2025-06-02,2000000000.00,USD,12,bullet,"
+        "0.060000,0.00,active,,2025-06-02 09:00:00\n"
+    )
+    watchlist = _csv_text(
+        [
+            ["list_id", "name", "aliases", "date_of_birth", "country", "list_name"],
+            ["W1", "Karim Al-Masri", "", "1975-03-04", "SY", "UN consolidated list"],
+        ]
+    )
+    return {
+        "accounts": GOOD_ROWS["accounts"].encode() + _csv_text(account_rows),
+        "transactions": GOOD_ROWS["transactions"].encode() + _csv_text(txn_rows),
+        "loans": GOOD_ROWS["loans"].encode() + loan.encode(),
+        "watchlist": watchlist,
+    }
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    tmp = tmp_path_factory.mktemp("odd_values")
+    folder = tmp / "landing" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    files = {name: text.encode() for name, text in GOOD_ROWS.items()} | _files()
+    for name, data in files.items():
+        (folder / f"{name}.csv").write_bytes(data)
+    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    pipeline.run_day(DAY, settings)  # raised TransformError before the fix
+    return settings
+
+
+def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_invalid_resident_ids_are_screened_by_name_without_a_birth_date(run: Settings) -> None:
+    parties = dict(
+        _query(
+            run,
+            "SELECT customer_id, date_of_birth FROM intermediate.int_screening_parties_collected "
+            "WHERE party_role = 'customer'",
+        )
+    )
+    assert parties["C1"] is not None and parties["C1"].isoformat() == "1990-03-07"  # a valid ID
+    assert {c: parties[c] for c in INVALID_IDS} == dict.fromkeys(INVALID_IDS)
+    # the passport holder is on the list: screened by name, the hit is an exception
+    hits = _query(
+        run,
+        "SELECT entity_key FROM results.exceptions WHERE rule_id = 'cn.aml.watchlist_customer_match'",
+    )
+    assert [k for (k,) in hits if str(k).startswith("C3|")]
+
+
+def test_money_of_any_real_size_is_converted_exactly(run: Settings) -> None:
+    rows = {
+        str(r[0]): r[1:]
+        for r in _query(
+            run,
+            "SELECT transaction_id, amount_cny, amount_usd FROM intermediate.int_transactions_converted",
+        )
+    }
+    assert rows["T2"][0] == TRILLION
+    assert rows["T2"][1] == Decimal("139275766016.71")  # 1e12 / 7.18, to the cent
+    assert rows["T3"] == (Decimal("1436000000.00"), Decimal("200000000.00"))
+    moved = _query(
+        run,
+        "SELECT net_disbursed_cny FROM marts.fct_loan_proceeds_outflows WHERE loan_id = 'L2'",
+    )
+    assert moved == [(Decimal("14360000000.00"),)]
+
+
+def test_the_trillion_transfer_is_reported(run: Settings) -> None:
+    exceptions = _query(
+        run,
+        "SELECT rule_id, entity_key FROM results.exceptions WHERE entity_key LIKE 'C5|%'",
+    )
+    assert ("cn.aml.large_entity_transfer", "C5|2025-06-02|entity_transfer|credit") in exceptions
+    folder = run.reports_dir / DAY.isoformat()
+    content = json.loads((folder / "large_value_transactions.json").read_text(encoding="utf-8"))
+    c5 = next(d for d in content["customer_days"] if d["customer_id"] == "C5")
+    assert c5["amount_cny"] == "1000000000000.00"
+    assert [t["amount"] for t in c5["transactions"]] == ["1000000000000.00"]
+    c2 = next(d for d in content["customer_days"] if d["customer_id"] == "C2")
+    assert [t["amount_cny"] for t in c2["transactions"]] == ["1436000000.00"]
+    daily = (folder / "daily_exceptions.csv").read_text(encoding="utf-8")
+    assert "C5|2025-06-02|entity_transfer|credit" in daily
