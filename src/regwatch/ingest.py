@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import bisect
 import csv
+import difflib
 import hashlib
 import io
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -115,11 +116,49 @@ def find_inputs(landing_dir: Path, business_date: date) -> dict[str, Path]:
     missing = [n for n in REQUIRED_FILES if n not in found]
     if missing:
         where = folder if folder.is_dir() else f"{folder} (folder missing)"
+        near = [(f, c) for f, c in unknown_inputs(folder) if c in missing]
+        hints = "".join(f"; found {f} — rename it to {c}.csv" for f, c in near)
         raise MissingInputError(
             f"missing required input file{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)} for {business_date} in {where}"
+            f"{', '.join(missing)} for {business_date} in {where}{hints}"
         )
     return found
+
+
+#: Files of a date folder that are not inputs and not reported as unknown.
+MANIFEST_NAMES = ("_delivery.yml", "_delivery.yaml", "_delivery.json")
+_COPY_MARK = re.compile(r"(\s*\(\d+\)|[\s_-]*copy(\s*\d+)?|[\s_-]+\d+)$")
+
+
+def closest_contract(file_name: str) -> str | None:
+    """The contract file a stray file name most likely means (``transactions (1).csv`` -> transactions)."""
+    stem = file_name.lower().split(".", 1)[0].strip()
+    stem = _COPY_MARK.sub("", stem).strip().replace(" ", "_").replace("-", "_")
+    if stem in CONTRACTS:
+        return stem
+    close = difflib.get_close_matches(stem, list(CONTRACTS), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def unknown_inputs(folder: Path) -> tuple[tuple[str, str | None], ...]:
+    """Files in a date folder that are no contract file: (file name, closest contract name or None).
+
+    Contract files are ``<name>.csv`` or ``<name>.parquet`` exactly (so ``transactions.CSV``
+    and ``transactions (1).csv`` are unknown); the delivery manifest, hidden files and
+    sub-folders are not inputs and are not listed.
+    """
+    if not folder.is_dir():
+        return ()
+    expected = {f"{name}{suffix}" for name in CONTRACTS for suffix in _SUFFIXES}
+    stray = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.name not in expected
+        and p.name not in MANIFEST_NAMES
+        and not p.name.startswith(".")
+    )
+    return tuple((name, closest_contract(name)) for name in stray)
 
 
 def inputs_digest(files: Sequence[tuple[str, str]]) -> str:
@@ -235,6 +274,7 @@ def ingest_day(
                 loads.append(load)
             result = IngestResult(business_date, load_id, inputs_sha, tuple(loads))
             record = load_record(result)
+        result = replace(result, unknown_files=unknown_inputs(landing_dir / business_date.isoformat()))
         record_sha = archive.put(record) if archive is not None else sha256_bytes(record)
         if current_load_id(con, business_date) != load_id:
             con.execute(
@@ -275,48 +315,214 @@ class _Parsed:
     rows: list[tuple[int, list[str]]]  # (row number, fields) of well-formed rows
     rejects: list[_Reject]
     rows_read: int = 0
+    #: physical lines after the header (blank lines and every line of a multi-line record included)
+    physical_lines: int = 0
+    blank_lines: int = 0
+    #: physical lines taken by the records read (each at least one)
+    record_lines: int = 0
+    #: records spread over more than one physical line (a quoted field with line breaks)
+    multiline_records: int = 0
 
 
-def _parse_csv(data: bytes) -> _Parsed:
-    """Split a CSV into rows with exact 1-based data-row numbers; flag bad UTF-8 and bad shape.
+#: The largest field a record may carry (Python's csv default limit); a longer one is quarantined.
+_MAX_FIELD = 1 << 17
+#: The most physical lines one quoted field may span before its opening quote counts as unterminated.
+_MAX_SPAN = 100
+#: Shown of an oversized raw record in quarantine.
+_RAW_SHOWN = 1024
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_QUOTE_OR_COMMA = re.compile(r'[",]')
 
-    The reference parser (Python's csv module): the DuckDB fast path of
-    :func:`_stage_csv_fast` must give exactly its result, and falls back to it
-    whenever it cannot prove that it does.
+_START, _IN_FIELD, _IN_QUOTED, _QUOTE_IN_QUOTED = range(4)
+
+
+def _quote_state(line: str, in_quote: bool) -> tuple[bool, int]:
+    """(whether ``line`` ends inside a quoted field, index of the field it ends in), by Python csv's rules.
+
+    ``in_quote``: the line continues a quoted field opened on an earlier line. Only
+    quote characters and commas change the state, so only they are visited.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
+    if '"' not in line:
+        return in_quote, 0 if in_quote else line.count(",")
+    state = _IN_QUOTED if in_quote else _START
+    field, previous = 0, -1
+    for match in _QUOTE_OR_COMMA.finditer(line):
+        at, char = match.start(), match.group()
+        if at > previous + 1 and state in (_START, _QUOTE_IN_QUOTED):
+            state = _IN_FIELD  # ordinary characters opened (or continued) an unquoted field
+        if state == _START:
+            if char == '"':
+                state = _IN_QUOTED
+            else:
+                field += 1
+        elif state == _IN_FIELD:
+            if char == ",":
+                state, field = _START, field + 1
+        elif state == _IN_QUOTED:
+            if char == '"':
+                state = _QUOTE_IN_QUOTED
+        elif char == '"':  # a doubled quote inside a quoted field
+            state = _IN_QUOTED
+        else:
+            state, field = _START, field + 1
+        previous = at
+    return state == _IN_QUOTED, field
+
+
+def _ends_in_quote(line: str, in_quote: bool) -> bool:
+    return _quote_state(line, in_quote)[0]
+
+
+def _split_record(text: str) -> list[str]:
+    """The fields of one complete record (Python's csv module, any field size)."""
+    if '"' not in text:
+        return text.split(",")
+    limit = csv.field_size_limit()
+    if len(text) >= limit:
+        csv.field_size_limit(len(text) + 1)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    finally:
+        csv.field_size_limit(limit)
+    return rows[0] if len(rows) == 1 else [field for row in rows for field in row]
+
+
+def _physical_lines(text: str) -> list[tuple[str, str]]:
+    """(line, its terminator) for every physical line; a line ends at CRLF, CR or LF (as csv reads)."""
+    lines: list[tuple[str, str]] = []
+    start = 0
+    for match in _LINE_END.finditer(text):
+        lines.append((text[start : match.start()], match.group()))
+        start = match.end()
+    if start < len(text):
+        lines.append((text[start:], ""))
+    return lines
+
+
+def _parse_csv(data: bytes, bad_bytes: str = "invalid UTF-8", encoding: str = "utf-8") -> _Parsed:
+    """Split a CSV into records with exact 1-based data-line numbers; quarantine structural faults.
+
+    The reference parser: the DuckDB fast path of :func:`_stage_csv_fast` must give
+    exactly its result, and falls back to it whenever it cannot prove that it does.
+    Fields are split as Python's csv module splits them, but a record never swallows
+    the file: a quoted field may span line breaks only if it closes within
+    ``_MAX_SPAN`` lines into a record of the header's width; otherwise its first line
+    is quarantined as an unterminated quoted field and parsing resumes on the next
+    line. A record's number is the data line it starts on (the header is line 0),
+    so every physical line is accounted for: ``physical_lines`` = lines of the
+    records read + blank lines.
+    """
+    if data.startswith(b"\xef\xbb\xbf") and encoding.replace("-", "").lower().startswith("utf8"):
         data = data[3:]
-    try:
-        text = data.decode("utf-8")
-        suspect = False
-    except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="surrogateescape")
-        suspect = True
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
+    text = data.decode(encoding, errors="surrogateescape")
+    lines = _physical_lines(text)
+    if not lines:
         return _Parsed([], [], [])
-    parsed = _Parsed(header, [], [])
+    header = [h.strip() for h in _split_record(lines[0][0])] if lines[0][0] else []
+    parsed = _Parsed(header, [], [], physical_lines=len(lines) - 1)
     width = len(header)
-    for number, fields in enumerate(reader, start=1):
-        if not fields:  # a blank line is not a row
+    number = 1
+    while number < len(lines):
+        line = lines[number][0]
+        if not line:  # a blank line is not a record
+            parsed.blank_lines += 1
+            number += 1
             continue
         parsed.rows_read += 1
-        if suspect and any(_SURROGATE.search(f) for f in fields):
-            parsed.rejects.append(_utf8_reject(number, fields, header))
-        elif len(fields) != width:
-            parsed.rejects.append(_shape_reject(number, fields, width))
+        parsed.record_lines += 1
+        last = number
+        if _ends_in_quote(line, False):
+            closes = _quote_closes(lines, number)
+            if closes is None:
+                parsed.rejects.append(
+                    (
+                        number,
+                        _column_at(line, header),
+                        None,
+                        f"unterminated quoted field (file line {number + 1}): line quarantined,"
+                        " reading resumes on the next line",
+                        _shown(line),
+                    )
+                )
+                number += 1
+                continue
+            last = closes
+        record = "".join(t + end for t, end in lines[number:last]) + lines[last][0]
+        fields = _split_record(record)
+        if last > number:
+            if len(fields) != width:  # a quote that closes on a later broken line: not a record
+                parsed.rejects.append(
+                    (
+                        number,
+                        _column_at(line, header),
+                        None,
+                        f"unterminated quoted field (file line {number + 1}): line quarantined,"
+                        " reading resumes on the next line",
+                        _shown(line),
+                    )
+                )
+                number += 1
+                continue
+            parsed.multiline_records += 1
+            parsed.record_lines += last - number
+        lines_note = f" (file lines {number + 1}-{last + 1})" if last > number else ""
+        reject = _record_fault(number, fields, header, bad_bytes)
+        if reject is not None:
+            parsed.rejects.append((*reject[:3], reject[3] + lines_note, reject[4]))
         else:
             parsed.rows.append((number, fields))
+        number = last + 1
     return parsed
 
 
-def _utf8_reject(number: int, fields: list[str], header: list[str]) -> _Reject:
+def _quote_closes(lines: list[tuple[str, str]], number: int) -> int | None:
+    """The line on which the quoted field opened on line ``number`` closes (within ``_MAX_SPAN``), or None."""
+    for last in range(number + 1, min(len(lines), number + _MAX_SPAN)):
+        if not _ends_in_quote(lines[last][0], True):
+            return last
+    return None
+
+
+def _column_at(line: str, header: list[str]) -> str | None:
+    """The header name of the field in which ``line`` leaves a quote open."""
+    index = _quote_state(line, False)[1]
+    return header[index] if index < len(header) else None
+
+
+def _record_fault(number: int, fields: list[str], header: list[str], bad_bytes: str) -> _Reject | None:
+    """Why a complete record cannot be staged (bad bytes, NUL, oversized field, wrong width), or None."""
+    width = len(header)
+    if any(_SURROGATE.search(f) for f in fields):
+        return _bytes_reject(number, fields, header, bad_bytes)
+    for index, value in enumerate(fields):
+        column = header[index] if index < width else None
+        if "\x00" in value:
+            return (number, column, _shown(value), "NUL byte in field", _shown(",".join(fields)))
+        size = len(value.encode("utf-8", errors="surrogateescape"))
+        if size > _MAX_FIELD:
+            return (
+                number,
+                column,
+                _shown(value[:80]),
+                f"field larger than {_MAX_FIELD} bytes ({size} bytes)",
+                _shown(",".join(fields)),
+            )
+    if len(fields) != width:
+        return _shape_reject(number, fields, width)
+    return None
+
+
+def _shown(text: str) -> str:
+    """A value as quarantine shows it: printable (bad bytes and NUL escaped), at most ``_RAW_SHOWN`` characters."""
+    shown = _printable(text).replace("\x00", "\\x00")
+    return shown if len(shown) <= _RAW_SHOWN else shown[:_RAW_SHOWN] + f"... ({len(shown)} characters)"
+
+
+def _bytes_reject(number: int, fields: list[str], header: list[str], reason: str) -> _Reject:
     width = len(header)
     column = next((header[i] if i < width else None) for i, f in enumerate(fields) if _SURROGATE.search(f))
     bad = next(f for f in fields if _SURROGATE.search(f))
-    return (number, column, _printable(bad), "invalid UTF-8", _printable(",".join(fields)))
+    return (number, column, _printable(bad), reason, _printable(",".join(fields)))
 
 
 def _shape_reject(number: int, fields: list[str], width: int) -> _Reject:
@@ -401,6 +607,8 @@ def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path
     body = header_end + len(term)
     if width < 2 or body >= len(data):
         raise _NotFast("one column or no data lines")
+    if len(data) > _MAX_FIELD and _longest_line(data) > _MAX_FIELD:
+        raise _NotFast("a line longer than the largest field")
 
     # Records of the body: one per terminator, plus an unterminated last line.
     records = data.count(term, body) + (0 if data.endswith(term) else 1)
@@ -454,8 +662,8 @@ def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path
             rejects.append(_shape_reject(number, raw.decode("utf-8").split(","), width))
             numbers[number - 1 - bisect.bisect_left(skipped, number)] = 0
         rejects.sort(key=lambda r: r[0])
-    present = [c for c in contract.column_names if c in header]
-    select = "".join(f"coalesce(l.c{header.index(c)}, '') AS \"{c}\", " for c in present)
+    index = _column_index(contract, header)
+    select = "".join(f"coalesce(l.c{i}, '') AS \"{c}\", " for c, i in index.items())
     # Both sides are tables, so DuckDB scans them in lockstep (a positional scan).
     con.register("_staged_frame", pd.DataFrame({"_row_number": numbers}))
     con.execute("CREATE TEMP TABLE _staged_numbers AS SELECT _row_number FROM _staged_frame")
@@ -469,7 +677,22 @@ def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path
     )
     for table in ("_staged_rejects", "_staged_scans"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return _Parsed(header, [], rejects, rows_read=records - len(blank))
+    return _Parsed(
+        header,
+        [],
+        rejects,
+        rows_read=records - len(blank),
+        physical_lines=records,
+        blank_lines=len(blank),
+        record_lines=records - len(blank),
+    )
+
+
+def _longest_line(data: bytes) -> int:
+    """Length in bytes of the longest line of ``data`` (numpy over the line ends)."""
+    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    bounds = np.concatenate([[-1], ends, [len(data)]])
+    return int(np.max(np.diff(bounds))) - 1
 
 
 def _commas(reject: _Reject) -> int:
@@ -560,7 +783,7 @@ def _check_rejects(
     for (number, _), raw in zip(wanted, _find_lines(data, term, body, wanted), strict=True):
         fields = raw.decode("utf-8", errors="surrogateescape").split(",")
         if number in invalid:
-            rejects.append(_utf8_reject(number, fields, header))
+            rejects.append(_bytes_reject(number, fields, header, "invalid UTF-8"))
         elif raw and len(fields) != len(header):
             rejects.append(_shape_reject(number, fields, len(header)))
         else:
@@ -605,15 +828,17 @@ def _stage(
     if path.suffix == ".parquet":
         relation = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(path))}') LIMIT 0")
         header = list(relation.columns)
-        present = [c for c in contract.column_names if c in header]
-        select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in present)
+        select = ", ".join(
+            f'CAST("{header[i]}" AS VARCHAR) AS "{c}"' for c, i in _column_index(contract, header).items()
+        )
         con.execute(
             f"CREATE TEMP TABLE _staged AS SELECT {select}{', ' if select else ''}"
             f"CAST(file_row_number + 1 AS INTEGER) AS _row_number "
             f"FROM read_parquet('{_sql_str(str(path))}', file_row_number = true)"
         )
         count = con.execute("SELECT count(*) FROM _staged").fetchone()
-        parsed = _Parsed(header, [], [], rows_read=int(count[0]) if count else 0)
+        rows = int(count[0]) if count else 0
+        parsed = _Parsed(header, [], [], rows_read=rows, physical_lines=rows, record_lines=rows)
         return parsed, header
     fast = _stage_csv_fast(con, contract, path, data)
     csv_parsed = fast if fast is not None else _stage_csv_reference(con, contract, data)
@@ -623,9 +848,8 @@ def _stage(
 def _stage_csv_reference(con: duckdb.DuckDBPyConnection, contract: FileContract, data: bytes) -> _Parsed:
     """Stage a CSV parsed by :func:`_parse_csv` (any CSV: quoted fields, embedded line ends)."""
     parsed = _parse_csv(data)
-    header = parsed.header
-    present = [c for c in contract.column_names if c in header]
-    index = {name: header.index(name) for name in present}
+    index = _column_index(contract, parsed.header)
+    present = list(index)
     frame = pd.DataFrame(
         {name: pd.Series([row[i] for _, row in parsed.rows], dtype=object) for name, i in index.items()}
         | {"_row_number": pd.Series([n for n, _ in parsed.rows], dtype="int64")}
@@ -639,6 +863,21 @@ def _stage_csv_reference(con: duckdb.DuckDBPyConnection, contract: FileContract,
     con.unregister("_staged_frame")
     parsed.rows = []  # staged now; the Python lists can go
     return parsed
+
+
+def _header_key(name: str) -> str:
+    """A header name as matched against the contract: BOM and surrounding spaces dropped, lower case."""
+    return name.replace("\ufeff", "").strip().lower()
+
+
+def _column_index(contract: FileContract, header: Sequence[str]) -> dict[str, int]:
+    """Contract column -> position of the first header field naming it (in contract order)."""
+    found: dict[str, int] = {}
+    for position, name in enumerate(header):
+        key = _header_key(name)
+        if key in contract.column_names and key not in found:
+            found[key] = position
+    return {c: found[c] for c in contract.column_names if c in found}
 
 
 def _sql_str(value: str) -> str:
@@ -730,11 +969,18 @@ def _load_file(
     name = contract.name
     parsed, header = _stage(con, contract, path, data)
     notes: list[str] = []
-    extra = [h for h in header if h not in contract.column_names]
+    index = _column_index(contract, header)
+    extra = [h for h in header if _header_key(h) not in contract.column_names]
     if extra:
         notes.append(f"unexpected column{'s' if len(extra) > 1 else ''} ignored: {', '.join(extra)}")
-    missing_required = [c.name for c in contract.columns if c.required and c.name not in header]
-    missing_optional = [c.name for c in contract.columns if not c.required and c.name not in header]
+    renamed = [f"{header[i]!r} as {c}" for c, i in index.items() if header[i] != c]
+    if renamed:
+        notes.append(f"header matched ignoring case, spaces and BOM: {', '.join(renamed)}")
+    keys = [_header_key(h) for h in header]
+    twice = sorted({k for k in keys if k in contract.column_names and keys.count(k) > 1})
+    missing_required = [c.name for c in contract.columns if c.required and c.name not in index]
+    missing_optional = [c.name for c in contract.columns if not c.required and c.name not in index]
+    rejection = _header_rejection(contract, header, index, missing_required, twice)
     if missing_optional:
         notes.append(
             f"optional column{'s' if len(missing_optional) > 1 else ''} absent: {', '.join(missing_optional)}"
@@ -754,22 +1000,19 @@ def _load_file(
             lineage,
         )
         con.unregister("_rejects")
-    present = [c for c in contract.columns if c.name in header]
+    present = [c for c in contract.columns if c.name in index]
     raw_json = (
         "to_json(struct_pack(" + ", ".join(f'"{c.name}" := "{c.name}"' for c in present) + "))"
         if present
         else "NULL"
     )
 
-    if missing_required:
-        reason = (
-            f"missing required column{'s' if len(missing_required) > 1 else ''} "
-            f"{', '.join(missing_required)}: whole file quarantined"
-        )
-        notes.append(reason)
+    if rejection is not None:
+        reason = rejection
+        notes.append(f"{reason}: whole file quarantined")
         con.execute(
             f"INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, _row_number, ?, NULL, ?, {raw_json} FROM _staged",
-            [*lineage, missing_required[0], reason],
+            [*lineage, (missing_required or twice)[0], f"{reason}: whole file quarantined"],
         )
         loaded = 0
     else:
@@ -809,7 +1052,7 @@ def _load_file(
         )
         _quarantine_duplicates(con, contract, present, lineage)
         all_columns = ", ".join(
-            (f'"{c.name}"' if c.name in header else f'NULL AS "{c.name}"') for c in contract.columns
+            (f'"{c.name}"' if c.name in index else f'NULL AS "{c.name}"') for c in contract.columns
         )
         before = _count(con, f"raw.{name}")
         con.execute(
@@ -827,13 +1070,30 @@ def _load_file(
     _drop_staged(con)
     for table in ("_checked", "_typed"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    if parsed.blank_lines:
+        notes.append(f"{parsed.blank_lines} blank line{'s' if parsed.blank_lines > 1 else ''} skipped")
+    if parsed.multiline_records:
+        notes.append(
+            f"{parsed.multiline_records} record{'s' if parsed.multiline_records > 1 else ''}"
+            " spread over several lines (quoted line breaks)"
+        )
     status: FileStatus
-    if missing_required:
-        status, why_file = "rejected", reason
-    elif parsed.rows_read == 0:
-        status, why_file = "empty", "no data records" if header else "0 bytes: no header and no data"
+    why_file: str | None = None
+    if parsed.rows_read == 0:
+        status = "empty"
+        if not data:
+            why_file = "0 bytes: no header and no data"
+        elif not header:
+            why_file = "no header line and no data records"
+        else:
+            blank = f" ({parsed.blank_lines} blank lines)" if parsed.blank_lines else ""
+            why_file = f"header only: no data records{blank}"
+        if rejection is not None and header:
+            why_file += f"; and {rejection}"
+    elif rejection is not None:
+        status, why_file = "rejected", rejection
     else:
-        status, why_file = ("loaded_with_quarantine" if quarantined else "loaded"), None
+        status = "loaded_with_quarantine" if quarantined else "loaded"
     return FileLoad(
         name,
         source,
@@ -844,8 +1104,35 @@ def _load_file(
         tuple(notes),
         status,
         why_file,
-        physical_lines=parsed.rows_read,
+        physical_lines=parsed.physical_lines,
     )
+
+
+def _header_rejection(
+    contract: FileContract,
+    header: list[str],
+    index: dict[str, int],
+    missing_required: list[str],
+    twice: list[str],
+) -> str | None:
+    """Why the header makes the whole file unusable (a required column absent or named twice), or None."""
+    if twice:
+        names = "; ".join(
+            f"{key} ({', '.join(repr(h) for h in header if _header_key(h) == key)})" for key in twice
+        )
+        return f"column named twice: {names}"
+    if not missing_required:
+        return None
+    unmatched = [h for h in header if _header_key(h) not in index]
+    described = []
+    for column in missing_required:
+        close = difflib.get_close_matches(column, [_header_key(h) for h in unmatched], n=1, cutoff=0.5)
+        near = next((h for h in unmatched if close and _header_key(h) == close[0]), None)
+        described.append(f"{column} (did you mean {near}?)" if near is not None else column)
+        if near is not None:
+            unmatched.remove(near)
+    plural = "s" if len(missing_required) > 1 else ""
+    return f"missing required column{plural} {', '.join(described)}"
 
 
 def _quarantine_duplicates(

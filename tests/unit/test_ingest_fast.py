@@ -39,17 +39,22 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _both(con: duckdb.DuckDBPyConnection, path: Path, data: bytes) -> tuple[Any, Any]:
-    """(fast, reference): each as (header, rejects, rows_read, staged columns, staged rows); fast may be None."""
+    """(fast, reference): each as (header, rejects, rows_read, physical lines, blank lines, staged columns,
+    staged rows); fast may be None."""
     path.write_bytes(data)
     fast = ingest._stage_csv_fast(con, TXN, path, data)
     fast_result = None
     if fast is not None:
-        fast_result = (fast.header, fast.rejects, fast.rows_read, *_staged(con))
+        fast_result = (fast.header, fast.rejects, fast.rows_read, *_lines(fast), *_staged(con))
         ingest._drop_staged(con)
     ref = ingest._stage_csv_reference(con, TXN, data)
-    ref_result = (ref.header, ref.rejects, ref.rows_read, *_staged(con))
+    ref_result = (ref.header, ref.rejects, ref.rows_read, *_lines(ref), *_staged(con))
     ingest._drop_staged(con)
     return fast_result, ref_result
+
+
+def _lines(parsed: Any) -> tuple[int, int]:
+    return parsed.physical_lines, parsed.blank_lines
 
 
 _FIELD_CHARS = st.sampled_from(["a", "Z", "7", "0", ".", "-", " ", ":", "é", "中", "|", ","])
@@ -69,7 +74,11 @@ def _csv(draw: st.DrawFn) -> tuple[bytes, bool]:
     lines: list[bytes] = []
     for _ in range(draw(st.integers(1, 25))):
         kind = draw(
-            st.sampled_from(["good"] * 6 + ["blank", "short", "long", "utf8", "utf8_short", "spaces"])
+            st.sampled_from(
+                ["good"] * 6
+                + ["blank", "short", "long", "utf8", "utf8_short", "spaces"]
+                + ["quote_open", "quote_ok", "quote_newline", "quote_stray", "nul", "huge"]
+            )
         )
         fields = [draw(_field).replace(",", "") for _ in range(width)]
         if kind == "blank":
@@ -84,6 +93,19 @@ def _csv(draw: st.DrawFn) -> tuple[bytes, bool]:
             fields += [draw(_field) for _ in range(draw(st.integers(1, 3)))]
         elif draw(st.booleans()):
             fields[draw(st.integers(0, width - 1))] = draw(_field)  # may carry a comma
+        at_field = draw(st.integers(0, width - 1))
+        if kind == "quote_open":  # an opening quote never closed
+            fields[at_field] = '"' + fields[at_field]
+        elif kind == "quote_ok":
+            fields[at_field] = '"' + draw(_field).replace('"', '""') + '"'
+        elif kind == "quote_newline":
+            fields[at_field] = '"' + fields[at_field] + draw(st.sampled_from(["\n", "\r\n", "\r"])) + 'x"'
+        elif kind == "quote_stray":  # a quote inside an unquoted field is a literal character
+            fields[at_field] = "a" + '"' * draw(st.integers(1, 3)) + fields[at_field]
+        elif kind == "nul":
+            fields[at_field] += "\x00"
+        elif kind == "huge":  # longer than the field limit (lowered to 40 bytes in the test)
+            fields[at_field] = "h" * draw(st.integers(38, 45))
         line = ",".join(fields).encode()
         if kind in ("utf8", "utf8_short"):
             at = draw(st.integers(0, len(line)))
@@ -97,7 +119,8 @@ def _csv(draw: st.DrawFn) -> tuple[bytes, bool]:
         data += term
     if draw(st.integers(0, 5)) == 0:
         data = b"\xef\xbb\xbf" + data
-    eligible = True
+    lines_of = data.replace(b"\r\n", b"\n").split(b"\n")
+    eligible = b'"' not in data and b"\x00" not in data and max(len(line) for line in lines_of) <= 40
     spoil = draw(st.integers(0, 9))
     if spoil == 0:  # a quoted field: only the reference parser reads quotes
         data = data.replace(term, term + b'"x,y",', 1)
@@ -111,17 +134,37 @@ def _csv(draw: st.DrawFn) -> tuple[bytes, bool]:
     return data, eligible
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(case=_csv())
 def test_fast_path_equals_the_reference_parser(
     case: tuple[bytes, bool], con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
+    """Damaged files included: broken and multi-line quotes, NUL bytes, oversized fields."""
     data, eligible = case
-    fast, ref = _both(con, tmp_path / "transactions.csv", data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest, "_MAX_FIELD", 40)
+        fast, ref = _both(con, tmp_path / "transactions.csv", data)
+        parsed = ingest._parse_csv(data)
     if eligible:
         assert fast is not None, "the fast path declined a file it handles"
     if fast is not None:
         assert fast == ref
+    # Every physical line accounted for: blank, or a line of a record staged or quarantined.
+    assert parsed.rows_read == len(parsed.rows) + len(parsed.rejects)
+    numbers = sorted([n for n, _ in parsed.rows] + [r[0] for r in parsed.rejects])
+    assert len(set(numbers)) == len(numbers) == parsed.rows_read
+    assert parsed.physical_lines == parsed.blank_lines + parsed.record_lines
+    header_lines = 1 if ingest._physical_lines(_text(data)) else 0
+    assert header_lines + parsed.physical_lines == len(ingest._physical_lines(_text(data)))
+
+
+def _text(data: bytes) -> str:
+    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
 
 
 def test_fast_path_with_small_buffers_read_in_parallel(
@@ -166,7 +209,7 @@ def test_trailing_delimiter_blank_lines_and_crlf(con: duckdb.DuckDBPyConnection,
             (3, "malformed record: 12 fields, header has 11"),
             (5, "malformed record: 10 fields, header has 11"),
         ]
-        assert [row[-1] for row in ref[4]] == [1]
+        assert [row[-1] for row in ref[6]] == [1]
 
 
 def test_whole_days_of_the_demo_platform_load_the_same_either_way(
