@@ -32,6 +32,14 @@ writer, so every task runs in the pool ``regwatch_duckdb`` of one slot: the pool
 exist (docker-compose's ``airflow-init`` creates it; elsewhere run
 ``airflow pools set regwatch_duckdb 1 "DuckDB: one writer"``), otherwise the tasks
 are never queued. ``airflow dags test`` ignores pools and runs the tasks one by one.
+
+**A rejected delivery fails the run.** ``ingest`` judges the date's delivery
+(:mod:`regwatch.delivery`): a required file missing, empty or rejected whole, a file over
+the pack's quarantine limit, or a watch list that lost entries raises, so the task fails
+and nothing downstream runs. To run the date anyway, trigger it with the reason:
+``airflow dags trigger regwatch_daily --conf '{"accept_degraded": "transactions re-sent Monday"}'``
+(or clear the run with that conf); the reason goes into the ledger and the daily report
+opens with a DEGRADED band.
 """
 
 from __future__ import annotations
@@ -40,21 +48,32 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 POOL = "regwatch_duckdb"
 DEFAULT_ARGS = {"retries": 1, "retry_delay": timedelta(minutes=10), "pool": POOL}
 
 
 def _run_step(name: str) -> dict[str, Any]:
-    """Call ``regwatch.pipeline.<name>`` for the run's business date; return a JSON-safe summary."""
+    """Call ``regwatch.pipeline.<name>`` for the run's business date; return a JSON-safe summary.
+
+    A delivery the verdict rejects raises in ``ingest`` (DeliveryRejectedError or
+    MissingInputError): the task fails, nothing downstream runs. The DAG parameter
+    ``accept_degraded`` (a reason) lets an operator run the date anyway.
+    """
     import json
+    from dataclasses import replace
 
     from regwatch import pipeline
     from regwatch.config import Settings
 
-    business_date = get_current_context()["data_interval_start"].date()
-    result = getattr(pipeline, name)(business_date, Settings.from_env())
+    context = get_current_context()
+    business_date = context["data_interval_start"].date()
+    settings = Settings.from_env()
+    reason = (context["params"].get("accept_degraded") or "").strip()
+    if reason:
+        settings = replace(settings, accept_degraded=reason)
+    result = getattr(pipeline, name)(business_date, settings)
     payload = {
         "step": result.step,
         "business_date": result.business_date.isoformat(),
@@ -71,6 +90,14 @@ def _run_step(name: str) -> dict[str, Any]:
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["regwatch", "daily"],
+    params={
+        "accept_degraded": Param(
+            None,
+            type=["null", "string"],
+            description="Run a date whose delivery the verdict rejects, giving the reason "
+            "(recorded in the ledger; the report opens with a DEGRADED band)",
+        ),
+    },
     doc_md=__doc__,
 )
 def regwatch_daily() -> None:

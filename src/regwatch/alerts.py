@@ -70,6 +70,10 @@ def customer_alert_key(customer_id: str, business_date: date) -> str:
 # --------------------------------------------------------------------------- decisions
 
 
+class DateNotRunError(LookupError):
+    """A business date whose alerts were never computed (it was not run, or its run stopped early)."""
+
+
 @dataclass(frozen=True)
 class DecisionRow:
     """One row of the decisions file, as read (``problem`` is None for a valid row)."""
@@ -481,12 +485,26 @@ def update(con: duckdb.DuckDBPyConnection, business_date: date, run_id: str) -> 
 def snapshot(
     con: duckdb.DuckDBPyConnection, business_date: date | None = None, statuses: tuple[str, ...] = ()
 ) -> tuple[date | None, list[dict[str, Any]]]:
-    """The alerts of a date's snapshot (default: the latest date with one), most severe first."""
+    """The alerts of a date's snapshot (default: the latest date with one), most severe first.
+
+    A date whose alerts were never computed is :class:`DateNotRunError`, not an empty
+    list: "0 alerts" would read as a clean day.
+    """
+    row = con.execute("SELECT max(business_date) FROM results.alert_log").fetchone()
+    last = row[0] if row else None
     if business_date is None:
-        row = con.execute("SELECT max(business_date) FROM results.alert_log").fetchone()
-        business_date = row[0] if row else None
+        business_date = last
         if business_date is None:
             return None, []
+    else:
+        known = con.execute(
+            "SELECT count(*) FROM results.alert_log WHERE business_date = ?", [business_date]
+        ).fetchone()
+        if not known or not known[0]:
+            raise DateNotRunError(
+                f"{business_date} has not been run: no alerts were computed for it "
+                + (f"(the last date run is {last})" if last else "(no date has been run yet)")
+            )
     wanted = list(statuses or STATUSES)
     cursor = con.execute(
         f"""

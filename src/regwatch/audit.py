@@ -160,11 +160,13 @@ def rerun(
             pii_key=settings.pii_key,
             pinned_code_version=str(recorded.body["code_version"]),
             dispositions_file=dispositions,
+            # A degraded delivery the operator accepted is accepted again, with the same reason.
+            accept_degraded=(recorded.body.get("delivery") or {}).get("accepted_reason"),
         )
         with warehouse.connect(scratch_settings.warehouse_path) as con:
             for day in days:
-                if day != recorded.business_date:
-                    ingest_day(con, landing, day, Archive.of(scratch_settings))
+                if day != recorded.business_date:  # as delivered, a file missing included
+                    ingest_day(con, landing, day, Archive.of(scratch_settings), required=())
             # Results of earlier dates that D's run read (alerts, incremental indicators):
             # each date's partition as its latest run sealed before the recorded one left it.
             earlier: dict[date, Manifest] = {}

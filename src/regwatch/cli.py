@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,16 +23,33 @@ from regwatch.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: regwatch errors that mean "your input or usage is wrong" (exit 2); the rest exit 1.
-_BAD_INPUT_ERRORS = {
-    "RulePackError",
-    "SettingsError",
-    "AprError",
-    "DemoError",
-    "FilingError",
-    "RunNotFoundError",
-    "AuditError",
+#: The exit codes, as the README's "Exit codes" table documents them.
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+#: regwatch errors that mean "your input or usage is wrong": exit 2 (an error whose class
+#: or one of its bases is named here). Every other error exits 1. The one source of the
+#: mapping: the README table is checked against it (tests/unit/test_cli.py).
+BAD_INPUT_ERRORS: dict[str, str] = {
+    "AprError": "an APR cash-flow file that is not one, or has no solution",
+    "AuditError": "an audit request the ledger cannot answer (a run that cannot be rerun)",
+    "DateNotRunError": "a business date that has not been run (the last date run is named)",
+    "DeliveryRejectedError": "a delivery the verdict rejects (a required file empty, rejected whole or "
+    "over the quarantine limit, a watch list that lost entries), or an earlier date's rejected delivery",
+    "DemoError": "a demo or generator request that cannot be met",
+    "EvaluateError": "nothing to evaluate (no ground truth, no date run)",
+    "FilingError": "a filing period that is malformed or not closed",
+    "IngestError": "a delivery that cannot be loaded (including MissingInputError: a required file "
+    "missing from the date folder)",
+    "RulePackError": "a rule pack that does not load",
+    "RunNotFoundError": "a run or business date the ledger does not hold",
+    "SettingsError": "settings that describe no usable project",
 }
+
+
+def exit_code(error_class: type[BaseException]) -> int:
+    """The documented exit code of an error (by its class) reaching the command line."""
+    names = {cls.__name__ for cls in error_class.__mro__}
+    return EXIT_BAD_INPUT if names & set(BAD_INPUT_ERRORS) else EXIT_RUN_FAILED
 
 
 def _fail(message: str, code: int) -> None:
@@ -55,8 +73,8 @@ def _handles_errors(func: F) -> F:
             ours = type(error).__module__.startswith("regwatch.")
             text = str(error).strip().splitlines()[0] if str(error).strip() else name
             if ours:
-                _fail(text, 2 if name in _BAD_INPUT_ERRORS else 1)
-            _fail(f"{name}: {text} (set REGWATCH_DEBUG=1 for the traceback)", 1)
+                _fail(text, exit_code(type(error)))
+            _fail(f"{name}: {text} (set REGWATCH_DEBUG=1 for the traceback)", EXIT_RUN_FAILED)
 
     return wrapper  # type: ignore[return-value]
 
@@ -104,6 +122,8 @@ def _step_detail(result: Any) -> str:
         decisions = summary.get("decisions") or {}
         if decisions.get("read"):
             detail += f"; {decisions['read']} decisions ({decisions['invalid']} invalid)"
+        if summary.get("delivery", "complete") != "complete":
+            detail += f"; delivery {summary['delivery'].upper()}"
         return detail
     if result.step == "transform":
         return f"dbt: {summary['models']} models, {summary['tests']} tests, {summary['seeds']} seeds"
@@ -165,6 +185,7 @@ def _run_dates(dates: list[date], settings: Settings) -> tuple[list[Path], dict[
                     )
 
                 results = run_day(day, settings, on_step=finished, on_start=started)
+                _warn_degraded(results)
                 progress.update(steps, description=f"{day} done")
                 progress.advance(overall)
                 reports.extend(_published(results))
@@ -173,9 +194,17 @@ def _run_dates(dates: list[date], settings: Settings) -> tuple[list[Path], dict[
     for day in dates:
         click.echo(f"{day}  run for {day} (pack {settings.pack})")
         results = run_day(day, settings, on_step=_print_step)
+        _warn_degraded(results)
         reports.extend(_published(results))
         last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
     return reports, last_alerts
+
+
+def _warn_degraded(results: list[Any]) -> None:
+    """A degraded delivery run anyway is said on stderr too, never only inside the report."""
+    for result in results:
+        if result.step == "ingest" and result.summary.get("delivery") == "degraded":
+            click.echo(f"regwatch: warning: {result.summary['delivery_line']}", err=True)
 
 
 def _published(results: list[Any]) -> list[Path]:
@@ -211,14 +240,34 @@ def _final_summary(dates: list[date], reports: list[Path], alerts: dict[str, Any
     help="Landing folder (default var/landing).",
 )
 @click.option("--pack", help="Rule pack under checks/ (default cn).")
+@click.option(
+    "--accept-degraded",
+    "accept_degraded",
+    metavar="REASON",
+    help="Run on a delivery the verdict rejects (a file missing, empty, rejected or over the "
+    "quarantine limit); the reason goes into the ledger and the report opens with a DEGRADED band.",
+)
 @_handles_errors
 def run(
-    business_date: date | None, start: date | None, end: date | None, landing: Path | None, pack: str | None
+    business_date: date | None,
+    start: date | None,
+    end: date | None,
+    landing: Path | None,
+    pack: str | None,
+    accept_degraded: str | None,
 ) -> None:
-    """Run every step for one business date, or for each date of a range in order."""
+    """Run every step for one business date, or for each date of a range in order.
+
+    A delivery the verdict rejects stops the run before transform (exit 2), unless
+    --accept-degraded gives the operator's reason.
+    """
     if (business_date is None) == (start is None or end is None):
         raise click.UsageError("give --business-date D, or --from D1 --to D2")
-    settings = _settings(landing, pack)
+    if accept_degraded is not None and not accept_degraded.strip():
+        raise click.BadParameter(
+            "give the reason for running on a degraded delivery", param_hint="--accept-degraded"
+        )
+    settings = replace(_settings(landing, pack), accept_degraded=accept_degraded)
     if business_date is not None:
         dates = [business_date]
     else:
@@ -227,7 +276,7 @@ def run(
             raise click.UsageError("--to is before --from")
         dates = _landed_dates(settings.landing_dir, start, end)
         if not dates:
-            _fail(f"no landing folders between {start} and {end} in {settings.landing_dir}", 1)
+            _fail(f"no landing folders between {start} and {end} in {settings.landing_dir}", EXIT_BAD_INPUT)
     reports, alerts = _run_dates(dates, settings)
     _final_summary(dates, reports, alerts)
 
@@ -454,7 +503,7 @@ def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         day, rows = alerts.snapshot(con, business_date, statuses)
     if day is None:
-        _fail("no alerts yet: run a business date first", 1)
+        _fail("no alerts yet: run a business date first", EXIT_BAD_INPUT)
     click.echo(f"{day}: {len(rows)} alert{'' if len(rows) == 1 else 's'}")
     for r in rows:
         entity = r["entity_key"] if settings.unmask_pii else mask_text(r["entity_key"])

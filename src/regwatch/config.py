@@ -45,6 +45,9 @@ class Settings:
     reports_root: Path | None = None
     #: The code version a run records; None = this checkout's (``audit rerun`` pins the recorded one).
     pinned_code_version: str | None = None
+    #: The operator's reason to run on a delivery the verdict rejects (``run --accept-degraded``);
+    #: None = a rejected delivery stops the run (regwatch.delivery).
+    accept_degraded: str | None = None
 
     @property
     def dispositions_path(self) -> Path:

@@ -26,7 +26,7 @@ from typing import Any
 
 import jinja2
 
-from regwatch import charts, warehouse
+from regwatch import charts, delivery, warehouse
 from regwatch.config import Settings
 from regwatch.masking import mask_record, mask_text
 from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
@@ -379,6 +379,7 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
             "FROM results.load_log WHERE business_date = ? ORDER BY file_name",
             [business_date],
         )
+        verdict = delivery.read(con, business_date)
         reasons = _rows(
             con,
             "SELECT file_name, reason, count(*) AS row_count FROM quarantine.rows WHERE _business_date = ? "
@@ -538,6 +539,16 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         "loads": loads,
         "totals": totals,
         "all_balanced": all(load["balanced"] for load in loads),
+        # A delivery run anyway on the operator's word opens the report (None: complete).
+        "degraded": None
+        if verdict is None or verdict.status != "degraded"
+        else {
+            "reason": verdict.accepted_reason,
+            "files": [
+                {"file": f.label, "status": f.status.replace("_", " "), "why": f.reason or ""}
+                for f in verdict.blocking
+            ],
+        },
         "quarantine_reasons": reasons,
         "quarantined": [mask.record(q) for q in quarantined],
         "quarantine_sample": QUARANTINE_SAMPLE,

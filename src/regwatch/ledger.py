@@ -179,6 +179,7 @@ def seal(
     reference_data: Sequence[dict[str, str]] = (),
     loads: Sequence[dict[str, Any]] = (),
     state: Sequence[dict[str, Any]] = (),
+    delivery: dict[str, Any] | None = None,
 ) -> Path:
     """Archive the run's outputs, write its manifest, then publish the outputs; returns the manifest.
 
@@ -235,6 +236,10 @@ def seal(
         # The analysts' decisions file, an input outside the landing folder (regwatch.alerts),
         # archived by ingest under file_sha256.
         body["decisions"] = decisions
+    if delivery is not None:
+        # The delivery verdict (regwatch.delivery) and, for a degraded delivery run
+        # anyway, the operator's reason (``run --accept-degraded``).
+        body["delivery"] = delivery
     body["manifest_sha256"] = _self_digest(body)
     target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{run_id}.json"
     if target.exists():

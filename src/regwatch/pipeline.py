@@ -50,7 +50,12 @@ class RunInfo:
 
 
 def make_run_id(
-    business_date: date, inputs_sha256: str, pack_sha256: str, code_version: str, decisions_sha256: str = ""
+    business_date: date,
+    inputs_sha256: str,
+    pack_sha256: str,
+    code_version: str,
+    decisions_sha256: str = "",
+    accepted_degraded: str = "",
 ) -> str:
     """Same inputs + same rule pack + same code = same run id (and so identical reports).
 
@@ -58,11 +63,15 @@ def make_run_id(
     digest of the loads seen (the current load of every date up to D), so a date
     restated earlier gives a later date's rerun a new run id. ``decisions_sha256`` is
     the hash of the analysts' decisions in scope for the date (empty when there are
-    none, which keeps the id of a run without decisions as it was).
+    none, which keeps the id of a run without decisions as it was). ``accepted_degraded``
+    is the operator's reason for running on a rejected delivery (it is printed in the
+    report, so it is an input too; empty for a complete delivery).
     """
     identity = f"{inputs_sha256}\n{pack_sha256}\n{code_version}"
     if decisions_sha256:
         identity += f"\ndecisions {decisions_sha256}"
+    if accepted_degraded:
+        identity += f"\naccepted degraded {accepted_degraded}"
     digest = hashlib.sha256(identity.encode()).hexdigest()
     return f"{business_date:%Y%m%d}-{digest[:12]}"
 
@@ -115,27 +124,45 @@ def _timed(step: Callable[[date, Settings], StepResult]) -> Callable[[date, Sett
 
 @_timed
 def ingest(business_date: date, settings: Settings) -> StepResult:
-    """Load the landing files of the date into raw.* (quarantining bad rows) and record the run.
+    """Load the landing files of the date into raw.* (quarantining bad rows), judge the
+    delivery and record the run; a rejected delivery stops the run here, before transform.
 
     The analysts' decisions file is read here too (it is an input of the run: its rows
     in scope for the date are part of the run id), checked row by row, and archived.
+    The delivery verdict (:mod:`regwatch.delivery`) is stored with the run; when it
+    rejects the delivery and ``settings.accept_degraded`` gives no reason, this raises
+    :class:`regwatch.delivery.DeliveryRejectedError`. A required file that is missing
+    stops the run before anything is loaded (:class:`regwatch.ingest.MissingInputError`)
+    unless the degraded delivery is accepted.
     """
+    from regwatch import delivery
     from regwatch.alerts import read_decisions, store_decisions
     from regwatch.archive import Archive
-    from regwatch.ingest import ingest_day
+    from regwatch.contract import REQUIRED_FILES
+    from regwatch.ingest import find_inputs, ingest_day
     from regwatch.ledger import code_version
     from regwatch.rules import load_pack
 
     pack = load_pack(settings.pack_dir)
+    policy = delivery.DeliveryPolicy.from_parameters({n: p.value for n, p in pack.parameters.items()})
     version = settings.pinned_code_version or code_version(settings.project_root)
+    present = find_inputs(settings.landing_dir, business_date, required=())
+    if not present or not settings.accept_degraded:
+        find_inputs(settings.landing_dir, business_date, REQUIRED_FILES)  # a missing file: exit 2 here
     with warehouse.connect(settings.warehouse_path) as con:
         archive = Archive.of(settings)
-        result = ingest_day(con, settings.landing_dir, business_date, archive)
+        result = ingest_day(con, settings.landing_dir, business_date, archive, required=())
+        verdict = delivery.assess(result, policy, settings.accept_degraded)
         decisions = read_decisions(settings.dispositions_path, business_date)
         if settings.dispositions_path.is_file():
             archive.put(settings.dispositions_path.read_bytes())
         run_id = make_run_id(
-            business_date, loads_seen_digest(con, business_date), pack.sha256, version, decisions.sha256
+            business_date,
+            loads_seen_digest(con, business_date),
+            pack.sha256,
+            version,
+            decisions.sha256,
+            verdict.accepted_reason or "",
         )
         with warehouse.transaction(con):
             store_decisions(con, decisions, business_date)
@@ -144,6 +171,8 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
                 "INSERT INTO results.run_log VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [run_id, business_date, pack.name, pack.version, pack.sha256, version, result.inputs_sha256],
             )
+            delivery.store(con, verdict, run_id)
+        delivery.check(con, business_date)  # this date's or an earlier date's rejected delivery
     return StepResult(
         "ingest",
         business_date,
@@ -152,6 +181,9 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
             "rows_read": result.rows_read,
             "rows_quarantined": result.rows_quarantined,
             "decisions": {"read": decisions.rows_read, "invalid": decisions.rows_invalid},
+            "delivery": verdict.status,
+            "delivery_line": verdict.line,
+            "accepted_reason": verdict.accepted_reason,
             "files": {
                 f.file_name: {"read": f.rows_read, "loaded": f.rows_loaded, "quarantined": f.rows_quarantined}
                 for f in result.files
@@ -162,10 +194,16 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
 
 @_timed
 def transform(business_date: date, settings: Settings) -> StepResult:
-    """Build the dbt project (staging -> intermediate -> marts) as of the date."""
+    """Build the dbt project (staging -> intermediate -> marts) as of the date.
+
+    Refuses while the date's delivery (or an earlier date's) stands rejected.
+    """
+    from regwatch import delivery
     from regwatch import transform as dbt_transform
     from regwatch.rules import load_pack
 
+    with warehouse.connect(settings.warehouse_path) as con:
+        delivery.check(con, business_date)
     pack = load_pack(settings.pack_dir)
     result = dbt_transform.build(
         business_date,
@@ -268,7 +306,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     """
     import shutil
 
-    from regwatch import carry, ledger
+    from regwatch import carry, delivery, ledger
     from regwatch.archive import Archive
     from regwatch.rules import pack_digest
 
@@ -298,6 +336,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         ).fetchone()
         loads = loads_seen(con, business_date)
         state = carry.snapshot(con, settings, business_date, archive)
+        verdict = delivery.read(con, business_date)
     inputs = [
         {
             "file_name": name,
@@ -339,6 +378,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
             for day, load_id, record in loads
         ],
         state=state,
+        delivery=delivery.manifest_entry(verdict),
     )
     shutil.rmtree(staging.parent, ignore_errors=True)
     published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)

@@ -62,6 +62,23 @@ _OWN_TABLES = {
         encoding VARCHAR NOT NULL,
         physical_lines BIGINT NOT NULL
     """,
+    # The delivery verdict of each date's current load (regwatch.delivery): one row per file.
+    "results.delivery_log": """
+        business_date DATE NOT NULL,
+        run_id VARCHAR NOT NULL,
+        load_id VARCHAR,
+        verdict VARCHAR NOT NULL,
+        accepted_reason VARCHAR,
+        file_name VARCHAR NOT NULL,
+        source_file VARCHAR,
+        status VARCHAR NOT NULL,
+        required BOOLEAN NOT NULL,
+        rows_read BIGINT NOT NULL,
+        rows_loaded BIGINT NOT NULL,
+        rows_quarantined BIGINT NOT NULL,
+        blocking BOOLEAN NOT NULL,
+        reason VARCHAR
+    """,
     "results.run_log": """
         run_id VARCHAR NOT NULL,
         business_date DATE NOT NULL,

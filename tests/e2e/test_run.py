@@ -189,7 +189,7 @@ def test_bad_rows_next_to_good_ones(make_landing: Callable[..., Path], tmp_path:
 def test_missing_loans_file_is_one_clear_line(make_landing: Callable[..., Path], tmp_path: Path) -> None:
     landing = make_landing(omit=("loans",))
     result = CliRunner().invoke(main, ["run", "--business-date", str(DAY)], env=_env(tmp_path, landing))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input (issue 13: it was 1)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [
         f"regwatch: error: missing required input file loans for {DAY} in {landing / DAY.isoformat()}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +99,69 @@ def test_apr_without_a_solution_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["apr", str(flows)])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "never exceed advances" in result.stderr
+
+
+def _error_classes() -> dict[str, tuple[str, ...]]:
+    """Every public error class of the package (by ``ast``, nothing imported) and its bases' names."""
+    found: dict[str, tuple[str, ...]] = {}
+    for path in sorted((REPO_ROOT / "src" / "regwatch").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.ClassDef)
+                and not node.name.startswith("_")
+                and node.name.endswith("Error")
+            ):
+                found[node.name] = tuple(ast.unparse(b) for b in node.bases)
+    return found
+
+
+def _as_class(name: str, classes: dict[str, tuple[str, ...]]) -> type[BaseException]:
+    """A stand-in class with the same name and the same chain of regwatch bases."""
+    bases = tuple(_as_class(b, classes) for b in classes[name] if b in classes) or (Exception,)
+    return type(name, bases, {})
+
+
+def _readme_exit_codes() -> dict[int, set[str]]:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    rows: dict[int, set[str]] = {}
+    for line in section.splitlines():
+        match = re.match(r"\| (\d) \|.*\| (.*) \|$", line)
+        if match:
+            rows[int(match.group(1))] = set(re.findall(r"`(\w+Error)`", match.group(2)))
+    return rows
+
+
+def test_the_readme_exit_code_table_is_the_cli_mapping() -> None:
+    from regwatch.cli import BAD_INPUT_ERRORS, EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, exit_code
+
+    rows = _readme_exit_codes()
+    assert set(rows) == {EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT}
+    assert rows[EXIT_BAD_INPUT] - {"MissingInputError"} == set(BAD_INPUT_ERRORS)
+    classes = _error_classes()
+    assert set(BAD_INPUT_ERRORS) <= set(classes), "a name in BAD_INPUT_ERRORS is no error class of regwatch"
+    for name in classes:
+        # the README row that names the class, or its nearest named base, gives its code
+        chain = [c.__name__ for c in _as_class(name, classes).__mro__]
+        listed = next((n for n in chain if any(n in names for names in rows.values())), None)
+        assert listed is not None, f"{name} is in no row of the README's exit-code table"
+        code = next(code for code, names in rows.items() if listed in names)
+        assert exit_code(_as_class(name, classes)) == code, f"{name}: README says {code}"
+
+
+def test_an_error_exits_with_its_documented_code(tmp_path: Path) -> None:
+    """A date never run is an error naming the last date run (exit 2), not "0 alerts"."""
+    from regwatch import warehouse
+
+    var = tmp_path / "var"
+    with warehouse.connect(var / "warehouse.duckdb") as con:
+        con.execute("INSERT INTO results.alert_log VALUES ('2025-06-02', 'r1', NULL, 0, 0, 0, 0, 0, 0)")
+    env = {"REGWATCH_HOME": str(REPO_ROOT), "REGWATCH_VAR": str(var)}
+    result = CliRunner().invoke(main, ["alerts", "list", "--business-date", "2025-06-09"], env=env)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "regwatch: error: 2025-06-09 has not been run: no alerts were computed for it "
+        "(the last date run is 2025-06-02)"
+    )
+    listed = CliRunner().invoke(main, ["alerts", "list", "--business-date", "2025-06-02"], env=env)
+    assert listed.exit_code == 0 and listed.output.startswith("2025-06-02: 0 alerts")
