@@ -40,6 +40,15 @@ and nothing downstream runs. To run the date anyway, trigger it with the reason:
 ``airflow dags trigger regwatch_daily --conf '{"accept_degraded": "transactions re-sent Monday"}'``
 (or clear the run with that conf); the reason goes into the ledger and the daily report
 opens with a DEGRADED band.
+
+**One run at a time across Airflow and the CLI.** Each task holds ``var/run.lock``
+(:mod:`regwatch.runlock`) for its step, recording the DAG run and task as the holder:
+a ``regwatch run`` started while a task works fails at once naming the task, and a task
+started while a CLI run works fails (and is retried after ``retry_delay``). The lock
+is per task, not per DAG run: between two tasks of a DAG run the lock is free, so a
+CLI run that starts exactly then runs between them. The pool and ``max_active_runs=1``
+keep Airflow's own runs apart; keep manual CLI runs of a ``var/`` that Airflow
+schedules for repairs (``regwatch rebuild``) done outside the DAG's hours.
 """
 
 from __future__ import annotations
@@ -73,7 +82,8 @@ def _run_step(name: str) -> dict[str, Any]:
     reason = (context["params"].get("accept_degraded") or "").strip()
     if reason:
         settings = replace(settings, accept_degraded=reason)
-    result = getattr(pipeline, name)(business_date, settings)
+    holder = f"airflow {context['dag'].dag_id} {context['run_id']} task {name}"
+    result = pipeline.locked_step(name, business_date, settings, holder)
     payload = {
         "step": result.step,
         "business_date": result.business_date.isoformat(),

@@ -11,7 +11,8 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -277,8 +278,28 @@ def run(
         dates = _landed_dates(settings.landing_dir, start, end)
         if not dates:
             _fail(f"no landing folders between {start} and {end} in {settings.landing_dir}", EXIT_BAD_INPUT)
-    reports, alerts = _run_dates(dates, settings)
+    with _writing(settings, "regwatch run", dates):
+        reports, alerts = _run_dates(dates, settings)
     _final_summary(dates, reports, alerts)
+
+
+@contextmanager
+def _writing(settings: Settings, command: str, dates: list[date]) -> Iterator[None]:
+    """Hold var/'s run lock for the whole command (exit 1 naming the holder if another run has it),
+    then check the warehouse against the ledger head (exit 1 saying what differs)."""
+    from regwatch.runlock import hold
+
+    with hold(settings.var_dir, command, dates) as previous:
+        if previous is not None and previous.alive is False:
+            click.echo(
+                f"regwatch: note: an earlier run ended without releasing its lock ({previous.describe()}): "
+                "it was killed or crashed, and sealed nothing it had not finished",
+                err=True,
+            )
+        from regwatch.consistency import require_consistent
+
+        require_consistent(settings)
+        yield
 
 
 def _landed_dates(landing: Path, start: date, end: date) -> list[date]:
@@ -350,7 +371,8 @@ def demo(loans: int, accounts: int, seed: int) -> None:
         seed=seed,
         reference_dir=settings.reference_seeds_dir,
     )
-    reports, alerts = _run_dates(list(result.business_dates), settings)
+    with _writing(settings, "regwatch demo", list(result.business_dates)):
+        reports, alerts = _run_dates(list(result.business_dates), settings)
     click.echo(f"\n{len(result.business_dates)} business dates run.")
     _final_summary(list(result.business_dates), reports, alerts)
     click.echo(f"ground truth of the planted cases: {settings.landing_dir / '_truth'}")

@@ -452,3 +452,23 @@ def run_day(
         if on_step is not None:
             on_step(result)
     return results
+
+
+def locked_step(name: str, business_date: date, settings: Settings, command: str) -> StepResult:
+    """One step under ``var/``'s run lock (:mod:`regwatch.runlock`), after checking the warehouse
+    against the ledger head (:mod:`regwatch.consistency`): what each Airflow task calls.
+
+    The CLI holds the lock for a whole run; an Airflow task holds it for its own step
+    (a task is a process of its own), so another writer fails at once instead of
+    meeting the run in the middle of a step.
+    """
+    from regwatch.runlock import hold
+
+    step = next((s for s in STEPS if s.__name__ == name), None)
+    if step is None:
+        raise PipelineError(f"no step {name!r}: the steps are {', '.join(s.__name__ for s in STEPS)}")
+    from regwatch.consistency import require_consistent
+
+    with hold(settings.var_dir, command, [business_date]):
+        require_consistent(settings)
+        return step(business_date, settings)
