@@ -119,6 +119,9 @@ def _restore_landing(settings: Settings, manifest: Manifest, landing: Path) -> l
             target = landing / str(f["source_file"])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(archive.get(str(f["sha256"])))
+        if record.get("delivery_manifest"):  # the declared encodings the load was read with
+            declared = record["delivery_manifest"]
+            (landing / str(declared["source_file"])).write_bytes(archive.get(str(declared["sha256"])))
         days.append(date.fromisoformat(item["business_date"]))
     return sorted(days)
 

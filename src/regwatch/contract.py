@@ -49,6 +49,12 @@ class FileContract:
     key: tuple[str, ...]
     required: bool = True
     grain: str = ""
+    #: A screening list fails closed: a row whose only fault is an optional value keeps
+    #: its entry (the value is nulled and recorded in quarantine.nulled_values), so a
+    #: listed party is never silently left out of screening.
+    screening_list: bool = False
+    #: Values the source itself uses for "no value" (read as NULL, like an empty field).
+    null_markers: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -200,6 +206,9 @@ CONTRACTS: dict[str, FileContract] = {
             key=("list_id",),
             required=False,
             grain="one row per listed party; each delivery is a version of the list",
+            screening_list=True,
+            # OFAC's SDN files write -0- in an empty field.
+            null_markers=("-0-", "N/A", "n/a", "NULL"),
         ),
     )
 }

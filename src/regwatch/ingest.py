@@ -10,13 +10,16 @@ DuckDB, so a file of millions of rows is checked column-wise, not row by row.
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 import difflib
 import hashlib
 import io
 import json
 import re
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -25,6 +28,7 @@ from typing import Literal
 import duckdb
 import numpy as np
 import pandas as pd
+import yaml
 
 from regwatch.archive import Archive
 from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, Column, FileContract
@@ -86,6 +90,8 @@ class IngestResult:
     files: tuple[FileLoad, ...] = field(default_factory=tuple)
     #: files in the date folder that are no contract file: (file name, closest contract name or None)
     unknown_files: tuple[tuple[str, str | None], ...] = ()
+    #: the delivery manifest (``_delivery.yml``) that declared encodings: (source file, sha256)
+    delivery_manifest: tuple[str, str] | None = None
 
     @property
     def rows_read(self) -> int:
@@ -163,6 +169,44 @@ def unknown_inputs(folder: Path) -> tuple[tuple[str, str | None], ...]:
     return tuple((name, closest_contract(name)) for name in stray)
 
 
+def read_delivery_manifest(folder: Path) -> tuple[Path | None, dict[str, str]]:
+    """The date folder's delivery manifest and the encodings it declares (file name -> encoding).
+
+    ``_delivery.yml`` (or ``.json``) may hold ``encoding: gb18030`` (every file) or
+    ``encoding: {transactions: gb18030, watchlist: latin-1}``. A declared encoding
+    beats detection. A manifest that cannot be read is bad input (IngestError).
+    """
+    present = [folder / n for n in MANIFEST_NAMES if (folder / n).is_file()]
+    if not present:
+        return None, {}
+    if len(present) > 1:
+        raise IngestError(
+            f"{folder}: two delivery manifests ({present[0].name}, {present[1].name}): keep one"
+        )
+    path = present[0]
+    try:
+        text = path.read_text(encoding="utf-8")
+        body = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise IngestError(f"{path}: cannot be read: {first}") from error
+    body = {} if body is None else body
+    if not isinstance(body, dict) or set(body) - {"encoding"}:
+        keys = ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
+        raise IngestError(f"{path}: expected a mapping with the key encoding, found {keys}")
+    encoding = body.get("encoding", {})
+    named = {n: encoding for n in CONTRACTS} if isinstance(encoding, str) else encoding
+    if not isinstance(named, dict) or not all(isinstance(v, str) for v in named.values()):
+        raise IngestError(f"{path}: encoding must be one encoding name or a mapping of file name to encoding")
+    unknown = sorted(set(map(str, named)) - set(CONTRACTS))
+    if unknown:
+        raise IngestError(f"{path}: encoding declared for unknown file {', '.join(unknown)}")
+    try:
+        return path, {str(n): _codec(v) for n, v in named.items()}
+    except IngestError as error:
+        raise IngestError(f"{path}: {error}") from error
+
+
 def inputs_digest(files: Sequence[tuple[str, str]]) -> str:
     """One hash over (file name, content hash) pairs: the identity of a day's inputs."""
     lines = "".join(f"{name}\t{digest}\n" for name, digest in sorted(files))
@@ -180,7 +224,7 @@ def current_load_id(con: duckdb.DuckDBPyConnection, business_date: date) -> str 
 
 def load_record(result: IngestResult) -> bytes:
     """The archived description of a load: its files, their sha256 and row counts (canonical JSON)."""
-    record = {
+    record: dict[str, object] = {
         "load_id": result.load_id,
         "business_date": result.business_date.isoformat(),
         "inputs_sha256": result.inputs_sha256,
@@ -202,6 +246,9 @@ def load_record(result: IngestResult) -> bytes:
             for f in sorted(result.files, key=lambda f: f.file_name)
         ],
     }
+    if result.delivery_manifest is not None:  # only then: records of loads without one keep their bytes
+        source, digest = result.delivery_manifest
+        record["delivery_manifest"] = {"source_file": source, "sha256": digest}
     return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -224,8 +271,13 @@ def _result_from_record(data: bytes) -> IngestResult:
         )
         for f in record["files"]
     )
+    manifest = record.get("delivery_manifest")
     return IngestResult(
-        date.fromisoformat(record["business_date"]), record["load_id"], record["inputs_sha256"], files
+        date.fromisoformat(record["business_date"]),
+        record["load_id"],
+        record["inputs_sha256"],
+        files,
+        delivery_manifest=(manifest["source_file"], manifest["sha256"]) if manifest else None,
     )
 
 
@@ -247,9 +299,18 @@ def ingest_day(
     then loaded in one transaction: either the whole load lands or nothing changes.
     """
     paths = find_inputs(landing_dir, business_date, required)  # () = the delivery verdict judges
+    manifest_path, declared = read_delivery_manifest(landing_dir / business_date.isoformat())
     contents = {name: path.read_bytes() for name, path in paths.items()}
     digests = {name: sha256_bytes(data) for name, data in contents.items()}
-    inputs_sha = inputs_digest(list(digests.items()))
+    identity = list(digests.items())
+    manifest: tuple[str, str] | None = None
+    if manifest_path is not None:  # how the files are to be read is part of the delivery
+        manifest_bytes = manifest_path.read_bytes()
+        manifest = (f"{business_date.isoformat()}/{manifest_path.name}", sha256_bytes(manifest_bytes))
+        identity.append((manifest_path.name, manifest[1]))
+        if archive is not None:
+            archive.put(manifest_bytes)
+    inputs_sha = inputs_digest(identity)
     load_id = f"{business_date:%Y%m%d}-{inputs_sha[:12]}"
     if archive is not None:
         for data in contents.values():
@@ -263,19 +324,30 @@ def ingest_day(
             record = load_record(result)
         else:
             if known is not None:  # no archive to read the record from: rebuild this load's rows
-                for table in ("quarantine.rows", *(f"raw.{name}" for name in CONTRACTS)):
+                for table in (
+                    "quarantine.rows",
+                    "quarantine.nulled_values",
+                    *(f"raw.{name}" for name in CONTRACTS),
+                ):
                     con.execute(f"DELETE FROM {table} WHERE _load_id = ?", [load_id])
             loads: list[FileLoad] = []
             for name, path in sorted(paths.items()):
                 source = f"{business_date.isoformat()}/{path.name}"
-                load = _load_file(con, CONTRACTS[name], path, contents[name], source, business_date, load_id)
+                declaration = (
+                    (declared[name], manifest_path.name) if name in declared and manifest_path else None
+                )
+                load = _load_file(
+                    con, CONTRACTS[name], path, contents[name], source, business_date, load_id, declaration
+                )
                 if not load.balanced:
                     raise IngestError(
                         f"{source}: {load.rows_read} rows read but {load.rows_loaded} loaded "
                         f"+ {load.rows_quarantined} quarantined"
                     )
                 loads.append(load)
-            result = IngestResult(business_date, load_id, inputs_sha, tuple(loads))
+            result = IngestResult(
+                business_date, load_id, inputs_sha, tuple(loads), delivery_manifest=manifest
+            )
             record = load_record(result)
         result = replace(result, unknown_files=unknown_inputs(landing_dir / business_date.isoformat()))
         record_sha = archive.put(record) if archive is not None else sha256_bytes(record)
@@ -307,6 +379,123 @@ def ingest_day(
                 ],
             )
     return result
+
+
+#: Encodings tried, in order, on a file that declares none; watch lists also try the single-byte ones.
+_DETECTED = ("utf-8", "gb18030")
+_SINGLE_BYTE = ("cp1252", "latin-1")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+#: A four-byte GB18030 character (e.g. ñ is 81 30 8A 39): one unit, though ASCII digits sit inside it.
+_GB_FOUR_BYTES = re.compile(rb"[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39]")
+_BOM = b"\xef\xbb\xbf"
+_CTRL_Z = b"\x1a"
+
+
+@dataclass(frozen=True)
+class _Decoding:
+    """How a file's bytes are read: the encoding, why that one, and the reason a line that does not decode gets."""
+
+    encoding: str
+    evidence: str
+    bad_reason: str
+    #: the whole file decodes in ``encoding``
+    clean: bool
+
+
+def _codec(name: str) -> str:
+    """The canonical name of an encoding a delivery may declare (one that keeps CSV's ASCII bytes ASCII)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError as error:
+        raise IngestError(f"unknown encoding {name!r}") from error
+    probe = 'a,"\r\n'
+    try:
+        ascii_compatible = probe.encode(info.name) == probe.encode("ascii")
+    except (UnicodeError, LookupError):
+        ascii_compatible = False
+    if not ascii_compatible:
+        raise IngestError(
+            f"encoding {name!r} is not supported: commas, quotes and line ends must be single ASCII bytes"
+        )
+    return {"iso8859-1": "latin-1", "gbk": "gbk", "gb2312": "gb2312"}.get(info.name, info.name)
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_counts(data: bytes, encodings: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """(lines holding a non-ASCII byte, how many of them decode in each encoding)."""
+    lines = [line for line in data.split(b"\n") if not line.isascii()]
+    return len(lines), {e: sum(_decodes(line, e) for line in lines) for e in encodings}
+
+
+def _looks_single_byte(data: bytes) -> bool:
+    """Non-ASCII bytes mostly alone between ASCII ones (é in Jos\\xe9), not in pairs (GB18030's 2-byte characters)."""
+    runs = [len(m) for m in _HIGH_RUN.findall(_GB_FOUR_BYTES.sub(b"\xaa\xaa", data))]
+    return bool(runs) and sum(1 for r in runs if r == 1) * 2 >= len(runs)
+
+
+def _choose_encoding(data: bytes, contract: FileContract, declared: tuple[str, str] | None) -> _Decoding:
+    """The encoding a file is read in: declared beats detected; detection records its evidence."""
+    if declared is not None:
+        encoding, where = declared
+        label = "utf-8" if encoding == "utf-8-sig" else encoding
+        return _Decoding(
+            label,
+            f"declared in {where}",
+            f"invalid encoding: not valid {label} (declared in {where})",
+            _decodes(data.removeprefix(_BOM) if label == "utf-8" else data, label),
+        )
+    tried = [*_DETECTED, *(_SINGLE_BYTE if contract.screening_list else ())]
+    tried_text = ", ".join(tried)
+    if data.startswith(_BOM):
+        clean = _decodes(data[3:], "utf-8")
+        return _Decoding(
+            "utf-8",
+            "UTF-8 byte order mark",
+            "invalid encoding: not valid utf-8 (the file has a UTF-8 byte order mark)",
+            clean,
+        )
+    if _decodes(data, "utf-8"):
+        return _Decoding("utf-8", "ASCII only" if data.isascii() else "valid UTF-8", "", True)
+    gb_clean = _decodes(data, "gb18030")
+    if contract.screening_list and (not gb_clean or _looks_single_byte(data)):
+        lines, counts = _line_counts(data, ("utf-8",))
+        if counts["utf-8"] == 0:  # no line reads as UTF-8: a single-byte list (latin-1 / Windows-1252)
+            c1 = any(0x80 <= b <= 0x9F for b in data)
+            encoding = "cp1252" if c1 and _decodes(data, "cp1252") else "latin-1"
+            return _Decoding(
+                encoding,
+                f"not UTF-8 ({lines} lines with non-ASCII bytes, none valid UTF-8), not GB18030-like"
+                f" (bytes above 0x7F stand alone): read as {'Windows-1252' if encoding == 'cp1252' else 'latin-1'}",
+                "",
+                True,
+            )
+    if gb_clean:
+        cjk = len(_CJK.findall(data.decode("gb18030")))
+        return _Decoding("gb18030", f"not UTF-8; decodes as GB18030 with {cjk} CJK characters", "", True)
+    lines, counts = _line_counts(data, _DETECTED)
+    if counts["gb18030"] > counts["utf-8"]:
+        return _Decoding(
+            "gb18030",
+            f"not UTF-8; {counts['gb18030']} of {lines} lines with non-ASCII bytes decode as GB18030"
+            f" ({counts['utf-8']} as UTF-8); the other lines are quarantined",
+            f"invalid encoding: not valid gb18030 (tried {tried_text})",
+            False,
+        )
+    return _Decoding(
+        "utf-8",
+        f"mostly UTF-8: {lines - counts['utf-8']} of {lines} lines with non-ASCII bytes are not valid UTF-8"
+        f" (GB18030 reads {counts['gb18030']}); they are quarantined",
+        f"invalid encoding: not valid utf-8 (tried {tried_text})",
+        False,
+    )
 
 
 _Reject = tuple[int, str | None, str | None, str, str]  # row, column, value, reason, raw record
@@ -551,7 +740,11 @@ class _NotFast(Exception):
 
 
 def _stage_csv_fast(
-    con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes
+    con: duckdb.DuckDBPyConnection,
+    contract: FileContract,
+    path: Path,
+    data: bytes,
+    bad_bytes: str = "invalid UTF-8",
 ) -> _Parsed | None:
     """Stage a CSV with DuckDB's parallel reader, giving exactly :func:`_parse_csv`'s result.
 
@@ -569,7 +762,7 @@ def _stage_csv_fast(
     returns None and the caller uses the reference parser.
     """
     try:
-        return _fast_csv(con, contract, path, data)
+        return _fast_csv(con, contract, path, data, bad_bytes)
     except _NotFast:
         _drop_staged(con)
         return None
@@ -588,7 +781,9 @@ def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes) -> _Parsed:
+def _fast_csv(
+    con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes, bad_bytes: str
+) -> _Parsed:
     if b'"' in data or b"\x00" in data:
         raise _NotFast("quote characters or NUL bytes")
     n_cr = data.count(b"\r")
@@ -648,7 +843,9 @@ def _fast_csv(con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path
     rejected = con.execute(
         "SELECT line, min(byte_position) FROM _staged_rejects GROUP BY line ORDER BY line"
     ).fetchall()
-    rejects = _check_rejects(data, term, body, [(int(r[0]), int(r[1])) for r in rejected], invalid, header)
+    rejects = _check_rejects(
+        data, term, body, [(int(r[0]), int(r[1])) for r in rejected], invalid, header, bad_bytes
+    )
     if staged + len(rejects) + len(blank) != records:
         raise _NotFast("counts do not reconcile")
     # Staged line i (file order) is the i-th record DuckDB neither skipped nor rejected.
@@ -701,9 +898,9 @@ def _longest_line(data: bytes) -> int:
 def _commas(reject: _Reject) -> int:
     """Commas of a rejected line, from the record the reference parser keeps of it."""
     reason, raw = reject[3], reject[4]
-    if reason == "invalid UTF-8":
-        return raw.count(",")
-    return len(json.loads(raw)) - 1
+    if reason.startswith("malformed record"):
+        return len(json.loads(raw)) - 1
+    return raw.count(",")
 
 
 def _blank_lines(data: bytes, term: bytes, header_end: int, body: int) -> list[int]:
@@ -779,6 +976,7 @@ def _check_rejects(
     rejected: list[tuple[int, int]],
     invalid: set[int],
     header: list[str],
+    bad_bytes: str,
 ) -> list[_Reject]:
     """Each line DuckDB rejected, checked and recorded as the reference parser would."""
     rejects: list[_Reject] = []
@@ -786,7 +984,7 @@ def _check_rejects(
     for (number, _), raw in zip(wanted, _find_lines(data, term, body, wanted), strict=True):
         fields = raw.decode("utf-8", errors="surrogateescape").split(",")
         if number in invalid:
-            rejects.append(_bytes_reject(number, fields, header, "invalid UTF-8"))
+            rejects.append(_bytes_reject(number, fields, header, bad_bytes))
         elif raw and len(fields) != len(header):
             rejects.append(_shape_reject(number, fields, len(header)))
         else:
@@ -824,7 +1022,12 @@ def _printable(text: str) -> str:
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes
+    con: duckdb.DuckDBPyConnection,
+    contract: FileContract,
+    path: Path,
+    data: bytes,
+    decoding: _Decoding | None = None,
+    as_delivered: bool = True,
 ) -> tuple[_Parsed, list[str]]:
     """Put the file's well-formed rows into temp table (or view) ``_staged`` as VARCHAR, with ``_row_number``."""
     _drop_staged(con)
@@ -843,14 +1046,39 @@ def _stage(
         rows = int(count[0]) if count else 0
         parsed = _Parsed(header, [], [], rows_read=rows, physical_lines=rows, record_lines=rows)
         return parsed, header
-    fast = _stage_csv_fast(con, contract, path, data)
-    csv_parsed = fast if fast is not None else _stage_csv_reference(con, contract, data)
+    decoding = decoding or _Decoding("utf-8", "", "invalid UTF-8", True)
+    if decoding.encoding != "utf-8" and not decoding.clean:  # lines that do not decode: reference parser only
+        parsed = _stage_csv_reference(con, contract, data, decoding.bad_reason, decoding.encoding)
+        return parsed, parsed.header
+    # Staged as UTF-8: a file in another encoding is re-encoded first (the archive keeps the delivered bytes).
+    utf8 = data if decoding.encoding == "utf-8" else data.decode(decoding.encoding).encode("utf-8")
+    with _as_file(path, utf8, as_delivered and utf8 is data) as csv_path:
+        fast = _stage_csv_fast(con, contract, csv_path, utf8, decoding.bad_reason)
+    csv_parsed = fast if fast is not None else _stage_csv_reference(con, contract, utf8, decoding.bad_reason)
     return csv_parsed, csv_parsed.header
 
 
-def _stage_csv_reference(con: duckdb.DuckDBPyConnection, contract: FileContract, data: bytes) -> _Parsed:
+@contextmanager
+def _as_file(path: Path, data: bytes, same: bool) -> Iterator[Path]:
+    """``path`` if it holds ``data`` (``same``), else a temporary file that does (for DuckDB's reader)."""
+    if same:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="regwatch-ingest-") as folder:
+        staged = Path(folder) / path.name
+        staged.write_bytes(data)
+        yield staged
+
+
+def _stage_csv_reference(
+    con: duckdb.DuckDBPyConnection,
+    contract: FileContract,
+    data: bytes,
+    bad_bytes: str = "invalid UTF-8",
+    encoding: str = "utf-8",
+) -> _Parsed:
     """Stage a CSV parsed by :func:`_parse_csv` (any CSV: quoted fields, embedded line ends)."""
-    parsed = _parse_csv(data)
+    parsed = _parse_csv(data, bad_bytes, encoding)
     index = _column_index(contract, parsed.header)
     present = list(index)
     frame = pd.DataFrame(
@@ -891,9 +1119,9 @@ def _sql_list(values: Sequence[str]) -> str:
     return ", ".join(f"'{_sql_str(v)}'" for v in values)
 
 
-def _reason_sql(col: Column) -> str:
+def _reason_sql(col: Column, markers: Sequence[str] = ()) -> str:
     """SQL giving why ``col``'s value breaks the contract, or NULL when it is fine."""
-    v = f"NULLIF(trim(\"{col.name}\"), '')"
+    v = _value_sql(col, markers)
     checks: list[tuple[str, str]] = []
     if col.required:
         checks.append((f"{v} IS NULL", "missing required value"))
@@ -951,13 +1179,73 @@ def _reason_sql(col: Column) -> str:
     return f"CASE {whens} END"
 
 
-def _cast_sql(col: Column) -> str:
-    v = f"NULLIF(trim(\"{col.name}\"), '')"
+def _value_sql(col: Column, markers: Sequence[str] = ()) -> str:
+    """SQL of a column's trimmed value, NULL when empty or one of the source's null markers."""
+    if not markers:
+        return f"NULLIF(trim(\"{col.name}\"), '')"
+    return (
+        f'CASE WHEN trim("{col.name}") IN ({_sql_list(["", *markers])}) THEN NULL ELSE trim("{col.name}") END'
+    )
+
+
+def _cast_sql(col: Column, markers: Sequence[str] = ()) -> str:
+    v = _value_sql(col, markers)
     if col.type == "boolean":
         return f"lower({v}) IN ('true', '1')"
     if col.type in ("string", "enum", "currency"):
+        if markers:
+            return f'CASE WHEN {v} IS NULL THEN NULL ELSE "{col.name}" END'
         return f"NULLIF(\"{col.name}\", '')"
     return f"CAST({v} AS {col.sql_type})"
+
+
+def _record_nulled(
+    con: duckdb.DuckDBPyConnection,
+    contract: FileContract,
+    nullable: dict[str, str],
+    lineage: list[object],
+    raw_json: str,
+) -> list[str]:
+    """Record the optional values a screening list's loaded entries lost; a note on how many, by column."""
+    counts: list[str] = []
+    for column, why in nullable.items():
+        con.execute(
+            f"""INSERT INTO quarantine.nulled_values
+                SELECT ?, ?, ?, ?, _row_number, '{column}', "{column}",
+                       'optional value nulled, entry kept for screening: ' || {why}, {raw_json}
+                FROM _checked
+                WHERE {why} IS NOT NULL
+                  AND _row_number IN (SELECT _row_number FROM _typed WHERE _row_number = _first_row)
+                ORDER BY _row_number""",
+            lineage,
+        )
+        row = con.execute(
+            "SELECT count(*) FROM quarantine.nulled_values WHERE _load_id = ? AND file_name = ? AND column_name = ?",
+            [lineage[0], contract.name, column],
+        ).fetchone()
+        if row and row[0]:
+            counts.append(f"{column}: {row[0]}")
+    if not counts:
+        return []
+    total = sum(int(c.rsplit(": ", 1)[1]) for c in counts)
+    return [
+        f"{total} invalid optional value{'s' if total > 1 else ''} nulled, entries kept for screening"
+        f" ({', '.join(counts)}; see quarantine.nulled_values)"
+    ]
+
+
+def _count_markers(
+    con: duckdb.DuckDBPyConnection, present: list[Column], markers: Sequence[str]
+) -> list[str]:
+    """A note on how many values were the source's own null markers (read as empty)."""
+    total = " + ".join(f'count(*) FILTER (WHERE trim("{c.name}") IN ({_sql_list(markers)}))' for c in present)
+    row = con.execute(f"SELECT {total} FROM _staged").fetchone()
+    found = int(row[0]) if row and row[0] else 0
+    if not found:
+        return []
+    return [
+        f"{found} value{'s' if found > 1 else ''} given as the list's null marker ({', '.join(markers)}) read as empty"
+    ]
 
 
 def _load_file(
@@ -968,10 +1256,21 @@ def _load_file(
     source: str,
     business_date: date,
     load_id: str,
+    declared: tuple[str, str] | None = None,
 ) -> FileLoad:
     name = contract.name
-    parsed, header = _stage(con, contract, path, data)
     notes: list[str] = []
+    body = data
+    if path.suffix == ".parquet":
+        decoding = _Decoding("utf-8", "Parquet (strings are UTF-8 by format)", "", True)
+    else:
+        if body.endswith(_CTRL_Z):  # DOS end-of-file mark, as some list publishers still write
+            body = body.rstrip(_CTRL_Z)
+            notes.append("trailing end-of-file byte 0x1A (Ctrl-Z) ignored")
+        decoding = _choose_encoding(body, contract, declared)
+        if decoding.evidence not in ("ASCII only", "valid UTF-8"):
+            notes.append(f"read as {decoding.encoding}: {decoding.evidence}")
+    parsed, header = _stage(con, contract, path, body, decoding, as_delivered=body is data)
     index = _column_index(contract, header)
     extra = [h for h in header if _header_key(h) not in contract.column_names]
     if extra:
@@ -1020,21 +1319,31 @@ def _load_file(
         loaded = 0
     else:
         # Each column's reason is computed once (inner query), then the first one wins.
+        # A screening list keeps a row whose only fault is an optional value: that
+        # value is nulled (and recorded), the entry is still screened.
+        markers = contract.null_markers
         why = {c.name: f'"_why_{i}"' for i, c in enumerate(present)}
-        reasons = ", ".join(f"{_reason_sql(c)} AS {why[c.name]}" for c in present)
+        nullable = {c.name: why[c.name] for c in present if contract.screening_list and not c.required}
+        fatal = {col: w for col, w in why.items() if col not in nullable}
+        reasons = ", ".join(f"{_reason_sql(c, markers)} AS {why[c.name]}" for c in present)
         first_column = (
             "COALESCE("
-            + ", ".join(f"CASE WHEN {w} IS NOT NULL THEN '{col}' END" for col, w in why.items())
+            + ", ".join(f"CASE WHEN {w} IS NOT NULL THEN '{col}' END" for col, w in fatal.items())
             + ")"
         )
-        first_reason = "COALESCE(" + ", ".join(why.values()) + ")"
+        first_reason = "COALESCE(" + ", ".join(fatal.values()) + ")"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _checked AS
-                SELECT * EXCLUDE ({", ".join(why.values())}),
+                SELECT * EXCLUDE ({", ".join(fatal.values())}),
                        {first_column} AS _bad_column, {first_reason} AS _reason
                 FROM (SELECT *, {reasons} FROM _staged)"""
         )
-        casts = ", ".join(f'{_cast_sql(c)} AS "{c.name}"' for c in present)
+        casts = ", ".join(
+            f'CASE WHEN {nullable[c.name]} IS NULL THEN {_cast_sql(c, markers)} END AS "{c.name}"'
+            if c.name in nullable
+            else f'{_cast_sql(c, markers)} AS "{c.name}"'
+            for c in present
+        )
         key = ", ".join(f'"{k}"' for k in contract.key)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _typed AS
@@ -1065,6 +1374,10 @@ def _load_file(
             [load_id, business_date, source],
         )
         loaded = _count(con, f"raw.{name}") - before
+        if nullable:
+            notes.extend(_record_nulled(con, contract, nullable, lineage, raw_json))
+        if markers:
+            notes.extend(_count_markers(con, present, markers))
     quarantined_row = con.execute(
         "SELECT count(*) FROM quarantine.rows WHERE _load_id = ? AND file_name = ?",
         [load_id, name],
@@ -1084,7 +1397,7 @@ def _load_file(
     why_file: str | None = None
     if parsed.rows_read == 0:
         status = "empty"
-        if not data:
+        if not body:
             why_file = "0 bytes: no header and no data"
         elif not header:
             why_file = "no header line and no data records"
@@ -1107,7 +1420,9 @@ def _load_file(
         tuple(notes),
         status,
         why_file,
-        physical_lines=parsed.physical_lines,
+        decoding.encoding,
+        decoding.evidence,
+        parsed.physical_lines,
     )
 
 

@@ -47,6 +47,19 @@ _OWN_TABLES = {
         reason VARCHAR NOT NULL,
         raw_record VARCHAR
     """,
+    # Optional values of a screening list's loaded entries that broke the contract and were
+    # nulled so the entry is still screened (the row itself is loaded, not quarantined).
+    "quarantine.nulled_values": """
+        _load_id VARCHAR NOT NULL,
+        _business_date DATE NOT NULL,
+        source_file VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        row_number INTEGER NOT NULL,
+        column_name VARCHAR NOT NULL,
+        value VARCHAR,
+        reason VARCHAR NOT NULL,
+        raw_record VARCHAR
+    """,
     "results.load_log": """
         _load_id VARCHAR NOT NULL,
         business_date DATE NOT NULL,

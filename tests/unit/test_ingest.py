@@ -41,7 +41,7 @@ BAD_LOANS: dict[str, tuple[bytes, str, str]] = {
     "invalid_utf8": (
         _loan(loan_id="L9", product_code="P-\xff").replace(b"\xc3\xbf", b"\xff"),
         "product_code",
-        "invalid UTF-8",
+        "invalid encoding: not valid utf-8 (tried utf-8, gb18030)",
     ),
 }
 

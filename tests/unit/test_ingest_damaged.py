@@ -206,8 +206,9 @@ def test_stray_files_are_listed_with_the_contract_file_they_resemble(
 ) -> None:
     landing = make_landing()
     folder = landing / DAY.isoformat()
-    for name in ("transactions (1).csv", "notes.txt", "Loans.CSV", "_delivery.yml", ".DS_Store"):
+    for name in ("transactions (1).csv", "notes.txt", "Loans.CSV", ".DS_Store"):
         (folder / name).write_bytes(b"x\n")
+    (folder / "_delivery.yml").write_bytes(b"encoding: utf-8\n")  # the manifest is no stray file
     result, _, _ = _ingest(landing, tmp_path / "w.duckdb")
     assert result.unknown_files == (
         ("Loans.CSV", "loans"),
