@@ -422,8 +422,13 @@ def _codec(name: str) -> str:
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether all of ``data`` decodes in ``encoding`` (by 4 MiB pieces: a big file is never held as text)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
     try:
-        data.decode(encoding)
+        for start in range(0, len(data), _UTF8_PIECE):
+            decoder.decode(view[start : start + _UTF8_PIECE])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True

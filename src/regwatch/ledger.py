@@ -314,6 +314,12 @@ def _manifest_problems(
                 record = json.loads(archive.get(record_sha))
                 for f in record["files"]:
                     yield f"input {f['source_file']} (load {item['load_id']})", f["sha256"]
+                if record.get("delivery_manifest"):  # the encodings the load was declared in
+                    declared = record["delivery_manifest"]
+                    yield (
+                        f"delivery manifest {declared['source_file']} (load {item['load_id']})",
+                        declared["sha256"],
+                    )
         decisions = body.get("decisions") or {}
         if decisions.get("file_sha256"):
             yield f"decisions file {decisions.get('path')}", decisions["file_sha256"]
