@@ -35,8 +35,9 @@ are never queued. ``airflow dags test`` ignores pools and runs the tasks one by 
 
 **A rejected delivery fails the run.** ``ingest`` judges the date's delivery
 (:mod:`regwatch.delivery`): a required file missing, empty or rejected whole, a file over
-the pack's quarantine limit, or a watch list that lost entries raises, so the task fails
-and nothing downstream runs. To run the date anyway, trigger it with the reason:
+the pack's quarantine limit, or a watch list that lost entries fails the task at once
+(no retry: the same files would be rejected again; a missing file is retried, it may be
+late) and nothing downstream runs. To run the date anyway, trigger it with the reason:
 ``airflow dags trigger regwatch_daily --conf '{"accept_degraded": "transactions re-sent Monday"}'``
 (or clear the run with that conf); the reason goes into the ledger and the daily report
 opens with a DEGRADED band.
@@ -66,15 +67,20 @@ DEFAULT_ARGS = {"retries": 1, "retry_delay": timedelta(minutes=10), "pool": POOL
 def _run_step(name: str) -> dict[str, Any]:
     """Call ``regwatch.pipeline.<name>`` for the run's business date; return a JSON-safe summary.
 
-    A delivery the verdict rejects raises in ``ingest`` (DeliveryRejectedError or
-    MissingInputError): the task fails, nothing downstream runs. The DAG parameter
-    ``accept_degraded`` (a reason) lets an operator run the date anyway.
+    A delivery the verdict rejects fails ``ingest`` at once, without the retry (the same
+    files would be rejected again: someone must deliver them again or accept them); a
+    missing file (MissingInputError) is retried, it may still be on its way. Either way
+    nothing downstream runs. The DAG parameter ``accept_degraded`` (a reason) lets an
+    operator run the date anyway.
     """
     import json
     from dataclasses import replace
 
+    from airflow.sdk.exceptions import AirflowFailException
+
     from regwatch import pipeline
     from regwatch.config import Settings
+    from regwatch.delivery import DeliveryRejectedError
 
     context = get_current_context()
     business_date = context["data_interval_start"].date()
@@ -83,7 +89,10 @@ def _run_step(name: str) -> dict[str, Any]:
     if reason:
         settings = replace(settings, accept_degraded=reason)
     holder = f"airflow {context['dag'].dag_id} {context['run_id']} task {name}"
-    result = pipeline.locked_step(name, business_date, settings, holder)
+    try:
+        result = pipeline.locked_step(name, business_date, settings, holder)
+    except DeliveryRejectedError as error:
+        raise AirflowFailException(str(error)) from error
     payload = {
         "step": result.step,
         "business_date": result.business_date.isoformat(),

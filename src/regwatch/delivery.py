@@ -10,7 +10,8 @@ delivery policy (``max_quarantined_share``, ``min_quarantined_records``,
   allow that file a quiet day);
 * a file whose **quarantined share** of its records is over the pack's limit (and more
   than ``min_quarantined_records`` records: one bad row of a four-row file is 25 %, which
-  is noise, not a broken export), or every record of which is quarantined;
+  is noise, not a broken export), or, for a file that must bring records every day (not
+  in ``files_allowed_empty``), every record of which is quarantined: as good as empty;
 * a **watch list that lost any entry**: the list is a full delivery, an entry that does
   not load is a listed party nobody screens.
 
@@ -158,8 +159,8 @@ def _judge(load: FileLoad, policy: DeliveryPolicy) -> FileVerdict:
         if load.file_name == _WATCHLIST:
             blocking = True
             reason = f"{counted}: every watch-list entry must be screened, the list lost entries"
-        elif load.rows_loaded == 0:
-            blocking, reason = True, f"{counted}: no record loaded"
+        elif load.rows_loaded == 0 and load.file_name not in policy.files_allowed_empty:
+            blocking, reason = True, f"{counted}: no record loaded, as good as empty"
         elif share > policy.max_quarantined_share and load.rows_quarantined > policy.min_quarantined_records:
             blocking = True
             reason = (

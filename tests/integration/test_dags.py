@@ -255,3 +255,53 @@ def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
     assert result["xcoms"]["rerun"]["reproduced"] is True
     assert set(result["xcoms"]["rerun"]["outputs"].values()) == {"identical"}
     assert Path(result["xcoms"]["rerun"]["report"]).is_file()
+
+
+@pytest.mark.e2e
+def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path) -> None:
+    """Issue 13: a delivery the verdict rejects fails ``ingest`` (nothing downstream runs);
+    the DAG parameter ``accept_degraded`` runs the date anyway, its reason in the ledger."""
+    from tests.conftest import GOOD_ROWS
+
+    renamed = GOOD_ROWS["transactions"].replace(",amount,", ",txn_amount,")
+    landing = tmp_path / "landing"
+    for day in ("2025-06-02", "2025-06-03"):
+        (landing / day).mkdir(parents=True)
+        for name, text in GOOD_ROWS.items():
+            (landing / day / f"{name}.csv").write_text(renamed if name == "transactions" else text)
+    env = _airflow_env(tmp_path / "airflow", REGWATCH_HOME=str(REPO_ROOT), REGWATCH_LANDING=str(landing))
+    migrate = subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+
+    def dag_test(logical_date: str, var: Path, conf: dict[str, str] | None) -> Any:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _RUN
+                % {"dags": str(DAGS), "dag_id": "regwatch_daily", "logical_date": logical_date, "conf": conf},
+            ],
+            env={**env, "REGWATCH_VAR": str(var)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        return _last_json(done), done
+
+    # business date 2025-06-02, transactions.csv rejected whole: the task fails
+    result, done = dag_test("2025-06-03", tmp_path / "var-rejected", None)
+    assert result["run_state"] == "failed", done.stderr[-3000:]
+    assert result["states"]["ingest"] == "failed"
+    assert {result["states"][t] for t in result["states"] if t != "ingest"} == {"upstream_failed"}
+    assert "rejected, nothing computed" in done.stdout + done.stderr
+    assert not (tmp_path / "var-rejected" / "reports").exists()
+
+    # business date 2025-06-03 with the operator's reason: every task succeeds, the ledger says why
+    reason = "filing deadline; corrected file promised"
+    result, done = dag_test("2025-06-04", tmp_path / "var-accepted", {"accept_degraded": reason})
+    assert result["run_state"] == "success", done.stdout[-3000:] + done.stderr[-3000:]
+    assert result["xcoms"]["ingest"]["summary"]["delivery"] == "degraded"
+    (manifest,) = (tmp_path / "var-accepted" / "ledger").glob("*.json")
+    assert json.loads(manifest.read_text())["delivery"]["accepted_reason"] == reason

@@ -89,6 +89,7 @@ def test_a_missing_required_file_blocks_and_points_at_a_misnamed_one() -> None:
     [
         _load("loans", read=0, status="empty", reason="no data records"),  # a quiet day: no new loan
         _load("loans", read=9, quarantined=8),  # 8 records: under min_quarantined_records
+        _load("repayments", read=1, quarantined=1),  # one bad payment of a quiet day: in the report
         _load("transactions", read=200, quarantined=10),  # 5.0 %: not over the share
         _load("transactions", read=185, quarantined=10),  # 5.4 % but only 10 records
     ],
