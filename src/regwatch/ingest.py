@@ -810,8 +810,6 @@ def _fast_csv(
     body = header_end + len(term)
     if width < 2 or body >= len(data):
         raise _NotFast("one column or no data lines")
-    if len(data) > _MAX_FIELD and _longest_line(data) > _MAX_FIELD:
-        raise _NotFast("a line longer than the largest field")
 
     # Records of the body: one per terminator, plus an unterminated last line.
     records = data.count(term, body) + (0 if data.endswith(term) else 1)
@@ -845,6 +843,10 @@ def _fast_csv(
     )
     # Rows keep the file's order (insertion order is preserved, DuckDB's default).
     staged = _count(con, "_staged_lines")
+    lengths = ", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(width))
+    longest = con.execute(f"SELECT max(greatest({lengths})) FROM _staged_lines").fetchone()
+    if longest and longest[0] is not None and int(longest[0]) > _MAX_FIELD:
+        raise _NotFast("a field larger than the limit (the reference parser quarantines it)")
     rejected = con.execute(
         "SELECT line, min(byte_position) FROM _staged_rejects GROUP BY line ORDER BY line"
     ).fetchall()
@@ -864,6 +866,8 @@ def _fast_csv(
         known = {*skipped}
         extra = [n for n in _lines_off_width(data, term, body, width) if n not in known]
         for number, raw in zip(extra, _find_lines(data, term, body, [(n, 0) for n in extra]), strict=True):
+            if any(len(f) > _MAX_FIELD for f in raw.split(b",")):
+                raise _NotFast("a line with a field larger than the limit")
             rejects.append(_shape_reject(number, raw.decode("utf-8").split(","), width))
             numbers[number - 1 - bisect.bisect_left(skipped, number)] = 0
         rejects.sort(key=lambda r: r[0])
@@ -891,13 +895,6 @@ def _fast_csv(
         blank_lines=len(blank),
         record_lines=records - len(blank),
     )
-
-
-def _longest_line(data: bytes) -> int:
-    """Length in bytes of the longest line of ``data`` (numpy over the line ends)."""
-    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-    bounds = np.concatenate([[-1], ends, [len(data)]])
-    return int(np.max(np.diff(bounds))) - 1
 
 
 def _commas(reject: _Reject) -> int:
@@ -988,6 +985,8 @@ def _check_rejects(
     wanted = [(line - 1, hint) for line, hint in rejected]  # DuckDB counts the header as line 1
     for (number, _), raw in zip(wanted, _find_lines(data, term, body, wanted), strict=True):
         fields = raw.decode("utf-8", errors="surrogateescape").split(",")
+        if number not in invalid and any(len(f) > _MAX_FIELD for f in raw.split(b",")):
+            raise _NotFast("a rejected line with a field larger than the limit")
         if number in invalid:
             rejects.append(_bytes_reject(number, fields, header, bad_bytes))
         elif raw and len(fields) != len(header):
