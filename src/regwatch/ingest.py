@@ -467,8 +467,10 @@ def _choose_encoding(data: bytes, contract: FileContract, declared: tuple[str, s
             "invalid encoding: not valid utf-8 (the file has a UTF-8 byte order mark)",
             clean,
         )
+    if data.isascii():
+        return _Decoding("utf-8", "ASCII only", "", True)
     if _decodes(data, "utf-8"):
-        return _Decoding("utf-8", "ASCII only" if data.isascii() else "valid UTF-8", "", True)
+        return _Decoding("utf-8", "valid UTF-8", "", True)
     gb_clean = _decodes(data, "gb18030")
     if contract.screening_list and (not gb_clean or _looks_single_byte(data)):
         lines, counts = _line_counts(data, ("utf-8",))

@@ -18,6 +18,7 @@ import pytest
 
 from regwatch import warehouse
 from regwatch.archive import Archive
+from regwatch.config import Settings
 from regwatch.contract import CONTRACTS
 from regwatch.demo import generate
 from regwatch.ingest import FileLoad, IngestError, IngestResult, ingest_day
@@ -322,3 +323,31 @@ def test_a_json_manifest_declares_every_file(tmp_path: Path) -> None:
     result = _ingest(_landing(tmp_path / "landing", files), tmp_path / "w.duckdb")
     assert {f.encoding for f in result.files} == {"gbk"}
     assert sum(f.rows_quarantined for f in result.files) == 0
+
+
+def test_a_rerun_restores_the_declared_encodings_from_the_archive(tmp_path: Path, settings: Settings) -> None:
+    """``audit rerun`` rebuilds the landing folder from the archive: the manifest comes back with the
+    files, so the load is read the same way and keeps its load id."""
+    from regwatch.audit import _restore_landing
+    from regwatch.ledger import Manifest
+
+    text = TXN_HEADER + "\nT1,A1,2025-06-02 11:00:00,credit,5.00,EUR,transfer,,Café Müller,DE,\n"
+    files = {"transactions": text.encode("latin-1"), "_delivery.yml": b"encoding: {transactions: latin-1}\n"}
+    landing = _landing(tmp_path / "landing", files)
+    archive = Archive.of(settings)
+    first = _ingest(landing, tmp_path / "first.duckdb", archive)
+    with warehouse.connect(tmp_path / "first.duckdb") as con:
+        row = con.execute("SELECT record_sha256 FROM raw.load_arrivals").fetchone()
+    assert row is not None
+    sealed = Manifest(
+        tmp_path / "m.json", {"loads": [{"record_sha256": row[0], "business_date": DAY.isoformat()}]}
+    )
+    restored = tmp_path / "restored"
+    _restore_landing(settings, sealed, restored)
+    assert (restored / DAY.isoformat() / "_delivery.yml").read_bytes() == files["_delivery.yml"]
+    again = _ingest(restored, tmp_path / "again.duckdb", Archive(tmp_path / "scratch-archive"))
+    assert again.load_id == first.load_id
+    assert _file(again, "transactions").encoding_evidence == "declared in _delivery.yml"
+    assert _rows(tmp_path / "again.duckdb", "raw.transactions") == _rows(
+        tmp_path / "first.duckdb", "raw.transactions"
+    )
