@@ -141,10 +141,23 @@ def regwatch_daily() -> None:
         return _run_step("render_reports")
 
     @task(multiple_outputs=False)
-    def seal_ledger() -> dict[str, Any]:
-        return _run_step("seal_ledger")
+    def seal_ledger(rendered: dict[str, Any]) -> dict[str, Any]:
+        # Seal and publish the date's monitoring results first; a filing the run could not
+        # make then fails the task (no retry: the same inputs fail the same way).
+        sealed = _run_step("seal_ledger")
+        failures = rendered["summary"].get("filing_failures") or []
+        if failures:
+            from airflow.sdk.exceptions import AirflowFailException
 
-    ingest() >> transform() >> validate() >> update_alerts() >> render_reports() >> seal_ledger()
+            raise AirflowFailException(
+                "; ".join(f"filing {f['period']} FAILED: {f['error']}" for f in failures)
+                + " (the date's monitoring results are sealed and published)"
+            )
+        return sealed
+
+    rendered = render_reports()
+    ingest() >> transform() >> validate() >> update_alerts() >> rendered
+    seal_ledger(rendered)
 
 
 regwatch_daily()

@@ -141,6 +141,8 @@ def _step_detail(result: Any) -> str:
         )
         if summary.get("filings"):
             detail += f"; filings {', '.join(summary['filings'])}"
+        if summary.get("filing_failures"):
+            detail += f"; FILING FAILED {', '.join(f['period'] for f in summary['filing_failures'])}"
         return detail
     if result.step == "seal_ledger":
         return Path(summary["manifest"]).name
@@ -151,15 +153,19 @@ def _print_step(result: Any) -> None:
     click.echo(f"  {result.step:<15} {result.seconds:6.1f}s  {_step_detail(result)}")
 
 
-def _run_dates(dates: list[date], settings: Settings) -> tuple[list[Path], dict[str, Any] | None]:
+def _run_dates(
+    dates: list[date], settings: Settings
+) -> tuple[list[Path], dict[str, Any] | None, list[tuple[date, dict[str, str]]]]:
     """Run each date; a progress bar per step on a terminal, plain lines otherwise (CI logs).
 
-    Returns the report paths and the last date's alert summary.
+    Returns the report paths, the last date's alert summary and the filings that failed
+    (date, period and error): a failed filing does not stop the dates after it.
     """
     from regwatch.pipeline import STEPS, run_day
 
     reports: list[Path] = []
     last_alerts: dict[str, Any] | None = None
+    failures: list[tuple[date, dict[str, str]]] = []
     if sys.stdout.isatty() and not os.environ.get("CI"):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -191,14 +197,35 @@ def _run_dates(dates: list[date], settings: Settings) -> tuple[list[Path], dict[
                 progress.advance(overall)
                 reports.extend(_published(results))
                 last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
-        return reports, last_alerts
+                failures.extend(_filing_failures(day, results))
+        return reports, last_alerts, failures
     for day in dates:
         click.echo(f"{day}  run for {day} (pack {settings.pack})")
         results = run_day(day, settings, on_step=_print_step)
         _warn_degraded(results)
         reports.extend(_published(results))
         last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
-    return reports, last_alerts
+        failures.extend(_filing_failures(day, results))
+    return reports, last_alerts, failures
+
+
+def _filing_failures(day: date, results: list[Any]) -> list[tuple[date, dict[str, str]]]:
+    return [
+        (day, f) for r in results if r.step == "render_reports" for f in r.summary.get("filing_failures", [])
+    ]
+
+
+def _exit_on_filing_failures(failures: list[tuple[date, dict[str, str]]]) -> None:
+    """A filing that could not be made fails the command (exit 1), after every date ran and sealed."""
+    if not failures:
+        return
+    for day, failure in failures:
+        click.echo(
+            f"regwatch: error: filing {failure['period']} of {day} FAILED: {failure['error']} "
+            "(the date's monitoring results are sealed and published; its daily report says so in red)",
+            err=True,
+        )
+    sys.exit(EXIT_RUN_FAILED)
 
 
 def _warn_degraded(results: list[Any]) -> None:
@@ -279,8 +306,9 @@ def run(
         if not dates:
             _fail(f"no landing folders between {start} and {end} in {settings.landing_dir}", EXIT_BAD_INPUT)
     with _writing(settings, "regwatch run", dates):
-        reports, alerts = _run_dates(dates, settings)
+        reports, alerts, failures = _run_dates(dates, settings)
     _final_summary(dates, reports, alerts)
+    _exit_on_filing_failures(failures)
 
 
 @contextmanager
@@ -372,11 +400,12 @@ def demo(loans: int, accounts: int, seed: int) -> None:
         reference_dir=settings.reference_seeds_dir,
     )
     with _writing(settings, "regwatch demo", list(result.business_dates)):
-        reports, alerts = _run_dates(list(result.business_dates), settings)
+        reports, alerts, failures = _run_dates(list(result.business_dates), settings)
     click.echo(f"\n{len(result.business_dates)} business dates run.")
     _final_summary(list(result.business_dates), reports, alerts)
     click.echo(f"ground truth of the planted cases: {settings.landing_dir / '_truth'}")
     click.echo("score the rules against it: regwatch rules evaluate")
+    _exit_on_filing_failures(failures)
 
 
 @main.command()

@@ -18,7 +18,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -589,9 +589,22 @@ def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> b
     return buffer.getvalue().encode("utf-8")
 
 
-def render_daily(settings: Settings, business_date: date, run_id: str) -> list[Path]:
-    """``var/reports/<D>/daily_exceptions.{html,pdf,csv}`` for the run of ``business_date``."""
+def render_daily(
+    settings: Settings,
+    business_date: date,
+    run_id: str,
+    filing_failures: Sequence[Mapping[str, str]] = (),
+) -> list[Path]:
+    """``var/reports/<D>/daily_exceptions.{html,pdf,csv}`` for the run of ``business_date``.
+
+    ``filing_failures`` (period, error) are the filings the run could not make: shown in
+    red above everything else, since the officer must act on them today.
+    """
     context = daily_context(settings, business_date, run_id)
+    mask = _Masker(settings.unmask_pii)
+    context["filing_failures"] = [
+        {"period": f["period"], "error": mask.text(f["error"])} for f in filing_failures
+    ]
     try:
         template = environment(settings).get_template("daily_exceptions.html.j2")
         html = template.render(**context, print_edition=False)

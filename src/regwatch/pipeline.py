@@ -265,11 +265,17 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     points at ``var/staging/<run id>/reports`` during this step): seal_ledger archives
     and records whatever this step left there, so adding a report needs no ledger
     change. The staging folder starts empty, so a killed earlier attempt leaves nothing.
+
+    A filing that cannot be made never stops the date's AML monitoring (issue 14): its
+    half-made files are removed, the failure is listed in the summary
+    (``filing_failures``) and in red at the top of the daily report, the date's other
+    reports are sealed and published as usual, and the callers fail loudly at the end
+    (the CLI exits 1 after running every date; the Airflow DAG fails after sealing).
     """
     import shutil
     from dataclasses import replace
 
-    from regwatch.filing import file_period, periods_closed_by
+    from regwatch.filing import file_period, folder_for, periods_closed_by
     from regwatch.large_value import render_large_value
     from regwatch.report import render_daily
 
@@ -277,11 +283,18 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     staging = settings.staging_reports_dir(info.run_id)
     shutil.rmtree(staging.parent, ignore_errors=True)
     staged = replace(settings, reports_root=staging)
-    paths = tuple(render_daily(staged, business_date, info.run_id))
-    paths += tuple(render_large_value(staged, business_date, info.run_id))  # PBOC large-value report
     closed = periods_closed_by(settings, business_date)
+    filed: tuple[Path, ...] = ()
+    failures: list[dict[str, str]] = []
     for period_id in closed:
-        paths += tuple(file_period(staged, period_id))
+        try:
+            filed += tuple(file_period(staged, period_id))
+        except Exception as error:  # any filing problem, reported below: never the AML results
+            shutil.rmtree(folder_for(staged, period_id), ignore_errors=True)
+            failures.append({"period": period_id, "error": _one_line(error)})
+    paths = tuple(render_daily(staged, business_date, info.run_id, filing_failures=failures))
+    paths += tuple(render_large_value(staged, business_date, info.run_id))  # PBOC large-value report
+    paths += filed
     published = [settings.published_reports_dir / p.relative_to(staging) for p in paths]
     return StepResult(
         "render_reports",
@@ -289,11 +302,20 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
         {
             "run_id": info.run_id,
             "reports": [str(p) for p in published],
-            "filings": closed,
+            "filings": [p for p in closed if p not in {f["period"] for f in failures}],
+            "filing_failures": failures,
             "staged": str(staging),
         },
         paths,
     )
+
+
+def _one_line(error: Exception) -> str:
+    """An error as one line: regwatch's own by their message, others with their type."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if type(error).__module__.startswith("regwatch."):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 @_timed

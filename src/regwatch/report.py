@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -98,8 +99,13 @@ def html_to_pdf(html: str, as_of: date, base_url: Path | None = None) -> bytes:
     return pdf
 
 
-def render_daily(settings: Settings, business_date: date, run_id: str) -> list[Path]:
+def render_daily(
+    settings: Settings,
+    business_date: date,
+    run_id: str,
+    filing_failures: Sequence[Mapping[str, str]] = (),
+) -> list[Path]:
     """The daily exception report (HTML, PDF, CSV); see :mod:`regwatch.daily_report`."""
     from regwatch.daily_report import render_daily as render
 
-    return render(settings, business_date, run_id)
+    return render(settings, business_date, run_id, filing_failures=filing_failures)

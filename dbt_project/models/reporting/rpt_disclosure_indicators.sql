@@ -80,26 +80,27 @@ positions as (
 ),
 
 balances as (
+    -- An empty book (no loans yet) sums to zero, not NULL: its filing shows zeros (issue 14).
     select
-        cast(sum(principal) as decimal(18, 2)) as cumulative_loan_amount,
+        cast(coalesce(sum(principal), 0) as decimal(18, 2)) as cumulative_loan_amount,
         count(*) as cumulative_loan_count,
-        cast(sum(outstanding_principal) as decimal(18, 2)) as outstanding_principal,
-        sum(case when is_outstanding then 1 else 0 end) as outstanding_loan_count,
-        cast(sum(outstanding_interest) as decimal(18, 2)) as outstanding_interest,
-        cast(sum(overdue_amount) as decimal(18, 2)) as overdue_amount,
-        sum(case when is_overdue then 1 else 0 end) as overdue_loan_count,
-        cast(sum(case when is_overdue then outstanding_principal else 0 end) as decimal(18, 2)) as overdue_loan_principal,
-        cast(sum(case when is_overdue_90_plus then overdue_amount else 0 end) as decimal(18, 2)) as overdue_90_plus_amount,
-        sum(case when is_overdue_90_plus then 1 else 0 end) as overdue_90_plus_loan_count,
-        cast(sum(case when is_overdue_90_plus then outstanding_principal else 0 end) as decimal(18, 2))
+        cast(coalesce(sum(outstanding_principal), 0) as decimal(18, 2)) as outstanding_principal,
+        coalesce(sum(case when is_outstanding then 1 else 0 end), 0) as outstanding_loan_count,
+        cast(coalesce(sum(outstanding_interest), 0) as decimal(18, 2)) as outstanding_interest,
+        cast(coalesce(sum(overdue_amount), 0) as decimal(18, 2)) as overdue_amount,
+        coalesce(sum(case when is_overdue then 1 else 0 end), 0) as overdue_loan_count,
+        cast(coalesce(sum(case when is_overdue then outstanding_principal else 0 end), 0) as decimal(18, 2)) as overdue_loan_principal,
+        cast(coalesce(sum(case when is_overdue_90_plus then overdue_amount else 0 end), 0) as decimal(18, 2)) as overdue_90_plus_amount,
+        coalesce(sum(case when is_overdue_90_plus then 1 else 0 end), 0) as overdue_90_plus_loan_count,
+        cast(coalesce(sum(case when is_overdue_90_plus then outstanding_principal else 0 end), 0) as decimal(18, 2))
             as overdue_90_plus_loan_principal,
-        cast(sum(written_off_principal) as decimal(18, 2)) as written_off_principal,
-        sum(case when is_written_off then 1 else 0 end) as written_off_loan_count,
-        cast(sum(case when is_related_party and is_outstanding then outstanding_principal else 0 end) as decimal(18, 2))
+        cast(coalesce(sum(written_off_principal), 0) as decimal(18, 2)) as written_off_principal,
+        coalesce(sum(case when is_written_off then 1 else 0 end), 0) as written_off_loan_count,
+        cast(coalesce(sum(case when is_related_party and is_outstanding then outstanding_principal else 0 end), 0) as decimal(18, 2))
             as related_party_outstanding_principal,
-        sum(case when is_related_party and is_outstanding then 1 else 0 end) as related_party_loan_count,
-        cast(sum(compensated_amount) as decimal(18, 2)) as compensated_amount,
-        sum(compensated_payment_count) as compensated_payment_count
+        coalesce(sum(case when is_related_party and is_outstanding then 1 else 0 end), 0) as related_party_loan_count,
+        cast(coalesce(sum(compensated_amount), 0) as decimal(18, 2)) as compensated_amount,
+        coalesce(sum(compensated_payment_count), 0) as compensated_payment_count
     from positions
 ),
 
