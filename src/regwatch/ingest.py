@@ -15,6 +15,7 @@ import csv
 import difflib
 import hashlib
 import io
+import itertools
 import json
 import re
 import tempfile
@@ -619,59 +620,74 @@ def _parse_csv(data: bytes, bad_bytes: str = "invalid UTF-8", encoding: str = "u
         return _Parsed([], [], [])
     header = [h.strip() for h in _split_record(lines[0][0])] if lines[0][0] else []
     parsed = _Parsed(header, [], [], physical_lines=len(lines) - 1)
-    width = len(header)
-    number = 1
-    while number < len(lines):
-        line = lines[number][0]
-        if not line:  # a blank line is not a record
+    faults = _Faults(bad_bytes, _SURROGATE.search(text) is not None, "\x00" in text)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # oversized fields are quarantined, not raised
+    try:
+        number = 1
+        while number < len(lines):
+            number = _read_records(parsed, lines, number, faults)
+    finally:
+        csv.field_size_limit(limit)
+    return parsed
+
+
+@dataclass(frozen=True)
+class _Faults:
+    """What a record may be quarantined for: ``bad_bytes`` the reason for undecodable bytes;
+    whether the text holds any (surrogates) or any NUL at all (else those checks are skipped)."""
+
+    bad_bytes: str
+    any_bad: bool
+    any_nul: bool
+
+
+def _read_records(parsed: _Parsed, lines: list[tuple[str, str]], start: int, faults: _Faults) -> int:
+    """Read records from line ``start`` on with one csv reader (C speed); the line to go on from.
+
+    Returns ``len(lines)`` at the end of the file, or the line after a quote that never
+    closes (within ``_MAX_SPAN`` lines, into a record of the header's width): that line
+    is quarantined and a new reader resumes on the next one.
+    """
+    header = parsed.header
+    reader = csv.reader(text + end for text, end in itertools.islice(lines, start, None))
+    consumed = 0
+    for fields in reader:
+        first, last = start + consumed, start + reader.line_num - 1
+        consumed = reader.line_num
+        if not fields:  # a blank line is not a record
             parsed.blank_lines += 1
-            number += 1
             continue
         parsed.rows_read += 1
         parsed.record_lines += 1
-        last = number
-        if _ends_in_quote(line, False):
-            closes = _quote_closes(lines, number)
-            if closes is None:
-                parsed.rejects.append(
-                    (
-                        number,
-                        _column_at(line, header),
-                        None,
-                        f"unterminated quoted field (file line {number + 1}): line quarantined,"
-                        " reading resumes on the next line",
-                        _shown(line),
-                    )
+        # csv ends a record inside a quote only at the end of the file
+        open_at_end = last == len(lines) - 1 and _ends_in_quote(lines[last][0], last > first)
+        if open_at_end or (
+            last > first and (_quote_closes(lines, first) != last or len(fields) != len(header))
+        ):
+            line = lines[first][0]
+            parsed.rejects.append(
+                (
+                    first,
+                    _column_at(line, header),
+                    None,
+                    f"unterminated quoted field (file line {first + 1}): line quarantined,"
+                    " reading resumes on the next line",
+                    _shown(line),
                 )
-                number += 1
-                continue
-            last = closes
-        record = "".join(t + end for t, end in lines[number:last]) + lines[last][0]
-        fields = _split_record(record)
-        if last > number:
-            if len(fields) != width:  # a quote that closes on a later broken line: not a record
-                parsed.rejects.append(
-                    (
-                        number,
-                        _column_at(line, header),
-                        None,
-                        f"unterminated quoted field (file line {number + 1}): line quarantined,"
-                        " reading resumes on the next line",
-                        _shown(line),
-                    )
-                )
-                number += 1
-                continue
+            )
+            return first + 1
+        lines_note = ""
+        if last > first:
             parsed.multiline_records += 1
-            parsed.record_lines += last - number
-        lines_note = f" (file lines {number + 1}-{last + 1})" if last > number else ""
-        reject = _record_fault(number, fields, header, bad_bytes)
+            parsed.record_lines += last - first
+            lines_note = f" (file lines {first + 1}-{last + 1})"
+        reject = _record_fault(first, fields, header, faults)
         if reject is not None:
             parsed.rejects.append((*reject[:3], reject[3] + lines_note, reject[4]))
         else:
-            parsed.rows.append((number, fields))
-        number = last + 1
-    return parsed
+            parsed.rows.append((first, fields))
+    return len(lines)
 
 
 def _quote_closes(lines: list[tuple[str, str]], number: int) -> int | None:
@@ -688,11 +704,14 @@ def _column_at(line: str, header: list[str]) -> str | None:
     return header[index] if index < len(header) else None
 
 
-def _record_fault(number: int, fields: list[str], header: list[str], bad_bytes: str) -> _Reject | None:
+def _record_fault(number: int, fields: list[str], header: list[str], faults: _Faults) -> _Reject | None:
     """Why a complete record cannot be staged (bad bytes, NUL, oversized field, wrong width), or None."""
     width = len(header)
-    if any(_SURROGATE.search(f) for f in fields):
-        return _bytes_reject(number, fields, header, bad_bytes)
+    if faults.any_bad and any(_SURROGATE.search(f) for f in fields):
+        return _bytes_reject(number, fields, header, faults.bad_bytes)
+    # a character is at most 4 bytes: only a long field needs its bytes counted
+    if not faults.any_nul and max(map(len, fields)) * 4 <= _MAX_FIELD:
+        return _shape_reject(number, fields, width) if len(fields) != width else None
     for index, value in enumerate(fields):
         column = header[index] if index < width else None
         if "\x00" in value:
