@@ -330,6 +330,23 @@ def _writing(settings: Settings, command: str, dates: list[date]) -> Iterator[No
         yield
 
 
+@contextmanager
+def _reading(settings: Settings) -> Iterator[Settings]:
+    """For a read-only command: the warehouse itself, or (while a run writes it) the last sealed
+    state, said so on stderr. Never takes the run lock, never waits for a run."""
+    from regwatch.runlock import reading
+
+    with reading(settings.var_dir) as direct:
+        if direct:
+            yield settings
+            return
+        from regwatch.snapshot import for_reading
+
+        sealed, note = for_reading(settings)
+        click.echo(f"regwatch: note: {note}", err=True)
+        yield sealed
+
+
 def _landed_dates(landing: Path, start: date, end: date) -> list[date]:
     dates = []
     if landing.is_dir():
@@ -465,7 +482,8 @@ def filing(period: str, provisional: bool) -> None:
     """Write the disclosure filing package of a period (HTML, PDF, JSON, CSV, charts)."""
     from regwatch.filing import file_period
 
-    paths = file_period(_settings(), period, provisional=provisional)
+    with _reading(_settings()) as readable:
+        paths = file_period(readable, period, provisional=provisional)
     click.echo(f"filing {period}: {paths[0].parent}")
     for path in paths:
         click.echo(f"  {path.name}")
@@ -521,7 +539,8 @@ def rules_evaluate(truth: Path | None) -> None:
     from regwatch.evaluate import evaluate
 
     settings = _settings()
-    scores = evaluate(settings, truth or settings.landing_dir / "_truth")
+    with _reading(settings) as readable:
+        scores = evaluate(readable, truth or settings.landing_dir / "_truth")
     click.echo(f"{'rule':<50} {'planted':>8} {'found':>6} {'hits':>5} {'precision':>9} {'recall':>7}")
     for score in scores:
         click.echo(
@@ -551,7 +570,7 @@ def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
     from regwatch.masking import mask_text
 
     settings = _settings()
-    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+    with _reading(settings) as readable, warehouse.connect(readable.warehouse_path, read_only=True) as con:
         day, rows = alerts.snapshot(con, business_date, statuses)
     if day is None:
         _fail("no alerts yet: run a business date first", EXIT_BAD_INPUT)

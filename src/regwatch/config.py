@@ -48,6 +48,9 @@ class Settings:
     #: The operator's reason to run on a delivery the verdict rejects (``run --accept-degraded``);
     #: None = a rejected delivery stops the run (regwatch.delivery).
     accept_degraded: str | None = None
+    #: The DuckDB file to read; None = ``var/warehouse.duckdb`` (read-only commands during a run
+    #: read the last sealed state, :mod:`regwatch.snapshot`).
+    warehouse_file: Path | None = None
 
     @property
     def dispositions_path(self) -> Path:
@@ -60,7 +63,7 @@ class Settings:
 
     @property
     def warehouse_path(self) -> Path:
-        return self.var_dir / "warehouse.duckdb"
+        return self.warehouse_file if self.warehouse_file is not None else self.var_dir / "warehouse.duckdb"
 
     @property
     def reports_dir(self) -> Path:

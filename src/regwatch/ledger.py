@@ -33,6 +33,7 @@ from typing import Any
 from regwatch.archive import Archive, sha256_bytes, sha256_file
 from regwatch.config import Settings
 from regwatch.report import write_atomic
+from regwatch.runlock import publishing
 
 MANIFEST_VERSION = 2
 
@@ -244,9 +245,10 @@ def seal(
     target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{run_id}.json"
     if target.exists():
         raise LedgerError(f"manifest {target.name} exists already: the ledger is append-only")
-    write_atomic(target, canonical(body))
-    for published_path, digest in published:
-        publish(archive, digest, published_path)
+    with publishing(settings.ledger_dir):
+        write_atomic(target, canonical(body))
+        for published_path, digest in published:
+            publish(archive, digest, published_path)
     return target
 
 
@@ -363,12 +365,20 @@ def verify(settings: Settings) -> VerifyResult:
         except (KeyError, TypeError, AttributeError) as error:
             problems.append(f"{path.name}: malformed manifest (missing or bad field {error})")
         previous = path
-    # Published files are the latest sealed version of their path.
-    for relative, (digest, name) in sorted(latest_output.items()):
-        target = settings.var_dir / relative
-        if not target.is_file():
-            problems.append(f"published {relative} is missing (sealed by {name})")
-        elif sha256_file(target) != digest:
-            problems.append(f"published {relative} was altered (sha256 differs from {name})")
+    # Published files are the latest sealed version of their path: compared while no seal is
+    # publishing, with the outputs of manifests sealed since the walk began (checked next time).
+    with publishing(settings.ledger_dir, shared=True):
+        for path in manifests(settings)[len(chain) :]:
+            try:
+                for item in read(path).body.get("outputs", []):
+                    latest_output[str(item["path"])] = (str(item["sha256"]), path.name)
+            except (LedgerError, KeyError, TypeError, AttributeError):
+                continue
+        for relative, (digest, name) in sorted(latest_output.items()):
+            target = settings.var_dir / relative
+            if not target.is_file():
+                problems.append(f"published {relative} is missing (sealed by {name})")
+            elif sha256_file(target) != digest:
+                problems.append(f"published {relative} was altered (sha256 differs from {name})")
     head = sha256_file(chain[-1]) if chain else None
     return VerifyResult(len(chain), outputs, len(checker.seen), head, tuple(problems))

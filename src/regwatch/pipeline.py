@@ -328,7 +328,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     """
     import shutil
 
-    from regwatch import carry, delivery, ledger
+    from regwatch import carry, delivery, ledger, snapshot
     from regwatch.archive import Archive
     from regwatch.rules import pack_digest
 
@@ -404,6 +404,8 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     )
     shutil.rmtree(staging.parent, ignore_errors=True)
     published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)
+    # What read-only commands show while a later run holds the warehouse (regwatch.snapshot).
+    snapshot.write(settings, manifest.name)
     return StepResult(
         "seal_ledger",
         business_date,
