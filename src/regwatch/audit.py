@@ -90,7 +90,7 @@ def _restore_tree(archive: Archive, files: Iterable[dict[str, Any]], root: Path)
         target.write_bytes(archive.get(str(item["sha256"])))
 
 
-def _scratch_project(settings: Settings, manifest: Manifest, rules: Rules, root: Path) -> None:
+def scratch_project(settings: Settings, manifest: Manifest, rules: Rules, root: Path) -> None:
     """A project root holding today's dbt project and templates, the recorded seeds and the pack."""
     archive = Archive.of(settings)
     ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml")
@@ -109,21 +109,50 @@ def _scratch_project(settings: Settings, manifest: Manifest, rules: Rules, root:
         shutil.copytree(settings.checks_dir / str(pack["name"]), pack_dir, ignore=ignore)
 
 
+def restore_load(archive: Archive, load: dict[str, Any], landing: Path) -> date:
+    """Write the files of one archived load (a manifest's ``loads`` item) into ``landing/<its date>/``,
+    which holds exactly them afterwards; its business date."""
+    day = date.fromisoformat(str(load["business_date"]))
+    folder = landing / day.isoformat()
+    shutil.rmtree(folder, ignore_errors=True)
+    record = json.loads(archive.get(str(load["record_sha256"])))
+    for f in record["files"]:
+        target = landing / str(f["source_file"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(archive.get(str(f["sha256"])))
+    if record.get("delivery_manifest"):  # the declared encodings the load was read with
+        declared = record["delivery_manifest"]
+        target = landing / str(declared["source_file"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(archive.get(str(declared["sha256"])))
+    folder.mkdir(parents=True, exist_ok=True)
+    return day
+
+
 def _restore_landing(settings: Settings, manifest: Manifest, landing: Path) -> list[date]:
     """Write every file of every load the run saw into a scratch landing folder; their dates."""
     archive = Archive.of(settings)
-    days = []
-    for item in manifest.body["loads"]:
-        record = json.loads(archive.get(str(item["record_sha256"])))
-        for f in record["files"]:
-            target = landing / str(f["source_file"])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.get(str(f["sha256"])))
-        if record.get("delivery_manifest"):  # the declared encodings the load was read with
-            declared = record["delivery_manifest"]
-            (landing / str(declared["source_file"])).write_bytes(archive.get(str(declared["sha256"])))
-        days.append(date.fromisoformat(item["business_date"]))
-    return sorted(days)
+    return sorted(restore_load(archive, item, landing) for item in manifest.body["loads"])
+
+
+def restore_decisions(settings: Settings, manifest: Manifest, folder: Path) -> Path:
+    """The analysts' decisions file as the run read it (archived by its ingest), under ``folder``."""
+    decisions = manifest.body.get("decisions") or {}
+    dispositions = folder / str(decisions.get("path") or "dispositions.csv")
+    if decisions.get("file_sha256"):
+        dispositions.parent.mkdir(parents=True, exist_ok=True)
+        dispositions.write_bytes(Archive.of(settings).get(str(decisions["file_sha256"])))
+    return dispositions
+
+
+def compare_outputs(recorded: Manifest, rerun: Manifest) -> tuple[OutputComparison, ...]:
+    """Every output path of either run, with the sha256 each recorded for it."""
+    recorded_outputs = {str(o["path"]): str(o["sha256"]) for o in recorded.body["outputs"]}
+    rerun_outputs = {str(o["path"]): str(o["sha256"]) for o in rerun.body["outputs"]}
+    return tuple(
+        OutputComparison(path, recorded_outputs.get(path), rerun_outputs.get(path))
+        for path in sorted(set(recorded_outputs) | set(rerun_outputs))
+    )
 
 
 def rerun(
@@ -145,15 +174,11 @@ def rerun(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:
-        _scratch_project(settings, recorded, rules, scratch / "project")
+        scratch_project(settings, recorded, rules, scratch / "project")
         landing = scratch / "landing"
         days = _restore_landing(settings, recorded, landing)
         # The analysts' decisions as the run read them (archived by its ingest).
-        decisions = recorded.body.get("decisions") or {}
-        dispositions = scratch / "decisions" / str(decisions.get("path") or "dispositions.csv")
-        if decisions.get("file_sha256"):
-            dispositions.parent.mkdir(parents=True)
-            dispositions.write_bytes(Archive.of(settings).get(str(decisions["file_sha256"])))
+        dispositions = restore_decisions(settings, recorded, scratch / "decisions")
         scratch_settings = Settings(
             project_root=scratch / "project",
             var_dir=scratch / "var",
@@ -183,12 +208,7 @@ def rerun(
                 carry.restore(con, Archive.of(settings), earlier[day].body.get("state", []))
         pipeline.run_day(recorded.business_date, scratch_settings)
         rerun_manifest = ledger.read(ledger.manifests(scratch_settings)[-1])
-        recorded_outputs = {str(o["path"]): str(o["sha256"]) for o in recorded.body["outputs"]}
-        rerun_outputs = {str(o["path"]): str(o["sha256"]) for o in rerun_manifest.body["outputs"]}
-        comparisons = tuple(
-            OutputComparison(path, recorded_outputs.get(path), rerun_outputs.get(path))
-            for path in sorted(set(recorded_outputs) | set(rerun_outputs))
-        )
+        comparisons = compare_outputs(recorded, rerun_manifest)
         differences = diff_manifests(
             recorded,
             Archive.of(settings),
