@@ -618,7 +618,8 @@ def _parse_csv(data: bytes, bad_bytes: str = "invalid UTF-8", encoding: str = "u
     lines = _physical_lines(text)
     if not lines:
         return _Parsed([], [], [])
-    header = [h.strip() for h in _split_record(lines[0][0])] if lines[0][0] else []
+    # undecodable bytes in a header name are shown escaped (the name then matches no column)
+    header = [_printable(h.strip()) for h in _split_record(lines[0][0])] if lines[0][0] else []
     parsed = _Parsed(header, [], [], physical_lines=len(lines) - 1)
     faults = _Faults(bad_bytes, _SURROGATE.search(text) is not None, "\x00" in text)
     limit = csv.field_size_limit()

@@ -231,3 +231,17 @@ def test_a_missing_required_file_names_the_near_file_that_is_there(
         f"missing required input file transactions for 2025-06-02 in {folder}; "
         f"found {stray} — rename it to transactions.csv"
     )
+
+
+def test_undecodable_bytes_in_a_header_name_reject_the_file_naming_it_escaped(
+    make_landing: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Found by the fuzz test: a header name that does not decode crashed the insert of the file's notes."""
+    header = TXN_HEADER.replace("amount", "am\xffount").encode("latin-1")
+    data = header + b"\n" + _txn(1).encode() + b"\n"
+    landing = make_landing(replace={"transactions": data})
+    result, quarantined, _ = _ingest(landing, tmp_path / "w.duckdb")
+    txn = _file(result, "transactions")
+    assert txn.status == "rejected"
+    assert txn.reason == "missing required column amount (did you mean am\\xffount?)"
+    assert len(quarantined) == 1

@@ -96,6 +96,20 @@ def _damage(draw: st.DrawFn) -> dict[str, bytes]:
             j = rnd.randrange(len(lines))
             data = b"\n".join([*lines[: j + 1], lines[j], *lines[j + 1 :]])
         files[name] = data
+    manifest = draw(
+        st.sampled_from(
+            [
+                None,
+                None,
+                None,
+                b"encoding: gb18030\n",
+                b"encoding: {transactions: latin-1, watchlist: utf-8}\n",
+                b"encoding: [\n",
+            ]
+        )
+    )
+    if manifest is not None:  # a declaration, right or wrong for the bytes, or one that does not read
+        files["_delivery.yml"] = manifest
     return files
 
 
@@ -120,7 +134,7 @@ def test_whatever_arrives_every_record_is_accounted_for(files: dict[str, bytes])
         folder = Path(root) / DAY.isoformat()
         folder.mkdir()
         for name, data in files.items():
-            (folder / f"{name}.csv").write_bytes(data)
+            (folder / (name if name.startswith("_") else f"{name}.csv")).write_bytes(data)
         con = duckdb.connect()
         try:
             warehouse.ensure_schema(con)
@@ -128,7 +142,7 @@ def test_whatever_arrives_every_record_is_accounted_for(files: dict[str, bytes])
                 result = ingest_day(con, Path(root), DAY)
             except IngestError:
                 return  # a documented refusal (bad input, exit 2)
-            assert {f.file_name for f in result.files} == set(files)
+            assert {f.file_name for f in result.files} == set(files) - {"_delivery.yml"}
             for load in result.files:
                 data = files[load.file_name]
                 assert load.status in STATUSES
