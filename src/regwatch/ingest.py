@@ -1058,16 +1058,21 @@ def _stage(
     """Put the file's well-formed rows into temp table (or view) ``_staged`` as VARCHAR, with ``_row_number``."""
     _drop_staged(con)
     if path.suffix == ".parquet":
-        relation = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(path))}') LIMIT 0")
-        header = list(relation.columns)
-        select = ", ".join(
-            f'CAST("{header[i]}" AS VARCHAR) AS "{c}"' for c, i in _column_index(contract, header).items()
-        )
-        con.execute(
-            f"CREATE TEMP TABLE _staged AS SELECT {select}{', ' if select else ''}"
-            f"CAST(file_row_number + 1 AS INTEGER) AS _row_number "
-            f"FROM read_parquet('{_sql_str(str(path))}', file_row_number = true)"
-        )
+        try:
+            relation = con.sql(f"SELECT * FROM read_parquet('{_sql_str(str(path))}') LIMIT 0")
+            header = list(relation.columns)
+            select = ", ".join(
+                f'CAST("{_sql_name(header[i])}" AS VARCHAR) AS "{c}"'
+                for c, i in _column_index(contract, header).items()
+            )
+            con.execute(
+                f"CREATE TEMP TABLE _staged AS SELECT {select}{', ' if select else ''}"
+                f"CAST(file_row_number + 1 AS INTEGER) AS _row_number "
+                f"FROM read_parquet('{_sql_str(str(path))}', file_row_number = true)"
+            )
+        except duckdb.Error as error:  # not Parquet, truncated, corrupt: the file cannot be read at all
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise IngestError(f"{path.parent.name}/{path.name} cannot be read as Parquet: {first}") from error
         count = con.execute("SELECT count(*) FROM _staged").fetchone()
         rows = int(count[0]) if count else 0
         parsed = _Parsed(header, [], [], rows_read=rows, physical_lines=rows, record_lines=rows)
@@ -1135,6 +1140,11 @@ def _column_index(contract: FileContract, header: Sequence[str]) -> dict[str, in
         if key in contract.column_names and key not in found:
             found[key] = position
     return {c: found[c] for c in contract.column_names if c in found}
+
+
+def _sql_name(name: str) -> str:
+    """A column name as it goes between double quotes in SQL."""
+    return name.replace('"', '""')
 
 
 def _sql_str(value: str) -> str:

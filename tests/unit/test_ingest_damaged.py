@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from regwatch import warehouse
-from regwatch.ingest import FileLoad, IngestResult, MissingInputError, ingest_day
+from regwatch.ingest import FileLoad, IngestError, IngestResult, MissingInputError, ingest_day
 from tests.conftest import DAY, GOOD_ROWS
 
 TXN_HEADER = GOOD_ROWS["transactions"].splitlines()[0]
@@ -245,3 +245,33 @@ def test_undecodable_bytes_in_a_header_name_reject_the_file_naming_it_escaped(
     assert txn.status == "rejected"
     assert txn.reason == "missing required column amount (did you mean am\\xffount?)"
     assert len(quarantined) == 1
+
+
+def test_a_parquet_file_that_does_not_read_is_bad_input_naming_it(
+    make_landing: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A truncated Parquet file raised DuckDB's own error (a traceback); now an IngestError naming the file."""
+    landing = make_landing(omit=("fx_rates",))
+    (landing / DAY.isoformat() / "fx_rates.parquet").write_bytes(b"PAR1\x00\x01 truncated")
+    expected = r"^2025-06-02/fx_rates.parquet cannot be read as Parquet: "
+    with warehouse.connect(tmp_path / "w.duckdb") as con, pytest.raises(IngestError, match=expected):
+        ingest_day(con, landing, DAY)
+
+
+def test_a_parquet_header_matches_ignoring_case_and_spaces(tmp_path: Path) -> None:
+    import duckdb
+
+    folder = tmp_path / "landing" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    for name, text in GOOD_ROWS.items():
+        (folder / f"{name}.csv").write_text(text)
+    (folder / "fx_rates.csv").unlink()
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT '2025-06-02' AS \"Rate_Date\", 'USD' AS \" CURRENCY\", '7.1' AS cny_per_unit, 'x' AS \"odd\"\"name\")"
+        f" TO '{folder / 'fx_rates.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    result, quarantined, _ = _ingest(tmp_path / "landing", tmp_path / "w.duckdb")
+    fx = _file(result, "fx_rates")
+    assert (fx.status, fx.rows_loaded, quarantined) == ("loaded", 1, [])
