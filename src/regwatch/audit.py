@@ -202,6 +202,8 @@ def rerun(
                 sealed = ledger.read(path)
                 if sealed.sequence >= recorded.sequence:
                     break
+                if sealed.is_filing:  # a filing made after a run holds no results
+                    continue
                 if sealed.business_date < recorded.business_date:
                     earlier[sealed.business_date] = sealed
             for day in sorted(earlier):

@@ -502,15 +502,23 @@ def apr(method: str, as_json: bool, file: Path) -> None:
     is_flag=True,
     help="File a period that is not closed yet, as of the last business date run in it (marked PROVISIONAL).",
 )
+@click.option(
+    "--reason", help="Why a filing that differs from the sealed one is filed again (a new version)."
+)
 @_handles_errors
-def filing(period: str, provisional: bool) -> None:
-    """Write the disclosure filing package of a period (HTML, PDF, JSON, CSV, charts)."""
-    from regwatch.filing import file_period
+def filing(period: str, provisional: bool, reason: str | None) -> None:
+    """Write and seal the disclosure filing package of a period (HTML, PDF, JSON, CSV, charts).
 
-    with _reading(_settings()) as readable:
-        paths = file_period(readable, period, provisional=provisional)
-    click.echo(f"filing {period}: {paths[0].parent}")
-    for path in paths:
+    Filed under the rule pack its run recorded; a sealed filing is never written over.
+    A filing is sealed in the ledger: it holds var/'s run lock like a run.
+    """
+    from regwatch.filing import seal_filing
+
+    settings = _settings()
+    with _writing(settings, "regwatch filing", []):
+        result = seal_filing(settings, period, provisional=provisional, reason=reason)
+    click.echo(f"filing {period}: {result.folder} ({result.note})")
+    for path in result.paths:
         click.echo(f"  {path.name}")
 
 

@@ -24,14 +24,19 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regwatch import charts, warehouse
 from regwatch.config import Settings
+
+if TYPE_CHECKING:
+    from regwatch.rules import RulePack
 
 SCHEMA_FILE = "filing_disclosure.schema.json"
 SCHEMA_ID = "https://regwatch.dev/schemas/filing_disclosure/v1"
@@ -73,7 +78,8 @@ CAP_LABELS = {
 
 
 class FilingError(ValueError):
-    """A filing cannot be made: a malformed period, or a period not closed (or never run)."""
+    """A filing cannot be made: a malformed period, a period not closed (or never run), a rule
+    pack that cannot be found, or a sealed filing it would write over."""
 
 
 @dataclass(frozen=True)
@@ -159,10 +165,15 @@ def _number(value: Decimal | None, unit: str) -> str | None:
     return f"{value:.8f}"
 
 
-def filing_context(settings: Settings, period: Period, provisional: bool = False) -> dict[str, Any]:
-    """Everything a filing shows, read from the warehouse (no rendering)."""
+def filing_context(
+    settings: Settings, period: Period, provisional: bool = False, pack: RulePack | None = None
+) -> dict[str, Any]:
+    """Everything a filing shows, read from the warehouse (no rendering).
+
+    ``pack`` is the rule pack the run of the as-of date recorded (default: found by
+    :func:`recorded_pack`), never the one the environment names.
+    """
     from regwatch.pipeline import run_info
-    from regwatch.rules import load_pack
 
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         as_of, closed = _as_of(con, period, provisional)
@@ -182,7 +193,8 @@ def filing_context(settings: Settings, period: Period, provisional: bool = False
             [period.period_id, as_of, *TREND_RATES],
         )
     info = run_info(as_of, settings)
-    pack = load_pack(settings.pack_dir)
+    if pack is None:
+        pack, _ = recorded_pack(settings, as_of)
     for item in indicators:
         item["value_text"] = _number(item["value"], item["unit"])
         for key in ("numerator_value", "denominator_value"):
@@ -338,14 +350,63 @@ def _csv(document: dict[str, Any]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def file_period(settings: Settings, period_id: str, provisional: bool = False) -> list[Path]:
-    """Write the filing package of ``period_id`` (``2025-06`` / ``2025Q2``); return its files."""
+def recorded_pack(settings: Settings, as_of: date) -> tuple[RulePack, dict[str, Any] | None]:
+    """The rule pack the run of ``as_of`` recorded (``results.run_log``), and its ledger record.
+
+    The pack under ``checks/<name>`` if its content hash is the recorded one; otherwise
+    the files the run's sealed manifest archived. The record (name, version, sha256,
+    archived files) is None when the pack was taken from ``checks/`` and the run is not
+    sealed yet. A pack found in neither place is a FilingError: a filing is never made
+    under another pack than the figures it files (issue 15, point 6).
+    """
+    from regwatch import ledger
+    from regwatch.archive import Archive
+    from regwatch.pipeline import run_info
+    from regwatch.rules import load_pack, pack_digest
+
+    info = run_info(as_of, settings)
+    sealed = next(
+        (
+            m
+            for m in reversed([ledger.read(p) for p in ledger.manifests(settings)])
+            if m.run_id == info.run_id
+        ),
+        None,
+    )
+    record = dict(sealed.body["rule_pack"]) if sealed is not None else None
+    live = settings.checks_dir / info.pack
+    if (live / "_pack.yml").is_file() and pack_digest(live) == info.pack_sha256:
+        return load_pack(live), record
+    if record is not None and record.get("sha256") == info.pack_sha256:
+        archive = Archive.of(settings)
+        with tempfile.TemporaryDirectory(prefix="regwatch-pack-") as folder:
+            pack_dir = Path(folder) / info.pack
+            for item in record["files"]:
+                target = pack_dir / str(item["path"])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.get(str(item["sha256"])))
+            return load_pack(pack_dir), record
+    raise FilingError(
+        f"the run of {as_of} ({info.run_id}) used rule pack {info.pack} {info.pack_version} "
+        f"(sha256 {info.pack_sha256[:12]}), which is neither under checks/{info.pack} nor sealed in the "
+        f"ledger: run {as_of} again before filing"
+    )
+
+
+def render_filing(
+    settings: Settings, period_id: str, provisional: bool = False, pack: RulePack | None = None
+) -> list[Path]:
+    """Write the filing package of ``period_id`` under ``settings.reports_dir``; return its files.
+
+    Rendering only: the daily run renders into its staging folder and seals with the
+    run; :func:`file_period` renders apart and seals the filing on its own.
+    """
     import jinja2
 
     from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
 
     period = Period.parse(period_id)
-    context = filing_context(settings, period, provisional)
+    context = filing_context(settings, period, provisional, pack)
     context["trend_chart"] = _trend_chart(context)
     context["apr_chart"] = _apr_chart(context)
     document = _json_document(context)
@@ -368,6 +429,168 @@ def file_period(settings: Settings, period_id: str, provisional: bool = False) -
         write_atomic(folder / name, data)
         paths.append(folder / name)
     return paths
+
+
+@dataclass(frozen=True)
+class FilingResult:
+    """What :func:`seal_filing` did: ``sealed`` a new folder, or found it ``identical`` to a sealed one."""
+
+    status: str
+    folder: Path
+    paths: tuple[Path, ...]
+    manifest: Path | None
+    note: str
+
+
+@dataclass
+class _SealedVersion:
+    folder: str  # relative to reports/, e.g. "filings/2025-06_v2"
+    files: dict[str, str]  # file name -> sha256 of its latest seal
+    manifest: str  # the manifest that sealed it last
+    sequence: int
+    as_of: str | None
+
+
+def _sealed_versions(settings: Settings, base: str) -> dict[str, _SealedVersion]:
+    """Every sealed folder of a filing (``filings/<base>`` and its ``_v<N>`` versions), from the ledger."""
+    from regwatch import ledger
+
+    pattern = re.compile(rf"^reports/(filings/{re.escape(base)}(?:_v\d+)?)/([^/]+)$")
+    versions: dict[str, _SealedVersion] = {}
+    for path in ledger.manifests(settings):
+        manifest = ledger.read(path)
+        as_of = (manifest.body.get("filing") or {}).get("as_of_date") or manifest.body.get("business_date")
+        for item in manifest.body.get("outputs", []):
+            match = pattern.match(str(item["path"]))
+            if match is None:
+                continue
+            version = versions.setdefault(match[1], _SealedVersion(match[1], {}, "", 0, None))
+            version.files[match[2]] = str(item["sha256"])
+            version.manifest, version.sequence, version.as_of = manifest.name, manifest.sequence, as_of
+    return versions
+
+
+def _version_number(folder: str) -> int:
+    match = re.search(r"_v(\d+)$", folder)
+    return int(match[1]) if match else 1
+
+
+def seal_filing(
+    settings: Settings, period_id: str, provisional: bool = False, reason: str | None = None
+) -> FilingResult:
+    """:func:`_seal_filing` under ``var/``'s run lock: a filing writes the ledger, like a run."""
+    from regwatch.runlock import hold
+
+    with hold(settings.var_dir, "regwatch filing"):
+        return _seal_filing(settings, period_id, provisional, reason)
+
+
+def _seal_filing(
+    settings: Settings, period_id: str, provisional: bool = False, reason: str | None = None
+) -> FilingResult:
+    """File a period under the rule pack its run recorded, and seal the filing in the ledger.
+
+    The package is rendered apart (``var/staging/``) and compared with the filing the
+    ledger last sealed for the period's folder: identical bytes change nothing; different
+    bytes never overwrite it - they are refused unless a ``reason`` is given, and then go
+    to a new folder ``<period>_v<N>/`` sealed with that reason. A provisional filing as
+    of a later business date than the sealed one is such a new version by nature (its
+    reason says so). Every filing, provisional included, is sealed: ``audit verify``
+    names any later edit.
+    """
+    from regwatch import ledger
+    from regwatch.archive import Archive, sha256_file
+    from regwatch.pipeline import _tool_versions, run_info
+
+    period = Period.parse(period_id)
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        as_of, closed = _as_of(con, period, provisional)
+    info = run_info(as_of, settings)
+    pack, record = recorded_pack(settings, as_of)
+    staging_root = settings.var_dir / "staging" / f"filing-{period.period_id}-{info.run_id}"
+    shutil.rmtree(staging_root, ignore_errors=True)
+    staging = staging_root / "reports"
+    try:
+        staged = render_filing(replace(settings, reports_root=staging), period.period_id, provisional, pack)
+        base = staged[0].parent.name
+        new = {p.name: sha256_file(p) for p in staged}
+        versions = _sealed_versions(settings, base)
+        current = max(versions.values(), key=lambda v: v.sequence, default=None)
+        if current is not None and current.files == new:
+            folder = settings.published_reports_dir / current.folder
+            return FilingResult(
+                "identical",
+                folder,
+                tuple(folder / name for name in sorted(new)),
+                None,
+                f"identical to the sealed filing {current.folder} (sealed by {current.manifest}); nothing written",
+            )
+        target = f"filings/{base}"
+        if current is not None:
+            if reason is None and not closed and current.as_of != as_of.isoformat():
+                reason = f"provisional as of {as_of} (the sealed provisional filing is as of {current.as_of})"
+            if reason is None:
+                differ = sorted(
+                    n for n in set(new) | set(current.files) if new.get(n) != current.files.get(n)
+                )
+                raise FilingError(
+                    f"filing {period.period_id} as of {as_of} differs from the sealed filing {current.folder} "
+                    f"(sealed by {current.manifest}) in {', '.join(differ)}: a sealed filing is never written "
+                    "over; file a new version with --reason TEXT"
+                )
+            number = max(_version_number(v) for v in versions) + 1
+            target = f"filings/{base}_v{number}"
+            moved = staging / target
+            moved.mkdir(parents=True)
+            for path in staged:
+                path.rename(moved / path.name)
+            staged = [moved / path.name for path in staged]
+        archive = Archive.of(settings)
+        if record is None:
+            record = {
+                "name": pack.name,
+                "version": pack.version,
+                "sha256": pack.sha256,
+                "files": ledger.archive_tree(archive, settings.checks_dir / pack.name),
+            }
+        manifest = ledger.seal(
+            settings,
+            business_date=as_of,
+            run_id=info.run_id,
+            pack_name=str(record["name"]),
+            pack_version=str(record["version"]),
+            pack_sha256=str(record["sha256"]),
+            code_version=settings.pinned_code_version or ledger.code_version(settings.project_root),
+            inputs=[],
+            outputs=staged,
+            outputs_root=staging,
+            tool_versions=_tool_versions(),
+            pack_files=record["files"],
+            filing={
+                "period": period.period_id,
+                "status": "final" if closed else "provisional",
+                "as_of_date": as_of.isoformat(),
+                "folder": target,
+                "version": _version_number(target),
+                "supersedes": current.folder if current is not None else None,
+                "reason": reason,
+                "run_code_version": info.code_version,
+            },
+        )
+        folder = settings.published_reports_dir / target
+        note = f"sealed in {manifest.name}" + (
+            f" as a new version of {current.folder} ({reason})" if current is not None else ""
+        )
+        return FilingResult("sealed", folder, tuple(folder / p.name for p in staged), manifest, note)
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
+
+
+def file_period(
+    settings: Settings, period_id: str, provisional: bool = False, reason: str | None = None
+) -> list[Path]:
+    """File and seal a period (:func:`seal_filing`); the filing's published files."""
+    return list(seal_filing(settings, period_id, provisional, reason).paths)
 
 
 def periods_closed_by(settings: Settings, business_date: date) -> list[str]:

@@ -92,6 +92,11 @@ class Manifest:
     def sequence(self) -> int:
         return int(self.body["sequence"])
 
+    @property
+    def is_filing(self) -> bool:
+        """A filing manifest (``regwatch.filing.seal_filing``) seals a filing made after its run, not a run."""
+        return "filing" in self.body
+
     def output(self, name: str) -> dict[str, Any] | None:
         """The recorded output whose path ends with ``name`` (e.g. ``daily_exceptions.csv``)."""
         for item in self.body.get("outputs", []):
@@ -142,7 +147,7 @@ def read(path: Path) -> Manifest:
 
 def find(settings: Settings, run: str | None = None, business_date: date | None = None) -> Manifest:
     """The latest manifest of a run id (or manifest file name), or of a business date."""
-    chain = [read(p) for p in manifests(settings)]
+    chain = [m for m in (read(p) for p in manifests(settings)) if not m.is_filing]
     if run is not None:
         hits = [m for m in chain if run in (m.run_id, m.name, m.name.removesuffix(".json"))]
         if business_date is not None:
@@ -181,8 +186,12 @@ def seal(
     loads: Sequence[dict[str, Any]] = (),
     state: Sequence[dict[str, Any]] = (),
     delivery: dict[str, Any] | None = None,
+    filing: dict[str, Any] | None = None,
 ) -> Path:
     """Archive the run's outputs, write its manifest, then publish the outputs; returns the manifest.
+
+    ``filing`` makes it a filing manifest: a filing made after the run ``run_id`` (its
+    period, folder, status and, for a new version, the reason), chained like a run's.
 
     ``outputs`` are files under ``outputs_root`` (the run's staging folder; default the
     published reports folder). Each is archived, then the manifest is written, then each
@@ -241,8 +250,11 @@ def seal(
         # The delivery verdict (regwatch.delivery) and, for a degraded delivery run
         # anyway, the operator's reason (``run --accept-degraded``).
         body["delivery"] = delivery
+    if filing is not None:
+        body["filing"] = filing
     body["manifest_sha256"] = _self_digest(body)
-    target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{run_id}.json"
+    label = run_id if filing is None else f"filing-{Path(str(filing['folder'])).name}"
+    target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{label}.json"
     if target.exists():
         raise LedgerError(f"manifest {target.name} exists already: the ledger is append-only")
     with publishing(settings.ledger_dir):

@@ -275,7 +275,7 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     import shutil
     from dataclasses import replace
 
-    from regwatch.filing import file_period, folder_for, periods_closed_by
+    from regwatch.filing import folder_for, periods_closed_by, render_filing
     from regwatch.large_value import render_large_value
     from regwatch.report import render_daily
 
@@ -288,7 +288,7 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     failures: list[dict[str, str]] = []
     for period_id in closed:
         try:
-            filed += tuple(file_period(staged, period_id))
+            filed += tuple(render_filing(staged, period_id))
         except Exception as error:  # any filing problem, reported below: never the AML results
             shutil.rmtree(folder_for(staged, period_id), ignore_errors=True)
             failures.append({"period": period_id, "error": _one_line(error)})

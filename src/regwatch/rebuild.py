@@ -83,7 +83,8 @@ def rebuild(settings: Settings, on_replayed: Callable[[Replayed], None] | None =
     from regwatch.ingest import current_load_id, ingest_day
 
     started = time.perf_counter()
-    chain = [ledger.read(path) for path in ledger.manifests(settings)]
+    # Runs only: a filing sealed after its run (regwatch.filing) is not replayed; its files stay sealed.
+    chain = [m for m in (ledger.read(path) for path in ledger.manifests(settings)) if not m.is_filing]
     if not chain:
         raise RebuildError(f"the ledger at {settings.ledger_dir} is empty: there is nothing to rebuild from")
     old = [m.name for m in chain if m.body.get("manifest_version", 1) < 2]
