@@ -318,7 +318,10 @@ def _solve(terms: Sequence[tuple[float, int, float]], reg_z: bool) -> float:
     while npv(high)[0] < 0:
         high *= 2
         if high > _MAX_RATE:
-            raise AprError("no rate solves these cash flows")
+            raise AprError(
+                f"the rate is beyond the solver's range: no periodic rate up to {_MAX_RATE:,.0f} "
+                "(100,000,000 %) solves these cash flows"
+            )
     rate = 0.0
     for _ in range(300):
         value, slope = npv(rate)
@@ -373,7 +376,16 @@ def explain(
         if paid <= received * (1 + _EVEN)
         else _solve([(a if s == "advance" else -a, w, f) for s, _, a, w, f in placed], reg_z)
     )
-    annual = (1.0 + rate) ** per_year - 1.0 if method == "cn_irr_compound" else rate * per_year
+    try:
+        # regwatch keeps the simple and the compound annualisation of every rate (PBOC 2021
+        # No. 3): a periodic rate whose compounding over a year is no float has no answer.
+        compound = (1.0 + rate) ** per_year - 1.0
+    except OverflowError:
+        raise AprError(
+            f"the rate is beyond the solver's range: a periodic rate of {rate:.6g} ({rate:.4%}) per {label}, "
+            f"compounded over {per_year:g} periods a year, overflows a float"
+        ) from None
+    annual = compound if method == "cn_irr_compound" else rate * per_year
     workings = tuple(FlowWorking(s, d, a, w, f, _discount(rate, w, f, reg_z)) for s, d, a, w, f in placed)
     return AprWorkings(method, float(annual), rate, label, per_year, workings, _NOTES[method])
 
@@ -412,8 +424,9 @@ BATCH_ERRORS = {
     1: "a loan needs at least one advance and one payment",
     2: "payments never exceed advances: no lending rate",
     3: "a payment comes before the first advance",
-    4: "no rate solves these cash flows",
+    4: "the rate is beyond the solver's range: no periodic rate up to 1,000,000 (100,000,000 %) solves these cash flows",
     5: "amounts must be positive",
+    6: "the rate is beyond the solver's range (compounded over a year it overflows a float)",
 }
 _EU_UNIT = -1
 #: Dates the batch engine handles (its calendar is a lookup table over this span).
@@ -743,6 +756,10 @@ def annual_rates(
         elif ok.any():
             rate[ok] = _solve_block(a[:, ok], whole[:, ok], fraction[:, ok], reg_z)
         err = np.where((err == 0) & np.isnan(rate), 4, err)
+        with np.errstate(over="ignore"):
+            beyond = (err == 0) & np.isinf((1.0 + rate) ** years)  # as explain(): no compound annual rate
+        err = np.where(beyond, 6, err)
+        rate = np.where(beyond, np.nan, rate)
         periodic[members] = rate
         per_year[members] = years
         unit_code[members] = np.where(err > 0, 0, units)

@@ -344,3 +344,29 @@ def test_vectorised_equals_scalar(loans, method) -> None:
     batch = annual_rates(np.array(loan), np.array(day), np.array(amount), method, workers=1)
     np.testing.assert_allclose(batch.annual_rate, expected, rtol=0, atol=1e-9)
     assert [bool(e) for e in batch.error] == [bool(np.isnan(x)) for x in expected]
+
+
+# --------------------------------------------------------------------------- beyond the solver's range (issue 15, point 9)
+
+ONE_DAY = ([(D(2025, 6, 2), 100)], [(D(2025, 6, 3), 100_000)])  # 100 -> 100,000 the next day
+
+
+@pytest.mark.parametrize("method", ["cn_irr", "cn_irr_compound", "us_reg_z", "eu_aprc"])
+def test_a_rate_beyond_the_solvers_range_is_a_clear_error(method) -> None:
+    """99,900 % a day: compounded over 365 days a year it is no float; every method says so."""
+    with pytest.raises(AprError, match="beyond the solver's range"):
+        explain(*ONE_DAY, method)
+
+
+def test_the_batch_engine_flags_a_rate_beyond_its_range() -> None:
+    (start, lent), (end, paid) = ONE_DAY[0][0], ONE_DAY[1][0]
+    for method in ("cn_irr", "cn_irr_compound", "us_reg_z", "eu_aprc"):
+        batch = annual_rates(
+            np.array([0, 0, 1, 1]),
+            np.array([str(start), str(end), "2025-01-01", "2025-02-01"]).astype("datetime64[D]"),
+            np.array([lent, -paid, 1000, -1010.0]),
+            method,
+        )
+        assert np.isnan(batch.annual_rate[0]) and batch.error[0] > 0, method
+        assert "beyond the solver's range" in batch.error_messages()[0], method
+        assert batch.error[1] == 0 and batch.annual_rate[1] > 0, method

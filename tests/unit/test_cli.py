@@ -165,3 +165,21 @@ def test_an_error_exits_with_its_documented_code(tmp_path: Path) -> None:
     )
     listed = CliRunner().invoke(main, ["alerts", "list", "--business-date", "2025-06-02"], env=env)
     assert listed.exit_code == 0 and listed.output.startswith("2025-06-02: 0 alerts")
+
+
+def test_apr_beyond_the_solvers_range_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """100 -> 100,000 in one day printed a rate, then crashed with OverflowError (issue 15, point 9)."""
+    flows = tmp_path / "loan.json"
+    flows.write_text(
+        json.dumps(
+            {
+                "advances": [{"date": "2025-06-02", "amount": 100}],
+                "payments": [{"date": "2025-06-03", "amount": 100000}],
+            }
+        )
+    )
+    for args in (["apr"], ["apr", "--json"], ["apr", "--method", "us_reg_z", "--json"]):
+        result = CliRunner().invoke(main, [*args, str(flows)])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "beyond the solver's range" in result.stderr
