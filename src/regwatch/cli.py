@@ -569,7 +569,7 @@ def rules_show(rule_id: str, pack: str | None) -> None:
 @_handles_errors
 def rules_evaluate(truth: Path | None) -> None:
     """Precision and recall per rule: exceptions of every run date vs the planted truth."""
-    from regwatch.evaluate import evaluate
+    from regwatch.evaluate import evaluate, screening_lines
 
     settings = _settings()
     with _reading(settings) as readable:
@@ -580,6 +580,8 @@ def rules_evaluate(truth: Path | None) -> None:
             f"{score.rule_id:<50} {score.planted:>8} {score.found:>6} {score.hits:>5} "
             f"{score.precision:>9.3f} {score.recall:>7.3f}"
         )
+    for line in screening_lines(settings):  # the labelled name pairs of checks/screening_pairs.csv
+        click.echo(line)
 
 
 @main.group("alerts")

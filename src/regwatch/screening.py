@@ -1,16 +1,36 @@
 """Watch-list screening: name normalisation and fuzzy matching of parties against a list (pure).
 
-Names reach a platform in every spelling: another case, punctuation, accents
-dropped or added, family name first or last, a hyphen in a given name or not
-("Bao-Shan", "Bao Shan", "Baoshan"). :func:`normalise` removes what carries no
-identity (case, diacritics, punctuation, word order); :func:`name_forms` keeps
-three comparable forms of a name so that each kind of variant meets its own form;
-:func:`score_matrix` scores every screened name against every listed name and
-alias at once with rapidfuzz (``process.cdist``, C++), the best form winning.
-:func:`screen` ranks the candidates of each party by name score, then agreement
-of date of birth, then of country: those two never make a name match, they order
-the candidates a compliance officer reviews (a namesake with another birth date
-sorts below the listed person).
+Names reach a platform in every spelling: another case, punctuation, accents or
+pinyin tone marks dropped or added, family name first or last, a hyphen in a given
+name or not ("Bao-Shan", "Bao Shan", "Baoshan"), another romanisation ("Mohammed" /
+"Muhammad", "Hsu" / "Xu", "al-Qaddafi" / "Gaddafi"), a middle name or patronymic
+written or left out. :func:`normalise` removes what carries no identity (case,
+diacritics, punctuation, word order); :func:`canonical_tokens` also maps the
+romanisation variants of :data:`TRANSLITERATIONS` to one spelling and drops the
+Arabic article.
+
+The score of two names (:func:`score`, 0 to 100) aligns their *words*, not their
+letters: each word of one name is paired with at most one word of the other
+(greedily, most similar pair first), a pair counting only when the two words are
+alike (``fuzz.ratio`` at least :data:`TOKEN_MIN_SIMILARITY`); the score is the
+matched letters, weighted by each pair's similarity, over all letters of both names
+(``fuzz.ratio``'s formula with words as the units). So ``Hana Li`` never meets
+``KHAN, Ali`` through the letters the two share once spaces are removed. Spacing
+variants are met by joining adjacent words of one name (never of both at once):
+``Bao Shan Ouyang`` = ``Baoshan Ouyang``. When every word of the shorter name is
+matched (two words at least), the other name's extra words weigh half: a middle name
+or patronymic (``BATARFI, Khaled Saeed`` vs ``BATARFI, Khalid``) lowers the score
+into the review band instead of below it.
+
+:func:`screen_names` scores each *distinct* name once, set-based: the words of every
+name and list entry are compared with each other at once with rapidfuzz
+(``process.cdist``, C++), an upper bound computed from the word pairs that agree
+discards the pairs that cannot reach the floor, and only the remaining pairs are
+aligned. :func:`screen` and :func:`screen_frame` join the hits back to the parties
+and rank the candidates of each party by name score, then agreement of date of
+birth, then of country: those two never make a name match, they order the
+candidates a compliance officer reviews (a namesake with another birth date sorts
+below the listed person).
 """
 
 from __future__ import annotations
@@ -20,23 +40,118 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 FloatMatrix = npt.NDArray[np.float64]
 
-_JOINERS = re.compile(r"[\-\u2010\u2011\u2012\u2013\u2014'\u2019`\u00b7.]")  # hyphens, apostrophes, dots
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
-#: The forms of a name compared with each other (see :func:`name_forms`).
-FORMS = ("tokens", "joined_tokens", "compact")
 
+#: Two words are paired only from this similarity (``fuzz.ratio`` / 100): one
+#: letter off in a word of 4 (``Wang`` / ``Wong``) or of 6 (``Khalid`` / ``Khaled``).
+TOKEN_MIN_SIMILARITY = 0.75
+#: Words shorter than this pair only when equal: one letter makes another short name (Li / Lin, Ma / Mai).
+SHORT_WORD = 4
+#: The syllables of Hanyu Pinyin (tone marks and the u-umlaut folded away). Two different
+#: syllables are two different characters: ``Chen`` / ``Cheng``, ``Fang`` / ``Feng`` never pair,
+#: however alike their letters (names romanised from Chinese are written syllable by syllable).
+PINYIN_SYLLABLES = frozenset(
+    """
+    a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang
+    cao ce cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan
+    chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei den deng di dia
+    dian diao die ding diu dong dou du duan dui dun duo e ei en eng er fa fan fang fei fen feng fo
+    fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ha hai han
+    hang hao he hei hen heng hong hou hu hua huai huan huang hui hun huo ji jia jian jiang jiao jie
+    jin jing jiong jiu ju juan jue jun ka kai kan kang kao ke kei ken keng kong kou ku kua kuai kuan
+    kuang kui kun kuo la lai lan lang lao le lei leng li lia lian liang liao lie lin ling liu lo long
+    lou lu luan lue lun luo lv ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo
+    mou mu na nai nan nang nao ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nuan
+    nue nuo nv o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian
+    qiang qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri rong rou ru rua
+    ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei shen sheng shi
+    shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan tang
+    tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen weng wo
+    wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying
+    yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei
+    zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun
+    zuo
+    """.split()  # noqa: SIM905 -- the inventory reads as a table
+)
+#: The weight of an extra word that is an East Slavic patronymic (Sergeyevich, Ivanovna):
+#: lists routinely leave the patronymic out.
+PATRONYMIC_WEIGHT = 0.25
+_PATRONYMIC = re.compile(r"(?:ovich|evich|ovych|ich|ovna|evna|ichna)$")
+#: The weight of the extra words of the longer name when every word of the shorter one is matched.
+EXTRA_WORD_WEIGHT = 0.5
+#: Names of more words than this are joined word pair by word pair only (not every composition).
+_MAX_JOINED_WORDS = 5
 
 # Letters that carry no combining mark to drop (NFKD leaves them whole).
 _LETTERS = str.maketrans(
     {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "AE", "ı": "i"}
 )
+
+#: Romanisation variants mapped to one spelling, per family (canonical: variants). Kept
+#: small on purpose: only spellings that are the same name, never a similar one. Sources:
+#:
+#: - Arabic given names and the Qaddafi family name: the spellings the UN Security
+#:   Council Consolidated List and OFAC's SDN list themselves give as "a.k.a." of one
+#:   listed person (e.g. QADHAFI, Muammar Muhammed Abu Minyar: Gaddafi, Kadhafi,
+#:   Qadhafi, Qaddafi; the many MUHAMMAD / MOHAMMED / MOHAMED entries), i.e. the
+#:   transcriptions of ISO 233 / BGN-PCGN 1956, French usage (ou, Kadhafi) and Egyptian
+#:   pronunciation (Mohamed, Abdel).
+#: - Chinese surnames in Wade-Giles (Taiwan, older and overseas documents) and pinyin:
+#:   the Library of Congress Pinyin Conversion Project table (2000) for the common
+#:   surnames whose Wade-Giles spelling differs. Where the Wade-Giles spelling is also a
+#:   pinyin syllable (Chang, Chou, Chao, Chu: another surname in pinyin), the two become
+#:   one for screening: a candidate to review, which a differing given name keeps below
+#:   the match threshold. Tone marks (Zhāng Wěi) are diacritics, folded away anyway.
+TRANSLITERATIONS: dict[str, tuple[str, ...]] = {
+    # Arabic (UN / OFAC a.k.a. spellings)
+    "muhammad": ("mohammed", "mohammad", "mohamed", "mohamad", "muhammed", "muhamad", "mohammod", "mouhamed"),
+    "ahmad": ("ahmed",),
+    "mahmud": ("mahmoud", "mahmood"),
+    "husayn": ("hussein", "hussain", "husain", "husein", "hossein", "houssein"),
+    "hasan": ("hassan",),
+    "yusuf": ("youssef", "yousef", "yusef", "yousuf", "youssouf"),
+    "khalid": ("khaled",),
+    "said": ("saeed", "saied", "sayed", "sayyid"),
+    "umar": ("omar",),
+    "usama": ("osama",),
+    "uthman": ("othman", "osman", "usman"),
+    "abd": ("abdul", "abdel", "abdal", "abdoul"),
+    "qadir": ("kader", "kadir", "qader", "kadr"),
+    "qaddafi": ("gaddafi", "kadhafi", "gadhafi", "qadhafi", "kadafi", "qadhdhafi", "gadafi"),
+    # Chinese surnames, Wade-Giles -> pinyin (Library of Congress conversion table)
+    "zhang": ("chang",),
+    "xu": ("hsu",),
+    "zhou": ("chou",),
+    "zhao": ("chao",),
+    "zhu": ("chu",),
+    "jiang": ("chiang",),
+    "zhong": ("chung",),
+    "guo": ("kuo",),
+    "xie": ("hsieh",),
+    "xiao": ("hsiao",),
+    "cai": ("tsai",),
+    "cao": ("tsao",),
+    "zeng": ("tseng",),
+    "qiu": ("chiu",),
+    "gao": ("kao",),
+}
+_CANONICAL = {variant: canonical for canonical, variants in TRANSLITERATIONS.items() for variant in variants}
+#: The Arabic definite article written as a word of its own (al-Masri, el-Sayed): no identity.
+PARTICLES = frozenset({"al", "el"})
+#: "Abd" written with the article attached (Abdul-Rahman, Abdelaziz): the prefix is "abd".
+_ABD_PREFIX = re.compile(r"^abd(?:ul|el|al|oul)(?=[a-z]{3})")
 
 
 def _fold(text: str) -> str:
@@ -58,44 +173,176 @@ def normalise(name: str) -> str:
     return " ".join(sorted(_tokens(_fold(name))))
 
 
-def name_forms(name: str) -> tuple[str, str, str]:
-    """Three forms of a name, compared form by form.
+def _canonical_word(word: str) -> str:
+    rest = _ABD_PREFIX.sub("", word)
+    if rest != word:  # Abdelkader = Abd al-Qadir: the article dropped, the rest mapped on its own
+        return "abd" + _CANONICAL.get(rest, rest)
+    return _CANONICAL.get(word, word)
 
-    ``tokens``: :func:`normalise` (punctuation separates words, order ignored);
-    ``joined_tokens``: hyphens and apostrophes join instead (``Bao-Shan`` = ``Baoshan``),
-    order ignored; ``compact``: every separator removed, order kept (``Bao Shan Ouyang``
-    = ``Baoshan Ouyang``).
+
+def canonical_tokens(name: str) -> tuple[str, ...]:
+    """The words of a name as they are compared, in the name's order.
+
+    Folded (:func:`normalise`'s case and diacritics), romanisation variants mapped
+    (:data:`TRANSLITERATIONS`), the article dropped (:data:`PARTICLES`) unless the
+    name is nothing else: ``"Abdel-Rahman al-Qadhafi"`` -> ``("abd", "rahman", "qaddafi")``.
     """
-    folded = _fold(name)
-    tokens = " ".join(sorted(_tokens(folded)))
-    joined = " ".join(sorted(_tokens(_JOINERS.sub("", folded))))
-    compact = "".join(_tokens(folded))
-    return tokens, joined, compact
+    words = [_canonical_word(w) for w in _tokens(_fold(name))]
+    kept = [w for w in words if w not in PARTICLES]
+    return tuple(kept or words)
 
 
-def score(a: str, b: str) -> float:
-    """Similarity of two names, 0 to 100: the best of the three forms compared pairwise."""
-    return float(score_matrix([a], [b])[0, 0])
+def _joined_forms(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The name with adjacent words joined, every way (order kept); the name itself first."""
+    n = len(words)
+    if n < 2:
+        return [words]
+    if n > _MAX_JOINED_WORDS:
+        return [words] + [(*words[:i], words[i] + words[i + 1], *words[i + 2 :]) for i in range(n - 1)]
+    forms = [words]
+    for kept in range(n - 1):
+        for cuts in combinations(range(1, n), kept):  # keep some of the n - 1 word boundaries, not all
+            bounds = (0, *cuts, n)
+            forms.append(tuple("".join(words[bounds[i] : bounds[i + 1]]) for i in range(len(bounds) - 1)))
+    return [forms[0], *sorted(set(forms[1:]) - {forms[0]})]
+
+
+def _align(a: tuple[str, ...], b: tuple[str, ...], sim: dict[tuple[str, str], float]) -> float:
+    """Word alignment score of two word lists (0-100); ``sim`` holds the word pairs that agree."""
+    total = sum(map(len, a)) + sum(map(len, b))
+    if not total:
+        return 0.0
+    pairs = sorted(
+        (
+            (-s, -(len(x) + len(y)), min(x, y), max(x, y), i, j)
+            for i, x in enumerate(a)
+            for j, y in enumerate(b)
+            if (s := sim.get((x, y), 0.0)) > 0.0
+        )
+    )
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    credit = 0.0
+    for neg_s, neg_len, _, _, i, j in pairs:
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        credit += -neg_s * -neg_len
+    denominator = float(total)
+    if len(used_a) >= 2 and (len(used_a) == len(a) or len(used_b) == len(b)):
+        extra = [x for i, x in enumerate(a) if i not in used_a] + [
+            y for j, y in enumerate(b) if j not in used_b
+        ]
+        for word in extra:
+            weight = PATRONYMIC_WEIGHT if _PATRONYMIC.search(word) and len(word) > 6 else EXTRA_WORD_WEIGHT
+            denominator -= (1.0 - weight) * len(word)
+    return min(100.0, 100.0 * credit / denominator)
+
+
+def _pair_score(
+    a_forms: list[tuple[str, ...]], b_forms: list[tuple[str, ...]], sim: dict[tuple[str, str], float]
+) -> float:
+    """Best alignment of one name's forms against the other's words, and the reverse (never both joined)."""
+    a, b = a_forms[0], b_forms[0]
+    best = _align(a, b, sim)
+    for form in a_forms[1:]:
+        best = max(best, _align(form, b, sim))
+    for form in b_forms[1:]:
+        best = max(best, _align(a, form, sim))
+    return best
+
+
+def _word_similarities(
+    left: Sequence[str], right: Sequence[str], workers: int = 1
+) -> dict[tuple[str, str], float]:
+    """Every (left word, right word) pair at least :data:`TOKEN_MIN_SIMILARITY` alike, vectorised."""
+    found: dict[tuple[str, str], float] = {}
+    if not left or not right:
+        return found
+    cutoff = TOKEN_MIN_SIMILARITY * 100.0
+    chunk = max(1, 4_000_000 // len(right))
+    for start in range(0, len(left), chunk):
+        rows = left[start : start + chunk]
+        matrix = process.cdist(
+            rows, right, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float64, workers=workers
+        )
+        for i, j in zip(*np.nonzero(matrix >= cutoff), strict=True):
+            x, y = rows[int(i)], right[int(j)]
+            if x == y or (
+                min(len(x), len(y)) >= SHORT_WORD and not (x in PINYIN_SYLLABLES and y in PINYIN_SYLLABLES)
+            ):
+                found[(x, y)] = float(matrix[i, j]) / 100.0
+    return found
+
+
+def score_pairs(
+    names: Sequence[str], listed: Sequence[str], min_score: float, workers: int = 1
+) -> list[tuple[int, int, float]]:
+    """``(row in names, row in listed, score)`` of every pair scoring at least ``min_score`` (and above 0).
+
+    Set-based: the words (and joined words) of all names are compared with those of
+    all listed names at once; a pair is aligned only when the word pairs that agree
+    could lift it to ``min_score`` (an upper bound: all of them matched, the
+    unmatched letters at half weight). Sorted by name row, then listed row.
+    """
+    left = [_joined_forms(canonical_tokens(n)) for n in names]
+    right = [_joined_forms(canonical_tokens(n)) for n in listed]
+    left_words = sorted({w for forms in left for form in forms for w in form})
+    right_words = sorted({w for forms in right for form in forms for w in form})
+    sim = _word_similarities(left_words, right_words, workers)
+    if not sim:
+        return []
+    # Which names hold which word (any form), and the weight of each agreeing word pair.
+    lw_index = {w: k for k, w in enumerate(left_words)}
+    rw_index = {w: k for k, w in enumerate(right_words)}
+    import pandas as pd
+
+    def incidence(forms_of: list[list[tuple[str, ...]]], index: dict[str, int]) -> pd.DataFrame:
+        rows, words = [], []
+        for r, forms in enumerate(forms_of):
+            for w in sorted({w for form in forms for w in form}):
+                rows.append(r)
+                words.append(index[w])
+        return pd.DataFrame({"row": np.asarray(rows, np.int64), "word": np.asarray(words, np.int64)})
+
+    hits = pd.DataFrame(
+        {
+            "lw": np.asarray([lw_index[x] for x, _ in sim], np.int64),
+            "rw": np.asarray([rw_index[y] for _, y in sim], np.int64),
+            "weight": np.asarray([s * (len(x) + len(y)) for (x, y), s in sim.items()], np.float64),
+        }
+    )
+    a = incidence(left, lw_index).rename(columns={"row": "a", "word": "lw"})
+    b = incidence(right, rw_index).rename(columns={"row": "b", "word": "rw"})
+    joined = a.merge(hits, on="lw").merge(b, on="rw")
+    bound = joined.groupby(["a", "b"], sort=True)["weight"].sum().reset_index()
+    length_a = np.asarray([sum(map(len, f[0])) for f in left], np.float64)
+    length_b = np.asarray([sum(map(len, f[0])) for f in right], np.float64)
+    total = length_a[bound["a"].to_numpy()] + length_b[bound["b"].to_numpy()]
+    credit = np.minimum(bound["weight"].to_numpy(), total)
+    # score = credit / (total - (1 - w) * unmatched), w >= PATRONYMIC_WEIGHT, unmatched <= total - credit.
+    upper = 100.0 * credit / (total - (1.0 - PATRONYMIC_WEIGHT) * (total - credit))
+    keep = upper >= min_score - 1e-9
+    out: list[tuple[int, int, float]] = []
+    for i, j in zip(bound["a"].to_numpy()[keep].tolist(), bound["b"].to_numpy()[keep].tolist(), strict=True):
+        value = _pair_score(left[i], right[j], sim)
+        if value > 0.0 and value >= min_score:
+            out.append((i, j, value))
+    return out
 
 
 def score_matrix(names: Sequence[str], listed: Sequence[str], workers: int = 1) -> FloatMatrix:
-    """Scores of every name against every listed name (rows: ``names``), vectorised.
+    """Scores of every name against every listed name (rows: ``names``), dense; pairs with no agreeing word score 0."""
+    matrix = np.zeros((len(names), len(listed)), np.float64)
+    for i, j, value in score_pairs(names, listed, 0.0, workers):
+        matrix[i, j] = value
+    return matrix
 
-    Each form is scored with ``fuzz.ratio`` on already sorted tokens (that is
-    ``token_sort_ratio`` without re-sorting) by ``process.cdist``; the element-wise
-    maximum over the forms is the score.
-    """
-    if not len(names) or not len(listed):
-        return np.zeros((len(names), len(listed)), np.float64)
-    left = [name_forms(n) for n in names]
-    right = [name_forms(n) for n in listed]
-    best = np.zeros((len(names), len(listed)), np.float64)
-    for k in range(len(FORMS)):
-        matrix = process.cdist(
-            [f[k] for f in left], [f[k] for f in right], scorer=fuzz.ratio, dtype=np.float64, workers=workers
-        )
-        np.maximum(best, matrix, out=best)
-    return best
+
+def score(a: str, b: str) -> float:
+    """Similarity of two names, 0 to 100 (see the module's description)."""
+    return float(score_matrix([a], [b])[0, 0])
 
 
 @dataclass(frozen=True)
@@ -155,6 +402,41 @@ def _agreement(a: object, b: object) -> str:
 _AGREEMENT_ORDER = {"match": 0, "unknown": 1, "mismatch": 2}
 
 
+@dataclass(frozen=True)
+class NameHit:
+    """A distinct screened name near a list entry: its best-scoring name or alias (primary on ties)."""
+
+    name_row: int  # position in the screened names
+    entry_row: int  # position in the list entries
+    variant: int  # 0: the entry's primary name, else 1 + the alias's position
+    name_score: float  # rounded to 2 decimals
+
+
+def screen_names(
+    names: Sequence[str], entries: Sequence[ListEntry], min_score: float, workers: int = 1
+) -> list[NameHit]:
+    """Every (name, list entry) whose best name or alias scores at least ``min_score``, by name then entry.
+
+    Score each *distinct* name once (callers dedupe): the work grows with the
+    number of distinct names, not with the parties carrying them.
+    """
+    variants: list[str] = []
+    owner: list[tuple[int, int]] = []  # (entry row, variant within the entry)
+    for e, entry in enumerate(entries):
+        for v, name in enumerate(entry.names):
+            variants.append(name)
+            owner.append((e, v))
+    if not names or not variants:
+        return []
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    for i, k, value in score_pairs(names, variants, min_score, workers):
+        e, v = owner[k]
+        key = (i, e)
+        if key not in best or value > best[key][0]:  # variants come in order: the primary name wins ties
+            best[key] = (value, v)
+    return [NameHit(i, e, v, round(value, 2)) for (i, e), (value, v) in sorted(best.items())]
+
+
 def screen(
     parties: Sequence[Party], entries: Sequence[ListEntry], min_score: float, workers: int = 1
 ) -> list[Match]:
@@ -164,41 +446,27 @@ def screen(
     birth agreement, then country agreement (match, unknown, mismatch), then list id,
     so the order is total and the result the same on every run.
     """
-    variants: list[str] = []
-    owner: list[int] = []
-    first: list[int] = []  # the primary name's variant index, per entry
-    for e, entry in enumerate(entries):
-        first.append(len(variants))
-        for name in entry.names:
-            variants.append(name)
-            owner.append(e)
-    if not parties or not variants:
+    if not parties or not entries:
         return []
     # Many parties share a name (a customer's accounts, a counterparty paid often): score each once.
     distinct = sorted({p.name for p in parties})
-    row_of = {name: i for i, name in enumerate(distinct)}
-    scores = score_matrix(distinct, variants, workers)
-    owner_array = np.asarray(owner, np.int64)
+    hits_of: dict[str, list[NameHit]] = {}
+    for hit in screen_names(distinct, entries, min_score, workers):
+        hits_of.setdefault(distinct[hit.name_row], []).append(hit)
     matches: list[Match] = []
     for party in parties:
-        row = scores[row_of[party.name]]
-        hits = np.flatnonzero(row >= min_score)
-        if not len(hits):
+        hits = hits_of.get(party.name)
+        if not hits:
             continue
-        best: dict[int, int] = {}  # entry -> variant with the highest score (primary name on ties)
-        for v in hits.tolist():
-            e = int(owner_array[v])
-            if e not in best or row[v] > row[best[e]]:
-                best[e] = v
         candidates = []
-        for e, v in best.items():
-            entry = entries[e]
+        for hit in hits:
+            entry = entries[hit.entry_row]
             candidates.append(
                 (
                     entry,
-                    variants[v],
-                    v != first[e],
-                    round(float(row[v]), 2),
+                    entry.names[hit.variant],
+                    hit.variant != 0,
+                    hit.name_score,
                     _agreement(party.date_of_birth, entry.date_of_birth),
                     _agreement(party.country, entry.country),
                 )
@@ -207,3 +475,76 @@ def screen(
         for rank, (entry, matched, is_alias, value, dob, country) in enumerate(candidates, start=1):
             matches.append(Match(party.key, entry.list_id, matched, is_alias, value, dob, country, rank))
     return matches
+
+
+def screen_frame(
+    parties: pd.DataFrame, entries: Sequence[ListEntry], min_score: float, workers: int = 1
+) -> pd.DataFrame:
+    """:func:`screen` set-based, for a table of parties (one row each, any number of rows).
+
+    ``parties`` has ``screened_name``, ``date_of_birth`` (date, timestamp or null) and
+    ``country``. Distinct names are scored once (:func:`screen_names`); the hits are
+    joined back to the parties and the agreements and ranks computed column-wise.
+    Returns one row per (party, entry): ``party_row`` (position in ``parties``),
+    ``list_id``, ``matched_name``, ``is_alias``, ``name_score``, ``dob_agreement``,
+    ``country_agreement``, ``match_rank``, ordered by party row then rank: the rows
+    and order :func:`screen` gives.
+    """
+    import pandas as pd
+
+    columns = {
+        "party_row": "int64",
+        "list_id": object,
+        "matched_name": object,
+        "is_alias": bool,
+        "name_score": "float64",
+        "dob_agreement": object,
+        "country_agreement": object,
+        "match_rank": "int64",
+    }
+    empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
+    if not len(parties) or not entries:
+        return empty
+    names = parties["screened_name"].astype(str).to_numpy()
+    distinct = sorted(set(names.tolist()))
+    hits = screen_names(distinct, entries, min_score, workers)
+    if not hits:
+        return empty
+    found = pd.DataFrame(
+        {
+            "screened_name": [distinct[h.name_row] for h in hits],
+            "list_id": [entries[h.entry_row].list_id for h in hits],
+            "matched_name": [entries[h.entry_row].names[h.variant] for h in hits],
+            "is_alias": np.asarray([h.variant != 0 for h in hits], bool),
+            "name_score": np.asarray([h.name_score for h in hits], np.float64),
+            "listed_dob": pd.to_datetime(pd.Series([entries[h.entry_row].date_of_birth for h in hits])),
+            "listed_country": pd.Series([entries[h.entry_row].country for h in hits], dtype=object),
+        }
+    )
+    left = pd.DataFrame(
+        {
+            "party_row": np.arange(len(parties), dtype=np.int64),
+            "screened_name": names,
+            "dob": pd.to_datetime(parties["date_of_birth"].reset_index(drop=True)),
+            "country": parties["country"].reset_index(drop=True).astype(object),
+        }
+    )
+    rows = left.merge(found, on="screened_name", how="inner")
+
+    def agreement(a: pd.Series, b: pd.Series) -> pd.Series:
+        unknown = a.isna() | b.isna() | (a == "") | (b == "")
+        if a.dtype == object:
+            same = a.astype(str).str.strip().str.upper() == b.astype(str).str.strip().str.upper()
+        else:
+            same = a == b
+        return pd.Series(np.where(unknown, "unknown", np.where(same, "match", "mismatch")), dtype=object)
+
+    rows["dob_agreement"] = agreement(rows["dob"], rows["listed_dob"]).to_numpy()
+    rows["country_agreement"] = agreement(rows["country"], rows["listed_country"]).to_numpy()
+    order = {k: v for k, v in _AGREEMENT_ORDER.items()}
+    rows["_score"] = -rows["name_score"]
+    rows["_dob"] = rows["dob_agreement"].map(order)
+    rows["_country"] = rows["country_agreement"].map(order)
+    rows = rows.sort_values(["party_row", "_score", "_dob", "_country", "list_id"], kind="mergesort")
+    rows["match_rank"] = rows.groupby("party_row").cumcount().astype("int64") + 1
+    return rows[list(columns)].reset_index(drop=True).astype(columns)
