@@ -14,8 +14,6 @@ the same run renders the same bytes (HTML, PDF, CSV).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +26,7 @@ import jinja2
 
 from regwatch import charts, delivery, warehouse
 from regwatch.config import Settings
+from regwatch.csv_cells import csv_bytes
 from regwatch.masking import mask_record, mask_text
 from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
 from regwatch.rules import Rule, RulePack, RulePackError, load_pack
@@ -559,11 +558,9 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
 
 
 def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for a in alerts:
-        writer.writerow(
+    return csv_bytes(
+        CSV_COLUMNS,
+        (
             [
                 business_date,
                 run_id,
@@ -585,8 +582,9 @@ def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> b
                 a["legal_basis"],
                 json.dumps(a["evidence_record"], ensure_ascii=False),
             ]
-        )
-    return buffer.getvalue().encode("utf-8")
+            for a in alerts
+        ),
+    )
 
 
 def render_daily(

@@ -20,8 +20,6 @@ charts as SVG (``overdue_rate_trend.svg``, ``apr_distribution.svg``).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import shutil
@@ -34,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from regwatch import charts, warehouse
 from regwatch.config import Settings
+from regwatch.csv_cells import csv_bytes
 
 if TYPE_CHECKING:
     from regwatch.rules import RulePack
@@ -330,14 +329,10 @@ def validate_document(document: dict[str, Any], settings: Settings) -> None:
 
 
 def _csv(document: dict[str, Any]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     columns = ["id", "group", "breakdown", "label", "unit", "value", "numerator", "denominator", "definition"]
-    writer.writerow(
-        ["period", "as_of_date", "status", *columns, "numerator_definition", "denominator_definition"]
-    )
-    for item in document["indicators"]:
-        writer.writerow(
+    return csv_bytes(
+        ["period", "as_of_date", "status", *columns, "numerator_definition", "denominator_definition"],
+        (
             [
                 document["period"]["id"],
                 document["as_of_date"],
@@ -346,8 +341,9 @@ def _csv(document: dict[str, Any]) -> bytes:
                 item["numerator_definition"] or "",
                 item["denominator_definition"] or "",
             ]
-        )
-    return buffer.getvalue().encode("utf-8")
+            for item in document["indicators"]
+        ),
+    )
 
 
 def recorded_pack(settings: Settings, as_of: date) -> tuple[RulePack, dict[str, Any] | None]:

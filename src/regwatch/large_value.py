@@ -15,8 +15,6 @@ A pack files the report only when it sets ``large_value_report_working_days`` (t
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +23,7 @@ from typing import Any
 
 from regwatch import warehouse
 from regwatch.config import Settings
+from regwatch.csv_cells import csv_bytes
 from regwatch.masking import mask_record
 from regwatch.report import ReportError, write_atomic
 
@@ -170,18 +169,16 @@ def validate_content(settings: Settings, content: dict[str, Any]) -> None:
 
 
 def _csv(content: dict[str, Any]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for day in content["customer_days"]:
         row = {"business_date": content["business_date"], "run_id": content["run_id"], **day}
-        writer.writerow(
+        rows.append(
             [
                 "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
                 for c in CSV_COLUMNS
             ]
         )
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(CSV_COLUMNS, rows)
 
 
 def render_large_value(settings: Settings, business_date: date, run_id: str) -> list[Path]:

@@ -2,8 +2,17 @@
 
 ID numbers keep their first 6 characters (issuing region) and last 4 — enough for
 an analyst to tell two people apart on screen — and phones keep their first 3 and
-last 4, the way Chinese banks print them. Free text is scanned too, so an ID number
-or phone inside an evidence field or a quarantined raw record never escapes.
+last 4, the way Chinese banks print them. Bank-card numbers are personal financial
+information (JR/T 0171-2020, account information): they are masked like ID numbers,
+first 6 (the issuer's BIN) and last 4, as card receipts print them.
+
+Masking is by field first: a field named for an ID number or a phone is masked as
+one, an account or card field holding a card number (16-19 digits, Luhn-valid) as a
+card, and a decimal number (an amount, a rate: it has a fractional part) is never
+touched - an amount of ``14812345312.16`` is no phone number (issue 14). Every other
+string is free text (names, notes, messages, a quarantined raw record), scanned for
+ID numbers, phones and card numbers, so none escapes; the patterns never match
+inside a decimal number.
 """
 
 from __future__ import annotations
@@ -12,15 +21,23 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+# Not part of a longer digit run, and not the integer or fractional part of a decimal.
+_BEFORE = r"(?<![0-9])(?<![0-9]\.)"
+_AFTER = r"(?![0-9])(?!\.[0-9])"
 # 18-character resident ID / unified social credit code, 15-digit legacy ID,
-# mainland mobile, landline with area code. Bounded so longer digit runs (amounts,
-# transaction ids) are left alone.
-_ID_18 = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-_CREDIT_CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z]{18}(?![0-9A-Za-z])")
-_ID_15 = re.compile(r"(?<![0-9])([0-9]{6})([0-9]{5})([0-9]{4})(?![0-9])")
-_MOBILE = re.compile(r"(?<![0-9])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
-_LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})-([0-9]{4})([0-9]{3,4})(?![0-9])")
+# mainland mobile, landline with area code, bank card. Bounded so longer digit runs
+# (transaction ids) and decimals (amounts) are left alone.
+_ID_18 = re.compile(_BEFORE + r"[0-9]{17}[0-9Xx]" + _AFTER)
+_CREDIT_CODE = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)[0-9A-Z]{18}(?![0-9A-Za-z])(?!\.[0-9])")
+_ID_15 = re.compile(_BEFORE + r"([0-9]{6})([0-9]{5})([0-9]{4})" + _AFTER)
+_MOBILE = re.compile(_BEFORE + r"(1[3-9][0-9])([0-9]{4})([0-9]{4})" + _AFTER)
+_LANDLINE = re.compile(_BEFORE + r"(0[0-9]{2,3})-([0-9]{4})([0-9]{3,4})" + _AFTER)
+_CARD = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9]\.)[0-9]{16,19}(?![0-9A-Za-z])(?!\.[0-9])"
+)  # not inside an id like T00..
+_DECIMAL = re.compile(r"^\s*[+-]?[0-9]+\.[0-9]+\s*$")
 _PII_KEYS = ("id_number", "phone", "mobile")
+_CARD_KEYS = ("account", "card")
 
 
 def _is_id_like(text: str) -> bool:
@@ -29,11 +46,28 @@ def _is_id_like(text: str) -> bool:
     return sum(ch.isdigit() for ch in text) >= 14
 
 
+def is_card_number(value: str) -> bool:
+    """16-19 digits (spaces or hyphens between groups allowed) passing the Luhn check (ISO/IEC 7812)."""
+    digits = re.sub(r"[ -]", "", value.strip())
+    if not (digits.isdigit() and 16 <= len(digits) <= 19):
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
 def mask_id_number(value: str) -> str:
     value = value.strip()
     if len(value) <= 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_card_number(value: str) -> str:
+    """First 6 and last 4 digits of a card number (separators dropped)."""
+    return mask_id_number(re.sub(r"[ -]", "", value))
 
 
 def mask_phone(value: str) -> str:
@@ -44,20 +78,26 @@ def mask_phone(value: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask every ID number and phone number found anywhere in ``text``."""
+    """Mask every ID number, phone number and bank-card number found in free ``text``."""
 
     def id_18(match: re.Match[str]) -> str:
         token = match.group(0)
         return mask_id_number(token) if _is_id_like(token) else token
 
+    def card(match: re.Match[str]) -> str:
+        token = match.group(0)
+        return mask_card_number(token) if is_card_number(token) else token
+
     text = _ID_18.sub(lambda m: mask_id_number(m.group(0)), text)
     text = _CREDIT_CODE.sub(id_18, text)
+    text = _CARD.sub(card, text)
     text = _ID_15.sub(lambda m: m.group(1) + "*****" + m.group(3), text)
     text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
     return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
 
 
 def mask_value(key: str, value: Any) -> Any:
+    """One field masked by what its name says it holds; other strings scanned as free text."""
     if value is None or not isinstance(value, str):
         return value
     lowered = key.lower()
@@ -65,6 +105,10 @@ def mask_value(key: str, value: Any) -> Any:
         return mask_id_number(value)
     if "phone" in lowered or "mobile" in lowered:
         return mask_phone(value)
+    if any(part in lowered for part in _CARD_KEYS) and is_card_number(value):
+        return mask_card_number(value)
+    if _DECIMAL.match(value):
+        return value  # an amount or a rate: never PII
     return mask_text(value)
 
 

