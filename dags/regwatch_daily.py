@@ -49,7 +49,12 @@ started while a CLI run works fails (and is retried after ``retry_delay``). The 
 is per task, not per DAG run: between two tasks of a DAG run the lock is free, so a
 CLI run that starts exactly then runs between them. The pool and ``max_active_runs=1``
 keep Airflow's own runs apart; keep manual CLI runs of a ``var/`` that Airflow
-schedules for repairs (``regwatch rebuild``) done outside the DAG's hours.
+schedules for repairs (``regwatch rebuild``) done outside the DAG's hours. Read-only
+commands (``alerts list``, ``rules evaluate``, ``filing``) read the last sealed state
+while a task works and the warehouse itself between two tasks (the state of the DAG
+run so far, not sealed yet). Before its step each task also checks the warehouse
+against the ledger head (:mod:`regwatch.consistency`): a lost or drifted warehouse
+fails the task with the line to run ``regwatch rebuild``.
 """
 
 from __future__ import annotations
