@@ -1,0 +1,60 @@
+"""Render cost of the daily report's PDF per alert (issue 14 point 6: ~3 s per exception).
+
+The evidence queries are set-based (one query per report, whatever the number of alerts);
+what grew with every exception was WeasyPrint sizing the alert tables: with
+``overflow-wrap: anywhere`` on every table cell, a cell's min-content width is computed
+by trying a line break after every character of its text (the finding, the rule title),
+so each alert cost line-break calls in proportion to the characters of its finding.
+Prose cells now wrap between words (identifiers in ``<code>`` still break anywhere, so
+tables fit the page as before). Counted, not timed: the number of WeasyPrint line
+splits per extra alert is deterministic, a wall clock on a shared machine is not.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import pstats
+from datetime import date
+
+from regwatch import alerts, warehouse
+from regwatch.config import Settings
+from regwatch.report import render_daily
+
+DAY = date(2025, 6, 2)
+RUN = "20250602-abcdef123456"
+FINDING = (
+    "Cash credit on 2025-06-02: CNY 50,000.00 and USD 0.00 (foreign legs) in 3 transaction(s) reach the "
+    "CNY 50,000 / USD 10,000 large-value line (CNY); report by 2025-06-09; the customer's accounts "
+    "received the money from counterparties in three provinces within four hours of each other"
+)
+
+
+def _splits(settings: Settings, count: int) -> int:
+    with warehouse.connect(settings.warehouse_path) as con:
+        con.execute("DELETE FROM results.exceptions")
+        con.execute("DELETE FROM results.run_log")
+        con.execute(
+            "INSERT INTO results.run_log VALUES (?, ?, 'cn', '2026.11.0', ?, '0.1.0', ?)",
+            [RUN, DAY, "a" * 64, "b" * 64],
+        )
+        for n in range(count):
+            evidence = json.dumps({"customer_id": f"C{n}", "cash_amount_cny": "50000.00"})
+            con.execute(
+                "INSERT INTO results.exceptions VALUES (?, ?, 'cn.aml.large_cash', 'high', 'PBOC Order [2016] No. 3',"
+                " 'fct_customer_cash_days', ?, ?, ?)",
+                [RUN, DAY, f"C{n}|2025-06-02|cash|credit", FINDING, evidence],
+            )
+        alerts.update(con, DAY, RUN)
+    profile = cProfile.Profile()
+    profile.enable()
+    render_daily(settings, DAY, RUN)
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    return sum(v[1] for k, v in stats.items() if k[2] == "split_first_line")
+
+
+def test_line_splits_per_alert_do_not_grow_with_the_finding(settings: Settings) -> None:
+    few, many = _splits(settings, 4), _splits(settings, 16)
+    per_alert = (many - few) / 12
+    assert per_alert < 300, per_alert  # measured: 488.5 with "anywhere" on every cell, 188.5 now
