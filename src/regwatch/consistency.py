@@ -40,6 +40,10 @@ class WarehouseDriftError(RuntimeError):
     """The warehouse does not hold what the ledger says was sealed (exit 1)."""
 
 
+class WarehouseBusyError(RuntimeError):
+    """A process outside regwatch's run lock holds the warehouse open for writing (exit 1)."""
+
+
 @dataclass(frozen=True)
 class _Sealed:
     path: Path
@@ -82,6 +86,12 @@ def problems(settings: Settings) -> list[str]:
     try:
         con = duckdb.connect(str(where), read_only=True)
     except duckdb.Error as error:
+        if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
+            # Not regwatch (a writer holds var/run.lock, which this process holds): a SQL client, say.
+            raise WarehouseBusyError(
+                f"{where} is open for writing in another process: close it and run again "
+                f"({str(error).splitlines()[0]})"
+            ) from None
         return [
             f"{where} cannot be opened ({str(error).splitlines()[0]}), but the ledger holds {sealed_runs}"
         ]

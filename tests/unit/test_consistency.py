@@ -181,3 +181,39 @@ def test_regwatch_run_refuses_a_lost_warehouse(sealed: Settings, monkeypatch: py
     assert lines[0].startswith("regwatch: error: the warehouse does not match the ledger: ")
     assert "regwatch rebuild" in lines[0]
     assert not sealed.warehouse_path.exists()
+
+
+def test_a_warehouse_held_by_another_program_is_named_not_called_drift(
+    sealed: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SQL client holding the file: the run says so in one line (today: a raw DuckDB IOException)."""
+    import subprocess
+    import sys
+
+    code = "import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(60)"
+    client = subprocess.Popen(
+        [sys.executable, "-c", code, str(sealed.warehouse_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert client.stdout is not None and client.stdout.readline().strip() == "open"
+        monkeypatch.setenv("REGWATCH_VAR", str(sealed.var_dir))
+        monkeypatch.setenv("REGWATCH_LANDING", str(sealed.landing_dir))
+        result = CliRunner().invoke(main, ["run", "--business-date", "2025-06-05"])
+        assert result.exit_code == 1, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert (
+            len(lines) == 1 and "is open for writing in another process: close it and run again" in lines[0]
+        )
+        assert "rebuild" not in lines[0]
+    finally:
+        client.kill()
+        client.wait()
+
+
+def test_an_unreadable_warehouse_is_refused(sealed: Settings) -> None:
+    sealed.warehouse_path.write_bytes(b"not a database" * 1000)
+    found = consistency.problems(sealed)
+    assert len(found) == 1 and "warehouse.duckdb cannot be opened (" in found[0]
+    assert found[0].endswith(
+        "but the ledger holds 3 sealed runs (head 000003_2025-06-04_20250604-111111111111.json)"
+    )
