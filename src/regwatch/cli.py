@@ -41,6 +41,7 @@ BAD_INPUT_ERRORS: dict[str, str] = {
     "FilingError": "a filing period that is malformed or not closed",
     "IngestError": "a delivery that cannot be loaded (including MissingInputError: a required file "
     "missing from the date folder)",
+    "NoWarehouseError": "a read-only command with no warehouse at all (no business date run yet)",
     "RulePackError": "a rule pack that does not load",
     "RunNotFoundError": "a run or business date the ledger does not hold",
     "SettingsError": "settings that describe no usable project",

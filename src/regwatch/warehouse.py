@@ -224,11 +224,15 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
 
 
+class NoWarehouseError(FileNotFoundError):
+    """A read-only command found no warehouse at all: no business date has been run (exit 2)."""
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating it and its schema when writing) and always close it."""
     if read_only and not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: run a business date first")
+        raise NoWarehouseError(f"no warehouse at {path}: run a business date first (regwatch run --business-date D)")
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:

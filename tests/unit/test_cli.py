@@ -183,3 +183,22 @@ def test_apr_beyond_the_solvers_range_is_one_line_and_exit_2(tmp_path: Path) -> 
         assert result.exit_code == 2, (args, result.output)
         assert result.stdout == ""
         assert result.stderr.count("\n") == 1 and "beyond the solver's range" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["alerts", "list"], ["rules", "evaluate"], ["filing", "--period", "2025-06"]],
+    ids=["alerts-list", "rules-evaluate", "filing"],
+)
+def test_a_read_only_command_without_a_warehouse_is_bad_input(tmp_path: Path, args: list[str]) -> None:
+    """No warehouse at all: one regwatch line and exit 2, not a raw FileNotFoundError and exit 1."""
+    var = tmp_path / "var"
+    env = {"REGWATCH_HOME": str(REPO_ROOT), "REGWATCH_VAR": str(var)}
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"regwatch: error: no warehouse at {var / 'warehouse.duckdb'}: "
+        "run a business date first (regwatch run --business-date D)\n"
+    )
+    assert not (var / "warehouse.duckdb").exists()
