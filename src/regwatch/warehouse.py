@@ -232,7 +232,9 @@ class NoWarehouseError(FileNotFoundError):
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating it and its schema when writing) and always close it."""
     if read_only and not path.exists():
-        raise NoWarehouseError(f"no warehouse at {path}: run a business date first (regwatch run --business-date D)")
+        raise NoWarehouseError(
+            f"no warehouse at {path}: run a business date first (regwatch run --business-date D)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
