@@ -391,6 +391,13 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
             "WHERE _business_date = ? ORDER BY file_name, row_number LIMIT ?",
             [business_date, QUARANTINE_SAMPLE],
         )
+        # Optional values of listed entries that ingest nulled (the entries were kept and screened).
+        nulled = _rows(
+            con,
+            "SELECT source_file, file_name, row_number, column_name, value, reason FROM quarantine.nulled_values "
+            "WHERE _business_date = ? ORDER BY file_name, row_number, column_name",
+            [business_date],
+        )
         alerts = _rows(con, "SELECT * FROM results.alert_days WHERE business_date = ?", [business_date])
         customers = _rows(
             con,
@@ -548,6 +555,7 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
                 for f in verdict.blocking
             ],
         },
+        "nulled": _nulled_by_file([mask.record(n) for n in nulled]),
         "quarantine_reasons": reasons,
         "quarantined": [mask.record(q) for q in quarantined],
         "quarantine_sample": QUARANTINE_SAMPLE,
@@ -555,6 +563,17 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         "format_value": format_value,
         "label": label,
     }
+
+
+def _nulled_by_file(nulled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nulled values grouped per file: the count, the entries' rows, and each value."""
+    files: dict[str, dict[str, Any]] = {}
+    for value in nulled:
+        entry = files.setdefault(value["source_file"], {"source_file": value["source_file"], "values": []})
+        entry["values"].append(value)
+    for entry in files.values():
+        entry["rows"] = sorted({v["row_number"] for v in entry["values"]})
+    return list(files.values())
 
 
 def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> bytes:

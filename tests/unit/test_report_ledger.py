@@ -120,3 +120,35 @@ def test_ledger_is_append_only(settings: Settings) -> None:
     path.rename(path.with_name("000002" + path.name[6:]))  # the next seal would pick sequence 3
     manifest = _seal(settings, DAY, [out])
     assert manifest.name.startswith("000003_")
+
+
+def _nulled(settings: Settings) -> None:
+    with warehouse.connect(settings.warehouse_path) as con:
+        for row, column, value in (
+            (9, "dob", "1970-13-45"),
+            (4, "country", "Atlantis"),
+            (9, "country", "??"),
+        ):
+            con.execute(
+                "INSERT INTO quarantine.nulled_values VALUES ('L', ?, '2025-06-02/watch_list.csv', 'watch_list', "
+                "?, ?, ?, 'optional value nulled, entry kept for screening: wrong type', '{}')",
+                [DAY, row, column, value],
+            )
+
+
+def test_watch_list_values_nulled_by_ingest_are_an_amber_line(filled: Settings) -> None:
+    """A listed entry's bad optional value is nulled and the entry screened: the report says so per file."""
+    html_path, _, _ = render_daily(filled, DAY, RUN)
+    before = html_path.read_text()
+    assert "nulled" not in before
+    _nulled(filled)
+    html = render_daily(filled, DAY, RUN)[0].read_text()
+    section = html.split('<section id="data-quality">', 1)[1]
+    line = re.search(r'<p class="warn"[^>]*>(.*?)</p>', section, re.S)
+    assert line is not None, "no amber line for the nulled values"
+    assert re.sub(r"<[^>]+>", "", line.group(1)) == (
+        "2025-06-02/watch_list.csv: 3 optional values nulled in 2 entries (rows 4, 9); "
+        "the entries were kept and screened"
+    )
+    for value in ("1970-13-45", "Atlantis", "dob", "country"):
+        assert value in section
