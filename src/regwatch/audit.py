@@ -275,6 +275,14 @@ class ExceptionChange:
 
 @dataclass(frozen=True)
 class Restatement:
+    """A business date's file that differs between the runs' loads.
+
+    ``kind`` is ``restated`` when both runs saw a load of that date (a later delivery
+    replaced the earlier one), ``delivered`` when only run B saw the date (a business
+    date after run A's: new data, not a restatement), ``not delivered`` when only run A
+    saw it (diffing a later run against an earlier one).
+    """
+
     business_date: str
     file_name: str
     load_a: str | None
@@ -284,8 +292,18 @@ class Restatement:
     rows_changed: tuple[int, ...] = ()
     keys: tuple[str, ...] = ()
     ids: frozenset[str] = frozenset()
+    kind: Literal["restated", "delivered", "not delivered"] = "restated"
+
+    @property
+    def source(self) -> str:
+        """The input the file feeds (``loans.csv`` -> ``loans``), as dbt's sources name it."""
+        return self.file_name.split(".", 1)[0]
 
     def describe(self) -> str:
+        if self.kind == "delivered":
+            return f"{self.business_date}/{self.file_name} delivered (load {self.load_b}): {len(self.rows_added)} rows"
+        if self.kind == "not delivered":
+            return f"{self.business_date}/{self.file_name} not delivered yet as of run B (only in load {self.load_a})"
         parts = []
         for label, rows in (("added", self.rows_added), ("removed", self.rows_removed)):
             if rows:
@@ -311,6 +329,7 @@ class DiffResult:
     rule_causes: dict[str, str] = field(default_factory=dict)
     parameter_changes: tuple[str, ...] = ()
     restatements: tuple[Restatement, ...] = ()
+    deliveries: tuple[Restatement, ...] = ()
     reference_changes: tuple[str, ...] = ()
     code_change: str | None = None
     tool_changes: tuple[str, ...] = ()
@@ -334,8 +353,11 @@ class DiffResult:
             out.append("pack parameters:")
             out.extend(f"  {p}" for p in self.parameter_changes)
         if self.restatements:
-            out.append("inputs:")
+            out.append("inputs restated:")
             out.extend(f"  {r.describe()}" for r in self.restatements)
+        if self.deliveries:
+            out.append("inputs of business dates only one run saw:")
+            out.extend(f"  {r.describe()}" for r in self.deliveries)
         if self.reference_changes:
             out.append("reference data:")
             out.extend(f"  {r}" for r in self.reference_changes)
@@ -400,6 +422,34 @@ def parameter_readers(dbt_manifest: Path | None) -> dict[str, set[str]]:
                 str(nodes[n]["name"]) for n in seen if nodes.get(n, {}).get("resource_type") == "model"
             )
     return readers
+
+
+def model_inputs(dbt_manifest: Path | None) -> dict[str, set[str]]:
+    """Per dbt model, the platform inputs (``loans``, ``transactions`` ...) it reads, directly or upstream.
+
+    An exception can only be caused by a file its rule's model reads: a large-cash alert
+    is never "caused" by a loans.csv row that happens to name the same customer.
+    """
+    if dbt_manifest is None or not dbt_manifest.is_file():
+        return {}
+    manifest = json.loads(dbt_manifest.read_text())
+    parents = manifest.get("parent_map", {})
+    sources = manifest.get("sources", {})
+    inputs: dict[str, set[str]] = {}
+    for unique_id, node in manifest.get("nodes", {}).items():
+        if node.get("resource_type") != "model":
+            continue
+        seen, todo, found = set(), [unique_id], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in sources:
+                found.add(str(sources[current].get("name")))
+            todo.extend(parents.get(current, []))
+        inputs[str(node["name"])] = found
+    return inputs
 
 
 def _rule_causes(
@@ -516,6 +566,13 @@ def _restatements(a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archi
         la, lb = loads_a.get(day), loads_b.get(day)
         if la is not None and lb is not None and la["load_id"] == lb["load_id"]:
             continue
+        kind: Literal["restated", "delivered", "not delivered"] = (
+            "restated"
+            if la is not None and lb is not None
+            else "delivered"
+            if lb is not None
+            else "not delivered"
+        )
         files_a = (
             {f["file_name"]: f for f in json.loads(archive_a.get(str(la["record_sha256"])))["files"]}
             if la
@@ -541,6 +598,7 @@ def _restatements(a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archi
                         lb["load_id"] if lb else None,
                         rows_removed=tuple(range(1, len(rows) + 1)),
                         ids=frozenset(v for r in rows for c, v in r.items() if c and c.endswith("_id") and v),
+                        kind=kind,
                     )
                 )
                 continue
@@ -559,6 +617,7 @@ def _restatements(a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archi
                     changed,
                     keys,
                     ids,
+                    kind,
                 )
             )
     return out
@@ -570,18 +629,25 @@ def diff_manifests(
     """Every exception that appeared, disappeared or changed from run A to run B, with its causes.
 
     ``dbt_manifest`` (dbt's ``manifest.json``) gives the models that read each pack
-    parameter, so a parameter change is attributed to the rules on those models.
+    parameter, so a parameter change is attributed to the rules on those models, and the
+    platform inputs each model reads, so a changed input is attributed only to the rules
+    that read it. A business date only run B saw is new data, not a restatement.
     """
     exceptions_a = _exceptions(a, archive_a)
     exceptions_b = _exceptions(b, archive_b)
+    pack_a, pack_b = _pack(a, archive_a), _pack(b, archive_b)
     rule_causes, parameter_changes = _rule_causes(
-        _pack(a, archive_a),
-        _pack(b, archive_b),
+        pack_a,
+        pack_b,
         a.business_date,
         b.business_date,
         parameter_readers(dbt_manifest),
     )
-    restatements = _restatements(a, archive_a, b, archive_b)
+    changed_inputs = _restatements(a, archive_a, b, archive_b)
+    restatements = [r for r in changed_inputs if r.kind == "restated"]
+    deliveries = [r for r in changed_inputs if r.kind != "restated"]
+    inputs_of = model_inputs(dbt_manifest)
+    models = {r.id: r.model for pack in (pack_a, pack_b) for r in pack.rules}
     ref_a = {str(x["path"]): x["sha256"] for x in a.body.get("reference_data", [])}
     ref_b = {str(x["path"]): x["sha256"] for x in b.body.get("reference_data", [])}
     reference_changes = tuple(
@@ -603,15 +669,22 @@ def diff_manifests(
             return (rule_causes[rule_id],)
         found: list[str] = []
         entity = entity_key.split("|")[0]
-        traced = [r for r in restatements if entity in r.ids]
-        found.extend(f"input restated: {r.describe()}" for r in traced)
-        if restatements and not traced:
-            files = ", ".join(f"{r.business_date}/{r.file_name}" for r in restatements)
-            found.append(f"inputs restated ({files}), not traced to a row naming {entity}")
+        read = inputs_of.get(models.get(rule_id, ""))
+        for label, changed in (("input restated", restatements), ("new data", deliveries)):
+            relevant = [r for r in changed if read is None or r.source in read]
+            traced = [r for r in relevant if entity in r.ids]
+            found.extend(f"{label}: {r.describe()}" for r in traced)
+            if relevant and not traced:
+                files = ", ".join(f"{r.business_date}/{r.file_name}" for r in relevant)
+                found.append(f"{label} ({files}), not traced to a row naming {entity}")
         found.extend(f"pack parameter changed: {p}" for p in parameter_changes)
         found.extend(f"reference data changed: {r}" for r in reference_changes)
         if code_change:
             found.append(f"code version changed: {code_change}")
+        if a.business_date != b.business_date:
+            found.append(
+                f"business date moved {a.business_date} -> {b.business_date} (ageing, windows, rules in force)"
+            )
         return tuple(found)
 
     changes = []
@@ -631,6 +704,7 @@ def diff_manifests(
         rule_causes,
         tuple(parameter_changes),
         tuple(restatements),
+        tuple(deliveries),
         reference_changes,
         code_change,
         tool_changes,

@@ -110,6 +110,41 @@ def format_value(column: str, value: Any) -> str:
     return str(value)
 
 
+#: Quarantine reasons that carry a row number, a count or a column list, and their class.
+_REASON_CLASSES = (
+    (re.compile(r"^duplicate key within the file \(first at row \d+\)$"), "duplicate key within the file"),
+    (
+        re.compile(r"^malformed record: \d+ fields, header has \d+$"),
+        "malformed record: wrong number of fields",
+    ),
+    (
+        re.compile(r"^missing required columns? .*: whole file quarantined$"),
+        "missing required column: whole file quarantined",
+    ),
+)
+
+
+def reason_class(reason: str) -> str:
+    """The class of a quarantine reason: its text without row numbers, counts or values.
+
+    "Quarantine by reason" counts rows per class; each quarantined row keeps its full
+    reason (which row it duplicates, how many fields it had).
+    """
+    for pattern, name in _REASON_CLASSES:
+        if pattern.match(reason):
+            return name
+    return re.sub(r"'[^']*'", "'...'", re.sub(r"\b(rows?|lines?) \d+", r"\1 N", reason))
+
+
+def _by_reason_class(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, str], int] = {}
+    for r in reasons:
+        key = (str(r["file_name"]), reason_class(str(r["reason"])))
+        counts[key] = counts.get(key, 0) + int(r["row_count"])
+    ordered = sorted(counts.items(), key=lambda item: (item[0][0], -item[1], item[0][1]))
+    return [{"file_name": f, "reason": reason, "row_count": n} for (f, reason), n in ordered]
+
+
 def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
@@ -556,7 +591,7 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
             ],
         },
         "nulled": _nulled_by_file([mask.record(n) for n in nulled]),
-        "quarantine_reasons": reasons,
+        "quarantine_reasons": _by_reason_class(reasons),
         "quarantined": [mask.record(q) for q in quarantined],
         "quarantine_sample": QUARANTINE_SAMPLE,
         "pii_masked": not settings.unmask_pii,

@@ -78,6 +78,32 @@ def test_chain_verifies_and_every_manifest_names_its_loads(audited: Settings) ->
     assert not (audited.var_dir / "staging" / chain[-1].run_id).exists()  # nothing left staged
 
 
+def test_diff_of_consecutive_days_names_new_deliveries_not_restatements(audited: Settings) -> None:
+    """Issue 15, point 9: every file of the next day was called "restated (load None -> ...)", and a
+    large-cash alert was blamed on loans.csv (a row naming the customer as a borrower)."""
+    chain = [ledger.read(p) for p in ledger.manifests(audited)]
+    first = next(m for m in chain if m.business_date == DAYS[0])
+    second = next(m for m in chain if m.business_date == DAYS[1])
+    differences = audit.diff(audited, first.run_id, second.run_id)
+    assert differences.restatements == ()
+    assert {d.file_name for d in differences.deliveries} >= {"loans.csv", "transactions.csv"}
+    assert all(d.business_date == DAYS[1].isoformat() for d in differences.deliveries)
+    text = "\n".join(differences.lines())
+    assert "restated" not in text and "load None" not in text
+    assert f"{DAYS[1]}/transactions.csv delivered" in text
+    aml = [c for c in differences.changes if c.rule_id.startswith("cn.aml.")]
+    assert aml
+    for change in aml:  # an AML exception reads transactions and accounts, never the loan book
+        assert not any(name in cause for cause in change.causes for name in ("loans.csv", "schedules.csv")), (
+            change
+        )
+    assert any("transactions.csv" in cause for c in aml for cause in c.causes)
+    assert all(c.causes for c in differences.changes)  # nothing UNEXPLAINED: the business date moved
+    result = CliRunner().invoke(main, ["audit", "diff", first.run_id, second.run_id], env=_env(audited))
+    assert result.exit_code == 0, result.output
+    assert "load None" not in result.output and "restated" not in result.output
+
+
 def test_killed_at_every_step_boundary_leaves_no_manifest_then_same_bytes(
     audited: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
