@@ -68,6 +68,8 @@ HEADLINE = (
     "bad_debt_rate",
     "real_apr_weighted_mean",
 )
+#: The CN guideline whose layout the filing follows (its citation, mapped by the pack).
+GUIDELINE = "CBRC [2017] No. 113 art. 10"
 TREND_RATES = ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate")
 CAP_LABELS = {
     "court_cap_rate": "court cap",
@@ -203,6 +205,10 @@ def filing_context(
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in indicators:
         groups.setdefault(item["indicator_group"], []).append(item)
+    # The legal basis the filing is made under comes from the pack (issue 15 point 9: the us
+    # filing cited PBOC and CBRC); a pack without the parameter files under the CN guideline.
+    basis = pack.parameters.get("disclosure_legal_basis")
+    citations = basis.value if basis is not None and isinstance(basis.value, dict) else {}
     definitions = {
         name: {"value": pack.parameters[name].value, "source": " ".join(pack.parameters[name].source.split())}
         for name in ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate")
@@ -217,6 +223,7 @@ def filing_context(
         "is_final": closed,
         "run": info.__dict__,
         "pack_parameters": definitions,
+        "legal_basis": str(citations.get(GUIDELINE, GUIDELINE)),
         "indicators": indicators,
         "headline": [totals[name] for name in HEADLINE if name in totals],
         "groups": groups,
@@ -349,11 +356,11 @@ def _csv(document: dict[str, Any]) -> bytes:
 def recorded_pack(settings: Settings, as_of: date) -> tuple[RulePack, dict[str, Any] | None]:
     """The rule pack the run of ``as_of`` recorded (``results.run_log``), and its ledger record.
 
-    The pack under ``checks/<name>`` if its content hash is the recorded one; otherwise
-    the files the run's sealed manifest archived. The record (name, version, sha256,
-    archived files) is None when the pack was taken from ``checks/`` and the run is not
-    sealed yet. A pack found in neither place is a FilingError: a filing is never made
-    under another pack than the figures it files (issue 15, point 6).
+    The pack under ``checks/<name>`` if its content hash is the recorded one (the record
+    is then None: the sealer archives that folder); otherwise the files the run's sealed
+    manifest archived (the record: name, version, sha256, archived files). A pack found
+    in neither place is a FilingError: a filing is never made under another pack than
+    the figures it files (issue 15, point 6).
     """
     from regwatch import ledger
     from regwatch.archive import Archive
@@ -361,19 +368,19 @@ def recorded_pack(settings: Settings, as_of: date) -> tuple[RulePack, dict[str, 
     from regwatch.rules import load_pack, pack_digest
 
     info = run_info(as_of, settings)
+    live = settings.checks_dir / info.pack
+    if (live / "_pack.yml").is_file() and pack_digest(live) == info.pack_sha256:
+        return load_pack(live), None
     sealed = next(
         (
             m
             for m in reversed([ledger.read(p) for p in ledger.manifests(settings)])
-            if m.run_id == info.run_id
+            if m.run_id == info.run_id and m.body["rule_pack"].get("sha256") == info.pack_sha256
         ),
         None,
     )
-    record = dict(sealed.body["rule_pack"]) if sealed is not None else None
-    live = settings.checks_dir / info.pack
-    if (live / "_pack.yml").is_file() and pack_digest(live) == info.pack_sha256:
-        return load_pack(live), record
-    if record is not None and record.get("sha256") == info.pack_sha256:
+    if sealed is not None:
+        record = dict(sealed.body["rule_pack"])
         archive = Archive.of(settings)
         with tempfile.TemporaryDirectory(prefix="regwatch-pack-") as folder:
             pack_dir = Path(folder) / info.pack

@@ -153,3 +153,35 @@ def test_a_provisional_filing_is_sealed_and_an_edit_fails_verify(
     verified = CliRunner().invoke(main, ["audit", "verify"], env=_env(settings))
     assert verified.exit_code == 1
     assert "filings/2025-06_provisional/disclosure_indicators.html was altered" in verified.output
+
+
+def test_the_us_filing_cites_us_law_not_pboc_or_cbrc(us_platform: Settings) -> None:
+    """Issue 15, point 9: the us filing cited PBOC and CBRC; its citations come from the pack."""
+    folder = folder_for(us_platform, "2025Q2")
+    for name in ("disclosure_indicators.html", "disclosure_indicators.json", "disclosure_indicators.csv"):
+        text = (folder / name).read_text(encoding="utf-8")
+        for cn in ("PBOC", "CBRC", "T/NIFA", "art. 10("):
+            assert cn not in text, (name, cn)
+    document = json.loads((folder / "disclosure_indicators.json").read_text())
+    apr = next(i for i in document["indicators"] if i["id"] == "real_apr_weighted_mean")
+    assert "Regulation Z, 12 CFR 1026.22" in apr["definition"]
+    assert "no US rule prescribes this disclosure" in (folder / "disclosure_indicators.html").read_text()
+
+
+def test_a_pack_changed_since_the_run_is_taken_from_the_archive(
+    us_platform: Settings, tmp_path: Path
+) -> None:
+    """checks/us edited after the run: the filing still uses the pack files the run's manifest archived."""
+    from regwatch.filing import seal_filing
+
+    project = tmp_path / "project"
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__")
+    for name in ("dbt_project", "reports", "checks"):
+        shutil.copytree(REPO_ROOT / name, project / name, ignore=ignore)
+    header = project / "checks" / "us" / "_pack.yml"
+    header.write_text(header.read_text().replace("delinquent loans over loans outstanding", "EDITED SINCE"))
+    settings = replace(_copy(us_platform, tmp_path), project_root=project)
+    result = seal_filing(settings, "2025Q2")
+    assert result.status == "identical", result.note
+    document = json.loads((folder_for(settings, "2025Q2") / "disclosure_indicators.json").read_text())
+    assert "EDITED SINCE" not in json.dumps(document)

@@ -25,7 +25,7 @@ def test_cn_pack_loads_with_parameters_resolved() -> None:
     # caps come from the effective-dated seeds, per loan: the rule compares two columns
     assert apr.resolved_kwargs(pack.parameters)["column_A"] == "comprehensive_cap_rate"
     assert apr.column == "real_apr"
-    assert {r.family for r in pack.rules} == {"aml", "disclosures", "rate_caps"}
+    assert {r.family for r in pack.rules} == {"aml", "data_quality", "disclosures", "rate_caps"}
     assert all(rule.legal_basis for rule in pack.rules)
 
 
@@ -44,6 +44,7 @@ def test_us_pack_loads() -> None:
     assert [r.id for r in pack.rules] == [
         "us.aml.cash_above_ctr_threshold",
         "us.aml.missing_fx_rate",
+        "us.data_quality.loan_contract_date_after_business_date",
         "us.rate_caps.apr_above_cap",
     ]
     ctr = pack.rule("us.aml.cash_above_ctr_threshold")

@@ -8,7 +8,8 @@
     table holds the indicators of every month end and quarter end that was run
     (is_period_closed: D is the period's last weekday), and the trend within each period.
 
-    Every indicator carries its definition, numerator and denominator; the project and
+    Every indicator carries its definition (its legal basis through the macro
+    disclosure_basis: the CN article, or what the pack maps it to), numerator and denominator; the project and
     amount overdue rates and the bad-debt rate take theirs from the pack parameters
     project_overdue_rate, amount_overdue_rate and bad_debt_rate.
 -#}
@@ -175,7 +176,7 @@ indicators as (
         cast(null as decimal(24, 8)) as denominator_value,
         '{{ measures.get(id, label) }}' as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        '{{ measures.get(id, label) }} ({{ basis }})' as definition
+        '{{ measures.get(id, label) }} ({{ disclosure_basis(basis) }})' as definition
     from measures
     union all
     {%- endfor %}
@@ -204,7 +205,7 @@ indicators as (
         '{{ terms.numerator | join(" + ") }}: {% for t in terms.numerator %}{{ measures[t] }}{{ " plus " if not loop.last }}{% endfor %}'
             as numerator_definition,
         '{{ terms.denominator }}: {{ measures[terms.denominator] }}' as denominator_definition,
-        '{{ terms.numerator | join(" + ") }} / {{ terms.denominator }} (pack parameter {{ id }}; {{ basis }})' as definition
+        '{{ terms.numerator | join(" + ") }} / {{ terms.denominator }} (pack parameter {{ id }}; {{ disclosure_basis(basis) }})' as definition
     from measures
     union all
     {%- endfor %}
@@ -228,7 +229,7 @@ indicators as (
         cast(outstanding_principal as decimal(24, 8)) as denominator_value,
         '{{ numerator }}: {{ measures[numerator] }}' as numerator_definition,
         'outstanding_principal: {{ measures["outstanding_principal"] }}' as denominator_definition,
-        '{{ numerator }} / outstanding_principal ({{ basis }})' as definition
+        '{{ numerator }} / outstanding_principal ({{ disclosure_basis(basis) }})' as definition
     from measures
     union all
     {%- endfor %}
@@ -261,7 +262,7 @@ indicators as (
         {%- endif %}
         '{{ numerator }}' as numerator_definition,
         {{ "null" if denominator == 'null' else "'" ~ denominator ~ "'" }} as denominator_definition,
-        '{{ definition }} (real APR in the pack convention ' || '{{ var("apr_convention", "cn_irr") }}' || '; PBOC Announcement [2021] No. 3)' as definition
+        '{{ definition }} (real APR in the pack convention ' || '{{ var("apr_convention", "cn_irr") }}' || '; {{ disclosure_basis("PBOC Announcement [2021] No. 3") }})' as definition
     from measures
     union all
     {%- endfor %}
@@ -333,7 +334,7 @@ indicators as (
         cast(null as decimal(24, 8)) as denominator_value,
         '{{ measures[column] }}, by payer type' as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        '{{ measures[column] }}, by payer type (art. 10(9))' as definition
+        '{{ measures[column] }}, by payer type ({{ disclosure_basis("art. 10(9)") }})' as definition
     from periods
     cross join (select 'guarantor' as payer_type union all select 'platform' as payer_type) as payers
     left join (
@@ -439,7 +440,7 @@ indicators as (
         cast(null as decimal(24, 8)) as denominator_value,
         fees.charge_basis as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        '{{ what }} rate charged: ' || fees.charge_basis || ' (seed product_fee_schedules; art. 10(10))' as definition
+        '{{ what }} rate charged: ' || fees.charge_basis || ' (seed product_fee_schedules; {{ disclosure_basis("art. 10(10)") }})' as definition
     from periods
     inner join {{ ref('stg_reference__product_fee_schedules') }} as fees
         on fees.valid_from <= periods.period_end

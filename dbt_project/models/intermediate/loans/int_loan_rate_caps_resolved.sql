@@ -3,7 +3,8 @@
     contract formation), from the effective-dated policies and one-year LPR seeds:
     the court's private-lending cap (24% before 2020-08-20, then 4 x LPR) for loans
     funded by individual lenders, the 24% comprehensive-cost level and the 36% void line
-    for every loan. Each cap carries its source: the policy and, for 4 x LPR, the quote.
+    for every loan, and the us pack's APR cap (us_apr_cap). Each cap carries its source:
+    the policy and, for 4 x LPR, the quote.
 -#}
 with
 
@@ -77,7 +78,9 @@ final as (
         max(case when loan_caps.cap_name = 'comprehensive_cap' then loan_caps.cap_source end)
             as comprehensive_cap_source,
         max(case when loan_caps.cap_name = 'void_line' then loan_caps.cap_rate end) as void_line_rate,
-        max(case when loan_caps.cap_name = 'void_line' then loan_caps.cap_source end) as void_line_source
+        max(case when loan_caps.cap_name = 'void_line' then loan_caps.cap_source end) as void_line_source,
+        max(case when loan_caps.cap_name = 'us_apr_cap' then loan_caps.cap_rate end) as us_apr_cap_rate,
+        max(case when loan_caps.cap_name = 'us_apr_cap' then loan_caps.cap_source end) as us_apr_cap_source
     from loans
     left join fundings on loans.loan_id = fundings.loan_id
     left join loan_reference_rates on loans.loan_id = loan_reference_rates.loan_id

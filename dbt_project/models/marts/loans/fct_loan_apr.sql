@@ -85,7 +85,9 @@ final as (
             when overdue.overdue_charge_rate is null then null
             when caps.is_private_lending then caps.court_cap_source
             else caps.comprehensive_cap_source
-        end as overdue_cap_source
+        end as overdue_cap_source,
+        caps.us_apr_cap_rate,
+        caps.us_apr_cap_source
     from loans
     left join aprs on loans.loan_id = aprs.loan_id
     left join flows on loans.loan_id = flows.loan_id
