@@ -578,6 +578,8 @@ def _seal_filing(
                 "supersedes": current.folder if current is not None else None,
                 "reason": reason,
                 "run_code_version": info.code_version,
+                # The sealed manifest of the run the figures come from (None: filed from a run not sealed).
+                "run_manifest": _run_manifest(settings, info.run_id),
             },
         )
         folder = settings.published_reports_dir / target
@@ -587,6 +589,15 @@ def _seal_filing(
         return FilingResult("sealed", folder, tuple(folder / p.name for p in staged), manifest, note)
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
+
+
+def _run_manifest(settings: Settings, run_id: str) -> str | None:
+    from regwatch import ledger
+
+    try:
+        return ledger.find(settings, run=run_id).name
+    except ledger.RunNotFoundError:
+        return None
 
 
 def file_period(

@@ -127,9 +127,14 @@ def test_a_filing_that_differs_from_the_sealed_one_is_refused_then_versioned_wit
     assert manifest.body["filing"]["folder"] == "filings/2025-06_v2"
     assert manifest.body["filing"]["supersedes"] == "filings/2025-06"
     assert manifest.body["rule_pack"]["name"] == "us"
+    assert manifest.body["filing"]["run_manifest"] == ledger.find(settings, business_date=CLOSE).name
     assert ledger.verify(settings).ok, ledger.verify(settings).problems
-    # A filing manifest is not a run: the date's run is still the one audit finds.
+    # A filing manifest is not a run: the date's run is still the one audit finds, and the
+    # next run's check of the warehouse against the ledger head looks past it.
     assert ledger.find(settings, business_date=CLOSE).body.get("filing") is None
+    from regwatch.consistency import problems
+
+    assert problems(settings) == []
 
 
 def test_a_provisional_filing_is_sealed_and_an_edit_fails_verify(
