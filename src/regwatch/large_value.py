@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from regwatch import warehouse
+from regwatch import delivery, warehouse
 from regwatch.config import Settings
 from regwatch.csv_cells import csv_bytes
 from regwatch.masking import mask_record
@@ -93,6 +93,19 @@ def _fetch(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
 
+def delivery_block(verdict: delivery.DeliveryVerdict | None) -> dict[str, Any]:
+    """The date's delivery verdict: a run accepted degraded is marked (null: no verdict stored)."""
+    if verdict is None:
+        return {"verdict": None, "accepted_reason": None, "files_not_complete": []}
+    return {
+        "verdict": verdict.status,
+        "accepted_reason": verdict.accepted_reason,
+        "files_not_complete": [
+            {"file": f.label, "status": f.status, "reason": f.reason} for f in verdict.blocking
+        ],
+    }
+
+
 def large_value_content(settings: Settings, business_date: date, run_id: str) -> dict[str, Any]:
     """The report of ``business_date`` as a JSON-ready dict (masked unless PII is unmasked)."""
     from regwatch.rules import load_pack
@@ -117,6 +130,7 @@ def large_value_content(settings: Settings, business_date: date, run_id: str) ->
             raise ReportError(
                 f"large-value report for {business_date}: {str(error).splitlines()[0]} (run the transform step first)"
             ) from error
+        verdict = delivery.read(con, business_date)
     mask = (lambda record: dict(record)) if settings.unmask_pii else mask_record
     by_key: dict[str, list[dict[str, Any]]] = {}
     for item in items:
@@ -149,6 +163,7 @@ def large_value_content(settings: Settings, business_date: date, run_id: str) ->
         ),
         "calendar": "seed cn_working_days: State Council General Office holiday notices for 2024-2026",
         "pii_masked": not settings.unmask_pii,
+        "delivery": delivery_block(verdict),
         "customer_day_count": len(days_out),
         "transaction_count": sum(len(d["transactions"]) for d in days_out),
         "customer_days": days_out,

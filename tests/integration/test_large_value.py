@@ -313,3 +313,42 @@ def test_unmasked_runs_show_the_id_number(runs: dict[str, Settings], tmp_path: P
     )
     assert content["pii_masked"] is False
     assert {d["id_number"] for d in content["customer_days"]} >= {"110101199003074477"}
+
+
+def test_a_degraded_delivery_is_marked_in_the_json(runs: dict[str, Settings], tmp_path: Path) -> None:
+    """A date run with --accept-degraded: the large-value JSON says so (it carried no mark at all)."""
+    from regwatch.large_value import large_value_content
+
+    complete = json.loads(
+        (runs["cn"].reports_dir / DAY.isoformat() / "large_value_transactions.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    assert complete["delivery"] == {"verdict": "complete", "accepted_reason": None, "files_not_complete": []}
+    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=runs["cn"].landing_dir)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    shutil.copy(runs["cn"].warehouse_path, settings.warehouse_path)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(
+            "UPDATE results.delivery_log SET verdict = 'degraded', accepted_reason = 'core banking late' "
+            "WHERE business_date = ?",
+            [DAY],
+        )
+        con.execute(
+            "UPDATE results.delivery_log SET status = 'empty', blocking = true, reason = 'header only, no records' "
+            "WHERE business_date = ? AND file_name = 'transactions'",
+            [DAY],
+        )
+    content = large_value_content(settings, DAY, "r")
+    validate_content(settings, content)
+    assert content["delivery"] == {
+        "verdict": "degraded",
+        "accepted_reason": "core banking late",
+        "files_not_complete": [
+            {
+                "file": f"{DAY.isoformat()}/transactions.csv",
+                "status": "empty",
+                "reason": "header only, no records",
+            }
+        ],
+    }
