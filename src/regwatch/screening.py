@@ -57,6 +57,9 @@ _NOT_WORD = re.compile(r"[^0-9a-z]+")
 #: Two words are paired only from this similarity (``fuzz.ratio`` / 100): one
 #: letter off in a word of 4 (``Wang`` / ``Wong``) or of 6 (``Khalid`` / ``Khaled``).
 TOKEN_MIN_SIMILARITY = 0.75
+#: A joined word (spacing variants: ``Bao Shan`` / ``Baoshan``) pairs only from this similarity:
+#: joining is for the same letters spaced otherwise, not a word grown by another (``bin Yusuf`` / ``Yusuf``).
+JOINED_MIN_SIMILARITY = 0.85
 #: Words shorter than this pair only when equal: one letter makes another short name (Li / Lin, Ma / Mai).
 SHORT_WORD = 4
 #: The syllables of Hanyu Pinyin (tone marks and the u-umlaut folded away). Two different
@@ -91,7 +94,7 @@ PATRONYMIC_WEIGHT = 0.25
 _PATRONYMIC = re.compile(r"(?:ovich|evich|ovych|ich|ovna|evna|ichna)$")
 #: The weight of the extra words of the longer name when every word of the shorter one is matched.
 EXTRA_WORD_WEIGHT = 0.5
-#: Names of more words than this are joined word pair by word pair only (not every composition).
+#: Names of more words than this are joined one run of adjacent words at a time (not every composition).
 _MAX_JOINED_WORDS = 5
 
 # Letters that carry no combining mark to drop (NFKD leaves them whole).
@@ -197,8 +200,11 @@ def _joined_forms(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     n = len(words)
     if n < 2:
         return [words]
-    if n > _MAX_JOINED_WORDS:
-        return [words] + [(*words[:i], words[i] + words[i + 1], *words[i + 2 :]) for i in range(n - 1)]
+    if n > _MAX_JOINED_WORDS:  # one run of adjacent words joined (L. L. C. = LLC), not every composition
+        spans = {
+            (*words[:i], "".join(words[i:j]), *words[j:]) for i in range(n - 1) for j in range(i + 2, n + 1)
+        }
+        return [words, *sorted(spans - {words})]
     forms = [words]
     for kept in range(n - 1):
         for cuts in combinations(range(1, n), kept):  # keep some of the n - 1 word boundaries, not all
@@ -241,22 +247,44 @@ def _align(a: tuple[str, ...], b: tuple[str, ...], sim: dict[tuple[str, str], fl
 
 
 def _pair_score(
-    a_forms: list[tuple[str, ...]], b_forms: list[tuple[str, ...]], sim: dict[tuple[str, str], float]
+    a_forms: list[tuple[str, ...]],
+    b_forms: list[tuple[str, ...]],
+    sim: dict[tuple[str, str], float],
+    joined_agree: bool = True,
 ) -> float:
-    """Best alignment of one name's forms against the other's words, and the reverse (never both joined)."""
+    """Best alignment of one name's forms against the other's words, and the reverse (never both joined).
+
+    A joined form is tried only when one of its joined words agrees with a word of the
+    other name (``joined_agree`` False: none does): otherwise it aligns no better than
+    the name's own words.
+    """
     a, b = a_forms[0], b_forms[0]
     best = _align(a, b, sim)
-    for form in a_forms[1:]:
-        best = max(best, _align(form, b, sim))
-    for form in b_forms[1:]:
-        best = max(best, _align(a, form, sim))
+    if not joined_agree:
+        return best
+    if len(a_forms) > 1:
+        own = set(a)
+        useful = {x for form in a_forms[1:] for x in form if x not in own and any((x, y) in sim for y in b)}
+        for form in a_forms[1:]:
+            if useful.intersection(form):
+                best = max(best, _align(form, b, sim))
+    if len(b_forms) > 1:
+        own = set(b)
+        useful = {y for form in b_forms[1:] for y in form if y not in own and any((x, y) in sim for x in a)}
+        for form in b_forms[1:]:
+            if useful.intersection(form):
+                best = max(best, _align(a, form, sim))
     return best
 
 
 def _word_similarities(
-    left: Sequence[str], right: Sequence[str], workers: int = 1
+    left: Sequence[str], right: Sequence[str], workers: int = 1, joined: frozenset[str] = frozenset()
 ) -> dict[tuple[str, str], float]:
-    """Every (left word, right word) pair at least :data:`TOKEN_MIN_SIMILARITY` alike, vectorised."""
+    """Every (left word, right word) pair at least :data:`TOKEN_MIN_SIMILARITY` alike, vectorised.
+
+    A pair with a ``joined`` word (or any pair, when ``joined`` is everything on one side:
+    see :func:`score_pairs`) needs :data:`JOINED_MIN_SIMILARITY`.
+    """
     found: dict[tuple[str, str], float] = {}
     if not left or not right:
         return found
@@ -269,11 +297,18 @@ def _word_similarities(
         )
         for i, j in zip(*np.nonzero(matrix >= cutoff), strict=True):
             x, y = rows[int(i)], right[int(j)]
-            if x == y or (
-                min(len(x), len(y)) >= SHORT_WORD and not (x in PINYIN_SYLLABLES and y in PINYIN_SYLLABLES)
-            ):
+            if _agree(x, y, float(matrix[i, j]), x in joined or y in joined):
                 found[(x, y)] = float(matrix[i, j]) / 100.0
     return found
+
+
+def _agree(x: str, y: str, ratio: float, joined: bool) -> bool:
+    """Whether two words at ``fuzz.ratio`` ``ratio`` pair (see the thresholds above)."""
+    if ratio < (JOINED_MIN_SIMILARITY if joined else TOKEN_MIN_SIMILARITY) * 100.0:
+        return False
+    return x == y or (
+        min(len(x), len(y)) >= SHORT_WORD and not (x in PINYIN_SYLLABLES and y in PINYIN_SYLLABLES)
+    )
 
 
 def score_pairs(
@@ -281,52 +316,86 @@ def score_pairs(
 ) -> list[tuple[int, int, float]]:
     """``(row in names, row in listed, score)`` of every pair scoring at least ``min_score`` (and above 0).
 
-    Set-based: the words (and joined words) of all names are compared with those of
-    all listed names at once; a pair is aligned only when the word pairs that agree
-    could lift it to ``min_score`` (an upper bound: all of them matched, the
-    unmatched letters at half weight). Sorted by name row, then listed row.
+    Set-based: the words of all names are compared with those of all listed names at
+    once (a joined word only with the other side's own words); a pair is aligned
+    only when the words that agree could lift it to ``min_score``: an upper bound
+    that counts, per side, the letters of its agreeing words (at most the name's
+    letters), the unmatched letters at the lowest weight. Sorted by name row, then
+    listed row.
     """
-    left = [_joined_forms(canonical_tokens(n)) for n in names]
-    right = [_joined_forms(canonical_tokens(n)) for n in listed]
-    left_words = sorted({w for forms in left for form in forms for w in form})
-    right_words = sorted({w for forms in right for form in forms for w in form})
-    sim = _word_similarities(left_words, right_words, workers)
-    if not sim:
-        return []
-    # Which names hold which word (any form), and the weight of each agreeing word pair.
-    lw_index = {w: k for k, w in enumerate(left_words)}
-    rw_index = {w: k for k, w in enumerate(right_words)}
     import pandas as pd
 
-    def incidence(forms_of: list[list[tuple[str, ...]]], index: dict[str, int]) -> pd.DataFrame:
-        rows, words = [], []
+    left = [_joined_forms(canonical_tokens(n)) for n in names]
+    right = [_joined_forms(canonical_tokens(n)) for n in listed]
+    left_own = sorted({w for forms in left for w in forms[0]})
+    right_own = sorted({w for forms in right for w in forms[0]})
+    left_all = sorted({w for forms in left for form in forms for w in form})
+    right_joined = sorted({w for forms in right for form in forms[1:] for w in form} - set(right_own))
+    sim = _word_similarities(left_all, right_own, workers, frozenset(left_all) - frozenset(left_own))
+    sim.update(_word_similarities(left_own, right_joined, workers, frozenset(right_joined)))
+    if not sim:
+        return []
+    lw_index = {w: k for k, w in enumerate(left_all)}
+    right_all = sorted(set(right_own) | set(right_joined))
+    rw_index = {w: k for k, w in enumerate(right_all)}
+
+    def incidence(forms_of: list[list[tuple[str, ...]]], index: dict[str, int], name: str) -> pd.DataFrame:
+        rows, words, joined_word = [], [], []
         for r, forms in enumerate(forms_of):
+            own = set(forms[0])
             for w in sorted({w for form in forms for w in form}):
                 rows.append(r)
                 words.append(index[w])
-        return pd.DataFrame({"row": np.asarray(rows, np.int64), "word": np.asarray(words, np.int64)})
+                joined_word.append(w not in own)
+        return pd.DataFrame(
+            {
+                name: np.asarray(rows, np.int64),
+                name + "w": np.asarray(words, np.int64),
+                name + "_joined": np.asarray(joined_word, bool),
+            }
+        )
 
     hits = pd.DataFrame(
         {
-            "lw": np.asarray([lw_index[x] for x, _ in sim], np.int64),
-            "rw": np.asarray([rw_index[y] for _, y in sim], np.int64),
-            "weight": np.asarray([s * (len(x) + len(y)) for (x, y), s in sim.items()], np.float64),
+            "aw": np.asarray([lw_index[x] for x, _ in sim], np.int64),
+            "bw": np.asarray([rw_index[y] for _, y in sim], np.int64),
+            "sim": np.asarray(list(sim.values()), np.float64),
         }
     )
-    a = incidence(left, lw_index).rename(columns={"row": "a", "word": "lw"})
-    b = incidence(right, rw_index).rename(columns={"row": "b", "word": "rw"})
-    joined = a.merge(hits, on="lw").merge(b, on="rw")
-    bound = joined.groupby(["a", "b"], sort=True)["weight"].sum().reset_index()
+    left_len = np.asarray([len(w) for w in left_all], np.float64)
+    right_len = np.asarray([len(w) for w in right_all], np.float64)
+    joined = (
+        incidence(left, lw_index, "a").merge(hits, on="aw").merge(incidence(right, rw_index, "b"), on="bw")
+    )
+    # Per side: each agreeing word's letters at its best similarity, at most the name's letters.
+    side_a = joined.groupby(["a", "b", "aw"], sort=True)["sim"].max().reset_index()
+    side_a["part"] = side_a["sim"].to_numpy() * left_len[side_a["aw"].to_numpy()]
+    side_b = joined.groupby(["a", "b", "bw"], sort=True)["sim"].max().reset_index()
+    side_b["part"] = side_b["sim"].to_numpy() * right_len[side_b["bw"].to_numpy()]
+    joined["joined"] = joined["a_joined"].to_numpy() | joined["b_joined"].to_numpy()
+    bound = (
+        side_a.groupby(["a", "b"], sort=True)["part"]
+        .sum()
+        .rename("part_a")
+        .to_frame()
+        .join(side_b.groupby(["a", "b"], sort=True)["part"].sum().rename("part_b"))
+        .join(joined.groupby(["a", "b"], sort=True)["joined"].any())
+        .reset_index()
+    )
     length_a = np.asarray([sum(map(len, f[0])) for f in left], np.float64)
     length_b = np.asarray([sum(map(len, f[0])) for f in right], np.float64)
-    total = length_a[bound["a"].to_numpy()] + length_b[bound["b"].to_numpy()]
-    credit = np.minimum(bound["weight"].to_numpy(), total)
-    # score = credit / (total - (1 - w) * unmatched), w >= PATRONYMIC_WEIGHT, unmatched <= total - credit.
+    rows_a, rows_b = bound["a"].to_numpy(), bound["b"].to_numpy()
+    total = length_a[rows_a] + length_b[rows_b]
+    credit = np.minimum(bound["part_a"].to_numpy(), length_a[rows_a]) + np.minimum(
+        bound["part_b"].to_numpy(), length_b[rows_b]
+    )
+    # score = credit / (total - (1 - w) * unmatched), w >= PATRONYMIC_WEIGHT, unmatched = total - matched letters.
     upper = 100.0 * credit / (total - (1.0 - PATRONYMIC_WEIGHT) * (total - credit))
     keep = upper >= min_score - 1e-9
     out: list[tuple[int, int, float]] = []
-    for i, j in zip(bound["a"].to_numpy()[keep].tolist(), bound["b"].to_numpy()[keep].tolist(), strict=True):
-        value = _pair_score(left[i], right[j], sim)
+    flags = bound["joined"].to_numpy()[keep].tolist()
+    for i, j, flag in zip(rows_a[keep].tolist(), rows_b[keep].tolist(), flags, strict=True):
+        value = _pair_score(left[i], right[j], sim, flag)
         if value > 0.0 and value >= min_score:
             out.append((i, j, value))
     return out
@@ -341,8 +410,19 @@ def score_matrix(names: Sequence[str], listed: Sequence[str], workers: int = 1) 
 
 
 def score(a: str, b: str) -> float:
-    """Similarity of two names, 0 to 100 (see the module's description)."""
-    return float(score_matrix([a], [b])[0, 0])
+    """Similarity of two names, 0 to 100 (see the module's description); :func:`score_pairs`'s value for one pair."""
+    a_forms, b_forms = _joined_forms(canonical_tokens(a)), _joined_forms(canonical_tokens(b))
+    a_own, b_own = set(a_forms[0]), set(b_forms[0])
+    a_all = {w for form in a_forms for w in form}
+    b_joined = {w for form in b_forms[1:] for w in form} - b_own
+    sim: dict[tuple[str, str], float] = {}
+    for x, y in [*((x, y) for x in a_all for y in b_own), *((x, y) for x in a_own for y in b_joined)]:
+        ratio = fuzz.ratio(x, y)
+        if _agree(x, y, ratio, x not in a_own or y not in b_own):
+            sim[(x, y)] = ratio / 100.0
+    if not sim:
+        return 0.0
+    return _pair_score(a_forms, b_forms, sim)
 
 
 @dataclass(frozen=True)

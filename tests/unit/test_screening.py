@@ -262,3 +262,63 @@ def test_rules_evaluate_prints_the_screening_fixture(
     assert "false-positive rate 0.0" in lines[1]
     assert lines[2].startswith("screening at review floor 80: recall 1.000")
     assert all(line.split() for line in result.output.splitlines())  # no blank line (parsed per line)
+
+
+def test_screen_frame_gives_screen_s_rows_in_screen_s_order() -> None:
+    """The set-based path (dbt model) and the per-party one agree row for row, ties and agreements included."""
+    import pandas as pd
+
+    from regwatch.screening import screen_frame
+
+    entries = [
+        *_ENTRIES,
+        ListEntry("WL-4", "ZHANG, Wei", ("Chang Wei",), date(1975, 1, 1), "CN", "PBOC"),
+        ListEntry("WL-5", "Zhang Wei", (), None, " cn ", "MPS"),
+        ListEntry("WL-6", "BATARFI, Khalid", (), None, "", "UN"),
+    ]
+    parties = [
+        Party("0", "Wei ZHANG", date(1975, 1, 1), "CN"),
+        Party("1", "KARIM al-masri", date(1981, 5, 5), None),
+        Party("2", "Hana Li", None, "CN"),
+        Party("3", "Chang Wei", None, ""),
+        Party("4", "Wei ZHANG", None, "US"),
+        Party("5", "BATARFI, Khaled Saeed", date(1970, 3, 1), "YE"),
+        Party("6", "Abu Yusuf", date(1970, 3, 1), "sy"),
+    ]
+    expected = screen(parties, entries, 80)
+    table = pd.DataFrame(
+        {
+            "screened_name": [p.name for p in parties],
+            "date_of_birth": [p.date_of_birth for p in parties],
+            "country": [p.country for p in parties],
+        }
+    )
+    frame = screen_frame(table, entries, 80)
+    assert len(expected) >= 8
+    assert list(frame.itertuples(index=False, name=None)) == [
+        (
+            int(m.party_key),
+            m.list_id,
+            m.matched_name,
+            m.is_alias,
+            m.name_score,
+            m.dob_agreement,
+            m.country_agreement,
+            m.rank,
+        )
+        for m in expected
+    ]
+    assert screen_frame(table.iloc[:0], entries, 80).empty
+    assert list(screen_frame(table, entries, 101).columns) == list(frame.columns)
+
+
+def test_scoring_is_deterministic_and_order_free() -> None:
+    from regwatch.screening import score_pairs
+
+    names = ["Wei Zhang", "Hana Li", "Karim Al Masri", "Abu Yusuf", "Bao Shan Ouyang"]
+    listed = ["ZHANG, Wei", "KHAN, Ali", "Karim AL-MASRI", "Ouyang Baoshan", "Abu Yusuf"]
+    first = score_pairs(names, listed, 0)
+    assert first == score_pairs(names, listed, 0)
+    reversed_rows = score_pairs(names[::-1], listed[::-1], 0)
+    n, m = len(names), len(listed)
+    assert sorted((n - 1 - i, m - 1 - j, v) for i, j, v in reversed_rows) == first

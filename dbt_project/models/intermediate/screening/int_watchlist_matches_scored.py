@@ -13,7 +13,7 @@ contracted) select from this one.
 def model(dbt, session):
     import pandas as pd
 
-    from regwatch.screening import ListEntry, Party, parse_aliases, screen
+    from regwatch.screening import ListEntry, parse_aliases, screen_frame
 
     floor_text = dbt.config.get("watchlist_review_floor")
     try:
@@ -42,31 +42,23 @@ def model(dbt, session):
         )
         for row in listed.itertuples(index=False)
     ]
-    screened = [
-        Party(
-            key=str(i),
-            name=str(row.screened_name),
-            date_of_birth=day(row.date_of_birth),
-            country=text(row.country),
-        )
-        for i, row in enumerate(parties.itertuples(index=False))
-    ]
-    matches = screen(screened, entries, floor)
-    index = [int(m.party_key) for m in matches]
-    result = parties.iloc[index].reset_index(drop=True)
+    # Set-based: each distinct name scored once, the hits joined back to the parties (regwatch.screening).
+    matches = screen_frame(parties[["screened_name", "date_of_birth", "country"]], entries, floor)
+    result = parties.iloc[matches["party_row"].to_numpy()].reset_index(drop=True)
     by_id = {e.list_id: e for e in entries}
+    listed_ids = matches["list_id"].tolist()
     result = result.assign(
-        list_id=pd.Series([m.list_id for m in matches], dtype=object),
-        list_name=pd.Series([by_id[m.list_id].list_name for m in matches], dtype=object),
-        listed_name=pd.Series([by_id[m.list_id].name for m in matches], dtype=object),
-        listed_date_of_birth=pd.Series([by_id[m.list_id].date_of_birth for m in matches], dtype=object),
-        listed_country=pd.Series([by_id[m.list_id].country for m in matches], dtype=object),
-        matched_name=pd.Series([m.matched_name for m in matches], dtype=object),
-        is_alias=pd.Series([m.is_alias for m in matches], dtype=bool),
-        name_score=pd.Series([m.name_score for m in matches], dtype="float64"),
-        dob_agreement=pd.Series([m.dob_agreement for m in matches], dtype=object),
-        country_agreement=pd.Series([m.country_agreement for m in matches], dtype=object),
-        match_rank=pd.Series([m.rank for m in matches], dtype="int64"),
+        list_id=pd.Series(listed_ids, dtype=object),
+        list_name=pd.Series([by_id[i].list_name for i in listed_ids], dtype=object),
+        listed_name=pd.Series([by_id[i].name for i in listed_ids], dtype=object),
+        listed_date_of_birth=pd.Series([by_id[i].date_of_birth for i in listed_ids], dtype=object),
+        listed_country=pd.Series([by_id[i].country for i in listed_ids], dtype=object),
+        matched_name=pd.Series(matches["matched_name"].tolist(), dtype=object),
+        is_alias=pd.Series(matches["is_alias"].tolist(), dtype=bool),
+        name_score=pd.Series(matches["name_score"].tolist(), dtype="float64"),
+        dob_agreement=pd.Series(matches["dob_agreement"].tolist(), dtype=object),
+        country_agreement=pd.Series(matches["country_agreement"].tolist(), dtype=object),
+        match_rank=pd.Series(matches["match_rank"].tolist(), dtype="int64"),
         list_delivered_date=pd.Series(
             [listed["delivered_business_date"].iloc[0] if len(listed) else None] * len(matches), dtype=object
         ),
