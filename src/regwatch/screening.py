@@ -368,32 +368,35 @@ def score_pairs(
         incidence(left, lw_index, "a").merge(hits, on="aw").merge(incidence(right, rw_index, "b"), on="bw")
     )
     # Per side: each agreeing word's letters at its best similarity, at most the name's letters.
-    side_a = joined.groupby(["a", "b", "aw"], sort=True)["sim"].max().reset_index()
-    side_a["part"] = side_a["sim"].to_numpy() * left_len[side_a["aw"].to_numpy()]
-    side_b = joined.groupby(["a", "b", "bw"], sort=True)["sim"].max().reset_index()
-    side_b["part"] = side_b["sim"].to_numpy() * right_len[side_b["bw"].to_numpy()]
-    joined["joined"] = joined["a_joined"].to_numpy() | joined["b_joined"].to_numpy()
-    bound = (
-        side_a.groupby(["a", "b"], sort=True)["part"]
-        .sum()
-        .rename("part_a")
-        .to_frame()
-        .join(side_b.groupby(["a", "b"], sort=True)["part"].sum().rename("part_b"))
-        .join(joined.groupby(["a", "b"], sort=True)["joined"].any())
-        .reset_index()
-    )
+    # Grouped with numpy on one integer key per (name, listed name[, word]): sort, first of each run.
+    pair = joined["a"].to_numpy() * len(right) + joined["b"].to_numpy()
+    sims = joined["sim"].to_numpy()
+    pairs = np.unique(pair)
+
+    def side(words: npt.NDArray[np.int64], n_words: int, lengths: FloatMatrix) -> FloatMatrix:
+        key = pair * n_words + words
+        order = np.lexsort((-sims, key))  # by key, the best similarity first
+        ordered = key[order]
+        first = order[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+        part = np.zeros(len(pairs), np.float64)
+        np.add.at(part, np.searchsorted(pairs, pair[first]), sims[first] * lengths[words[first]])
+        return part
+
+    part_a = side(joined["aw"].to_numpy(), len(left_all), left_len)
+    part_b = side(joined["bw"].to_numpy(), len(right_all), right_len)
+    any_joined = np.zeros(len(pairs), np.int64)
+    flag = (joined["a_joined"].to_numpy() | joined["b_joined"].to_numpy()).astype(np.int64)
+    np.maximum.at(any_joined, np.searchsorted(pairs, pair), flag)
     length_a = np.asarray([sum(map(len, f[0])) for f in left], np.float64)
     length_b = np.asarray([sum(map(len, f[0])) for f in right], np.float64)
-    rows_a, rows_b = bound["a"].to_numpy(), bound["b"].to_numpy()
+    rows_a, rows_b = pairs // len(right), pairs % len(right)
     total = length_a[rows_a] + length_b[rows_b]
-    credit = np.minimum(bound["part_a"].to_numpy(), length_a[rows_a]) + np.minimum(
-        bound["part_b"].to_numpy(), length_b[rows_b]
-    )
+    credit = np.minimum(part_a, length_a[rows_a]) + np.minimum(part_b, length_b[rows_b])
     # score = credit / (total - (1 - w) * unmatched), w >= PATRONYMIC_WEIGHT, unmatched = total - matched letters.
     upper = 100.0 * credit / (total - (1.0 - PATRONYMIC_WEIGHT) * (total - credit))
     keep = upper >= min_score - 1e-9
     out: list[tuple[int, int, float]] = []
-    flags = bound["joined"].to_numpy()[keep].tolist()
+    flags = (any_joined[keep] > 0).tolist()
     for i, j, flag in zip(rows_a[keep].tolist(), rows_b[keep].tolist(), flags, strict=True):
         value = _pair_score(left[i], right[j], sim, flag)
         if value > 0.0 and value >= min_score:
