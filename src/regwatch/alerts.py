@@ -35,6 +35,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,7 @@ from typing import Any
 
 import duckdb
 
+from regwatch.rules import DEFAULT_KIND, FAMILY_KINDS, RulePack
 from regwatch.warehouse import delete_partition
 
 DECISIONS = ("false_positive", "escalated", "reported", "suppressed")
@@ -49,6 +51,7 @@ DECISIONS = ("false_positive", "escalated", "reported", "suppressed")
 SUPPRESSING = ("false_positive", "suppressed")
 DISPOSITION_COLUMNS = ("alert_key", "decision", "decided_on", "until", "analyst", "note")
 STATUSES = ("new", "open", "resolved", "suppressed")
+KINDS = ("condition", "event")
 AML_DOMAIN = "aml"
 _ALERT_KEY = re.compile(r"^AL-[0-9a-f]{12}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -277,6 +280,15 @@ def previous_run_date(con: duckdb.DuckDBPyConnection, business_date: date) -> da
     return row[0] if row else None
 
 
+_ACTIVE = ("new", "open", "suppressed")
+
+
+def _kind_sql(domain: str) -> str:
+    """SQL for the kind of a rule the run's pack does not name (a retired rule): its family's."""
+    cases = " ".join(f"WHEN '{family}' THEN '{kind}'" for family, kind in sorted(FAMILY_KINDS.items()))
+    return f"CASE {domain} {cases} ELSE '{DEFAULT_KIND}' END"
+
+
 _SNAPSHOT_SQL = f"""
 WITH
 days AS (
@@ -284,13 +296,23 @@ days AS (
     FROM (SELECT business_date FROM results.alert_log WHERE business_date < $d
           UNION SELECT CAST($d AS DATE))
 ),
+today AS (SELECT day_index FROM days WHERE business_date = $d),
+kinds AS (
+    SELECT unnest(CAST($rule_ids AS VARCHAR[])) AS rule_id, unnest(CAST($kinds AS VARCHAR[])) AS kind
+),
 fired AS (
-    SELECT e.rule_id, e.entity_key, e.business_date,
+    SELECT e.rule_id, e.entity_key, e.business_date, days.day_index,
            days.day_index - row_number() OVER (
                PARTITION BY e.rule_id, e.entity_key ORDER BY days.day_index) AS island
     FROM (SELECT DISTINCT rule_id, entity_key, business_date
           FROM results.exceptions WHERE business_date <= $d) AS e
     JOIN days USING (business_date)
+),
+keyed AS (
+    SELECT f.rule_id, f.entity_key, {ALERT_KEY_SQL} AS alert_key,
+           coalesce(kinds.kind, {_kind_sql("split_part(f.rule_id, '.', 2)")}) AS kind
+    FROM (SELECT DISTINCT rule_id, entity_key FROM fired) AS f
+    LEFT JOIN kinds USING (rule_id)
 ),
 seen AS (
     SELECT rule_id, entity_key, min(business_date) AS first_seen, max(business_date) AS last_seen,
@@ -304,23 +326,40 @@ streak AS (
       USING (rule_id, entity_key, island)
     GROUP BY f.rule_id, f.entity_key
 ),
-latest AS (
-    -- each candidate's most recent exception row: today's if it fires, else the previous date's
-    SELECT rule_id, entity_key, business_date AS row_date, severity, legal_basis, model, message, evidence
-    FROM results.exceptions
-    WHERE business_date = $d OR business_date = $p
-    QUALIFY row_number() OVER (
-        PARTITION BY rule_id, entity_key ORDER BY business_date DESC, message, evidence) = 1
-),
-candidates AS (
-    SELECT latest.*, {ALERT_KEY_SQL} AS alert_key, latest.row_date = $d AS is_firing
-    FROM latest
-),
 decisions AS (
-    SELECT alert_key, decision, until, analyst
+    SELECT alert_key, decision, decided_on, until, analyst
     FROM results.dispositions
     WHERE business_date = $d AND problem IS NULL AND decided_on <= $d
     QUALIFY row_number() OVER (PARTITION BY alert_key ORDER BY decided_on DESC, row_number DESC) = 1
+),
+pending AS (
+    -- event alerts: the firings no decision covers yet. A decision covers every firing up to
+    -- its decided_on (a suppressing one up to its until); a later firing opens the alert again.
+    SELECT f.rule_id, f.entity_key, min(f.business_date) AS open_since, min(f.day_index) AS since_index
+    FROM fired AS f
+    JOIN keyed AS k USING (rule_id, entity_key)
+    LEFT JOIN decisions AS d USING (alert_key)
+    WHERE k.kind = 'event'
+      AND (d.decided_on IS NULL OR f.business_date > CASE
+               WHEN d.decision IN {SUPPRESSING} THEN greatest(d.decided_on, d.until)
+               ELSE d.decided_on END)
+    GROUP BY f.rule_id, f.entity_key
+),
+latest AS (
+    -- each candidate's most recent exception row: a condition's today or on the previous date,
+    -- an event's whenever it last fired
+    SELECT e.rule_id, e.entity_key, e.business_date AS row_date, e.severity, e.legal_basis, e.model,
+           e.message, e.evidence
+    FROM results.exceptions AS e
+    JOIN days USING (business_date)
+    JOIN keyed AS k USING (rule_id, entity_key)
+    WHERE k.kind = 'event' OR e.business_date = $d OR e.business_date = $p
+    QUALIFY row_number() OVER (
+        PARTITION BY e.rule_id, e.entity_key ORDER BY e.business_date DESC, e.message, e.evidence) = 1
+),
+candidates AS (
+    SELECT latest.*, k.alert_key, k.kind, latest.row_date = $d AS is_firing
+    FROM latest JOIN keyed AS k USING (rule_id, entity_key)
 ),
 previous AS (
     SELECT alert_key, status FROM results.alert_days WHERE business_date = $p
@@ -338,17 +377,24 @@ SELECT
     c.severity,
     c.legal_basis,
     c.model,
+    c.kind,
     CASE
+        WHEN c.kind = 'event' THEN CASE
+            WHEN pe.open_since = $d THEN 'new'
+            WHEN pe.open_since IS NOT NULL THEN 'open'
+            WHEN c.is_firing AND d.decision IN {SUPPRESSING} AND d.until >= $d THEN 'suppressed'
+            ELSE 'resolved' END
         WHEN NOT c.is_firing THEN 'resolved'
-        WHEN d.decision IN ('false_positive', 'suppressed') AND d.until >= $d THEN 'suppressed'
+        WHEN d.decision IN {SUPPRESSING} AND d.until >= $d THEN 'suppressed'
         WHEN s.open_since = $d THEN 'new'
         ELSE 'open'
     END AS status,
     c.is_firing,
     seen.first_seen,
     seen.last_seen,
-    s.open_since,
-    CAST(coalesce(s.days_open, 0) AS INTEGER) AS days_open,
+    CASE WHEN pe.open_since IS NOT NULL THEN pe.open_since ELSE s.open_since END AS open_since,
+    CAST(CASE WHEN pe.open_since IS NOT NULL THEN today.day_index - pe.since_index + 1
+              ELSE coalesce(s.days_open, 0) END AS INTEGER) AS days_open,
     CAST(seen.days_seen AS INTEGER) AS days_seen,
     p.status AS previous_status,
     d.decision,
@@ -357,10 +403,15 @@ SELECT
     c.message,
     c.evidence
 FROM candidates AS c
+CROSS JOIN today
 JOIN seen USING (rule_id, entity_key)
 LEFT JOIN streak AS s USING (rule_id, entity_key)
+LEFT JOIN pending AS pe USING (rule_id, entity_key)
 LEFT JOIN decisions AS d USING (alert_key)
 LEFT JOIN previous AS p USING (alert_key)
+-- an event no decision leaves pending is listed while it fires, and once more (resolved) the
+-- first date a decision closes it; after that it is history (results.alerts)
+WHERE c.kind = 'condition' OR pe.open_since IS NOT NULL OR c.is_firing OR p.status IN {_ACTIVE}
 """
 
 _CUSTOMER_SQL = f"""
@@ -404,15 +455,38 @@ FROM grouped AS g LEFT JOIN before AS b USING (customer_id)
 """
 
 
-def update(con: duckdb.DuckDBPyConnection, business_date: date, run_id: str) -> AlertsSummary:
+def rule_kinds(pack: RulePack) -> dict[str, str]:
+    """Each rule of the pack with its alert kind (declared, or its family's default)."""
+    return {rule.id: rule.kind for rule in pack.rules}
+
+
+def update(
+    con: duckdb.DuckDBPyConnection,
+    business_date: date,
+    run_id: str,
+    kinds: Mapping[str, str] | None = None,
+) -> AlertsSummary:
     """Recompute the date's alert snapshot, customer-day alerts and the current alert table.
+
+    ``kinds`` maps rule ids to their alert kind (the run's pack, :func:`rule_kinds`); a
+    rule it does not name (a retired one) takes its family's default.
 
     Decisions naming an alert that no exception up to the date produced are marked
     invalid ("no such alert"), so a mistyped key is reported, not silently ignored.
     Call inside a transaction.
     """
     previous = previous_run_date(con, business_date)
-    params = {"d": business_date, "p": previous, "run_id": run_id}
+    ordered = sorted((kinds or {}).items())
+    for rule_id, kind in ordered:
+        if kind not in KINDS:
+            raise ValueError(f"rule {rule_id}: unknown alert kind {kind!r} (one of {', '.join(KINDS)})")
+    params = {
+        "d": business_date,
+        "p": previous,
+        "run_id": run_id,
+        "rule_ids": [r for r, _ in ordered],
+        "kinds": [k for _, k in ordered],
+    }
     con.execute(
         f"""
         UPDATE results.dispositions AS t SET problem = 'no alert ' || t.alert_key || ' has been seen up to '
@@ -509,7 +583,7 @@ def snapshot(
     cursor = con.execute(
         f"""
         SELECT alert_key, status, severity, rule_id, entity_key, customer_id, first_seen, open_since,
-               days_open, decision, decision_until, message
+               days_open, decision, decision_until, message, kind
         FROM results.alert_days
         WHERE business_date = ? AND list_contains(?, status)
         ORDER BY {_SEVERITY_RANK_SQL}, CASE status WHEN 'new' THEN 0 WHEN 'open' THEN 1

@@ -601,7 +601,7 @@ def alerts_group() -> None:
 )
 @_handles_errors
 def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
-    """One line per alert of the date: key, status, severity, rule, entity, since, decision."""
+    """One line per alert of the date: key, status, severity, rule, entity, since (an event's age), decision."""
     from regwatch import alerts, warehouse
     from regwatch.masking import mask_text
 
@@ -614,6 +614,10 @@ def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
     for r in rows:
         entity = r["entity_key"] if settings.unmask_pii else mask_text(r["entity_key"])
         since = f"since {r['open_since']}" if r["open_since"] else f"first seen {r['first_seen']}"
+        if r["kind"] == "event" and r["status"] in ("new", "open"):
+            since += (
+                f" ({r['days_open']} business day{'' if r['days_open'] == 1 else 's'}, awaiting a decision)"
+            )
         decision = (
             f"  [{r['decision']} until {r['decision_until']}]"
             if r["decision_until"]

@@ -29,7 +29,7 @@ from regwatch.config import Settings
 from regwatch.csv_cells import csv_bytes
 from regwatch.masking import mask_record, mask_text
 from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
-from regwatch.rules import Rule, RulePack, RulePackError, load_pack
+from regwatch.rules import Rule, RulePack, RulePackError, default_kind, load_pack
 
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_ORDER = {s: n for n, s in enumerate(SEVERITIES)}
@@ -303,6 +303,10 @@ def _explain(
     missing = [t for t in txn_ids if t not in transactions]
     return {
         **{k: alert[k] for k in ("alert_key", "rule_id", "domain", "severity", "status", "model")},
+        # condition (resolves when it stops) or event (open until a decision closes it); rows made
+        # before kinds existed take their family's default
+        "kind": alert.get("kind") or default_kind(alert["domain"]),
+        "is_firing": alert["is_firing"],
         "domain_name": domain_name(alert["domain"]),
         "title": rule.title if rule is not None else alert["rule_id"],
         "entity_key": mask.text(alert["entity_key"]),
@@ -385,6 +389,58 @@ def _trend(con: Any, business_date: date) -> dict[str, Any]:
             height=230,
         ),
     }
+
+
+#: Severities whose undecided events the "actions due" block lists by age.
+ACTION_SEVERITIES = ("critical", "high")
+
+
+def actions_due(explained: Sequence[dict[str, Any]], business_date: date) -> dict[str, Any]:
+    """What the officer must act on today, for the block atop the report (``_actions_due.html.j2``).
+
+    ``reports``: every event alert still waiting for a decision whose evidence names a
+    ``report_deadline`` (a large-value customer-day: PBOC Order [2016] No. 3 art. 5, due
+    within the pack's ``large_value_report_working_days``), earliest deadline first, overdue
+    ones marked; a ``reported`` decision closes it. ``events``: the other undecided critical
+    and high events, oldest first.
+    """
+    reports: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for a in explained:
+        if a["kind"] != "event" or a["status"] not in ("new", "open"):
+            continue
+        deadline_text = a["evidence_record"].get("report_deadline")
+        deadline = _parse_day(deadline_text)
+        if deadline is not None:
+            days_left = (deadline - business_date).days
+            reports.append(
+                {**a, "deadline": deadline.isoformat(), "days_left": days_left, "overdue": days_left < 0}
+            )
+        elif a["severity"] in ACTION_SEVERITIES:
+            events.append(a)
+    reports.sort(
+        key=lambda a: (a["deadline"], SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"], a["entity_key"])
+    )
+    events.sort(
+        key=lambda a: (-a["days_open"], SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"], a["entity_key"])
+    )
+    return {
+        "reports": reports,
+        "reports_overdue": sum(r["overdue"] for r in reports),
+        "events": events,
+        "count": len(reports) + len(events),
+    }
+
+
+def _parse_day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
 
 
 def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[str, Any]:
@@ -556,6 +612,10 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         "alerts": explained,
         "new_alerts": [a for a in explained if a["status"] == "new"],
         "resolved_alerts": [a for a in explained if a["status"] == "resolved"],
+        # resolved splits by kind: a condition that stopped, an event a decision closed
+        "cured_alerts": [a for a in explained if a["status"] == "resolved" and a["kind"] == "condition"],
+        "closed_alerts": [a for a in explained if a["status"] == "resolved" and a["kind"] == "event"],
+        "actions_due": actions_due(explained, business_date),
         "returned_alerts": [a for a in explained if a["returned"]],
         "suppressed_alerts": [a for a in explained if a["status"] == "suppressed"],
         "cards": [{"severity": s, "items": cards[s]} for s in SEVERITIES if cards.get(s)],

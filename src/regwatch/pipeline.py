@@ -248,10 +248,12 @@ def update_alerts(business_date: date, settings: Settings) -> StepResult:
     """Follow the date's exceptions across days (new / open / resolved / suppressed) and
     gather the AML ones per customer; replace the date's alert snapshot."""
     from regwatch import alerts
+    from regwatch.rules import load_pack
 
     info = run_info(business_date, settings)
+    kinds = alerts.rule_kinds(load_pack(settings.pack_dir))  # condition or event, per rule
     with warehouse.connect(settings.warehouse_path) as con, warehouse.transaction(con):
-        summary = alerts.update(con, business_date, info.run_id)
+        summary = alerts.update(con, business_date, info.run_id, kinds)
     return StepResult("update_alerts", business_date, {"run_id": info.run_id, **summary.as_dict()})
 
 

@@ -18,6 +18,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Severity = Literal["critical", "high", "medium", "low"]
+#: How an alert of the rule ends (regwatch.alerts): a *condition* (an APR above a cap, a
+#: borrower over a limit) resolves when it stops; an *event* (a large-value day, a typology
+#: hit, a watch-list match) stays open until an analyst's decision closes it.
+AlertKind = Literal["condition", "event"]
+#: The kind of a rule that does not declare one, by family; any other family: condition.
+FAMILY_KINDS: dict[str, AlertKind] = {"aml": "event"}
+DEFAULT_KIND: AlertKind = "condition"
+
+
+def default_kind(family: str) -> AlertKind:
+    """The alert kind of a rule of ``family`` that declares none (``aml``: event)."""
+    return FAMILY_KINDS.get(family, DEFAULT_KIND)
+
 
 #: Expectations a rule may use, with the kwargs each accepts (beyond ``column``).
 SUPPORTED_EXPECTATIONS: dict[str, frozenset[str]] = {
@@ -55,6 +68,7 @@ class Rule(_Strict):
     title: str
     legal_basis: str
     severity: Severity
+    kind: AlertKind
     valid_from: date
     valid_to: date | None = None
     model: str
@@ -63,6 +77,16 @@ class Rule(_Strict):
     entity_key: str
     evidence: tuple[str, ...] = Field(min_length=1)
     message: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kind(cls, data: Any) -> Any:
+        """A rule that declares no ``kind`` gets its family's (FAMILY_KINDS)."""
+        if isinstance(data, dict) and data.get("kind") is None and isinstance(data.get("id"), str):
+            parts = data["id"].split(".")
+            if len(parts) == 3:
+                return {**data, "kind": default_kind(parts[1])}
+        return data
 
     @field_validator("id")
     @classmethod

@@ -158,7 +158,8 @@ _OWN_TABLES = {
         decision_until DATE,
         decided_by VARCHAR,
         message VARCHAR NOT NULL,
-        evidence VARCHAR NOT NULL
+        evidence VARCHAR NOT NULL,
+        kind VARCHAR
     """,
     # That the alert step ran for a date's run, with its counts (the report checks it).
     "results.alert_log": """
@@ -207,6 +208,13 @@ _OWN_TABLES = {
 }
 
 
+#: (table, column definition) added to a released table; ensure_schema adds them to an older warehouse.
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    # the alert's kind (condition / event, regwatch.alerts), NULL on rows made before it existed
+    ("results.alert_days", "kind VARCHAR"),
+)
+
+
 def raw_table_ddl(file_name: str) -> str:
     contract = CONTRACTS[file_name]
     columns = [f"{c.name} {c.sql_type}" for c in contract.columns]
@@ -222,6 +230,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(name))
     for table, columns in _OWN_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+    # Columns added after a table was first released: a warehouse made before gets them (empty).
+    for table, column in _ADDED_COLUMNS:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
 
 
 class NoWarehouseError(FileNotFoundError):

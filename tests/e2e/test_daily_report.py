@@ -91,7 +91,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     decisions.write_text(
         "alert_key,decision,decided_on,until,analyst,note\n"
         f"{fp},false_positive,{DAYS[1]},{DAYS[4]},li.na,fee waived in the contract amendment of 13800138000\n"
-        f"{once},escalated,{cash['business_date']},,wang.wei,second line to review\n"
+        f"{once},escalated,{_next(cash['business_date'])},,wang.wei,second line to review\n"
         f"{fp},ignore,{DAYS[1]},,li.na,not a decision\n"
     )
     env = {
@@ -111,6 +111,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         (once, date.fromisoformat(cash["business_date"])),
         alert_key(RATE, REPRICED_LOAN),
     )
+
+
+def _next(day: str) -> date:
+    """The business day after ``day``: when the analyst reads its report and decides."""
+    return DAYS[DAYS.index(date.fromisoformat(day)) + 1]
 
 
 def _statuses(demo: Demo, key: str) -> list[str | None]:
@@ -133,6 +138,7 @@ def _section(html: str, section_id: str) -> str:
 
 
 def test_alert_planted_once_is_new_on_its_day_then_resolved(demo: Demo) -> None:
+    """A one-off large-cash day is an event: open until the analyst's decision the next day closes it."""
     key, day = demo.once
     n = DAYS.index(day)
     expected: list[str | None] = [None] * len(DAYS)

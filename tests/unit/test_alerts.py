@@ -24,6 +24,9 @@ from regwatch.config import Settings
 START = date(2025, 6, 2)
 RATE = "cn.rate_caps.real_apr_above_comprehensive_cap"
 CASH = "cn.aml.large_cash"
+WATCH = "cn.aml.watchlist_counterparty_match"
+#: the demo's one-off counterparty hit (issue 15): a party of customer C1 against list entry L-001
+HIT = "C1|cp:6222020200112233|L-001"
 LATER_AML = "cn.aml.rapid_in_out"  # a rule another domain owner adds later: grouping must hold
 
 
@@ -41,7 +44,7 @@ HEADER = "alert_key,decision,decided_on,until,analyst,note\n"
 
 
 def _exception(con: duckdb.DuckDBPyConnection, day: date, rule_id: str, entity: str, **evidence: Any) -> None:
-    severity = "critical" if rule_id.startswith("cn.rate_caps") else "high"
+    severity = "critical" if rule_id.startswith("cn.rate_caps") or "watchlist" in rule_id else "high"
     con.execute(
         "INSERT INTO results.exceptions VALUES (?, ?, ?, ?, 'basis', 'model', ?, ?, ?)",
         [f"run-{day}", day, rule_id, severity, entity, f"{rule_id} on {entity}", json.dumps(evidence)],
@@ -53,6 +56,7 @@ def _run_days(
     fired: dict[date, list[tuple[str, str]]],
     decisions: str | None = None,
     days: list[date] = DAYS,
+    kinds: dict[str, str] | None = None,
 ) -> dict[date, dict[str, str]]:
     """Record each day's run and exceptions, read the decisions, update the alerts; status per entity."""
     path = settings.dispositions_path
@@ -72,7 +76,10 @@ def _run_days(
                     customer = entity.split("|")[0]
                     _exception(con, day, rule_id, entity, customer_id=customer, transaction_ids="T1,T2")
                 store_decisions(con, read_decisions(path, day), day)
-                alerts.update(con, day, f"run-{day}")
+                if kinds is None:  # the family defaults (aml: event)
+                    alerts.update(con, day, f"run-{day}")
+                else:
+                    alerts.update(con, day, f"run-{day}", kinds)
             statuses[day] = dict(
                 con.execute(
                     "SELECT entity_key, status FROM results.alert_days WHERE business_date = ?", [day]
@@ -92,8 +99,9 @@ def test_lifecycle_once_persisting_and_suppressed(settings: Settings) -> None:
     decisions = f"{fp},false_positive,{DAYS[1]},{DAYS[4]},li.na,pricing confirmed by contract amendment\n"
     status = _run_days(settings, fired, decisions)
 
+    # a customer-day AML alert is an event: it waits for a decision (issue 15), it never "resolves"
     once = [status[d].get("C1|2025-06-04|credit") for d in DAYS]
-    assert once == [None, None, "new", "resolved", None, None, None, None, None, None]
+    assert once == [None, None, "new", *["open"] * 7]
     persist = [status[d].get("L-PERSIST") for d in DAYS]
     assert persist == [None, "new", "open", "open", "open", "open", "resolved", None, None, None]
     suppressed = [status[d].get("L-FP") for d in DAYS]
@@ -112,7 +120,7 @@ def test_lifecycle_once_persisting_and_suppressed(settings: Settings) -> None:
         assert log == (1,)
         # results.alerts: one row per rule and entity with its latest state
         current = dict(con.execute("SELECT entity_key, status FROM results.alerts").fetchall())
-        assert current == {"C1|2025-06-04|credit": "resolved", "L-PERSIST": "resolved", "L-FP": "open"}
+        assert current == {"C1|2025-06-04|credit": "open", "L-PERSIST": "resolved", "L-FP": "open"}
         first_last = con.execute(
             "SELECT first_seen, last_seen, resolved_on FROM results.alerts WHERE entity_key = 'L-PERSIST'"
         ).fetchone()
@@ -256,3 +264,110 @@ def test_status_follows_firing_pattern(
             before = pattern[i - 1] if i else False
             expected = ("open" if before else "new") if pattern[i] else ("resolved" if before else None)
             assert status[day].get(f"L{n}") == expected, (n, i, pattern)
+
+
+# --------------------------------------------------------------------------- event alerts (issue 15)
+
+
+def _days_open(settings: Settings, entity: str) -> dict[date, tuple[str, int, date | None, str | None]]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT business_date, status, days_open, open_since, kind FROM results.alert_days "
+            "WHERE entity_key = ? ORDER BY business_date",
+            [entity],
+        ).fetchall()
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def test_one_off_watchlist_hit_stays_open_with_its_age_until_a_decision_closes_it(settings: Settings) -> None:
+    """The demo's AL-0a723be0fb79: new on one day, "resolved" the next with nobody looking at it."""
+    key = alert_key(WATCH, HIT)
+    decisions = f"{key},reported,{DAYS[4]},,zhang.min,STR filed with the PBOC\n"
+    status = _run_days(settings, {DAYS[1]: [(WATCH, HIT)]}, decisions, days=DAYS[:7])
+    assert [status[d].get(HIT) for d in DAYS[:7]] == [None, "new", "open", "open", "resolved", None, None]
+    rows = _days_open(settings, HIT)
+    assert [rows[d][1] for d in DAYS[1:4]] == [1, 2, 3]  # its age grows while nobody decides
+    assert all(rows[d][2] == DAYS[1] and rows[d][3] == "event" for d in DAYS[1:4])
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        closed = con.execute(
+            "SELECT status, decision, decided_by, is_firing, message FROM results.alert_days "
+            "WHERE alert_key = ? AND business_date = ?",
+            [key, DAYS[4]],
+        ).fetchone()
+        current = con.execute(
+            "SELECT status, resolved_on, decision FROM results.alerts WHERE alert_key = ?", [key]
+        ).fetchone()
+    # closed by the decision, still showing what fired
+    assert closed == ("resolved", "reported", "zhang.min", False, f"{WATCH} on {HIT}")
+    assert current == ("resolved", DAYS[4], "reported")
+
+
+def test_an_undecided_critical_event_never_leaves_the_snapshot(settings: Settings) -> None:
+    status = _run_days(settings, {DAYS[0]: [(WATCH, HIT)]})
+    assert [status[d].get(HIT) for d in DAYS] == ["new", *["open"] * 9]
+    assert _days_open(settings, HIT)[DAYS[9]][:2] == ("open", 10)
+
+
+def test_an_event_firing_again_after_its_decision_opens_again(settings: Settings) -> None:
+    key = alert_key(WATCH, HIT)
+    fired = {DAYS[0]: [(WATCH, HIT)], DAYS[1]: [(WATCH, HIT)], DAYS[4]: [(WATCH, HIT)]}
+    decisions = f"{key},escalated,{DAYS[2]},,zhang.min,to the MLRO\n"
+    status = _run_days(settings, fired, decisions, days=DAYS[:6])
+    assert [status[d].get(HIT) for d in DAYS[:6]] == ["new", "open", "resolved", None, "new", "open"]
+    rows = _days_open(settings, HIT)
+    assert rows[DAYS[5]][1:3] == (2, DAYS[4])  # its age counts from the firing no decision covers
+
+
+def test_a_false_positive_event_is_suppressed_while_it_fires_and_back_after_until(settings: Settings) -> None:
+    key = alert_key(WATCH, HIT)
+    fired = {d: [(WATCH, HIT)] for d in (DAYS[0], DAYS[1], DAYS[2], DAYS[5])}
+    decisions = f"{key},false_positive,{DAYS[1]},{DAYS[3]},zhang.min,different date of birth\n"
+    status = _run_days(settings, fired, decisions, days=DAYS[:7])
+    assert [status[d].get(HIT) for d in DAYS[:7]] == [
+        "new",
+        "suppressed",
+        "suppressed",
+        "resolved",
+        None,
+        "new",
+        "open",
+    ]
+
+
+def test_a_decided_customer_day_event_closes_and_a_condition_still_resolves_by_itself(
+    settings: Settings,
+) -> None:
+    cash = "C1|2025-06-02|credit"
+    fired = {DAYS[0]: [(CASH, cash), (RATE, "L1")], DAYS[1]: [(RATE, "L1")]}
+    decisions = f"{alert_key(CASH, cash)},reported,{DAYS[1]},,li.na,large-value report filed\n"
+    status = _run_days(settings, fired, decisions, days=DAYS[:4])
+    assert [status[d].get(cash) for d in DAYS[:4]] == ["new", "resolved", None, None]
+    assert [status[d].get("L1") for d in DAYS[:4]] == ["new", "open", "resolved", None]
+    assert _days_open(settings, "L1")[DAYS[0]][3] == "condition"
+
+
+def test_the_pack_decides_the_kind_over_the_family_default(settings: Settings) -> None:
+    """A rule the pack declares a condition resolves when it stops, even in the aml family."""
+    fired = {DAYS[0]: [(CASH, "C1|x"), (RATE, "L1")]}
+    status = _run_days(settings, fired, days=DAYS[:2], kinds={CASH: "condition", RATE: "event"})
+    assert status[DAYS[1]] == {"C1|x": "resolved", "L1": "open"}
+    with pytest.raises(ValueError, match="unknown alert kind 'sticky'"):
+        _run_days(settings, fired, days=DAYS[:1], kinds={CASH: "sticky"})
+
+
+def test_a_rerun_of_an_earlier_date_gives_the_same_event_snapshot(settings: Settings) -> None:
+    key = alert_key(WATCH, HIT)
+    fired = {DAYS[0]: [(WATCH, HIT), (CASH, "C2|2025-06-02|debit")], DAYS[2]: [(WATCH, HIT)]}
+    decisions = f"{key},reported,{DAYS[1]},,zhang.min,STR filed\n"
+    _run_days(settings, fired, decisions, days=DAYS[:4])
+
+    def rows() -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            return con.execute(
+                "SELECT * FROM results.alert_days ORDER BY business_date, alert_key"
+            ).fetchall()
+
+    before = rows()
+    _run_days(settings, fired, decisions, days=[DAYS[1]])
+    _run_days(settings, fired, decisions, days=[DAYS[2]])
+    assert rows() == before

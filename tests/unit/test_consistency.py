@@ -61,7 +61,7 @@ def _warehouse_of(settings: Settings, runs: dict[date, str], alert_rows: int = 3
             for n in range(alert_rows):
                 con.execute(
                     "INSERT INTO results.alert_days VALUES (?, ?, ?, 'r', 'aml', 'e', NULL, 'high', 'l', 'm', "
-                    "'new', true, ?, ?, NULL, 0, 1, NULL, NULL, NULL, NULL, 'msg', '{}')",
+                    "'new', true, ?, ?, NULL, 0, 1, NULL, NULL, NULL, NULL, 'msg', '{}', 'event')",
                     [day, run_id, f"AL-{n}", day, day],
                 )
 

@@ -101,3 +101,21 @@ def test_pack_hash_changes_with_any_byte(tmp_path: Path) -> None:
     before = load_pack(CN).sha256
     after = load_pack(_broken(tmp_path, "severity: high", "severity: medium")).sha256
     assert before != after
+
+
+def test_every_rule_has_an_alert_kind_aml_events_by_default(tmp_path: Path) -> None:
+    """Issue 15: conditions resolve when they stop, events wait for a decision."""
+    for pack in (load_pack(CN), load_pack(CN.parent / "us")):
+        for rule in pack.rules:
+            expected = "event" if rule.family == "aml" else "condition"
+            assert rule.kind == expected, rule.id
+    # a rule that declares no kind takes its family's: an aml rule added later is an event
+    undeclared = load_pack(_broken(tmp_path / "a", "    kind: event\n", ""))
+    assert undeclared.rule("cn.aml.large_cash").kind == "event"
+    rate = load_pack(_broken(tmp_path / "b", "    kind: condition\n", "", file="rate_caps.yml"))
+    assert rate.rule("cn.rate_caps.real_apr_above_comprehensive_cap").kind == "condition"
+    # an explicit kind wins over the family's
+    declared = load_pack(_broken(tmp_path / "c", "    kind: event\n", "    kind: condition\n"))
+    assert declared.rule("cn.aml.large_cash").kind == "condition"
+    with pytest.raises(RulePackError, match=r"aml\.yml: rules\.0\.kind"):
+        load_pack(_broken(tmp_path / "d", "    kind: event\n", "    kind: sticky\n"))

@@ -45,7 +45,7 @@ _RUN = textwrap.dedent(
 def _alert(con: duckdb.DuckDBPyConnection, day: date, key: str, status: str) -> None:
     con.execute(
         "INSERT INTO results.alert_days VALUES (?, 'R', ?, 'cn.aml.large_cash', 'aml', 'C1|2025-06-02', 'C1', "
-        "'high', 'l', 'm', ?, true, ?, ?, NULL, 0, 1, NULL, NULL, NULL, NULL, 'msg', '{}')",
+        "'high', 'l', 'm', ?, true, ?, ?, NULL, 0, 1, NULL, NULL, NULL, NULL, 'msg', '{}', 'event')",
         [day, key, status, day, day],
     )
     con.execute("INSERT INTO results.alert_log VALUES (?, 'R', NULL, 1, 0, 0, 0, 0, 0)", [day])
