@@ -6,7 +6,11 @@ report, and it carries no personal data. Each business date D gets a snapshot
 (``results.alert_days``, one partition per date) computed from the exceptions of
 every run date up to D (a date whose alerts were computed: one only ingested, its
 rules not run, neither resolves nor breaks a streak), so a rerun of D gives the same
-snapshot whatever ran before or after it:
+snapshot whatever ran before or after it.
+
+Each rule's alerts are of one *kind* (the pack's ``kind``, else its family's:
+:data:`regwatch.rules.FAMILY_KINDS`). A *condition* (an APR above a cap) lives while
+it fires:
 
 * ``new``: fires on D and did not fire on the previous run date;
 * ``open``: fires on D and fired on the previous run date too;
@@ -14,6 +18,14 @@ snapshot whatever ran before or after it:
 * ``suppressed``: fires on D, but a decision in force on D (``false_positive`` or
   ``suppressed`` with an ``until`` date on or after D) hides it; the day after
   ``until`` it is back (``returned``).
+
+An *event* (a large-value day, a typology hit, a watch-list match) lives until an
+analyst decides it: the latest decision in force covers every firing up to its
+``decided_on`` (a suppressing one up to its ``until``). ``new`` / ``open`` while a
+firing no decision covers exists (fired on D or not; ``open_since`` is the first such
+firing, ``days_open`` its age in run dates), ``suppressed`` while it fires under a
+suppression, ``resolved`` on the first date a decision covers it all, then gone from
+the snapshot (kept in ``results.alerts``) until it fires again.
 
 ``results.alerts`` holds one row per alert ever seen: its latest snapshot row.
 AML exceptions are also gathered per customer and day (``results.customer_alerts``):
