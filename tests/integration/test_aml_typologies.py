@@ -164,7 +164,7 @@ def _rows() -> dict[date, dict[str, list[Row]]]:
         _txn("N2a", "AN2", "2025-06-11 10:00:00", "debit", "9999.99", counterparty="AN1"),
         _txn("M2a", "AM2", "2025-06-10 10:00:00", "debit", "20000.00", counterparty="AM1"),
         _txn("M1a", "AM1", "2025-06-10 10:00:00", "debit", "20000.00", counterparty="AM2"),
-        # P: five hops, beyond cycle_max_hops = 4
+        # P: five hops (within cycle_max_hops = 12)
         _txn("P1a", "AP1", "2025-06-09 10:00:00", "debit", "20000.00", counterparty="AP2"),
         _txn("P2a", "AP2", "2025-06-10 10:00:00", "debit", "20000.00", counterparty="AP3"),
         _txn("P3a", "AP3", "2025-06-11 10:00:00", "debit", "20000.00", counterparty="AP4"),
@@ -317,10 +317,11 @@ def test_cycles_return_to_their_origin_within_the_window(built: Settings, except
     assert rows["CY1|Y1a"] == (3, 3, "CY1 > CY2 > CY3 > CY1")
     assert rows["CZ1|Z1a"] == (2, 6, "CZ1 > CZ2 > CZ1")
     assert rows["CW1|W1a"] == (2, 5, "CW1 > CW2 > CW1")
+    assert rows["CP1|P1a"] == (5, 4, "CP1 > CP2 > CP3 > CP4 > CP5 > CP1")  # cycle_max_hops is 12
     # M2 paid M1 before M1 paid M2 (same time: no order, no cycle); N's return hop is under
-    # the floor; P's cycle has five hops.
-    assert not {k for k in rows if k.split("|")[0] in {"CM1", "CM2", "CN1", "CP1"}}
-    assert _fired(exceptions, "transfer_cycle") == {"CY1|Y1a", "CW1|W1a"}
+    # the floor.
+    assert not {k for k in rows if k.split("|")[0] in {"CM1", "CM2", "CN1"}}
+    assert _fired(exceptions, "transfer_cycle") == {"CY1|Y1a", "CW1|W1a", "CP1|P1a"}
 
 
 def test_typology_exceptions_carry_their_evidence(exceptions: pd.DataFrame) -> None:

@@ -7,12 +7,17 @@
     cycle_lookback_days calendar days up to D. A hop is a debit whose counterparty account
     is an account of another customer of the platform.
 
-    The depth is bounded, so the search is unrolled into one self-join per length (portable
-    SQL, no recursive CTE). When several cycles start with the same transfer, the one that
-    returns first (then the shortest) is kept and the others are counted.
+    The search is one recursive CTE (SQL:1999 `with recursive`): a frontier of open paths,
+    each extended only by a later hop from its last customer to a customer not yet on it
+    (or back to its origin, which closes the cycle and ends the path), never beyond
+    cycle_max_hops. Time order and distinct customers bound the frontier, so 12 hops cost
+    about what the paths that really exist cost, not one self-join per length. Paths carry
+    their customers as '|A|B|C|' for the distinct test (dbt.position, portable). When
+    several cycles start with the same transfer, the one that returns first (then the
+    shortest) is kept and the others are counted.
 -#}
 {%- set max_hops = pack_param('cycle_max_hops') | trim | int -%}
-with
+with recursive
 
 hops as (
     select
@@ -31,33 +36,73 @@ hops as (
         and transaction_date <= {{ business_date() }}
 ),
 
-cycles as (
-{%- for k in range(2, max_hops + 1) %}
-    {% if not loop.first %}union all{% endif %}
+paths (
+    origin_customer_id, first_transaction_id, left_at, left_date, left_amount_cny, last_customer_id,
+    last_at, last_date, last_amount_cny, hop_count, node_path, customer_path, transaction_ids,
+    hop_amounts, is_closed
+) as (
     select
-        {{ k }} as hop_count,
-        h1.customer_id as origin_customer_id,
-        h1.transaction_id as first_transaction_id,
-        h1.transaction_at as left_at,
-        h{{ k }}.transaction_at as returned_at,
-        h1.transaction_date as left_date,
-        h{{ k }}.transaction_date as returned_date,
-        cast(h1.amount_cny as decimal(18, 2)) as left_amount_cny,
-        cast(h{{ k }}.amount_cny as decimal(18, 2)) as returned_amount_cny,
-        {% for i in range(1, k + 1) %}h{{ i }}.transaction_id{% if not loop.last %} || ',' || {% endif %}{% endfor %} as transaction_ids,
-        {% for i in range(1, k + 1) %}cast(h{{ i }}.amount_cny as varchar){% if not loop.last %} || '; ' || {% endif %}{% endfor %} as hop_amounts,
-        {% for i in range(1, k + 1) %}h{{ i }}.customer_id || ' > ' || {% endfor %}h1.customer_id as customer_path
-    from hops as h1
-    {%- for i in range(2, k + 1) %}
-    inner join hops as h{{ i }}
-        on h{{ i }}.customer_id = h{{ i - 1 }}.counterparty_customer_id
-        and h{{ i }}.transaction_at > h{{ i - 1 }}.transaction_at
-        {%- for j in range(1, i - 1) %}
-        and h{{ i }}.customer_id <> h{{ j }}.customer_id
-        {%- endfor %}
-    {%- endfor %}
-    where h{{ k }}.counterparty_customer_id = h1.customer_id
-{%- endfor %}
+        customer_id,
+        transaction_id,
+        transaction_at,
+        transaction_date,
+        amount_cny,
+        counterparty_customer_id,
+        transaction_at,
+        transaction_date,
+        amount_cny,
+        1,
+        cast('|' || customer_id || '|' || counterparty_customer_id || '|' as varchar),
+        cast(customer_id || ' > ' || counterparty_customer_id as varchar),
+        cast(transaction_id as varchar),
+        cast(cast(amount_cny as decimal(18, 2)) as varchar),
+        false
+    from hops
+    union all
+    select
+        paths.origin_customer_id,
+        paths.first_transaction_id,
+        paths.left_at,
+        paths.left_date,
+        paths.left_amount_cny,
+        hops.counterparty_customer_id,
+        hops.transaction_at,
+        hops.transaction_date,
+        hops.amount_cny,
+        paths.hop_count + 1,
+        paths.node_path || hops.counterparty_customer_id || '|',
+        paths.customer_path || ' > ' || hops.counterparty_customer_id,
+        paths.transaction_ids || ',' || hops.transaction_id,
+        paths.hop_amounts || '; ' || cast(cast(hops.amount_cny as decimal(18, 2)) as varchar),
+        hops.counterparty_customer_id = paths.origin_customer_id
+    from paths
+    inner join hops
+        on hops.customer_id = paths.last_customer_id
+        and hops.transaction_at > paths.last_at
+    where not paths.is_closed
+        and paths.hop_count < {{ max_hops }}
+        and (
+            hops.counterparty_customer_id = paths.origin_customer_id
+            or {{ dbt.position("'|' || hops.counterparty_customer_id || '|'", 'paths.node_path') }} = 0
+        )
+),
+
+cycles as (
+    select
+        hop_count,
+        origin_customer_id,
+        first_transaction_id,
+        left_at,
+        last_at as returned_at,
+        left_date,
+        last_date as returned_date,
+        cast(left_amount_cny as decimal(18, 2)) as left_amount_cny,
+        cast(last_amount_cny as decimal(18, 2)) as returned_amount_cny,
+        transaction_ids,
+        hop_amounts,
+        customer_path
+    from paths
+    where is_closed and hop_count >= 2
 ),
 
 ranked as (
