@@ -230,10 +230,15 @@ def _exit_on_filing_failures(failures: list[tuple[date, dict[str, str]]]) -> Non
 
 
 def _warn_degraded(results: list[Any]) -> None:
-    """A degraded delivery run anyway is said on stderr too, never only inside the report."""
+    """A degraded delivery run anyway, and what a tolerated delivery still changes (its notes),
+    are said on stderr too, never only inside the report."""
     for result in results:
         if result.step == "ingest" and result.summary.get("delivery") == "degraded":
             click.echo(f"regwatch: warning: {result.summary['delivery_line']}", err=True)
+        if result.step == "ingest":
+            # what a tolerated delivery still changes (an empty schedules.csv beside new loans)
+            for note in result.summary.get("delivery_notes", []):
+                click.echo(f"regwatch: warning: {result.business_date}: {note}", err=True)
 
 
 def _published(results: list[Any]) -> list[Path]:

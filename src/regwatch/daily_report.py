@@ -34,6 +34,8 @@ from regwatch.rules import Rule, RulePack, RulePackError, default_kind, load_pac
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_ORDER = {s: n for n, s in enumerate(SEVERITIES)}
 STATUS_ORDER = {"new": 0, "open": 1, "suppressed": 2, "resolved": 3}
+#: Loan ids named in the report's schedule lines (all are in marts.fct_loan_positions).
+SCHEDULE_SAMPLE = 20
 QUARANTINE_SAMPLE = 50
 TREND_DAYS = 30
 DOMAIN_NAMES = {
@@ -489,6 +491,7 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
             "WHERE _business_date = ? ORDER BY file_name, row_number, column_name",
             [business_date],
         )
+        schedules = _schedule_sources(con)
         alerts = _rows(con, "SELECT * FROM results.alert_days WHERE business_date = ?", [business_date])
         customers = _rows(
             con,
@@ -651,6 +654,12 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
             ],
         },
         "nulled": _nulled_by_file([mask.record(n) for n in nulled]),
+        # Amber: an empty schedules.csv beside new loans (delivery notes); loans whose
+        # installments were rebuilt from their terms; red: loans with neither (issue 15, point 4).
+        "delivery_notes": list(verdict.notes) if verdict is not None else [],
+        "derived_schedules": schedules["terms"],
+        "underivable_schedules": schedules["none"],
+        "schedule_sample": SCHEDULE_SAMPLE,
         "quarantine_reasons": _by_reason_class(reasons),
         "quarantined": [mask.record(q) for q in quarantined],
         "quarantine_sample": QUARANTINE_SAMPLE,
@@ -658,6 +667,28 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         "format_value": format_value,
         "label": label,
     }
+
+
+def _schedule_sources(con: Any) -> dict[str, dict[str, Any]]:
+    """The loans of D's positions whose installments were rebuilt from their terms
+    (``terms``) or could be neither read nor derived (``none``): count and first ids."""
+    found = {kind: {"count": 0, "loan_ids": []} for kind in ("terms", "none")}
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'marts' AND table_name = 'fct_loan_positions'"
+    ).fetchall()
+    if not exists[0][0]:
+        return found
+    columns = {r[0] for r in con.execute("DESCRIBE marts.fct_loan_positions").fetchall()}
+    if "schedule_source" not in columns:  # a warehouse built before the column existed
+        return found
+    for kind, count, ids in con.execute(
+        "SELECT schedule_source, count(*), list(loan_id ORDER BY loan_id)[1:?] FROM marts.fct_loan_positions "
+        "WHERE schedule_source IN ('terms', 'none') GROUP BY schedule_source",
+        [SCHEDULE_SAMPLE],
+    ).fetchall():
+        found[kind] = {"count": int(count), "loan_ids": list(ids)}
+    return found
 
 
 def _nulled_by_file(nulled: list[dict[str, Any]]) -> list[dict[str, Any]]:

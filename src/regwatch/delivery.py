@@ -27,7 +27,7 @@ windows would read that date's records as if they had been checked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -42,6 +42,8 @@ DateVerdict = Literal["complete", "degraded", "rejected"]
 #: sha256 of zero bytes: a file that holds nothing at all (not even a header).
 _EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 _WATCHLIST = "watchlist"
+_SCHEDULES = "schedules"
+_SCHEDULES_NOTE = "their installments are rebuilt from the loan terms"
 
 #: The delivery policy's pack parameters and the values used when a pack predates them.
 POLICY_PARAMETERS: dict[str, Any] = {
@@ -122,6 +124,25 @@ class DeliveryVerdict:
         return "degraded" if self.accepted_reason else "rejected"
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """Amber lines for the report: what a delivery the pack tolerates still changes.
+
+        An empty schedules file (or one none of whose records loaded) beside loan records:
+        the pack lets a quiet day bring it empty (``files_allowed_empty``), but these loans
+        come with no schedule, and their overdue is aged on installments rebuilt from their
+        terms (issue 15, point 4: such a delivery once made every loan current, unsaid).
+        Computed from the stored counts, so a verdict read back from
+        ``results.delivery_log`` gives the same notes.
+        """
+        by_name = {f.file_name: f for f in self.files}
+        loans, schedules = by_name.get("loans"), by_name.get(_SCHEDULES)
+        if loans is None or schedules is None or schedules.blocking:
+            return ()
+        if loans.rows_loaded == 0 or schedules.rows_loaded > 0 or schedules.status == "missing":
+            return ()
+        return (_schedules_note(schedules, loans),)
+
+    @property
     def line(self) -> str:
         """One line for stderr: the date, what blocks, and how to go on."""
         problems = "; ".join(f.line for f in self.blocking)
@@ -133,6 +154,31 @@ class DeliveryVerdict:
             f"delivery of {self.business_date} rejected, nothing computed: {problems} "
             '(deliver the file again, or run with --accept-degraded "reason")'
         )
+
+
+def _schedules_note(schedules: FileVerdict, loans: FileVerdict) -> str:
+    status = schedules.status.replace("_", " ")
+    records = f"{loans.rows_loaded} loan record{'s' if loans.rows_loaded != 1 else ''}"
+    return (
+        f"{schedules.label}: {status}: no schedule for the {records} of {loans.label}: "
+        f"{_SCHEDULES_NOTE} (derived; marts.fct_loan_positions.schedule_source = 'terms')"
+    )
+
+
+def _with_schedules_note(verdicts: list[FileVerdict]) -> list[FileVerdict]:
+    """The schedules verdict's reason says what an empty file beside new loans means."""
+    probe = DeliveryVerdict(date.min, tuple(verdicts))
+    if not probe.notes:
+        return verdicts
+    loans = next(v for v in verdicts if v.file_name == "loans")
+    out = []
+    for v in verdicts:
+        if v.file_name == _SCHEDULES:
+            records = f"{loans.rows_loaded} loan record{'s' if loans.rows_loaded != 1 else ''}"
+            extra = f"no schedule for the {records} of {loans.label}: {_SCHEDULES_NOTE}"
+            v = replace(v, reason=f"{v.reason}; {extra}" if v.reason else extra)
+        out.append(v)
+    return out
 
 
 def _judge(load: FileLoad, policy: DeliveryPolicy) -> FileVerdict:
@@ -213,6 +259,7 @@ def assess(
                 + (f" (did you mean {closest}?)" if closest else ""),
             )
         )
+    verdicts = _with_schedules_note(verdicts)
     blocking = any(v.blocking for v in verdicts)
     return DeliveryVerdict(
         result.business_date,

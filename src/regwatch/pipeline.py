@@ -183,6 +183,7 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
             "decisions": {"read": decisions.rows_read, "invalid": decisions.rows_invalid},
             "delivery": verdict.status,
             "delivery_line": verdict.line,
+            "delivery_notes": list(verdict.notes),
             "accepted_reason": verdict.accepted_reason,
             "files": {
                 f.file_name: {"read": f.rows_read, "loaded": f.rows_loaded, "quarantined": f.rows_quarantined}

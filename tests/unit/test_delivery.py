@@ -117,3 +117,26 @@ def test_an_accepted_degraded_delivery_keeps_its_reason() -> None:
     assert "DEGRADED" in verdict.line and "transactions.csv" in verdict.line
     # nothing to accept: the reason is not recorded (and does not change the run id)
     assert assess(_result(), POLICY, "just in case").accepted_reason is None
+
+
+def test_an_empty_schedules_file_beside_new_loans_is_an_amber_note_not_silence() -> None:
+    """Issue 15, point 4: a delivery whose schedules.csv is empty was accepted without a word
+    and every loan's overdue dropped to 0. The pack still lets a quiet day bring it empty
+    (files_allowed_empty), so it does not block; but beside loans it is a note naming both
+    files and what regwatch does instead (installments rebuilt from the loan terms)."""
+    empty = _load("schedules", read=0, status="empty", reason="header only: no data records")
+    verdict = assess(_result(empty, _load("loans", read=3)), POLICY)
+    assert verdict.status == "complete" and not verdict.blocking
+    (note,) = verdict.notes
+    assert f"{DAY}/schedules.csv" in note and f"3 loan records of {DAY}/loans.csv" in note
+    assert "rebuilt from the loan terms" in note
+    # the note survives the round trip through results.delivery_log (rows are stored)
+    schedules = next(f for f in verdict.files if f.file_name == "schedules")
+    assert schedules.reason is not None and "rebuilt from the loan terms" in schedules.reason
+    # all of its records quarantined: the same
+    lost = _load("schedules", read=4, quarantined=4)
+    assert len(assess(_result(lost, _load("loans", read=2)), POLICY).notes) == 1
+    # a quiet day (no loan either) or a delivered schedule: nothing to say
+    quiet = _load("loans", read=0, status="empty", reason="header only: no data records")
+    assert assess(_result(empty, quiet), POLICY).notes == ()
+    assert assess(_result(), POLICY).notes == ()

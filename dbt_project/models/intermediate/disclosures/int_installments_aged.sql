@@ -1,5 +1,6 @@
 {#-
-    Every contractual installment as of the business date D: what was due, what the
+    Every contractual installment as of the business date D (delivered, or rebuilt from the
+    loan's terms when no schedule was delivered: int_loan_installments_completed, is_derived): what was due, what the
     repayments allocated to it settled (int_repayments_allocated), what is still unpaid,
     and, when it fell due before D unpaid, its days past due and aging bucket. Buckets come
     from the pack (overdue_bucket_upper_days, e.g. [30, 60, 90]): 1-30, 31-60, 61-90 and
@@ -10,7 +11,7 @@
 with
 
 schedules as (
-    select * from {{ ref('stg_platform__schedules') }}
+    select * from {{ ref('int_loan_installments_completed') }}
 ),
 
 allocated as (
@@ -35,6 +36,8 @@ unpaid as (
         schedules.principal_due,
         schedules.interest_due,
         schedules.fee_due,
+        schedules.schedule_source,
+        schedules.is_derived,
         cast(coalesce(allocated.principal_paid, 0) as decimal(18, 2)) as principal_paid,
         cast(coalesce(allocated.interest_paid, 0) as decimal(18, 2)) as interest_paid,
         cast(coalesce(allocated.fee_paid, 0) as decimal(18, 2)) as fee_paid,

@@ -1,6 +1,6 @@
 {#-
-    Repayments paid by the business date D allocated to installments, one row per payment
-    and installment it settles. A payment that names an installment of the loan's schedule
+    Repayments paid by the business date D allocated to installments (delivered or rebuilt
+    from the terms: int_loan_installments_completed), one row per payment and installment it settles. A payment that names an installment of the loan's schedule
     settles that installment. A payment that names none (or one the schedule lacks) goes to
     a waterfall per loan: principal, interest and fee each settle what the named payments
     left unpaid, installment by installment in the pack's order
@@ -34,7 +34,7 @@ repayments as (
 ),
 
 schedules as (
-    select * from {{ ref('stg_platform__schedules') }}
+    select * from {{ ref('int_loan_installments_completed') }}
 ),
 
 named as (

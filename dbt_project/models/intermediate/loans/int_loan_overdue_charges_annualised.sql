@@ -22,7 +22,7 @@ repayments as (
 ),
 
 schedules as (
-    select * from {{ ref('stg_platform__schedules') }}
+    select * from {{ ref('int_loan_installments_completed') }}
 ),
 
 pooled as (

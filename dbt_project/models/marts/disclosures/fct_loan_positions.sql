@@ -8,6 +8,11 @@
     is not). Overdue: an outstanding loan with an installment due before D still unpaid;
     its days past due are those of its oldest unpaid installment. Written-off principal:
     what was still unpaid on a loan written off by D.
+
+    Installments: delivered, or rebuilt from the loan's terms when the platform delivered
+    no schedule for it (schedule_source 'terms', is_schedule_derived); 'none' when neither
+    (a term that gives no schedule): such a loan can never be overdue here, and the
+    data-quality rule <pack>.data_quality.loan_schedule_not_derivable raises it.
 -#}
 with
 
@@ -29,6 +34,7 @@ installments as (
     select
         loan_id,
         count(*) as installment_count,
+        max(schedule_source) as schedule_source,
         sum(interest_unpaid) as interest_unpaid,
         sum(case when is_overdue then 1 else 0 end) as overdue_installment_count,
         max(days_past_due) as days_past_due,
@@ -60,6 +66,7 @@ positions as (
         loans.status = 'active' and loans.principal - coalesce(repaid.principal_repaid, 0) > 0 as is_outstanding,
         loans.status = 'written_off' as is_written_off,
         coalesce(installments.installment_count, 0) as installment_count,
+        coalesce(installments.schedule_source, 'none') as schedule_source,
         coalesce(installments.interest_unpaid, 0) as interest_unpaid,
         coalesce(installments.overdue_installment_count, 0) as overdue_installment_count,
         coalesce(installments.days_past_due, 0) as installment_days_past_due,
@@ -95,6 +102,10 @@ final as (
         cast(case when positions.is_outstanding then positions.interest_unpaid else 0 end as decimal(18, 2))
             as outstanding_interest,
         cast(positions.installment_count as integer) as installment_count,
+        positions.term_months,
+        positions.repayment_method,
+        cast(positions.schedule_source as varchar) as schedule_source,
+        positions.schedule_source = 'terms' as is_schedule_derived,
         positions.is_outstanding and positions.overdue_installment_count > 0 as is_overdue,
         cast(case when positions.is_outstanding then positions.installment_days_past_due else 0 end as integer)
             as days_past_due,
