@@ -45,6 +45,7 @@ def test_us_pack_loads() -> None:
         "us.aml.cash_above_ctr_threshold",
         "us.aml.missing_fx_rate",
         "us.data_quality.loan_contract_date_after_business_date",
+        "us.data_quality.loan_schedule_not_derivable",
         "us.rate_caps.apr_above_cap",
     ]
     ctr = pack.rule("us.aml.cash_above_ctr_threshold")
