@@ -106,7 +106,7 @@ def _peak_rss_mib() -> float:
 
 
 def _step(name: str, work: Path, day: date, repeat: int = 1) -> dict[str, Any]:
-    from regwatch import pipeline
+    from regwatch import pipeline, runs
 
     settings = _settings(work)
     out: dict[str, Any] = {"step": name}
@@ -125,7 +125,7 @@ def _step(name: str, work: Path, day: date, repeat: int = 1) -> dict[str, Any]:
         from regwatch.validate import run_rules
 
         pack = load_pack(settings.pack_dir)
-        info = pipeline.run_info(day, settings)
+        info = runs.run_info(day, settings)
         timings = []
         for _ in range(repeat):  # the machine is shared: the best of a few runs, all of them kept
             started = time.perf_counter()

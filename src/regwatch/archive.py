@@ -8,27 +8,14 @@ from here, never from the landing folder, which may have changed or been cleaned
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from regwatch.config import Settings
-from regwatch.report import write_atomic
+from regwatch.files import sha256_bytes, sha256_file, write_atomic
 
 
 class ArchiveError(RuntimeError):
     """An archived object is missing or does not hash to its name."""
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Archive:

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from regwatch import ledger
-from regwatch.archive import Archive, sha256_file
+from regwatch.archive import Archive
 from regwatch.config import Settings
 from regwatch.contract import CONTRACTS
+from regwatch.files import sha256_file, write_atomic
 from regwatch.ledger import LedgerError, Manifest
 
 Rules = Literal["recorded", "current"]
@@ -165,7 +166,7 @@ def rerun(
     """Rebuild a sealed run in a scratch warehouse from the archive and compare every output."""
     from regwatch import carry, pipeline, warehouse
     from regwatch.ingest import ingest_day
-    from regwatch.ledger import code_version
+    from regwatch.runs import code_version
 
     recorded = ledger.find(settings, run, business_date)
     if recorded.body.get("manifest_version", 1) < 2:
@@ -238,7 +239,7 @@ def rerun(
 
 
 def _write_report(settings: Settings, result: RerunResult) -> None:
-    from regwatch.report import environment, write_atomic
+    from regwatch.report import environment
 
     recorded, rerun_manifest = result.recorded, result.rerun
     context = {

@@ -27,8 +27,9 @@ import jinja2
 from regwatch import charts, delivery, warehouse
 from regwatch.config import Settings
 from regwatch.csv_cells import csv_bytes
+from regwatch.files import write_atomic
 from regwatch.masking import mask_record, mask_text
-from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
+from regwatch.report import ReportError, environment, html_to_pdf
 from regwatch.rules import Rule, RulePack, RulePackError, default_kind, load_pack
 
 SEVERITIES = ("critical", "high", "medium", "low")

@@ -174,7 +174,7 @@ def filing_context(
     ``pack`` is the rule pack the run of the as-of date recorded (default: found by
     :func:`recorded_pack`), never the one the environment names.
     """
-    from regwatch.pipeline import run_info
+    from regwatch.runs import run_info
 
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         as_of, closed = _as_of(con, period, provisional)
@@ -364,8 +364,8 @@ def recorded_pack(settings: Settings, as_of: date) -> tuple[RulePack, dict[str, 
     """
     from regwatch import ledger
     from regwatch.archive import Archive
-    from regwatch.pipeline import run_info
     from regwatch.rules import load_pack, pack_digest
+    from regwatch.runs import run_info
 
     info = run_info(as_of, settings)
     live = settings.checks_dir / info.pack
@@ -406,7 +406,8 @@ def render_filing(
     """
     import jinja2
 
-    from regwatch.report import ReportError, environment, html_to_pdf, write_atomic
+    from regwatch.files import write_atomic
+    from regwatch.report import ReportError, environment, html_to_pdf
 
     period = Period.parse(period_id)
     context = filing_context(settings, period, provisional, pack)
@@ -502,8 +503,9 @@ def _seal_filing(
     names any later edit.
     """
     from regwatch import ledger
-    from regwatch.archive import Archive, sha256_file
-    from regwatch.pipeline import _tool_versions, run_info
+    from regwatch.archive import Archive
+    from regwatch.files import sha256_file
+    from regwatch.runs import code_version, run_info, tool_versions
 
     period = Period.parse(period_id)
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
@@ -563,11 +565,11 @@ def _seal_filing(
             pack_name=str(record["name"]),
             pack_version=str(record["version"]),
             pack_sha256=str(record["sha256"]),
-            code_version=settings.pinned_code_version or ledger.code_version(settings.project_root),
+            code_version=settings.pinned_code_version or code_version(settings.project_root),
             inputs=[],
             outputs=staged,
             outputs_root=staging,
-            tool_versions=_tool_versions(),
+            tool_versions=tool_versions(),
             pack_files=record["files"],
             filing={
                 "period": period.period_id,

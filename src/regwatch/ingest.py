@@ -13,7 +13,6 @@ import bisect
 import codecs
 import csv
 import difflib
-import hashlib
 import io
 import itertools
 import json
@@ -33,6 +32,7 @@ import yaml
 
 from regwatch.archive import Archive
 from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, Column, FileContract
+from regwatch.files import sha256_bytes
 from regwatch.warehouse import delete_partition, transaction
 
 _SUFFIXES = (".csv", ".parquet")
@@ -101,10 +101,6 @@ class IngestResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def find_inputs(

@@ -24,8 +24,9 @@ from typing import Any
 from regwatch import delivery, warehouse
 from regwatch.config import Settings
 from regwatch.csv_cells import csv_bytes
+from regwatch.files import write_atomic
 from regwatch.masking import mask_record
-from regwatch.report import ReportError, write_atomic
+from regwatch.report import ReportError
 
 REPORT_NAME = "large_value_transactions"
 SCHEMA_PATH = Path("schemas") / f"{REPORT_NAME}.schema.json"

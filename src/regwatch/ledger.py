@@ -21,18 +21,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from regwatch.archive import Archive, sha256_bytes, sha256_file
+from regwatch.archive import Archive
 from regwatch.config import Settings
-from regwatch.report import write_atomic
+from regwatch.files import sha256_bytes, sha256_file, write_atomic
 from regwatch.runlock import publishing
 
 MANIFEST_VERSION = 2
@@ -112,26 +110,6 @@ def canonical(body: dict[str, Any]) -> bytes:
 
 def _self_digest(body: dict[str, Any]) -> str:
     return sha256_bytes(canonical({k: v for k, v in body.items() if k != "manifest_sha256"}))
-
-
-def _git(project_root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(project_root), *args], capture_output=True, text=True, timeout=10, check=True
-    ).stdout.strip()
-
-
-def code_version(project_root: Path) -> str:
-    """The package version plus the git commit of the project, ``.dirty`` if tracked files changed."""
-    try:
-        base = version("regwatch")
-    except PackageNotFoundError:
-        base = "unknown"
-    try:
-        commit = _git(project_root, "rev-parse", "--short=12", "HEAD")
-        dirty = _git(project_root, "status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return base
-    return f"{base}+g{commit}{'.dirty' if dirty else ''}"
 
 
 def manifests(settings: Settings) -> list[Path]:

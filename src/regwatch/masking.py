@@ -36,7 +36,6 @@ _CARD = re.compile(
     r"(?<![0-9A-Za-z])(?<![0-9]\.)[0-9]{16,19}(?![0-9A-Za-z])(?!\.[0-9])"
 )  # not inside an id like T00..
 _DECIMAL = re.compile(r"^\s*[+-]?[0-9]+\.[0-9]+\s*$")
-_PII_KEYS = ("id_number", "phone", "mobile")
 _CARD_KEYS = ("account", "card")
 
 
@@ -115,7 +114,3 @@ def mask_value(key: str, value: Any) -> Any:
 def mask_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``record`` with PII fields masked by name and free text scanned."""
     return {key: mask_value(key, value) for key, value in record.items()}
-
-
-def is_pii_key(key: str) -> bool:
-    return any(part in key.lower() for part in _PII_KEYS)

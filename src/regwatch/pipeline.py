@@ -9,7 +9,6 @@ doubles a row.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +18,15 @@ from typing import Any
 
 from regwatch import warehouse
 from regwatch.config import Settings
-
-
-class PipelineError(RuntimeError):
-    """A step cannot proceed (e.g. a later step runs before ingest recorded the date)."""
+from regwatch.runs import (
+    PipelineError,
+    code_version,
+    loads_seen,
+    loads_seen_digest,
+    make_run_id,
+    run_info,
+    tool_versions,
+)
 
 
 @dataclass(frozen=True)
@@ -34,75 +38,6 @@ class StepResult:
     summary: dict[str, Any] = field(default_factory=dict)
     outputs: tuple[Path, ...] = ()
     seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """The identity of a date's run, as ingest recorded it."""
-
-    run_id: str
-    business_date: date
-    pack: str
-    pack_version: str
-    pack_sha256: str
-    code_version: str
-    inputs_sha256: str
-
-
-def make_run_id(
-    business_date: date,
-    inputs_sha256: str,
-    pack_sha256: str,
-    code_version: str,
-    decisions_sha256: str = "",
-    accepted_degraded: str = "",
-) -> str:
-    """Same inputs + same rule pack + same code = same run id (and so identical reports).
-
-    ``inputs_sha256`` must cover every input the run reads: :func:`ingest` passes the
-    digest of the loads seen (the current load of every date up to D), so a date
-    restated earlier gives a later date's rerun a new run id. ``decisions_sha256`` is
-    the hash of the analysts' decisions in scope for the date (empty when there are
-    none, which keeps the id of a run without decisions as it was). ``accepted_degraded``
-    is the operator's reason for running on a rejected delivery (it is printed in the
-    report, so it is an input too; empty for a complete delivery).
-    """
-    identity = f"{inputs_sha256}\n{pack_sha256}\n{code_version}"
-    if decisions_sha256:
-        identity += f"\ndecisions {decisions_sha256}"
-    if accepted_degraded:
-        identity += f"\naccepted degraded {accepted_degraded}"
-    digest = hashlib.sha256(identity.encode()).hexdigest()
-    return f"{business_date:%Y%m%d}-{digest[:12]}"
-
-
-def loads_seen(con: Any, business_date: date) -> list[tuple[date, str, str]]:
-    """(business date, load id, load record sha256) of the current load of every date up to D."""
-    rows = con.execute(
-        "SELECT business_date, load_id, record_sha256 FROM ("
-        "  SELECT *, row_number() OVER (PARTITION BY business_date ORDER BY arrival_seq DESC) AS rank"
-        "  FROM raw.load_arrivals WHERE business_date <= ?) WHERE rank = 1 ORDER BY business_date",
-        [business_date],
-    ).fetchall()
-    return [(day, str(load_id), str(record)) for day, load_id, record in rows]
-
-
-def loads_seen_digest(con: Any, business_date: date) -> str:
-    """One hash over the loads a run of D reads: its input identity."""
-    lines = "".join(f"{day.isoformat()}\t{load_id}\n" for day, load_id, _ in loads_seen(con, business_date))
-    return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def run_info(business_date: date, settings: Settings) -> RunInfo:
-    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
-        row = con.execute(
-            "SELECT run_id, business_date, pack, pack_version, pack_sha256, code_version, inputs_sha256 "
-            "FROM results.run_log WHERE business_date = ?",
-            [business_date],
-        ).fetchone()
-    if row is None:
-        raise PipelineError(f"no run recorded for {business_date}: run the ingest step first")
-    return RunInfo(*row)
 
 
 def _timed(step: Callable[[date, Settings], StepResult]) -> Callable[[date, Settings], StepResult]:
@@ -140,7 +75,6 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
     from regwatch.archive import Archive
     from regwatch.contract import REQUIRED_FILES
     from regwatch.ingest import find_inputs, ingest_day
-    from regwatch.ledger import code_version
     from regwatch.rules import load_pack
 
     pack = load_pack(settings.pack_dir)
@@ -278,9 +212,9 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     import shutil
     from dataclasses import replace
 
+    from regwatch.daily_report import render_daily
     from regwatch.filing import folder_for, periods_closed_by, render_filing
     from regwatch.large_value import render_large_value
-    from regwatch.report import render_daily
 
     info = run_info(business_date, settings)
     staging = settings.staging_reports_dir(info.run_id)
@@ -385,7 +319,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         inputs=inputs,
         outputs=outputs,
         outputs_root=staging,
-        tool_versions=_tool_versions(),
+        tool_versions=tool_versions(),
         decisions=None
         if decisions is None
         else {
@@ -415,29 +349,6 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         {"run_id": info.run_id, "manifest": str(manifest), "published": [str(p) for p in published]},
         (*published, manifest),
     )
-
-
-def _filing_outputs(business_date: date, settings: Settings) -> list[Path]:
-    """The filing packages of the periods the date closes (sealed with the date's run)."""
-    from regwatch.filing import folder_for, periods_closed_by
-
-    files: list[Path] = []
-    for period_id in periods_closed_by(settings, business_date):
-        folder = folder_for(settings, period_id)
-        files += sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-    return files
-
-
-def _tool_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for package in ("duckdb", "dbt-core", "dbt-duckdb", "great-expectations", "pandas", "jinja2"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = "absent"
-    return versions
 
 
 def _as_summary(result: object) -> dict[str, Any]:

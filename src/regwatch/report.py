@@ -1,15 +1,13 @@
 """Render the reports with one Jinja environment; same warehouse content, same bytes.
 
 Everything shown goes through :mod:`regwatch.masking` unless the settings unmask
-PII for an authorised run. Files are written atomically (temp file, then rename):
+PII for an authorised run. Files are written atomically (:func:`regwatch.files.write_atomic`):
 a report is either the previous complete one or the new complete one.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +15,6 @@ from pathlib import Path
 import jinja2
 
 from regwatch.config import Settings
-
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-QUARANTINE_SAMPLE = 50
 
 
 class ReportError(RuntimeError):
@@ -40,18 +35,6 @@ def environment(settings: Settings) -> jinja2.Environment:
     env.filters["count"] = lambda v: f"{int(v):,}"
     env.filters["percent"] = lambda v, places=2: "" if v is None else f"{float(v):.{places}%}"
     return env
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 class _SourceDateEpoch:
@@ -97,15 +80,3 @@ def html_to_pdf(html: str, as_of: date, base_url: Path | None = None) -> bytes:
         document = weasyprint.HTML(string=html, base_url=str(base_url) if base_url else None)
         pdf: bytes = document.write_pdf()
     return pdf
-
-
-def render_daily(
-    settings: Settings,
-    business_date: date,
-    run_id: str,
-    filing_failures: Sequence[Mapping[str, str]] = (),
-) -> list[Path]:
-    """The daily exception report (HTML, PDF, CSV); see :mod:`regwatch.daily_report`."""
-    from regwatch.daily_report import render_daily as render
-
-    return render(settings, business_date, run_id, filing_failures=filing_failures)

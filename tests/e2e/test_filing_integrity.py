@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from regwatch import ledger, pipeline, warehouse
-from regwatch.archive import sha256_file
 from regwatch.cli import main
 from regwatch.config import Settings
+from regwatch.files import sha256_file
 from regwatch.filing import folder_for
 from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT

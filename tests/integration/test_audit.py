@@ -21,10 +21,11 @@ import yaml
 from click.testing import CliRunner
 
 from regwatch import audit, ledger, pipeline, warehouse
-from regwatch.archive import Archive, sha256_file
+from regwatch.archive import Archive
 from regwatch.cli import main
 from regwatch.config import Settings
 from regwatch.demo import generate
+from regwatch.files import sha256_file
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration

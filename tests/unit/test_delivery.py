@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from regwatch.delivery import DeliveryPolicy, assess
-from regwatch.ingest import FileLoad, IngestResult, sha256_bytes
+from regwatch.files import sha256_bytes
+from regwatch.ingest import FileLoad, IngestResult
 
 DAY = date(2025, 6, 2)
 POLICY = DeliveryPolicy()

@@ -11,8 +11,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from regwatch import ledger
-from regwatch.archive import Archive, ArchiveError, sha256_bytes
+from regwatch.archive import Archive, ArchiveError
 from regwatch.config import Settings
+from regwatch.files import sha256_bytes
 
 
 def test_archive_is_content_addressed_and_write_once(tmp_path: Path) -> None:

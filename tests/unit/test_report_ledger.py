@@ -11,7 +11,7 @@ import pytest
 
 from regwatch import alerts, ledger, warehouse
 from regwatch.config import Settings
-from regwatch.report import render_daily
+from regwatch.daily_report import render_daily
 
 DAY = date(2025, 6, 2)
 RUN = "20250602-abcdef123456"
