@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "masking",
                 "charts",
                 "apr",
+                "installments",
                 "rules",
                 "runlock",
                 "screening",
