@@ -537,7 +537,7 @@ def rules() -> None:
 @click.option("--pack", help="Rule pack under checks/ (default cn).")
 @_handles_errors
 def rules_list(pack: str | None) -> None:
-    """One line per rule of the pack."""
+    """One line per rule of the pack: id, severity, alert kind (condition / event), validity, title."""
     from regwatch.rules import load_pack
 
     loaded = load_pack(_settings(pack=pack).pack_dir)
@@ -546,7 +546,7 @@ def rules_list(pack: str | None) -> None:
     )
     for rule in loaded.rules:
         window = f"{rule.valid_from} .. {rule.valid_to or 'open'}"
-        click.echo(f"  {rule.id:<50} {rule.severity:<9} {window:<26} {rule.title}")
+        click.echo(f"  {rule.id:<50} {rule.severity:<9} {rule.kind:<10} {window:<26} {rule.title}")
 
 
 @rules.command("show")

@@ -120,3 +120,15 @@ def test_every_rule_has_an_alert_kind_aml_events_by_default(tmp_path: Path) -> N
     assert declared.rule("cn.aml.large_cash").kind == "condition"
     with pytest.raises(RulePackError, match=r"aml\.yml: rules\.0\.kind"):
         load_pack(_broken(tmp_path / "d", "    kind: event\n", "    kind: sticky\n"))
+
+
+def test_rules_list_shows_each_rule_kind() -> None:
+    from click.testing import CliRunner
+
+    from regwatch.cli import main
+
+    result = CliRunner().invoke(main, ["rules", "list"], env={"REGWATCH_HOME": str(REPO_ROOT)})
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split()[2] for line in result.output.splitlines()[1:]}
+    assert lines["cn.aml.watchlist_counterparty_match"] == "event"
+    assert lines["cn.rate_caps.real_apr_above_comprehensive_cap"] == "condition"
