@@ -1,11 +1,17 @@
 """The daily exception report: what the compliance officer opens first every morning.
 
-It leads with what changed since the previous business day (new alerts, resolved
-alerts, alerts back after a suppression expired), then shows every alert by severity
-with its explanation (the rule in plain words, its legal basis, the observed value
-against the threshold, the evidence rows: cash flows for a rate-cap breach, the
-transactions for an AML alert, which are gathered per customer and day), the
-suppressed alerts, the decisions file's state, and data quality last.
+It leads with the summary and data quality, then what changed since the previous
+business day (new alerts, resolved alerts, alerts back after a suppression expired),
+then every alert by severity with its explanation (the rule in plain words, its legal
+basis, the observed value against the threshold, the evidence rows: cash flows for a
+rate-cap breach, the transactions for an AML alert, which are gathered per customer and
+day), the suppressed alerts and the decisions file's state.
+
+The HTML and the CSV hold every alert. The PDF is the short document read in a minute
+at any size (issue 15 point 8): the same summary and data quality, new and resolved
+alerts one line each, the first :data:`PRINT_FULL` open critical/high alerts in full,
+every other alert one line each up to :data:`PRINT_LINES` per list and then one line
+per rule, so its page count is bounded whatever the number of alerts.
 
 Everything comes from the warehouse (the alert snapshot of the date, not the clock),
 is sorted, and goes through :mod:`regwatch.masking` unless the settings unmask PII:
@@ -39,6 +45,12 @@ STATUS_ORDER = {"new": 0, "open": 1, "suppressed": 2, "resolved": 3}
 SCHEDULE_SAMPLE = 20
 QUARANTINE_SAMPLE = 50
 TREND_DAYS = 30
+#: Open critical/high alerts (single alerts or customer-day AML alerts) the PDF shows in full.
+PRINT_FULL = 12
+#: Alerts the PDF lists one line each per list (new, resolved, other open ...); the rest one line per rule.
+PRINT_LINES = 40
+#: Transactions of one customer-day alert the PDF shows (the HTML shows all).
+PRINT_TRANSACTIONS = 12
 DOMAIN_NAMES = {
     "aml": "Anti-money laundering",
     "rate_caps": "Interest-rate caps",
@@ -67,6 +79,29 @@ CSV_COLUMNS = (
     "legal_basis",
     "evidence",
 )
+
+
+#: Two legs of an amount, one of them zero: "CNY 50,000.00 and USD 0.00 (foreign legs)".
+_ZERO_FOREIGN_LEG = re.compile(r"\b([A-Z]{3}) ([\d,]+\.\d+) and [A-Z]{3} 0\.00 \(foreign legs\)")
+_ZERO_DOMESTIC_LEG = re.compile(r"\b[A-Z]{3} 0\.00 and ([A-Z]{3} [\d,]+\.\d+ \(foreign legs\))")
+
+
+def finding(message: str, list_titles: Mapping[str, str]) -> str:
+    """A finding as the report shows it: only its non-zero legs, lists by their published names.
+
+    The message is the pack's template filled with the evidence ("CNY 50,000.00 and USD
+    0.00 (foreign legs)", "listed on fatf_increased_monitoring"); the exception row keeps
+    it verbatim. A zero leg is dropped (never both: a line was reached), and every
+    internal list id the pack names in ``list_titles`` becomes the list's title (several
+    lists joined by commas are joined by semicolons).
+    """
+    text = _ZERO_FOREIGN_LEG.sub(r"\1 \2", message)
+    text = _ZERO_DOMESTIC_LEG.sub(r"\1", text)
+    if list_titles:
+        ids = "|".join(re.escape(i) for i in sorted(list_titles, key=len, reverse=True))
+        run = re.compile(rf"\b(?:{ids})(?:,(?:{ids}))*\b")
+        text = run.sub(lambda m: "; ".join(list_titles[i] for i in m.group(0).split(",")), text)
+    return text
 
 
 def domain_name(domain: str) -> str:
@@ -289,6 +324,7 @@ def _explain(
     mask: _Masker,
     history: list[dict[str, Any]],
     transactions: dict[str, dict[str, Any]],
+    list_titles: Mapping[str, str],
 ) -> dict[str, Any]:
     evidence = json.loads(alert["evidence"])
     flows = None
@@ -301,8 +337,11 @@ def _explain(
             continue
         if key in ("transaction_ids", "txn_ids") and txn_ids:
             continue
-        shown.append((label(key), format_value(key, value)))
+        shown.append((label(key), finding(format_value(key, value), list_titles)))
     rows = [mask.record(transactions[t]) for t in txn_ids if t in transactions]
+    comparison = _comparison(rule, pack, evidence)
+    if comparison is not None:
+        comparison["observed"] = finding(comparison["observed"], list_titles)
     missing = [t for t in txn_ids if t not in transactions]
     return {
         **{k: alert[k] for k in ("alert_key", "rule_id", "domain", "severity", "status", "model")},
@@ -314,7 +353,8 @@ def _explain(
         "title": rule.title if rule is not None else alert["rule_id"],
         "entity_key": mask.text(alert["entity_key"]),
         "customer_id": alert["customer_id"],
-        "message": mask.text(alert["message"]),
+        "message": finding(mask.text(alert["message"]), list_titles),
+        "raw_message": mask.text(alert["message"]),
         "legal_basis": alert["legal_basis"],
         "first_seen": alert["first_seen"].isoformat(),
         "last_seen": alert["last_seen"].isoformat(),
@@ -326,7 +366,7 @@ def _explain(
         "decision": alert["decision"],
         "decision_until": alert["decision_until"].isoformat() if alert["decision_until"] else None,
         "decided_by": mask.text(alert["decided_by"]),
-        "comparison": _comparison(rule, pack, evidence),
+        "comparison": comparison,
         "evidence": shown,
         "evidence_record": masked,
         "cash_flows": flows,
@@ -453,6 +493,8 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
     except RulePackError:
         pack = None
     rules = {r.id: r for r in pack.rules} if pack is not None else {}
+    titles = pack.parameters.get("list_titles") if pack is not None else None
+    list_titles = {str(k): str(v) for k, v in (titles.value if titles is not None else {}).items()}
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         runs = _rows(
             con,
@@ -536,7 +578,9 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
                 }
             )
     explained = [
-        _explain(a, rules.get(a["rule_id"]), pack, mask, history.get(a["alert_key"], []), transactions)
+        _explain(
+            a, rules.get(a["rule_id"]), pack, mask, history.get(a["alert_key"], []), transactions, list_titles
+        )
         for a in alerts
     ]
     by_key = {a["alert_key"]: a for a in explained}
@@ -601,6 +645,7 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         s: sum(a["severity"] == s for a in firing if a["status"] != "suppressed") for s in SEVERITIES
     }
     previous = log[0]["previous_date"]
+    printed = _print_plan(explained, cards)
     return {
         "report_title": "Daily exception report",
         "business_date": business_date.isoformat(),
@@ -665,6 +710,9 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         "quarantined": [mask.record(q) for q in quarantined],
         "quarantine_sample": QUARANTINE_SAMPLE,
         "pii_masked": not settings.unmask_pii,
+        "printed": printed,
+        "print_lines": PRINT_LINES,
+        "print_transactions": PRINT_TRANSACTIONS,
         "format_value": format_value,
         "label": label,
     }
@@ -690,6 +738,64 @@ def _schedule_sources(con: Any) -> dict[str, dict[str, Any]]:
     ).fetchall():
         found[kind] = {"count": int(count), "loan_ids": list(ids)}
     return found
+
+
+def _lines(alerts: list[dict[str, Any]], limit: int = PRINT_LINES) -> dict[str, Any]:
+    """The first ``limit`` alerts one line each, the rest one line per (severity, rule)."""
+    groups: dict[tuple[int, str], dict[str, Any]] = {}
+    for a in alerts[limit:]:
+        group = groups.setdefault(
+            (SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"]),
+            {
+                "severity": a["severity"],
+                "rule_id": a["rule_id"],
+                "title": a["title"],
+                "count": 0,
+                "since": None,
+            },
+        )
+        group["count"] += 1
+        since = a["open_since"] or a["first_seen"]
+        group["since"] = since if group["since"] is None else min(group["since"], since)
+    return {
+        "lines": alerts[:limit],
+        "more": [groups[k] for k in sorted(groups)],
+        "more_count": max(len(alerts) - limit, 0),
+        "count": len(alerts),
+    }
+
+
+def _print_plan(explained: list[dict[str, Any]], cards: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """What the PDF shows: bounded whatever the number of alerts (the HTML and CSV show all).
+
+    The first :data:`PRINT_FULL` open critical/high cards (critical first, new first) in
+    full; every other open alert, and the new, resolved, returned and suppressed ones,
+    one line each up to :data:`PRINT_LINES` per list, then one line per rule.
+    """
+    urgent = [item for s in ("critical", "high") for item in cards.get(s, [])]
+    full = urgent[:PRINT_FULL]
+
+    def members(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for item in items:
+            if item["kind"] == "alert":
+                out.append(item["alert"])
+            else:
+                out.extend(a for a in item["customer"]["rules"] if a["status"] in ("new", "open"))
+        return out
+
+    other = [item for s in SEVERITIES if s not in ("critical", "high") for item in cards.get(s, [])]
+    return {
+        "full": full,
+        "full_count": len(urgent),
+        "urgent_rest": _lines(members(urgent[PRINT_FULL:])),
+        "other": _lines(members(other)),
+        "new": _lines([a for a in explained if a["status"] == "new"]),
+        "cured": _lines([a for a in explained if a["status"] == "resolved" and a.get("kind") != "event"]),
+        "closed": _lines([a for a in explained if a["status"] == "resolved" and a.get("kind") == "event"]),
+        "returned": _lines([a for a in explained if a["returned"]]),
+        "suppressed": _lines([a for a in explained if a["status"] == "suppressed"]),
+    }
 
 
 def _nulled_by_file(nulled: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -724,7 +830,7 @@ def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> b
                 a["days_open"],
                 a["decision"] or "",
                 a["decision_until"] or "",
-                a["message"],
+                a["raw_message"],
                 a["legal_basis"],
                 json.dumps(a["evidence_record"], ensure_ascii=False),
             ]
