@@ -830,7 +830,7 @@ def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> b
                 a["days_open"],
                 a["decision"] or "",
                 a["decision_until"] or "",
-                a["raw_message"],
+                a.get("raw_message", a["message"]),  # the message as the rule wrote it
                 a["legal_basis"],
                 json.dumps(a["evidence_record"], ensure_ascii=False),
             ]
