@@ -66,11 +66,16 @@ HEADLINE = (
     "project_overdue_rate",
     "amount_overdue_rate",
     "bad_debt_rate",
+    "cumulative_loss_rate",
+    "cumulative_loss_rate_net",
     "real_apr_weighted_mean",
 )
 #: The CN guideline whose layout the filing follows (its citation, mapped by the pack).
 GUIDELINE = "CBRC [2017] No. 113 art. 10"
 TREND_RATES = ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate")
+#: The rates whose numerator and denominator are pack parameters, printed with their
+#: definitions (REGULATION.md: the bad-debt rate a stock ratio, the loss rates flows).
+DEFINED_RATES = (*TREND_RATES, "cumulative_loss_rate", "cumulative_loss_rate_net")
 CAP_LABELS = {
     "court_cap_rate": "court cap",
     "comprehensive_cap_rate": "24% level",
@@ -211,7 +216,7 @@ def filing_context(
     citations = basis.value if basis is not None and isinstance(basis.value, dict) else {}
     definitions = {
         name: {"value": pack.parameters[name].value, "source": " ".join(pack.parameters[name].source.split())}
-        for name in ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate")
+        for name in DEFINED_RATES
         if name in pack.parameters
     }
     return {

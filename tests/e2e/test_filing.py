@@ -29,7 +29,7 @@ from click.testing import CliRunner
 from regwatch import pipeline, warehouse
 from regwatch.apr import annual_rate
 from regwatch.config import Settings
-from regwatch.filing import FilingError, Period, file_period, folder_for, validate_document
+from regwatch.filing import DEFINED_RATES, FilingError, Period, file_period, folder_for, validate_document
 from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT
 
@@ -171,6 +171,25 @@ def recompute(
     outstanding = loans[loans.outstanding]
     related = outstanding[outstanding.is_related_party == "true"]
     written_off = loans[loans.status == "written_off"]
+    # Written off gross: the principal unpaid on the write-off date; recoveries: all received after it.
+    off_on = dict(zip(written_off.loan_id, written_off.written_off_date, strict=True))
+    after_off = [
+        bool(off_on.get(i)) and paid[:10] > off_on[i]
+        for i, paid in zip(repayments.loan_id, repayments.paid_at, strict=True)
+    ]
+    before_off = repayments[[not a for a in after_off]].groupby("loan_id").principal_paid.sum()
+    recovered = repayments[after_off]
+    recovered_total = sum(
+        recovered.principal_paid + recovered.interest_paid + recovered.fee_paid + recovered.penalty_paid,
+        Decimal(0),
+    )
+    written_off_gross = sum(
+        (
+            max(p - before_off.get(i, Decimal(0)), Decimal(0))
+            for i, p in zip(written_off.loan_id, written_off.principal, strict=True)
+        ),
+        Decimal(0),
+    )
     compensations = repayments[repayments.payer_type != "borrower"]
     comp_amount = (
         compensations.principal_paid
@@ -207,8 +226,10 @@ def recompute(
         "overdue_90_plus_amount": sum(loans[loans.is_90].overdue_amount, Decimal(0)),
         "overdue_90_plus_loan_count": Decimal(int(loans.is_90.sum())),
         "overdue_90_plus_loan_principal": sum(loans[loans.is_90].out_principal, Decimal(0)),
-        "written_off_principal": sum(written_off.remaining, Decimal(0)),
+        "written_off_principal": written_off_gross,
         "written_off_loan_count": Decimal(len(written_off)),
+        "recovered_amount": recovered_total,
+        "written_off_principal_net": written_off_gross - recovered_total,
         "compensated_amount": sum(comp_amount, Decimal(0)),
         "compensated_payment_count": Decimal(len(compensations)),
         "top10_outstanding_principal": sum(exposure.iloc[:10], Decimal(0)),
@@ -221,7 +242,7 @@ def recompute(
     def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
         return numerator / denominator if denominator else None
 
-    for name in ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate"):
+    for name in DEFINED_RATES:
         spec = pack_parameters[name]
         terms = [spec["numerator"]] if isinstance(spec["numerator"], str) else spec["numerator"]
         out[(name, "total")] = ratio(sum((m[t] for t in terms), Decimal(0)), m[spec["denominator"]])
@@ -347,7 +368,7 @@ def test_every_indicator_equals_an_independent_recomputation(platform: Platform,
         else:
             assert abs(Decimal(got) - want) <= Decimal("1e-8"), (key, got, want)
     # Each rate prints its definition, numerator and denominator (pack parameters for the three).
-    for name in ("project_overdue_rate", "amount_overdue_rate", "bad_debt_rate"):
+    for name in DEFINED_RATES:
         item = filed[(name, "total")]
         assert item["definition"].startswith(
             " + ".join(

@@ -10,8 +10,18 @@
 
     Every indicator carries its definition (its legal basis through the macro
     disclosure_basis: the CN article, or what the pack maps it to), numerator and denominator; the project and
-    amount overdue rates and the bad-debt rate take theirs from the pack parameters
-    project_overdue_rate, amount_overdue_rate and bad_debt_rate.
+    amount overdue rates, the bad-debt rate and the cumulative loss rates (gross and net of
+    recoveries) take theirs from the pack parameters project_overdue_rate,
+    amount_overdue_rate, bad_debt_rate, cumulative_loss_rate and cumulative_loss_rate_net.
+
+    Every measure is a stock (a balance as of D) or a flow (cumulated since inception, or
+    over the period). The bad-debt rate and the loss rates have no single legal formula, so
+    REGULATION.md keeps each one's numerator and denominator of the same kind and never
+    divides a cumulative amount by a point-in-time balance: a pack that does is refused
+    when the model compiles. Its defaults: bad-debt rate (stock, like a bank's NPL ratio) =
+    principal of loans more than 90 days past due, not written off / outstanding principal;
+    cumulative loss rate (flow) = principal written off since inception (gross; net of
+    recoveries as a second figure) / principal lent since inception.
 -#}
 {%- set measures = {
     'cumulative_loan_amount': 'principal of every loan disbursed to date',
@@ -26,8 +36,10 @@
     'overdue_loan_principal': 'principal unpaid on active loans with an installment past due',
     'overdue_90_plus_amount': 'past-due unpaid amounts of loans more than 90 days past due',
     'overdue_90_plus_loan_count': 'active loans more than 90 days past due (exactly 90 not included)',
-    'overdue_90_plus_loan_principal': 'principal unpaid on loans more than 90 days past due',
-    'written_off_principal': 'principal unpaid when written off, loans written off to date',
+    'overdue_90_plus_loan_principal': 'outstanding principal of loans more than 90 days past due, not written off',
+    'written_off_principal': 'principal unpaid on the write-off date, loans written off since inception (gross)',
+    'recovered_amount': 'received on written-off loans after their write-off date, since inception (principal, interest, fees, penalties)',
+    'written_off_principal_net': 'principal written off since inception net of recoveries (received on written-off loans after their write-off date)',
     'written_off_loan_count': 'loans written off to date',
     'related_party_outstanding_principal': 'outstanding principal of loans to related parties',
     'related_party_loan_count': 'outstanding loans to related parties',
@@ -40,10 +52,28 @@
     'period_lender_count': 'distinct funders who funded in the period',
     'period_borrower_count': 'distinct borrowers of the loans disbursed in the period',
 } -%}
+{%- set stocks = [
+    'outstanding_principal', 'outstanding_loan_count', 'outstanding_interest', 'overdue_amount',
+    'overdue_loan_count', 'overdue_loan_principal', 'overdue_90_plus_amount', 'overdue_90_plus_loan_count',
+    'overdue_90_plus_loan_principal', 'related_party_outstanding_principal', 'related_party_loan_count',
+    'top10_outstanding_principal', 'largest_outstanding_principal',
+] -%}
+{%- set kind_phrases = {
+    'stock': 'stock over stock, both as of the business date',
+    'flow': 'flow over flow, both since inception to the business date',
+} -%}
+{#- The ratios REGULATION.md defines by default, when a pack (sealed before them) lacks the parameter. -#}
+{%- set rate_defaults = {
+    'cumulative_loss_rate': {'numerator': 'written_off_principal', 'denominator': 'cumulative_loan_amount'},
+    'cumulative_loss_rate_net': {'numerator': 'written_off_principal_net', 'denominator': 'cumulative_loan_amount'},
+} -%}
+{#- (id, label, basis, numerator and denominator of one kind) -#}
 {%- set rates = [
-    ('project_overdue_rate', 'Project overdue rate', 'CBRC [2017] No. 113 art. 10(7); T/NIFA 1-2017'),
-    ('amount_overdue_rate', 'Amount overdue rate', 'CBRC [2017] No. 113 art. 10(7); T/NIFA 1-2017'),
-    ('bad_debt_rate', 'Bad-debt rate', 'quarterly core indicator (policy definition)'),
+    ('project_overdue_rate', 'Project overdue rate', 'CBRC [2017] No. 113 art. 10(7); T/NIFA 1-2017', false),
+    ('amount_overdue_rate', 'Amount overdue rate', 'CBRC [2017] No. 113 art. 10(7); T/NIFA 1-2017', false),
+    ('bad_debt_rate', 'Bad-debt rate (stock)', 'quarterly core indicator (policy definition)', true),
+    ('cumulative_loss_rate', 'Cumulative loss rate, gross (flow)', 'quarterly core indicator (policy definition)', true),
+    ('cumulative_loss_rate_net', 'Cumulative loss rate, net of recoveries (flow)', 'quarterly core indicator (policy definition)', true),
 ] -%}
 {%- set amounts = [
     ('cumulative_loan_amount', 'volume', 'Cumulative amount of loans arranged', 'CNY', 'art. 10(1)'),
@@ -67,6 +97,8 @@
     ('overdue_90_plus_loan_principal', 'overdue', 'Principal of loans overdue more than 90 days', 'CNY', 'art. 10(8)'),
     ('written_off_principal', 'overdue', 'Principal written off', 'CNY', 'bad-debt rate numerator'),
     ('written_off_loan_count', 'overdue', 'Loans written off', 'count', 'bad-debt rate numerator'),
+    ('recovered_amount', 'overdue', 'Recovered on written-off loans', 'CNY', 'cumulative loss rate, net'),
+    ('written_off_principal_net', 'overdue', 'Principal written off, net of recoveries', 'CNY', 'cumulative loss rate, net'),
     ('compensated_amount', 'compensation', 'Cumulative compensated amount', 'CNY', 'art. 10(9)'),
     ('compensated_payment_count', 'compensation', 'Cumulative compensated payments', 'count', 'art. 10(9)'),
 ] -%}
@@ -96,6 +128,8 @@ balances as (
         cast(coalesce(sum(case when is_overdue_90_plus then outstanding_principal else 0 end), 0) as decimal(18, 2))
             as overdue_90_plus_loan_principal,
         cast(coalesce(sum(written_off_principal), 0) as decimal(18, 2)) as written_off_principal,
+        cast(coalesce(sum(recovered_amount), 0) as decimal(18, 2)) as recovered_amount,
+        cast(coalesce(sum(written_off_principal - recovered_amount), 0) as decimal(18, 2)) as written_off_principal_net,
         coalesce(sum(case when is_written_off then 1 else 0 end), 0) as written_off_loan_count,
         cast(coalesce(sum(case when is_related_party and is_outstanding then outstanding_principal else 0 end), 0) as decimal(18, 2))
             as related_party_outstanding_principal,
@@ -180,14 +214,22 @@ indicators as (
     from measures
     union all
     {%- endfor %}
-    {%- for id, label, basis in rates %}
-    {%- set spec = pack_value(id) %}
+    {%- for id, label, basis, one_kind in rates %}
+    {%- set spec = pack_value(id) if id not in rate_defaults or id in (var('pack', {}) or {}) else rate_defaults[id] %}
     {%- set terms = {'numerator': spec['numerator'] if spec['numerator'] is not string else [spec['numerator']], 'denominator': spec['denominator']} %}
     {%- for term in terms.numerator + [terms.denominator] %}
     {%- if term not in measures %}
     {{ exceptions.raise_compiler_error(id ~ ": unknown measure " ~ term ~ " (one of " ~ (measures.keys() | list | join(', ')) ~ ")") }}
     {%- endif %}
     {%- endfor %}
+    {%- set kind = 'stock' if terms.denominator in stocks else 'flow' %}
+    {%- if one_kind %}
+    {%- for term in terms.numerator %}
+    {%- if ('stock' if term in stocks else 'flow') != kind %}
+    {{ exceptions.raise_compiler_error(id ~ " divides " ~ term ~ " (" ~ ('stock' if term in stocks else 'flow') ~ ") by " ~ terms.denominator ~ " (" ~ kind ~ "): keep a ratio's numerator and denominator of one kind, never a cumulative amount over a point-in-time balance (REGULATION.md); fix the pack parameter " ~ id) }}
+    {%- endif %}
+    {%- endfor %}
+    {%- endif %}
     {%- set n.order = n.order + 10 %}
     select
         period_kind, period_id, period_start, period_end, is_period_closed,
@@ -205,7 +247,11 @@ indicators as (
         '{{ terms.numerator | join(" + ") }}: {% for t in terms.numerator %}{{ measures[t] }}{{ " plus " if not loop.last }}{% endfor %}'
             as numerator_definition,
         '{{ terms.denominator }}: {{ measures[terms.denominator] }}' as denominator_definition,
+        {%- if one_kind %}
+        '{{ terms.numerator | join(" + ") }} / {{ terms.denominator }}: {% for t in terms.numerator %}{{ measures[t] }}{{ " plus " if not loop.last }}{% endfor %} over {{ measures[terms.denominator] }} ({{ kind_phrases[kind] }}; pack parameter {{ id }}; {{ disclosure_basis(basis) }})' as definition
+        {%- else %}
         '{{ terms.numerator | join(" + ") }} / {{ terms.denominator }} (pack parameter {{ id }}; {{ disclosure_basis(basis) }})' as definition
+        {%- endif %}
     from measures
     union all
     {%- endfor %}

@@ -7,7 +7,10 @@
     Outstanding: an active loan with principal still unpaid (a settled or written-off loan
     is not). Overdue: an outstanding loan with an installment due before D still unpaid;
     its days past due are those of its oldest unpaid installment. Written-off principal:
-    what was still unpaid on a loan written off by D.
+    what was still unpaid on the write-off date of a loan written off by D (gross: what
+    came in later does not shrink it); recovered amount: everything received on such a
+    loan after its write-off date, by D (principal, interest, fees, penalties) - the
+    cumulative loss rate is given gross and net of it (REGULATION.md).
 
     Installments: delivered, or rebuilt from the loan's terms when the platform delivered
     no schedule for it (schedule_source 'terms', is_schedule_derived); 'none' when neither
@@ -23,11 +26,24 @@ loans as (
 
 repaid as (
     select
-        loan_id,
-        sum(principal_allocated) as principal_repaid,
-        sum(interest_allocated) as interest_repaid
-    from {{ ref('int_repayments_allocated') }}
-    group by loan_id
+        allocated.loan_id,
+        sum(allocated.principal_allocated) as principal_repaid,
+        sum(allocated.interest_allocated) as interest_repaid,
+        -- principal repaid by the write-off date: what was left unpaid then is what was written off
+        sum(
+            case when loans.written_off_date is null or allocated.paid_date <= loans.written_off_date
+                then allocated.principal_allocated else 0 end
+        ) as principal_repaid_before_write_off,
+        -- everything received on a written-off loan after its write-off date: recoveries
+        sum(
+            case when loans.status = 'written_off' and allocated.paid_date > loans.written_off_date
+                then allocated.principal_allocated + allocated.interest_allocated + allocated.fee_allocated
+                    + allocated.penalty_paid
+                else 0 end
+        ) as recovered_amount
+    from {{ ref('int_repayments_allocated') }} as allocated
+    inner join loans on allocated.loan_id = loans.loan_id
+    group by allocated.loan_id
 ),
 
 installments as (
@@ -61,6 +77,9 @@ positions as (
     select
         loans.*,
         cast(coalesce(repaid.principal_repaid, 0) as decimal(18, 2)) as principal_repaid,
+        cast(greatest(loans.principal - coalesce(repaid.principal_repaid_before_write_off, 0), 0) as decimal(18, 2))
+            as principal_unpaid_at_write_off,
+        cast(coalesce(repaid.recovered_amount, 0) as decimal(18, 2)) as recovered_amount,
         cast(greatest(loans.principal - coalesce(repaid.principal_repaid, 0), 0) as decimal(18, 2))
             as remaining_principal,
         loans.status = 'active' and loans.principal - coalesce(repaid.principal_repaid, 0) > 0 as is_outstanding,
@@ -116,8 +135,10 @@ final as (
         cast(case when positions.is_outstanding then positions.installment_overdue_amount else 0 end as decimal(18, 2))
             as overdue_amount,
         positions.is_written_off,
-        cast(case when positions.is_written_off then positions.remaining_principal else 0 end as decimal(18, 2))
+        cast(case when positions.is_written_off then positions.principal_unpaid_at_write_off else 0 end as decimal(18, 2))
             as written_off_principal,
+        cast(case when positions.is_written_off then positions.recovered_amount else 0 end as decimal(18, 2))
+            as recovered_amount,
         cast(positions.compensated_amount as decimal(18, 2)) as compensated_amount,
         cast(positions.compensated_payment_count as integer) as compensated_payment_count,
         aprs.real_apr,
