@@ -9,11 +9,13 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install system-deps demo test test-fast lint format bench clean
+.PHONY: help install system-deps demo test test-fast test-dbt lint format bench clean
 
 help:
 	@echo "make demo   - install, generate a synthetic platform, run every business day, print the reports"
 	@echo "make test   - install and run the whole test suite (unit, integration, e2e)"
+	@echo "make test-fast - the tests not marked integration or e2e (unit tests and the dbt unit tests)"
+	@echo "make test-dbt - only the dbt unit tests (each model scenario on fixed rows, no project build)"
 	@echo "make lint   - ruff (lint + format check) and mypy"
 	@echo "make bench  - the benchmarks in bench/ (not part of make test)"
 	@echo "make system-deps - Debian packages the rendering tests use (chromium, poppler-utils); needs root"
@@ -47,6 +49,11 @@ test: install
 
 test-fast: install
 	$(BIN)/pytest -m "not integration and not e2e"
+
+# The dbt unit tests alone (unit_tests: in models/**/_*__unit_tests.yml; make test and
+# make test-fast run them too, as tests/unit/test_dbt_unit_tests.py).
+test-dbt: install
+	$(BIN)/pytest -q tests/unit/test_dbt_unit_tests.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -73,6 +73,10 @@ def build(
             },
             default=str,
         ),
+        # The dbt unit tests (models/**/_*__unit_tests.yml) test the SQL on fixed rows, not the
+        # date's data: tests/unit/test_dbt_unit_tests.py runs them; a day's build skips them.
+        "--exclude-resource-type",
+        "unit_test",
         "--quiet",
         "--log-level",
         "none",

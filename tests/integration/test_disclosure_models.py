@@ -6,13 +6,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from regwatch import transform, warehouse
 from regwatch.config import Settings
 from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT
+from tests.helpers import insert_raw, query, raw_loan
 
 pytestmark = pytest.mark.integration
 
@@ -20,46 +20,32 @@ D = date(2025, 6, 2)
 LOAD = date(2025, 6, 2)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[object, ...]]) -> None:
-    for number, row in enumerate(rows, start=1):
-        marks = ", ".join("?" for _ in range(len(row) + 4))
-        con.execute(f"INSERT INTO raw.{table} VALUES ({marks})", [*row, "load", LOAD, f"{table}.csv", number])
-
-
 def _loan(loan_id: str, borrower: str, principal: str) -> tuple[object, ...]:
-    return (
+    return raw_loan(
         loan_id,
-        borrower,
-        "individual",
-        "P",
-        None,
-        False,
-        date(2025, 2, 2),
-        date(2025, 2, 2),
-        Decimal(principal),
-        "CNY",
-        4,
-        "equal_principal",
-        Decimal("0.12"),
-        Decimal("0"),
-        "active",
-        None,
-        "2025-02-02 09:00:00",
+        borrower=borrower,
+        contract=date(2025, 2, 2),
+        principal=principal,
+        term_months=4,
+        method="equal_principal",
+        updated="2025-02-02 09:00:00",
     )
 
 
 def _build(tmp: Path, order: str) -> Settings:
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
     with warehouse.connect(settings.warehouse_path) as con:
-        _insert(
+        insert_raw(
             con,
             "loans",
+            LOAD,
             [_loan("L1", "B1", "400.00"), _loan("L2", "B2", "100.00"), _loan("L3", "B3", "100.00")],
         )
         due = [date(2025, 3, 2), date(2025, 4, 2), date(2025, 5, 2), date(2025, 7, 2)]
-        _insert(
+        insert_raw(
             con,
             "schedules",
+            LOAD,
             [
                 ("L1", n, day, Decimal("100.00"), Decimal("10.00"), Decimal("0"))
                 for n, day in enumerate(due, 1)
@@ -68,9 +54,10 @@ def _build(tmp: Path, order: str) -> Settings:
             + [("L2", 1, date(2025, 3, 4), Decimal("100.00"), Decimal("1.00"), Decimal("0"))]
             + [("L3", 1, date(2025, 3, 3), Decimal("100.00"), Decimal("1.00"), Decimal("0"))],
         )
-        _insert(
+        insert_raw(
             con,
             "repayments",
+            LOAD,
             [
                 (
                     "N1",
@@ -127,11 +114,6 @@ def _build(tmp: Path, order: str) -> Settings:
     return settings
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 ALLOCATION_SQL = (
     "SELECT payment_id, installment_no, allocation_method, principal_allocated, interest_allocated, penalty_paid "
     "FROM intermediate.int_repayments_allocated ORDER BY payment_id, installment_no NULLS LAST"
@@ -147,7 +129,7 @@ def test_named_payments_settle_their_installment_and_the_rest_flows_earliest_fir
     earliest: Settings,
 ) -> None:
     d = Decimal
-    assert _query(earliest, ALLOCATION_SQL) == [
+    assert query(earliest, ALLOCATION_SQL) == [
         ("N1", 2, "named", d("100.00"), d("10.00"), d("0.00")),
         ("P1", 1, "waterfall", d("100.00"), d("10.00"), d("0.00")),
         ("P1", 3, "waterfall", d("20.00"), d("2.00"), d("0.00")),
@@ -160,7 +142,7 @@ def test_named_payments_settle_their_installment_and_the_rest_flows_earliest_fir
 
 
 def test_aging_at_the_ninety_day_edge(earliest: Settings) -> None:
-    rows = _query(
+    rows = query(
         earliest,
         "SELECT loan_id, days_past_due, aging_bucket, is_overdue_90_plus, outstanding_principal, compensated_amount "
         "FROM marts.fct_loan_positions ORDER BY loan_id",
@@ -175,7 +157,7 @@ def test_aging_at_the_ninety_day_edge(earliest: Settings) -> None:
 def test_latest_due_first_is_the_other_order(tmp_path: Path) -> None:
     settings = _build(tmp_path, "latest_due_first")
     d = Decimal
-    assert _query(settings, ALLOCATION_SQL) == [
+    assert query(settings, ALLOCATION_SQL) == [
         ("N1", 2, "named", d("100.00"), d("10.00"), d("0.00")),
         ("P1", 3, "waterfall", d("20.00"), d("2.00"), d("0.00")),
         ("P1", 4, "waterfall", d("100.00"), d("10.00"), d("0.00")),
@@ -184,7 +166,7 @@ def test_latest_due_first_is_the_other_order(tmp_path: Path) -> None:
         ("P2", None, "unallocated", d("0.00"), d("12.00"), d("5.00")),
     ]
     # Installment 1 (due 2025-03-02) now keeps 30 of principal unpaid: 92 days past due.
-    assert _query(
+    assert query(
         settings,
         "SELECT days_past_due, is_overdue_90_plus FROM marts.fct_loan_positions WHERE loan_id = 'L1'",
     ) == [(92, True)]

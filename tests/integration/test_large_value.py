@@ -22,6 +22,7 @@ from regwatch.config import Settings
 from regwatch.large_value import validate_content
 from regwatch.report import ReportError
 from tests.conftest import DAY, REPO_ROOT
+from tests.helpers import query
 
 pytestmark = pytest.mark.integration
 
@@ -182,16 +183,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
     return {pack: _run(tmp / "landing", tmp / f"var-{pack}", pack) for pack in ("cn", "us")}
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _found(settings: Settings, family: str) -> set[tuple[str, str]]:
-    rows = _query(
+    rows = query(
         settings, f"SELECT rule_id, entity_key FROM results.exceptions WHERE rule_id LIKE '%.{family}.%'"
     )
     return {(str(r), str(k)) for r, k in rows}
@@ -200,7 +193,7 @@ def _found(settings: Settings, family: str) -> set[tuple[str, str]]:
 def test_every_cn_line_fires_at_the_line_and_not_one_cent_under(runs: dict[str, Settings]) -> None:
     assert _found(runs["cn"], "aml") == CN_FIRES
     messages = dict(
-        _query(runs["cn"], "SELECT entity_key, message FROM results.exceptions WHERE rule_id LIKE 'cn.aml.%'")
+        query(runs["cn"], "SELECT entity_key, message FROM results.exceptions WHERE rule_id LIKE 'cn.aml.%'")
     )
     assert messages["C01|2025-06-02|cash|credit"] == (
         "Cash credit on 2025-06-02: CNY 50,000.00 and USD 0.00 (foreign legs) in 1 transaction(s) reach "
@@ -208,7 +201,7 @@ def test_every_cn_line_fires_at_the_line_and_not_one_cent_under(runs: dict[str, 
     )
     assert messages["C12|2025-06-02|cash|credit"].startswith("No FX rate on 2025-06-02 for T24 (GBP)")
     evidence = json.loads(
-        _query(
+        query(
             runs["cn"],
             "SELECT evidence FROM results.exceptions WHERE entity_key = 'C09|2025-06-02|"
             "individual_cross_border_transfer|credit'",
@@ -227,7 +220,7 @@ def test_the_us_cash_line_is_strict_and_aggregates_every_currency(runs: dict[str
 def test_the_mart_keeps_cny_and_foreign_legs_apart(runs: dict[str, Settings]) -> None:
     rows = {
         str(r[0]): r[1:]
-        for r in _query(
+        for r in query(
             runs["cn"],
             "SELECT entity_key, cny_amount, foreign_amount_usd, amount_cny, is_reportable, reportable_line, "
             "report_deadline, has_missing_fx_rate FROM marts.fct_customer_large_value_days",

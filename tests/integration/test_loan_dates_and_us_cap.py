@@ -22,6 +22,7 @@ from regwatch.config import Settings
 from regwatch.rules import RulePack, load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
+from tests.helpers import raw_loan
 
 pytestmark = pytest.mark.integration
 
@@ -29,36 +30,16 @@ D1, D = date(2025, 6, 2), date(2025, 6, 3)
 FUTURE = date(2025, 10, 2)
 
 
-def _loan(loan_id: str, contract: date, rate: str) -> tuple[object, ...]:
-    return (
-        loan_id,
-        "C1",
-        "individual",
-        "P",
-        None,
-        False,
-        contract,
-        contract,
-        Decimal("12000.00"),
-        "USD",
-        12,
-        "equal_installment",
-        Decimal(rate),
-        Decimal("0"),
-        "active",
-        None,
-        "2025-06-02 09:00:00",
-    )
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("dates")
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="us")
     loans = [
-        _loan("FUTURE", FUTURE, "0.12"),  # dated four months after D
-        _loan("OLD", date(2015, 1, 5), "0.45"),  # contracted before the cap came into force
-        _loan("NEW", D1, "0.45"),  # contracted under the cap, above it
+        raw_loan("FUTURE", contract=FUTURE, currency="USD", rate="0.12"),  # dated four months after D
+        raw_loan(
+            "OLD", contract=date(2015, 1, 5), currency="USD", rate="0.45"
+        ),  # contracted before the cap came into force
+        raw_loan("NEW", contract=D1, currency="USD", rate="0.45"),  # contracted under the cap, above it
     ]
     with warehouse.connect(settings.warehouse_path) as con:
         for number, row in enumerate(loans, start=1):

@@ -22,12 +22,12 @@ import io
 import json
 from decimal import Decimal
 
-import duckdb
 import pytest
 
 from regwatch import pipeline
 from regwatch.config import Settings
 from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
+from tests.helpers import query
 
 pytestmark = pytest.mark.integration
 
@@ -106,17 +106,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_invalid_resident_ids_are_screened_by_name_without_a_birth_date(run: Settings) -> None:
     parties = dict(
-        _query(
+        query(
             run,
             "SELECT customer_id, date_of_birth FROM intermediate.int_screening_parties_collected "
             "WHERE party_role = 'customer'",
@@ -125,7 +117,7 @@ def test_invalid_resident_ids_are_screened_by_name_without_a_birth_date(run: Set
     assert parties["C1"] is not None and parties["C1"].isoformat() == "1990-03-07"  # a valid ID
     assert {c: parties[c] for c in INVALID_IDS} == dict.fromkeys(INVALID_IDS)
     # the passport holder is on the list: screened by name, the hit is an exception
-    hits = _query(
+    hits = query(
         run,
         "SELECT entity_key FROM results.exceptions WHERE rule_id = 'cn.aml.watchlist_customer_match'",
     )
@@ -135,7 +127,7 @@ def test_invalid_resident_ids_are_screened_by_name_without_a_birth_date(run: Set
 def test_money_of_any_real_size_is_converted_exactly(run: Settings) -> None:
     rows = {
         str(r[0]): r[1:]
-        for r in _query(
+        for r in query(
             run,
             "SELECT transaction_id, amount_cny, amount_usd FROM intermediate.int_transactions_converted",
         )
@@ -143,7 +135,7 @@ def test_money_of_any_real_size_is_converted_exactly(run: Settings) -> None:
     assert rows["T2"][0] == TRILLION
     assert rows["T2"][1] == Decimal("139275766016.71")  # 1e12 / 7.18, to the cent
     assert rows["T3"] == (Decimal("1436000000.00"), Decimal("200000000.00"))
-    moved = _query(
+    moved = query(
         run,
         "SELECT net_disbursed_cny FROM marts.fct_loan_proceeds_outflows WHERE loan_id = 'L2'",
     )
@@ -151,7 +143,7 @@ def test_money_of_any_real_size_is_converted_exactly(run: Settings) -> None:
 
 
 def test_the_trillion_transfer_is_reported(run: Settings) -> None:
-    exceptions = _query(
+    exceptions = query(
         run,
         "SELECT rule_id, entity_key FROM results.exceptions WHERE entity_key LIKE 'C5|%'",
     )

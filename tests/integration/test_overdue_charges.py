@@ -22,6 +22,7 @@ from regwatch.config import Settings
 from regwatch.rules import load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
+from tests.helpers import insert_raw, raw_loan
 
 pytestmark = pytest.mark.integration
 
@@ -32,37 +33,6 @@ PRINCIPAL += ["1004.40", "1014.44", "1024.59", "1034.83", "1045.18", "1055.59"]
 INTEREST = ["120.00", "110.54", "100.98", "91.33", "81.58", "71.74"]
 INTEREST += ["61.79", "51.75", "41.60", "31.36", "21.01", "10.56"]
 LATE_RATE = 10 * 365 / (1066.19 * 10)
-
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, day: date, rows: list[tuple[object, ...]]) -> None:
-    for number, row in enumerate(rows, start=1):
-        marks = ", ".join("?" for _ in range(len(row) + 4))
-        con.execute(
-            f"INSERT INTO raw.{table} VALUES ({marks})",
-            [*row, f"load-{day}", day, f"{day}/{table}.csv", number],
-        )
-
-
-def _loan(loan_id: str) -> tuple[object, ...]:
-    return (
-        loan_id,
-        "C1",
-        "individual",
-        "P",
-        None,
-        False,
-        D1,
-        D1,
-        Decimal("12000.00"),
-        "CNY",
-        12,
-        "equal_installment",
-        Decimal("0.12"),
-        Decimal("0"),
-        "active",
-        None,
-        "2025-06-02 09:00:00",
-    )
 
 
 def _payment(
@@ -96,8 +66,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("overdue")
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
     with warehouse.connect(settings.warehouse_path) as con:
-        _insert(con, "loans", D1, [_loan(loan_id) for loan_id in LOANS])
-        _insert(
+        insert_raw(con, "loans", D1, [raw_loan(loan_id) for loan_id in LOANS])
+        insert_raw(
             con,
             "fundings",
             D1,
@@ -106,7 +76,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 for n, loan_id in enumerate(LOANS)
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "schedules",
             D1,
@@ -123,7 +93,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 for n, (p, i) in enumerate(zip(PRINCIPAL, INTEREST, strict=True), start=1)
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "repayments",
             D,

@@ -13,7 +13,6 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from regwatch import transform, warehouse
@@ -22,7 +21,7 @@ from regwatch.demo import _resident_id
 from regwatch.rules import load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
-from tests.integration.test_transform_validate import _insert
+from tests.helpers import insert_raw, query, raw_loan
 
 pytestmark = pytest.mark.integration
 
@@ -56,28 +55,6 @@ def _account(
     )
 
 
-def _loan(loan_id: str, borrower: str, principal: str) -> tuple[object, ...]:
-    return (
-        loan_id,
-        borrower,
-        "individual",
-        "P",
-        None,
-        False,
-        D1,
-        D1,
-        Decimal(principal),
-        "CNY",
-        12,
-        "equal_installment",
-        Decimal("0.12"),
-        Decimal("0"),
-        "active",
-        None,
-        "2025-06-02 09:00:00",
-    )
-
-
 def _txn(
     txn_id: str,
     account: str,
@@ -108,7 +85,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("screening")
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
     with warehouse.connect(settings.warehouse_path) as con:
-        _insert(
+        insert_raw(
             con,
             "accounts",
             D1,
@@ -123,7 +100,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 _account("A8", "C7", "Ma Lin", "DV-F", "2025-06-02 09:10:00"),
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "accounts",
             D2,
@@ -140,13 +117,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 ),
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "loans",
             D1,
-            [_loan(f"L{i}", f"C{i}", "10000.00") for i in range(1, 6)],
+            [raw_loan(f"L{i}", borrower=f"C{i}", principal="10000.00") for i in range(1, 6)],
         )
-        _insert(
+        insert_raw(
             con,
             "transactions",
             D1,
@@ -173,7 +150,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 _txn("T6", "A6", "2025-06-02 12:00:00", "credit", "500.00", "K1", None, "loan repayment"),
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "transactions",
             D2,
@@ -194,28 +171,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             ),
             (D2, [("WL-1", "Ouyang Baoshan", None, BIRTH), ("WL-4", "Li Na", None, date(1990, 1, 1))]),
         ):
-            _insert(con, "watchlist", day, [(i, n, a, b, "CN", "Test list") for i, n, a, b in entries])
+            insert_raw(con, "watchlist", day, [(i, n, a, b, "CN", "Test list") for i, n, a, b in entries])
     transform.build(D2, settings, pack_parameters=PARAMS)
     return settings
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_the_list_of_the_day_is_the_latest_delivery_whole(built: Settings) -> None:
-    rows = _query(
+    rows = query(
         built, "SELECT list_id, delivered_business_date FROM staging.stg_platform__watchlist ORDER BY 1"
     )
     assert rows == [("WL-1", D2), ("WL-4", D2)]  # WL-2 is not on the D2 list
 
 
 def test_customers_screened_against_the_list_of_the_day(built: Settings) -> None:
-    rows = _query(
+    rows = query(
         built,
         "SELECT entity_key, matched_name, name_score, dob_agreement, match_rank, list_delivered_date "
         "FROM marts.fct_customer_watchlist_matches ORDER BY 1",
@@ -228,8 +197,8 @@ def test_customers_screened_against_the_list_of_the_day(built: Settings) -> None
 
 def test_counterparties_of_the_day_and_not_the_customer_herself(built: Settings) -> None:
     # D2's only counterparty, "Abu Yusuf", is an alias of WL-2, which the D2 list dropped.
-    assert _query(built, "SELECT count(*) FROM marts.fct_counterparty_watchlist_matches") == [(0,)]
-    parties = _query(
+    assert query(built, "SELECT count(*) FROM marts.fct_counterparty_watchlist_matches") == [(0,)]
+    parties = query(
         built,
         "SELECT party_role, party_key, screened_name FROM intermediate.int_screening_parties_collected "
         "WHERE party_role = 'counterparty'",
@@ -238,7 +207,7 @@ def test_counterparties_of_the_day_and_not_the_customer_herself(built: Settings)
 
 
 def test_rings_are_connected_components_counting_borrowers(built: Settings) -> None:
-    rows = _query(
+    rows = query(
         built,
         "SELECT entity_key, ring_borrower_count, ring_customer_count, shared_device_ids, shared_repayment_accounts "
         "FROM marts.fct_borrower_rings ORDER BY 1",
@@ -253,7 +222,7 @@ def test_rings_are_connected_components_counting_borrowers(built: Settings) -> N
 
 
 def test_proceeds_window_and_third_parties(built: Settings) -> None:
-    rows = _query(
+    rows = query(
         built,
         "SELECT loan_id, moved_to_third_parties_cny, moved_share, transaction_ids "
         "FROM marts.fct_loan_proceeds_outflows ORDER BY 1",
@@ -269,7 +238,7 @@ def test_proceeds_window_and_third_parties(built: Settings) -> None:
 
 
 def test_account_churn_counts_openings_and_closings_in_the_window(built: Settings) -> None:
-    rows = _query(
+    rows = query(
         built,
         "SELECT entity_key, accounts_opened, accounts_closed, churn_event_count, account_ids "
         "FROM marts.fct_customer_account_churn",
@@ -302,15 +271,15 @@ def test_a_rerun_of_an_old_date_screens_against_the_old_list(built: Settings, tm
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(built.warehouse_path, settings.warehouse_path)
     transform.build(D1, settings, pack_parameters=PARAMS)
-    customers = _query(
+    customers = query(
         settings, "SELECT entity_key, list_delivered_date FROM marts.fct_customer_watchlist_matches"
     )
     assert customers == [("C1|WL-1", D1)]  # Li Na was listed only on D2
-    counterparties = _query(
+    counterparties = query(
         settings, "SELECT entity_key, matched_name, name_score FROM marts.fct_counterparty_watchlist_matches"
     )
     assert counterparties == [("C2|cp:X2|WL-2", "Karim Al-Masri", Decimal("100.00"))]
     # On D1, C5 had not yet moved to the shared device: no ring of three.
-    assert _query(settings, "SELECT max(ring_borrower_count) FROM marts.fct_borrower_rings") == [(2,)]
+    assert query(settings, "SELECT max(ring_borrower_count) FROM marts.fct_borrower_rings") == [(2,)]
     found = run_rules(settings.warehouse_path, PACK, D1, "RUN")
     assert "C2|cp:X2|WL-2" in set(found.entity_key) and "C3|WL-4" not in set(found.entity_key)

@@ -16,49 +16,11 @@ from regwatch.config import Settings
 from regwatch.rules import load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
+from tests.helpers import insert_raw, query, raw_loan
 
 pytestmark = pytest.mark.integration
 
 D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
-
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, day: date, rows: list[tuple[object, ...]]) -> None:
-    for number, row in enumerate(rows, start=1):
-        marks = ", ".join("?" for _ in range(len(row) + 4))
-        con.execute(
-            f"INSERT INTO raw.{table} VALUES ({marks})",
-            [*row, f"load-{day}", day, f"{day}/{table}.csv", number],
-        )
-
-
-def _loan(
-    loan_id: str,
-    method: str,
-    rate: str,
-    upfront: str,
-    updated: str,
-    status: str = "active",
-    contract: date = D1,
-) -> tuple[object, ...]:
-    return (
-        loan_id,
-        "C1",
-        "individual",
-        "P",
-        None,
-        False,
-        contract,
-        contract,
-        Decimal("12000.00"),
-        "CNY",
-        12,
-        method,
-        Decimal(rate),
-        Decimal(upfront),
-        status,
-        None,
-        updated,
-    )
 
 
 def _schedule(loan_id: str, principal: list[str], interest: list[str], fee: str) -> list[tuple[object, ...]]:
@@ -102,33 +64,26 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "10.56",
     ]
     with warehouse.connect(settings.warehouse_path) as con:
-        _insert(
+        insert_raw(
             con,
             "loans",
             D1,
             [
-                _loan("EI", "equal_installment", "0.12", "0", "2025-06-02 09:00:00"),
-                _loan("FA", "flat_add_on", "0.10", "600.00", "2025-06-02 09:00:00"),
-                _loan("V", "equal_installment", "0.12", "0", "2025-06-02 09:00:00"),
+                raw_loan("EI", method="equal_installment", rate="0.12"),
+                raw_loan("FA", method="flat_add_on", rate="0.10", upfront="600.00"),
+                raw_loan("V", method="equal_installment", rate="0.12"),
                 # No schedule rows: rebuilt from the terms. Funded by individual lenders, so
                 # the court cap of the contract date applies: 4 x 3.10% before 2025-05-20,
                 # 4 x 3.00% from then on.
-                _loan("P13", "equal_installment", "0.13", "0", "2025-06-02 09:00:00"),
-                _loan(
-                    "P12",
-                    "equal_installment",
-                    "0.122",
-                    "0",
-                    "2025-06-02 09:00:00",
-                    contract=date(2025, 5, 19),
-                ),
-                _loan("PB", "bullet", "0.122", "0", "2025-06-02 09:00:00", contract=date(2025, 5, 20)),
-                _loan("TP", "equal_principal", "0.12", "0", "2025-06-02 09:00:00"),
-                _loan("TI", "interest_first", "0.12", "0", "2025-06-02 09:00:00"),
-                _loan("TF", "flat_add_on", "0.12", "0", "2025-06-02 09:00:00"),
+                raw_loan("P13", method="equal_installment", rate="0.13"),
+                raw_loan("P12", method="equal_installment", rate="0.122", contract=date(2025, 5, 19)),
+                raw_loan("PB", method="bullet", rate="0.122", contract=date(2025, 5, 20)),
+                raw_loan("TP", method="equal_principal", rate="0.12"),
+                raw_loan("TI", method="interest_first", rate="0.12"),
+                raw_loan("TF", method="flat_add_on", rate="0.12"),
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "fundings",
             D1,
@@ -143,7 +98,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         )
         # EI's first installment (1,066.19 of principal and interest) paid 10 days late with
         # a 10.00 penalty: 10 x 365 / (1,066.19 x 10) = 34.2 % a year, above the 24 % level.
-        _insert(
+        insert_raw(
             con,
             "repayments",
             D2,
@@ -161,7 +116,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 ),
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "schedules",
             D1,
@@ -170,16 +125,35 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             + _schedule("V", annuity_principal, annuity_interest, "0.00"),
         )
         # Day 2 restates loan V (settled); day 3 restates it again, after the as-of date D2.
-        _insert(
-            con, "loans", D2, [_loan("V", "equal_installment", "0.12", "0", "2025-06-03 09:00:00", "settled")]
+        insert_raw(
+            con,
+            "loans",
+            D2,
+            [
+                raw_loan(
+                    "V",
+                    method="equal_installment",
+                    rate="0.12",
+                    updated="2025-06-03 09:00:00",
+                    status="settled",
+                )
+            ],
         )
-        _insert(
+        insert_raw(
             con,
             "loans",
             D3,
-            [_loan("V", "equal_installment", "0.12", "0", "2025-06-04 09:00:00", "written_off")],
+            [
+                raw_loan(
+                    "V",
+                    method="equal_installment",
+                    rate="0.12",
+                    updated="2025-06-04 09:00:00",
+                    status="written_off",
+                )
+            ],
         )
-        _insert(
+        insert_raw(
             con,
             "accounts",
             D1,
@@ -199,8 +173,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 ),
             ],
         )
-        _insert(con, "fx_rates", D2, [(D2, "USD", Decimal("7.2"))])
-        _insert(
+        insert_raw(con, "fx_rates", D2, [(D2, "USD", Decimal("7.2"))])
+        insert_raw(
             con,
             "transactions",
             D1,
@@ -220,7 +194,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 ),
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "transactions",
             D2,
@@ -289,22 +263,14 @@ def _pack_parameters(pack: str) -> dict[str, object]:
     return {name: p.value for name, p in load_pack(REPO_ROOT / "checks" / pack).parameters.items()}
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_latest_as_of_picks_the_version_of_that_date(built: Settings) -> None:
-    assert _query(built, "SELECT status FROM staging.stg_platform__loans WHERE loan_id = 'V'") == [
+    assert query(built, "SELECT status FROM staging.stg_platform__loans WHERE loan_id = 'V'") == [
         ("settled",)
     ]
 
 
 def test_real_apr_of_an_annuity_equals_its_nominal_rate_and_fees_raise_it(built: Settings) -> None:
-    rows = dict(_query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
+    rows = dict(query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
     assert rows["EI"] == pytest.approx(0.12, abs=1e-4)
     assert rows["FA"] > 0.24  # 10 % flat + 0.5 % monthly fee + 5 % upfront
     assert rows["P13"] == pytest.approx(0.13, abs=1e-4)  # rebuilt from its terms
@@ -314,7 +280,7 @@ def test_real_apr_of_an_annuity_equals_its_nominal_rate_and_fees_raise_it(built:
 def test_caps_in_force_on_the_contract_date_with_their_source(built: Settings) -> None:
     caps = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built,
             "SELECT loan_id, is_private_lending, lpr_at_contract, court_cap_rate, comprehensive_cap_rate, "
             "void_line_rate, court_cap_source, cash_flow_source FROM marts.fct_loan_apr",
@@ -325,12 +291,12 @@ def test_caps_in_force_on_the_contract_date_with_their_source(built: Settings) -
     assert caps["PB"][:3] == (True, Decimal("0.03"), Decimal("0.12"))
     assert "4 x one-year LPR 3.10%" in caps["P12"][5] and "2025-05-19" in caps["P12"][5]
     assert caps["P13"][6] == "terms" and caps["EI"][6] == "schedule"
-    bullet = _query(built, "SELECT cash_flows FROM marts.fct_loan_apr WHERE loan_id = 'PB'")
+    bullet = query(built, "SELECT cash_flows FROM marts.fct_loan_apr WHERE loan_id = 'PB'")
     assert bullet == [("2025-05-20 +12000.00; 2026-05-20 -13464.00",)]
 
 
 def test_cash_days_in_cny_touched_by_the_load_of_the_date(built: Settings) -> None:
-    rows = _query(
+    rows = query(
         built,
         "SELECT entity_key, transaction_count, cash_amount_cny, transaction_ids FROM marts.fct_customer_cash_days ORDER BY 1",
     )
@@ -408,7 +374,7 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
     transform.build(D2, settings, apr_convention="us_reg_z", pack_parameters=_pack_parameters("us"))
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             settings, "SELECT loan_id, apr_convention, apr_unit_period, real_apr FROM marts.fct_loan_apr"
         )
     }
@@ -426,7 +392,7 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
 def test_installments_rebuilt_from_terms_for_every_method(built: Settings) -> None:
     """No schedule rows: 12,000 over 12 months at 12 % nominal, cents half up, the last absorbing."""
     flows = dict(
-        _query(built, "SELECT loan_id, cash_flows FROM marts.fct_loan_apr WHERE cash_flow_source = 'terms'")
+        query(built, "SELECT loan_id, cash_flows FROM marts.fct_loan_apr WHERE cash_flow_source = 'terms'")
     )
     payments = {k: [Decimal(f.split(" -")[1]) for f in v.split("; ")[1:]] for k, v in flows.items()}
     assert payments["TP"] == [Decimal(1120 - 10 * k) for k in range(12)]
@@ -437,6 +403,6 @@ def test_installments_rebuilt_from_terms_for_every_method(built: Settings) -> No
         "0.05"
     )
     assert flows["TP"].startswith("2025-06-02 +12000.00; 2025-07-02 -1120.00")
-    rates = dict(_query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
+    rates = dict(query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
     assert rates["TP"] == pytest.approx(0.12, abs=1e-6) and rates["TI"] == pytest.approx(0.12, abs=1e-6)
     assert rates["TF"] == pytest.approx(0.2149, abs=1e-3)  # the flat-rate effect: 12 % flat is ~21.5 % real

@@ -1,0 +1,119 @@
+"""The dbt unit tests (``unit_tests:`` in the ``*__unit_tests.yml`` beside the models), one pytest item each.
+
+Each scenario runs one model's SQL on the rows its YAML gives, in milliseconds, without
+building the project. dbt still needs the direct parents of a tested model to exist (it
+reads their column types to cast the given rows), so they are built first with
+``--empty`` (zero rows, a few seconds) in a warehouse of their own; then
+``dbt test --select test_type:unit`` runs every scenario. dbt parses the project once for
+both (partial parsing under ``var/dbt-unit/`` makes a second run quicker).
+
+The pipeline's own ``dbt build`` excludes unit tests (``regwatch.transform``): they test
+the SQL, not a business date's data.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+import pytest
+import yaml
+
+from regwatch import warehouse
+from regwatch.rules import load_pack
+from tests.conftest import REPO_ROOT
+
+DBT_PROJECT = REPO_ROOT / "dbt_project"
+WORK = REPO_ROOT / "var" / "dbt-unit"
+# Models read the pack through vars: the cn pack enables every typology model; each
+# unit test overrides the parameters it depends on (``overrides: vars: pack:``).
+PACK = REPO_ROOT / "checks" / "cn"
+BUSINESS_DATE = "2025-06-02"
+
+
+def _declared() -> list[str]:
+    names = []
+    for path in sorted((DBT_PROJECT / "models").rglob("*.yml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        names += [str(test["name"]) for test in content.get("unit_tests", [])]
+    return names
+
+
+def _run_unit_tests() -> dict[str, tuple[str, str]]:
+    from dbt.cli.main import dbtRunner
+
+    if WORK.exists():
+        for stale in WORK.glob("warehouse.duckdb*"):
+            stale.unlink()
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / "warehouse.duckdb"
+    with warehouse.connect(path):  # raw.* exist: staging views select from them
+        pass
+    pack = {name: p.value for name, p in load_pack(PACK).parameters.items()}
+    common = [
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(WORK / "target"),
+        "--log-path",
+        str(WORK / "logs"),
+        "--vars",
+        json.dumps({"business_date": BUSINESS_DATE, "pack": dict(sorted(pack.items()))}, default=str),
+        "--quiet",
+        "--no-use-colors",
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REGWATCH_WAREHOUSE", str(path))
+        parsed = dbtRunner().invoke(["parse", *common])
+        if not parsed.success:
+            shutil.rmtree(WORK / "target", ignore_errors=True)  # a stale partial parse: next run starts clean
+            raise AssertionError(f"dbt parse failed: {parsed.exception}")
+        runner = dbtRunner(manifest=parsed.result)
+        parents = runner.invoke(
+            [
+                "build",
+                *common,
+                "--empty",
+                "--select",
+                "+test_type:unit",
+                "--exclude-resource-type",
+                "test",
+                "--exclude-resource-type",
+                "unit_test",
+            ]
+        )
+        assert parents.success, f"building the tested models' parents empty failed: {_failures(parents)}"
+        tested = runner.invoke(["test", *common, "--select", "test_type:unit"])
+    if tested.exception is not None:
+        raise AssertionError(f"dbt test could not run: {tested.exception}")
+    results: Any = tested.result or []
+    return {str(r.node.name): (str(r.status), str(r.message or "")) for r in results}
+
+
+def _failures(result: Any) -> str:
+    if result.exception is not None:
+        return str(result.exception)
+    return "; ".join(
+        f"{r.node.name}: {r.message}" for r in (result.result or []) if str(r.status) != "success"
+    )
+
+
+@pytest.fixture(scope="module")
+def unit_results() -> dict[str, tuple[str, str]]:
+    return _run_unit_tests()
+
+
+def test_scenarios_are_declared() -> None:
+    names = _declared()
+    assert len(names) >= 10
+    assert len(names) == len(set(names)), "unit test names must be unique"
+
+
+@pytest.mark.parametrize("name", _declared())
+def test_dbt_unit_test(name: str, unit_results: dict[str, tuple[str, str]]) -> None:
+    assert name in unit_results, f"dbt did not run unit test {name} (its model disabled for the pack?)"
+    status, message = unit_results[name]
+    assert status == "pass", message
