@@ -45,7 +45,16 @@ LOANS: dict[str, tuple[str, int, str, date]] = {
     "IF": ("6000.00", 6, "interest_first", date(2025, 5, 15)),
     "FA": ("1200.00", 12, "flat_add_on", date(2025, 6, 1)),
     "Z0": ("5000.00", 0, "equal_installment", date(2025, 6, 1)),  # no term: nothing to derive
+    "RC": ("3000.00", 3, "equal_principal", date(2025, 4, 20)),  # the lender rounds its own way
 }
+# RC's lender charged 29.99 of interest where the terms give 30.00, and RC paid what it was
+# charged: rebuilt from the terms, installment 1 keeps 0.01 unpaid - not an overdue loan
+# (pack parameter derived_installment_tolerance, 1.00).
+RC_SCHEDULE: list[tuple[object, ...]] = [
+    ("RC", 1, date(2025, 5, 20), d("1000.00"), d("29.99"), d(0)),
+    ("RC", 2, date(2025, 6, 20), d("1000.00"), d("20.00"), d(0)),
+    ("RC", 3, date(2025, 7, 20), d("1000.00"), d("10.00"), d(0)),
+]
 
 
 def _month(day: date, months: int) -> date:
@@ -122,7 +131,7 @@ def _build(tmp: Path, with_schedules: bool) -> Settings:
             ],
         )
         if with_schedules:
-            _insert(con, "schedules", SCHEDULES)
+            _insert(con, "schedules", SCHEDULES + RC_SCHEDULE)
         _insert(
             con,
             "repayments",
@@ -131,6 +140,8 @@ def _build(tmp: Path, with_schedules: bool) -> Settings:
                 _payment("P2", "EI", "2025-05-02 10:00:00", 2, "955.65", "110.54"),
                 _payment("P3", "EP", "2025-03-05 10:00:00", None, "1000.00", "40.00"),  # names none
                 _payment("P4", "IF", "2025-06-15 10:00:00", 1, "0.00", "60.00"),
+                _payment("P5", "RC", "2025-05-20 10:00:00", 1, "1000.00", "29.99"),
+                _payment("P6", "RC", "2025-06-20 10:00:00", 2, "1000.00", "20.00"),
             ],
         )
     parameters = {name: p.value for name, p in load_pack(REPO_ROOT / "checks" / "cn").parameters.items()}
@@ -158,7 +169,7 @@ def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
 
 OVERDUE_SQL = (
     "SELECT loan_id, is_overdue, days_past_due, overdue_amount, is_overdue_90_plus, outstanding_principal, "
-    "outstanding_interest FROM marts.fct_loan_positions WHERE loan_id <> 'Z0' ORDER BY loan_id"
+    "outstanding_interest FROM marts.fct_loan_positions WHERE loan_id NOT IN ('Z0', 'RC') ORDER BY loan_id"
 )
 
 
@@ -184,7 +195,7 @@ def test_derived_installments_equal_the_contract_and_are_marked(
 ) -> None:
     columns = "loan_id, installment_no, due_date, principal_due, interest_due, fee_due"
     sql = f"SELECT {columns}, schedule_source, is_derived FROM intermediate.int_loan_installments_completed"
-    rebuilt = _query(derived, sql + " ORDER BY loan_id, installment_no")
+    rebuilt = _query(derived, sql + " WHERE loan_id <> 'RC' ORDER BY loan_id, installment_no")
     assert [r[:6] for r in rebuilt] == sorted(SCHEDULES, key=lambda r: (str(r[0]), int(r[1])))  # type: ignore[call-overload]
     assert {r[6:] for r in rebuilt} == {("terms", True)}
     assert {r[6:] for r in _query(delivered, sql)} == {("schedule", False)}
@@ -197,6 +208,7 @@ def test_derived_installments_equal_the_contract_and_are_marked(
         ("EP", "terms", True),
         ("FA", "terms", True),
         ("IF", "terms", True),
+        ("RC", "terms", True),
         ("Z0", "none", False),
     ]
     assert {r[1] for r in _query(delivered, source) if r[0] != "Z0"} == {"schedule"}
@@ -204,7 +216,8 @@ def test_derived_installments_equal_the_contract_and_are_marked(
 
 def test_the_apr_reads_the_same_installments(delivered: Settings, derived: Settings) -> None:
     sql = (
-        "SELECT loan_id, cash_flow_source, cash_flows, real_apr FROM marts.fct_loan_apr WHERE loan_id <> 'Z0'"
+        "SELECT loan_id, cash_flow_source, cash_flows, real_apr FROM marts.fct_loan_apr "
+        "WHERE loan_id NOT IN ('Z0', 'RC')"
     )
     by_schedule = {r[0]: r[1:] for r in _query(delivered, sql)}
     by_terms = {r[0]: r[1:] for r in _query(derived, sql)}
@@ -213,6 +226,18 @@ def test_the_apr_reads_the_same_installments(delivered: Settings, derived: Setti
     }
     for loan_id, (_, flows, apr) in by_schedule.items():
         assert by_terms[loan_id][1:] == (flows, apr), loan_id
+
+
+def test_a_rebuilt_installment_off_by_the_lenders_rounding_is_not_overdue(
+    delivered: Settings, derived: Settings
+) -> None:
+    sql = (
+        "SELECT is_overdue, days_past_due, overdue_amount, outstanding_principal FROM marts.fct_loan_positions "
+        "WHERE loan_id = 'RC'"
+    )
+    assert _query(delivered, sql) == _query(derived, sql) == [(False, 0, d("0.00"), d("1000.00"))]
+    aged = "SELECT installment_no, interest_unpaid, is_overdue FROM intermediate.int_installments_aged WHERE loan_id = 'RC'"
+    assert sorted(_query(derived, aged))[0] == (1, d("0.01"), False)  # the cent stays visible, unpaid
 
 
 @pytest.mark.parametrize("pack", ["cn", "us"])

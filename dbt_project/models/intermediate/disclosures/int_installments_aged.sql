@@ -53,12 +53,19 @@ unpaid as (
         and schedules.installment_no = allocated.installment_no
 ),
 
+-- An installment rebuilt from the terms may differ from what the lender's system charged by
+-- its rounding (a few cents): what is left unpaid up to the pack's
+-- derived_installment_tolerance does not make it overdue. A delivered one has no tolerance.
+{%- set unsettled -%}
+    principal_unpaid + interest_unpaid + fee_unpaid
+        > case when is_derived then {{ pack_param('derived_installment_tolerance', '0') }} else 0 end
+{%- endset %}
 aged as (
     select
         *,
-        due_date < {{ business_date() }} and principal_unpaid + interest_unpaid + fee_unpaid > 0 as is_overdue,
+        due_date < {{ business_date() }} and {{ unsettled }} as is_overdue,
         case
-            when due_date < {{ business_date() }} and principal_unpaid + interest_unpaid + fee_unpaid > 0
+            when due_date < {{ business_date() }} and {{ unsettled }}
                 then cast({{ dbt.datediff('due_date', business_date(), 'day') }} as integer)
             else 0
         end as days_past_due
