@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from regwatch import pipeline
+from regwatch import audit, pipeline
 from regwatch.alerts import alert_key
 from regwatch.config import Settings
 from tests.conftest import GOOD_ROWS, REPO_ROOT
@@ -172,3 +172,11 @@ def test_report_csv_and_alert_list_carry_the_open_event(run: Settings) -> None:
         [key, DAYS[2]],
     )
     assert json.loads(str(evidence[0][0]))["listed_name"] == LISTED
+
+
+def test_audit_rerun_of_a_day_with_the_event_open_reproduces_after_the_decision(run: Settings) -> None:
+    """Alert state is carried day to day: day 3 (the hit open, age 3) rebuilt from the archive
+    after day 4's decision closed it gives the sealed bytes."""
+    result = audit.rerun(run, DAYS[2])
+    assert result.reproduced, result.summary
+    assert any(c.path.endswith("daily_exceptions.html") for c in result.comparisons)
