@@ -10,3 +10,14 @@
 {% macro money_at_rate(amount, rate) -%}
     cast(round(cast({{ amount }} as decimal(38, 2)) * {{ rate }}, 2) as decimal(18, 2))
 {%- endmacro %}
+
+{#-
+    An amount converted through the CNY cross rate: amount x cny_per_unit(its currency) /
+    cny_per_unit(target currency), both of one date, rounded half away from zero to the
+    cent as DECIMAL(18, 2). The engine may divide in floating point; the rounded quotient is
+    cast back to DECIMAL, so every sum downstream is exact and order-independent. Used by
+    the transactions' USD equivalents and the loans' reporting-currency amounts.
+-#}
+{% macro money_at_cross_rate(amount, from_cny_per_unit, to_cny_per_unit) -%}
+    cast(round(cast({{ amount }} as decimal(38, 2)) * {{ from_cny_per_unit }} / {{ to_cny_per_unit }}, 2) as decimal(18, 2))
+{%- endmacro %}

@@ -1,11 +1,13 @@
--- The disclosed outstanding balance, loan count and interest equal the sums over the loans mart.
+-- The disclosed outstanding balance, loan count and interest equal the sums over the loans mart
+-- (amounts in the reporting currency: the *_reporting columns; a total unknown for want of an
+-- FX rate is null on both sides).
 with loans as (
     select
-        sum(outstanding_principal) as outstanding_principal,
+        sum(outstanding_principal_reporting) as outstanding_principal,
         sum(case when is_outstanding then 1 else 0 end) as outstanding_loan_count,
-        sum(outstanding_interest) as outstanding_interest,
+        sum(outstanding_interest_reporting) as outstanding_interest,
         count(*) as cumulative_loan_count,
-        sum(principal) as cumulative_loan_amount
+        sum(principal_reporting) as cumulative_loan_amount
     from {{ ref('fct_loan_positions') }}
 ),
 exposures as (

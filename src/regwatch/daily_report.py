@@ -713,6 +713,8 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         "printed": printed,
         "print_lines": PRINT_LINES,
         "print_transactions": PRINT_TRANSACTIONS,
+        # The unit of the loan-side money (borrower balances, disclosures): the pack's reporting currency.
+        "reporting_currency": pack.currency if pack is not None else "unknown (rule pack unreadable)",
         "format_value": format_value,
         "label": label,
     }

@@ -1388,8 +1388,9 @@ def _transactions(
     account transfers below CNY 400,000; a group over its cap moves to the next channel
     (cash and cross-border to domestic transfer, transfer to internal). A planted customer
     has no ordinary cash or transfer on its day, so its totals are exactly the case.
-    ``missing_rate`` (day, currency): that rate is not delivered; every customer-day with a
-    cash or transfer leg in it must raise ``cn.aml.missing_fx_rate``.
+    ``missing_rate`` (day, currency): that rate is not delivered; ``cn.aml.missing_fx_rate``
+    must raise one exception for that currency and day (every customer-day with a cash or
+    transfer leg in it is flagged in the mart, not an exception of its own).
     """
     n_customers = len(cust.ids)
     channels = np.array(["transfer", "card", "internal", "cash", "cross_border"])
@@ -1481,9 +1482,8 @@ def _transactions(
         protected = [False] * n
         times = seconds.tolist()
         if missing_rate is not None and missing_rate[0] == d:
-            # Every cash or transfer leg in the currency without a rate raises one exception per
-            # customer-day, category and direction; those rows are never corrupted. One cash
-            # deposit in it is planted so the day always has one.
+            # The cash and transfer legs in the currency without a rate are never corrupted (their
+            # customer-days are flagged); one cash deposit in it is planted so the day always has one.
             currency_index = FX_CURRENCIES.index(missing_rate[1])
             keys: dict[str, int] = {}
             for i in np.flatnonzero((cur_idx == currency_index) & np.isin(channel, (0, 3, 4))).tolist():
@@ -1521,17 +1521,18 @@ def _transactions(
                 protected.append(True)
                 key = f"{cust.ids[cust.account_customer[a]]}|{day.isoformat()}|cash|credit"
                 keys[key] = keys.get(key, 0) + 1
-            for key, count in sorted(keys.items()):
-                planted_truth.append(
-                    (
-                        "",
-                        MISSING_FX_RULE,
-                        key,
-                        day.isoformat(),
-                        "missing_rate",
-                        f"currency={missing_rate[1]}; transactions={count}; no {missing_rate[1]} rate for {day}",
-                    )
+            # One exception for the missing (currency, day), whatever it leaves unconverted (issue 15).
+            planted_truth.append(
+                (
+                    "",
+                    MISSING_FX_RULE,
+                    f"{missing_rate[1]}|{day.isoformat()}",
+                    day.isoformat(),
+                    "missing_rate",
+                    f"currency={missing_rate[1]}; customer_days={len(keys)}; "
+                    f"transactions={sum(keys.values())}; no {missing_rate[1]} rate for {day}",
                 )
+            )
         rate = {c: float(fx[c][d]) for c in FX_CURRENCIES}
         for case in day_cases:
             accounts = [

@@ -158,11 +158,21 @@ def _as_of(con: Any, period: Period, provisional: bool) -> tuple[date, bool]:
     return last, False
 
 
+#: Units of the indicators that are not money; any other unit is a currency code (the
+#: pack's reporting currency, rpt_disclosure_indicators), printed as money to the cent.
+NON_MONEY_UNITS = frozenset({"count", "rate", "ratio_term"})
+
+
+def is_money(unit: str) -> bool:
+    """True for an amount's unit: a currency code, the pack's reporting currency."""
+    return unit not in NON_MONEY_UNITS
+
+
 def _number(value: Decimal | None, unit: str) -> str | None:
     """Decimals as exact strings: money to the cent, counts whole, rates to 8 places."""
     if value is None:
         return None
-    if unit == "CNY":
+    if is_money(unit):
         return f"{value:.2f}"
     if unit == "count":
         return f"{value:.0f}"
@@ -234,6 +244,7 @@ def filing_context(
         "groups": groups,
         "trend": trend,
         "pii_masked": not settings.unmask_pii,
+        "reporting_currency": pack.currency,
     }
 
 

@@ -56,6 +56,7 @@ CSV_COLUMNS = (
     "amount_cny",
     "transaction_ids",
     "has_missing_fx_rate",
+    "unconverted_transaction_ids",
 )
 _DAY_COLUMNS = CSV_COLUMNS[2:]
 _ITEM_COLUMNS = (

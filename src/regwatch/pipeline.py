@@ -145,6 +145,7 @@ def transform(business_date: date, settings: Settings) -> StepResult:
         settings,
         apr_convention=pack.apr_convention,
         pack_parameters={name: p.value for name, p in pack.parameters.items()},
+        reporting_currency=pack.currency,
     )
     return StepResult("transform", business_date, _as_summary(result))
 

@@ -37,6 +37,7 @@ def build(
     settings: Settings,
     apr_convention: str = "cn_irr",
     pack_parameters: Mapping[str, Any] | None = None,
+    reporting_currency: str | None = None,
 ) -> TransformResult:
     """``dbt build`` (seeds, models, tests) as of ``business_date``, APRs in the pack's convention.
 
@@ -44,13 +45,20 @@ def build(
     read with the ``pack_param(name)`` macro: a window or threshold that shapes a
     feature model is policy, so it lives in the rule pack, never in the SQL. None means
     the parameters of the settings' pack (``checks/<settings.pack>/_pack.yml``).
+    ``reporting_currency`` (the pack's ``currency``) reaches them as the dbt var
+    ``reporting_currency``: the unit loan-side money is converted to and disclosed in.
+    None means the settings' pack's currency.
     """
     from dbt.cli.main import dbtRunner
 
-    if pack_parameters is None:
+    if pack_parameters is None or reporting_currency is None:
         from regwatch.rules import load_pack
 
-        pack_parameters = {name: p.value for name, p in load_pack(settings.pack_dir).parameters.items()}
+        pack = load_pack(settings.pack_dir)
+        if pack_parameters is None:
+            pack_parameters = {name: p.value for name, p in pack.parameters.items()}
+        if reporting_currency is None:
+            reporting_currency = pack.currency
 
     started = time.perf_counter()
     target = settings.dbt_target_dir
@@ -69,6 +77,7 @@ def build(
             {
                 "business_date": business_date.isoformat(),
                 "apr_convention": apr_convention,
+                "reporting_currency": reporting_currency,
                 "pack": dict(sorted(pack_parameters.items())),
             },
             default=str,

@@ -112,15 +112,15 @@ CN_FIRES = {
         "cn.aml.large_individual_cross_border_transfer",
         "C09|2025-06-02|individual_cross_border_transfer|credit",
     ),
-    ("cn.aml.missing_fx_rate", "C12|2025-06-02|cash|credit"),
+    ("cn.aml.missing_fx_rate", "GBP|2025-06-02"),  # one exception per currency and date without a rate
 }
 US_FIRES = {
     ("us.aml.cash_above_ctr_threshold", "C13|2025-06-02|credit"),  # 10,000.01 > 10,000
     # 49,999.99 CNY (USD 6,963.79) + USD 9,999.99: the US aggregates every currency
     ("us.aml.cash_above_ctr_threshold", "C06|2025-06-02|debit"),
     ("us.aml.cash_above_ctr_threshold", "C01|2025-01-24|credit"),  # CNY 80,000 at 7.18: USD 11,142.06
-    ("us.aml.missing_fx_rate", "C12|2025-06-02|credit"),  # GBP without a rate
-    ("us.aml.missing_fx_rate", "C01|2023-12-29|credit"),  # no USD rate for that day
+    ("us.aml.missing_fx_rate", "GBP|2025-06-02"),  # GBP without a rate
+    ("us.aml.missing_fx_rate", "USD|2023-12-29"),  # no USD rate for that day (CNY cash needs it)
 }
 
 
@@ -199,7 +199,7 @@ def test_every_cn_line_fires_at_the_line_and_not_one_cent_under(runs: dict[str, 
         "Cash credit on 2025-06-02: CNY 50,000.00 and USD 0.00 (foreign legs) in 1 transaction(s) reach "
         "the CNY 50,000 / USD 10,000 large-value line (CNY); report by 2025-06-09"
     )
-    assert messages["C12|2025-06-02|cash|credit"].startswith("No FX rate on 2025-06-02 for T24 (GBP)")
+    assert messages["GBP|2025-06-02"].startswith("No GBP rate for 2025-06-02")
     evidence = json.loads(
         query(
             runs["cn"],

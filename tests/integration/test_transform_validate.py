@@ -383,8 +383,11 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
     assert rows["PB"][1] == "year"  # a single payment a year away: the unit period is the term
     found = run_rules(settings.warehouse_path, load_pack(REPO_ROOT / "checks" / "us"), D2, "RUN")
     assert list(zip(found.rule_id, found.entity_key, strict=True)) == [
-        # no USD rate for 2025-06-02: the CNY 50,000 of that day has no USD equivalent (not a zero)
-        ("us.aml.missing_fx_rate", "C1|2025-06-02|credit"),
+        # the us pack reports in USD: the CNY loans disbursed on 2025-05-19, 05-20 and 06-02 need
+        # the USD rate of those dates, and so does the CNY cash of 06-02 (one exception each)
+        ("us.aml.missing_fx_rate", "USD|2025-05-19"),
+        ("us.aml.missing_fx_rate", "USD|2025-05-20"),
+        ("us.aml.missing_fx_rate", "USD|2025-06-02"),
         ("us.rate_caps.apr_above_cap", "FA"),
     ]
 

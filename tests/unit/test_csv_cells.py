@@ -46,6 +46,7 @@ def _day(name: str, amount: str) -> dict[str, object]:
         "amount_cny": amount,
         "transaction_ids": "T1",
         "has_missing_fx_rate": False,
+        "unconverted_transaction_ids": "",
     }
 
 

@@ -22,7 +22,16 @@
     principal of loans more than 90 days past due, not written off / outstanding principal;
     cumulative loss rate (flow) = principal written off since inception (gross; net of
     recoveries as a second figure) / principal lent since inception.
+
+    Money is in the pack's reporting currency (macro reporting_currency; its code is the
+    unit of every amount): the ``*_reporting`` columns of fct_loan_positions, stocks at
+    D's FX rate, flows (principal disbursed, written off, compensated) at their own date's,
+    converted per loan or payment to the cent before the sum. A total that would need a
+    missing rate is null (n/a in the filing), never a partial sum or a sum of currencies;
+    the gap is an exception naming the currency and date (fct_fx_rates_used).
 -#}
+{%- set money = reporting_currency() -%}
+{%- set money_note = ' (in ' ~ money ~ ', the pack reporting currency: stocks at the FX rate of the business date, flows at the rate of their own date, per loan to the cent)' -%}
 {%- set measures = {
     'cumulative_loan_amount': 'principal of every loan disbursed to date',
     'cumulative_loan_count': 'loans disbursed to date',
@@ -76,30 +85,30 @@
     ('cumulative_loss_rate_net', 'Cumulative loss rate, net of recoveries (flow)', 'quarterly core indicator (policy definition)', true),
 ] -%}
 {%- set amounts = [
-    ('cumulative_loan_amount', 'volume', 'Cumulative amount of loans arranged', 'CNY', 'art. 10(1)'),
+    ('cumulative_loan_amount', 'volume', 'Cumulative amount of loans arranged', money, 'art. 10(1)'),
     ('cumulative_loan_count', 'volume', 'Cumulative number of loans arranged', 'count', 'art. 10(1)'),
-    ('period_loan_amount', 'volume', 'Amount of loans arranged in the period', 'CNY', 'art. 10(1)'),
+    ('period_loan_amount', 'volume', 'Amount of loans arranged in the period', money, 'art. 10(1)'),
     ('period_loan_count', 'volume', 'Number of loans arranged in the period', 'count', 'art. 10(1)'),
-    ('outstanding_principal', 'balance', 'Outstanding balance (principal)', 'CNY', 'art. 10(2)'),
+    ('outstanding_principal', 'balance', 'Outstanding balance (principal)', money, 'art. 10(2)'),
     ('outstanding_loan_count', 'balance', 'Outstanding loans', 'count', 'art. 10(2)'),
-    ('outstanding_interest', 'balance', 'Outstanding interest', 'CNY', 'T/NIFA 1-2017'),
+    ('outstanding_interest', 'balance', 'Outstanding interest', money, 'T/NIFA 1-2017'),
     ('cumulative_lender_count', 'participants', 'Cumulative number of lenders', 'count', 'art. 10(3)'),
     ('cumulative_borrower_count', 'participants', 'Cumulative number of borrowers', 'count', 'art. 10(3)'),
     ('period_lender_count', 'participants', 'Lenders in the period', 'count', 'art. 10(4)'),
     ('period_borrower_count', 'participants', 'Borrowers in the period', 'count', 'art. 10(4)'),
-    ('related_party_outstanding_principal', 'related_party', 'Related-party loan balance', 'CNY', 'art. 10(6)'),
+    ('related_party_outstanding_principal', 'related_party', 'Related-party loan balance', money, 'art. 10(6)'),
     ('related_party_loan_count', 'related_party', 'Related-party loans outstanding', 'count', 'art. 10(6)'),
-    ('overdue_amount', 'overdue', 'Overdue amount', 'CNY', 'art. 10(7)'),
+    ('overdue_amount', 'overdue', 'Overdue amount', money, 'art. 10(7)'),
     ('overdue_loan_count', 'overdue', 'Overdue loans', 'count', 'art. 10(7)'),
-    ('overdue_loan_principal', 'overdue', 'Principal of overdue loans', 'CNY', 'art. 10(7)'),
-    ('overdue_90_plus_amount', 'overdue', 'Amount overdue more than 90 days', 'CNY', 'art. 10(8)'),
+    ('overdue_loan_principal', 'overdue', 'Principal of overdue loans', money, 'art. 10(7)'),
+    ('overdue_90_plus_amount', 'overdue', 'Amount overdue more than 90 days', money, 'art. 10(8)'),
     ('overdue_90_plus_loan_count', 'overdue', 'Loans overdue more than 90 days', 'count', 'art. 10(8)'),
-    ('overdue_90_plus_loan_principal', 'overdue', 'Principal of loans overdue more than 90 days', 'CNY', 'art. 10(8)'),
-    ('written_off_principal', 'overdue', 'Principal written off', 'CNY', 'bad-debt rate numerator'),
+    ('overdue_90_plus_loan_principal', 'overdue', 'Principal of loans overdue more than 90 days', money, 'art. 10(8)'),
+    ('written_off_principal', 'overdue', 'Principal written off', money, 'bad-debt rate numerator'),
     ('written_off_loan_count', 'overdue', 'Loans written off', 'count', 'bad-debt rate numerator'),
-    ('recovered_amount', 'overdue', 'Recovered on written-off loans', 'CNY', 'cumulative loss rate, net'),
-    ('written_off_principal_net', 'overdue', 'Principal written off, net of recoveries', 'CNY', 'cumulative loss rate, net'),
-    ('compensated_amount', 'compensation', 'Cumulative compensated amount', 'CNY', 'art. 10(9)'),
+    ('recovered_amount', 'overdue', 'Recovered on written-off loans', money, 'cumulative loss rate, net'),
+    ('written_off_principal_net', 'overdue', 'Principal written off, net of recoveries', money, 'cumulative loss rate, net'),
+    ('compensated_amount', 'compensation', 'Cumulative compensated amount', money, 'art. 10(9)'),
     ('compensated_payment_count', 'compensation', 'Cumulative compensated payments', 'count', 'art. 10(9)'),
 ] -%}
 with
@@ -115,26 +124,27 @@ positions as (
 balances as (
     -- An empty book (no loans yet) sums to zero, not NULL: its filing shows zeros (issue 14).
     select
-        cast(coalesce(sum(principal), 0) as decimal(18, 2)) as cumulative_loan_amount,
+        cast({{ sum_converted('principal_reporting') }} as decimal(18, 2)) as cumulative_loan_amount,
         count(*) as cumulative_loan_count,
-        cast(coalesce(sum(outstanding_principal), 0) as decimal(18, 2)) as outstanding_principal,
+        cast({{ sum_converted('outstanding_principal_reporting') }} as decimal(18, 2)) as outstanding_principal,
         coalesce(sum(case when is_outstanding then 1 else 0 end), 0) as outstanding_loan_count,
-        cast(coalesce(sum(outstanding_interest), 0) as decimal(18, 2)) as outstanding_interest,
-        cast(coalesce(sum(overdue_amount), 0) as decimal(18, 2)) as overdue_amount,
+        cast({{ sum_converted('outstanding_interest_reporting') }} as decimal(18, 2)) as outstanding_interest,
+        cast({{ sum_converted('overdue_amount_reporting') }} as decimal(18, 2)) as overdue_amount,
         coalesce(sum(case when is_overdue then 1 else 0 end), 0) as overdue_loan_count,
-        cast(coalesce(sum(case when is_overdue then outstanding_principal else 0 end), 0) as decimal(18, 2)) as overdue_loan_principal,
-        cast(coalesce(sum(case when is_overdue_90_plus then overdue_amount else 0 end), 0) as decimal(18, 2)) as overdue_90_plus_amount,
+        cast({{ sum_converted('case when is_overdue then outstanding_principal_reporting else 0 end') }} as decimal(18, 2)) as overdue_loan_principal,
+        cast({{ sum_converted('case when is_overdue_90_plus then overdue_amount_reporting else 0 end') }} as decimal(18, 2)) as overdue_90_plus_amount,
         coalesce(sum(case when is_overdue_90_plus then 1 else 0 end), 0) as overdue_90_plus_loan_count,
-        cast(coalesce(sum(case when is_overdue_90_plus then outstanding_principal else 0 end), 0) as decimal(18, 2))
+        cast({{ sum_converted('case when is_overdue_90_plus then outstanding_principal_reporting else 0 end') }} as decimal(18, 2))
             as overdue_90_plus_loan_principal,
-        cast(coalesce(sum(written_off_principal), 0) as decimal(18, 2)) as written_off_principal,
-        cast(coalesce(sum(recovered_amount), 0) as decimal(18, 2)) as recovered_amount,
-        cast(coalesce(sum(written_off_principal - recovered_amount), 0) as decimal(18, 2)) as written_off_principal_net,
+        cast({{ sum_converted('written_off_principal_reporting') }} as decimal(18, 2)) as written_off_principal,
+        cast({{ sum_converted('recovered_amount_reporting') }} as decimal(18, 2)) as recovered_amount,
+        cast({{ sum_converted('written_off_principal_reporting - recovered_amount_reporting') }} as decimal(18, 2))
+            as written_off_principal_net,
         coalesce(sum(case when is_written_off then 1 else 0 end), 0) as written_off_loan_count,
-        cast(coalesce(sum(case when is_related_party and is_outstanding then outstanding_principal else 0 end), 0) as decimal(18, 2))
+        cast({{ sum_converted('case when is_related_party and is_outstanding then outstanding_principal_reporting else 0 end') }} as decimal(18, 2))
             as related_party_outstanding_principal,
         coalesce(sum(case when is_related_party and is_outstanding then 1 else 0 end), 0) as related_party_loan_count,
-        cast(coalesce(sum(compensated_amount), 0) as decimal(18, 2)) as compensated_amount,
+        cast({{ sum_converted('compensated_amount_reporting') }} as decimal(18, 2)) as compensated_amount,
         coalesce(sum(compensated_payment_count), 0) as compensated_payment_count
     from positions
 ),
@@ -150,12 +160,15 @@ participants as (
 period_lending as (
     select
         periods.period_kind,
-        cast(coalesce(sum(positions.principal), 0) as decimal(18, 2)) as period_loan_amount,
+        cast({{ sum_converted('positions.principal_reporting', key='positions.loan_id') }} as decimal(18, 2))
+            as period_loan_amount,
         count(positions.loan_id) as period_loan_count,
         count(positions.real_apr) as apr_loan_count,
-        cast(coalesce(sum(case when positions.real_apr is not null then positions.principal end), 0) as decimal(18, 2))
-            as apr_principal,
-        sum(cast(positions.principal as double) * positions.real_apr) as apr_weighted_sum,
+        cast({{ sum_converted('case when positions.real_apr is not null then positions.principal_reporting else 0 end', key='positions.loan_id') }}
+            as decimal(18, 2)) as apr_principal,
+        case when {{ sum_converted('positions.principal_reporting', key='positions.loan_id') }} is not null
+            then sum(cast(positions.principal_reporting as double) * positions.real_apr)
+        end as apr_weighted_sum,
         max(positions.real_apr) as apr_max,
         sum(case when positions.real_apr > positions.comprehensive_cap_rate then 1 else 0 end) as above_comprehensive_count,
         sum(case when positions.real_apr > positions.void_line_rate then 1 else 0 end) as above_void_line_count,
@@ -210,7 +223,7 @@ indicators as (
         cast(null as decimal(24, 8)) as denominator_value,
         '{{ measures.get(id, label) }}' as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        '{{ measures.get(id, label) }} ({{ disclosure_basis(basis) }})' as definition
+        '{{ measures.get(id, label) }} ({{ disclosure_basis(basis) }}){{ money_note if unit == money }}' as definition
     from measures
     union all
     {%- endfor %}
@@ -321,13 +334,14 @@ indicators as (
         'aging' as indicator_group,
         buckets.aging_bucket as breakdown_key,
         'Outstanding principal, ' || buckets.aging_bucket || case when buckets.aging_bucket = 'current' then '' else ' days past due' end as label,
-        'CNY' as unit,
-        cast(coalesce(by_bucket.outstanding_principal, 0) as decimal(24, 8)) as value,
-        cast(coalesce(by_bucket.outstanding_principal, 0) as decimal(24, 8)) as numerator_value,
+        '{{ money }}' as unit,
+        cast(case when by_bucket.aging_bucket is null then 0 else by_bucket.outstanding_principal end as decimal(24, 8)) as value,
+        cast(case when by_bucket.aging_bucket is null then 0 else by_bucket.outstanding_principal end as decimal(24, 8))
+            as numerator_value,
         cast(null as decimal(24, 8)) as denominator_value,
         'outstanding principal of active loans in the bucket' as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        'outstanding principal by days past due of the oldest unpaid installment (pack parameter overdue_bucket_upper_days)' as definition
+        'outstanding principal by days past due of the oldest unpaid installment (pack parameter overdue_bucket_upper_days){{ money_note }}' as definition
     from periods
     cross join (
         {%- for label in aging_bucket_labels() %}
@@ -335,7 +349,7 @@ indicators as (
         {%- endfor %}
     ) as buckets
     left join (
-        select aging_bucket, sum(outstanding_principal) as outstanding_principal, count(*) as loan_count
+        select aging_bucket, {{ sum_converted('outstanding_principal_reporting') }} as outstanding_principal, count(*) as loan_count
         from positions where is_outstanding group by aging_bucket
     ) as by_bucket on buckets.aging_bucket = by_bucket.aging_bucket
     union all
@@ -366,25 +380,25 @@ indicators as (
     union all
     -- Compensation by who paid.
     {%- set n.order = n.order + 10 %}
-    {%- for id, column, unit in [('compensated_amount_by_payer', 'compensated_amount', 'CNY'), ('compensated_payments_by_payer', 'compensated_payment_count', 'count')] %}
+    {%- for id, column, unit in [('compensated_amount_by_payer', 'compensated_amount', money), ('compensated_payments_by_payer', 'compensated_payment_count', 'count')] %}
     select
         periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
         {{ n.order + loop.index0 }} as sort_order,
         '{{ id }}' as indicator_id,
         'compensation' as indicator_group,
         payers.payer_type as breakdown_key,
-        '{{ "Compensated amount" if unit == "CNY" else "Compensated payments" }}, paid by the ' || payers.payer_type as label,
+        '{{ "Compensated amount" if unit == money else "Compensated payments" }}, paid by the ' || payers.payer_type as label,
         '{{ unit }}' as unit,
-        cast(coalesce(by_payer.value, 0) as decimal(24, 8)) as value,
-        cast(coalesce(by_payer.value, 0) as decimal(24, 8)) as numerator_value,
+        cast(case when by_payer.payer_type is null then 0 else by_payer.value end as decimal(24, 8)) as value,
+        cast(case when by_payer.payer_type is null then 0 else by_payer.value end as decimal(24, 8)) as numerator_value,
         cast(null as decimal(24, 8)) as denominator_value,
         '{{ measures[column] }}, by payer type' as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        '{{ measures[column] }}, by payer type ({{ disclosure_basis("art. 10(9)") }})' as definition
+        '{{ measures[column] }}, by payer type ({{ disclosure_basis("art. 10(9)") }}){{ money_note if unit == money }}' as definition
     from periods
     cross join (select 'guarantor' as payer_type union all select 'platform' as payer_type) as payers
     left join (
-        select payer_type, sum({{ column }}) as value
+        select payer_type, {{ sum_converted(column ~ '_reporting') if unit == money else 'sum(' ~ column ~ ')' }} as value
         from {{ ref('int_compensations_summarised') }} group by payer_type
     ) as by_payer on payers.payer_type = by_payer.payer_type
     union all
@@ -446,7 +460,7 @@ indicators as (
     {%- endfor %}
     -- The partner list: every partner institution in force at the period end, with its book.
     {%- set n.order = n.order + 10 %}
-    {%- for id, expression, unit, what in [('partner_outstanding_principal', 'sum(outstanding_principal)', 'CNY', 'outstanding principal'), ('partner_outstanding_loan_count', 'sum(case when is_outstanding then 1 else 0 end)', 'count', 'outstanding loans')] %}
+    {%- for id, expression, unit, what in [('partner_outstanding_principal', sum_converted('outstanding_principal_reporting'), money, 'outstanding principal'), ('partner_outstanding_loan_count', 'sum(case when is_outstanding then 1 else 0 end)', 'count', 'outstanding loans')] %}
     select
         periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
         {{ n.order + loop.index0 }} as sort_order,
@@ -455,12 +469,12 @@ indicators as (
         partners.partner_id as breakdown_key,
         partners.partner_name || ' (' || partners.partner_role || '; ' || partners.licence || ')' as label,
         '{{ unit }}' as unit,
-        cast(coalesce(by_partner.value, 0) as decimal(24, 8)) as value,
-        cast(coalesce(by_partner.value, 0) as decimal(24, 8)) as numerator_value,
+        cast(case when by_partner.partner_id is null then 0 else by_partner.value end as decimal(24, 8)) as value,
+        cast(case when by_partner.partner_id is null then 0 else by_partner.value end as decimal(24, 8)) as numerator_value,
         cast(null as decimal(24, 8)) as denominator_value,
         '{{ what }} of the loans arranged with the partner' as numerator_definition,
         cast(null as varchar) as denominator_definition,
-        'partner institution in force at the period end (seed partner_institutions) and the {{ what }} of its loans' as definition
+        'partner institution in force at the period end (seed partner_institutions) and the {{ what }} of its loans{{ money_note if unit == money }}' as definition
     from periods
     inner join {{ ref('stg_reference__partner_institutions') }} as partners
         on partners.valid_from <= periods.period_end

@@ -4,7 +4,9 @@
     category and direction at or above its art. 5 line among the customer-days touched by
     the load of the date (a late transaction re-lists its day: a supplementary report) -
     with the customer's identity, the lines reached, the deadline and the transactions
-    (listed one per row in rpt_large_value_transaction_items).
+    (listed one per row in rpt_large_value_transaction_items). A customer-day with a leg
+    not converted for want of an FX rate says so (has_missing_fx_rate,
+    unconverted_transaction_ids) and its amount_cny is null: unknown, not a partial sum.
 -#}
 with
 
@@ -61,9 +63,11 @@ customer_days as (
         cast(count(*) as integer) as reportable_group_count,
         {{ dbt.listagg('line_reached', "'; '", 'order by large_value_category, direction') }} as lines_reached,
         cast(sum(transaction_count) as integer) as transaction_count,
-        cast(sum(amount_cny) as decimal(18, 2)) as amount_cny,
+        cast(case when count(*) = count(amount_cny) then sum(amount_cny) end as decimal(18, 2)) as amount_cny,
         {{ dbt.listagg('transaction_ids', "','", 'order by large_value_category, direction') }} as transaction_ids,
-        {{ dbt.bool_or('has_missing_fx_rate') }} as has_missing_fx_rate
+        {{ dbt.bool_or('has_missing_fx_rate') }} as has_missing_fx_rate,
+        {{ dbt.listagg('unconverted_transaction_ids', "','", 'order by large_value_category, direction') }}
+            as unconverted_transaction_ids
     from described
     group by customer_id, transaction_date
 ),
@@ -84,7 +88,8 @@ final as (
         customer_days.transaction_count,
         customer_days.amount_cny,
         customer_days.transaction_ids,
-        customer_days.has_missing_fx_rate
+        customer_days.has_missing_fx_rate,
+        cast(coalesce(customer_days.unconverted_transaction_ids, '') as varchar) as unconverted_transaction_ids
     from customer_days
     left join customers on customer_days.customer_id = customers.customer_id
 )

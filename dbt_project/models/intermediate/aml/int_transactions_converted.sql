@@ -80,7 +80,7 @@ final as (
         end as amount_cny,
         case
             when currency = 'USD' then amount
-            else cast(round(cast(amount as decimal(38, 2)) * cny_per_unit / usd_cny_per_unit, 2) as decimal(18, 2))
+            else {{ money_at_cross_rate('amount', 'cny_per_unit', 'usd_cny_per_unit') }}
         end as amount_usd,
         cny_per_unit,
         usd_cny_per_unit,

@@ -9,8 +9,13 @@
     foreign-currency legs are converted to their USD equivalent (CNY cross rate of the day)
     and cumulated against the USD line; the two are never added together. Either line
     reached (>=, inclusive) makes the customer-day reportable. A foreign leg without a rate
-    is left out of the USD total, flagged (has_missing_fx_rate) and raised by the rule
-    cn.aml.missing_fx_rate: the total shown is then a lower bound, never a zero.
+    is left out of the USD total, which is then a lower bound, never a zero. A leg without
+    its CNY amount (a USD leg on a day without the USD rate) or, in a foreign currency,
+    without its USD equivalent is unconverted: the customer-day says so
+    (has_missing_fx_rate, unconverted_transaction_ids, fx_gap_note in the large-value
+    rules' messages), its amount_cny is null (unknown, not a partial sum), and the missing
+    rate itself is one exception per currency and date (cn.aml.missing_fx_rate on
+    fct_fx_rates_used, naming the currency that has no rate).
 
     Deadline: the large_value_report_working_days-th working day after the transaction
     date on the Chinese working-day calendar (the transaction date itself is day 0,
@@ -75,16 +80,19 @@ customer_days as (
             as foreign_transaction_count,
         cast(coalesce(sum(case when transactions.is_foreign_currency then transactions.amount_usd end), 0)
             as decimal(18, 2)) as foreign_amount_usd,
-        cast(sum(transactions.amount_cny) as decimal(18, 2)) as amount_cny,
+        cast(case when count(*) = count(transactions.amount_cny) then sum(transactions.amount_cny) end
+            as decimal(18, 2)) as amount_cny,
         cast(max(transactions.amount_cny) as decimal(18, 2)) as largest_amount_cny,
         {{ dbt.listagg('transactions.transaction_id', "','", 'order by transactions.transaction_id') }}
             as transaction_ids,
         {{ dbt.listagg('distinct transactions.currency', "','", 'order by transactions.currency') }}
             as currencies,
-        {{ dbt.bool_or('transactions.is_foreign_currency and transactions.amount_usd is null') }}
-            as has_missing_fx_rate,
+        {{ dbt.bool_or(
+            'transactions.amount_cny is null or (transactions.is_foreign_currency and transactions.amount_usd is null)'
+        ) }} as has_missing_fx_rate,
         {{ dbt.listagg(
-            "case when transactions.is_foreign_currency and transactions.amount_usd is null"
+            "case when transactions.amount_cny is null"
+            ~ " or (transactions.is_foreign_currency and transactions.amount_usd is null)"
             ~ " then transactions.transaction_id end",
             "','",
             'order by transactions.transaction_id'
@@ -162,7 +170,14 @@ final as (
         assessed.transaction_ids,
         assessed.currencies,
         assessed.has_missing_fx_rate,
-        assessed.unconverted_transaction_ids
+        assessed.unconverted_transaction_ids,
+        cast(
+            case when assessed.has_missing_fx_rate
+                then '; totals are a lower bound, legs not converted (no FX rate): '
+                    || assessed.unconverted_transaction_ids
+                else ''
+            end as varchar
+        ) as fx_gap_note
     from assessed
     left join deadlines
         on assessed.customer_id = deadlines.customer_id
