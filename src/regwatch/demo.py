@@ -586,6 +586,57 @@ def _fx(
     return rates, _part("fx_rates", columns, day_index)
 
 
+#: Calendar days of FX history before the first business day: the back book (loans of the 6
+#: months before it, their payments and write-offs) is converted at the rates of its dates.
+FX_HISTORY_DAYS = 200
+
+
+def _fx_history(rng: np.random.Generator, days: Sequence[date], fx: dict[str, FloatArray]) -> _Table:
+    """Rates for the calendar days the business days leave out, so loans convert on any date.
+
+    A pack whose reporting currency differs from a loan's converts its principal at the
+    disbursement date, its write-off and compensations at their dates (issue 15): the back
+    book's dates (up to FX_HISTORY_DAYS before the first business day, a walk backwards from
+    its rates, own random stream) come with the first delivery; a weekend or holiday inside
+    the period repeats the previous business day's rate and comes with the next delivery.
+    """
+    first, last = days[0], days[-1]
+    business = {d: i for i, d in enumerate(days)}
+    dates: list[date] = []
+    folder: list[int] = []
+    values: dict[str, list[str]] = {"rate_date": [], "currency": [], "cny_per_unit": []}
+    back = {
+        cur: fx[cur][0] * np.exp(np.cumsum(rng.normal(0.0, 0.0015, FX_HISTORY_DAYS)))
+        for cur in FX_CURRENCIES
+        if cur != "CNY"
+    }
+    for offset in range(FX_HISTORY_DAYS, 0, -1):
+        dates.append(date.fromordinal(first.toordinal() - offset))
+        folder.append(0)
+    day = first
+    while day < last:
+        day = date.fromordinal(day.toordinal() + 1)
+        if day not in business:
+            dates.append(day)
+            folder.append(next(i for i, d in enumerate(days) if d > day))
+    for when, _ in zip(dates, folder, strict=True):
+        for cur in FX_CURRENCIES:
+            if cur == "CNY":
+                continue
+            if when < first:
+                rate = back[cur][first.toordinal() - when.toordinal() - 1]
+                if cur == "USD":
+                    rate = min(max(rate, 7.1), 7.3)
+            else:
+                previous = max(i for d, i in business.items() if d < when)
+                rate = fx[cur][previous]
+            values["rate_date"].append(when.isoformat())
+            values["currency"].append(cur)
+            values["cny_per_unit"].append(f"{rate:.8f}")
+    day_index = np.repeat(np.array(folder, np.int64), len(FX_CURRENCIES) - 1)
+    return _part("fx_rates", values, day_index)
+
+
 # --------------------------------------------------------------------------- loans
 
 
@@ -1854,6 +1905,7 @@ def generate(
     rng = np.random.default_rng(seed)
     missing_rate = ((n_days - 1) // 2, MISSING_RATE_CURRENCY) if n_days >= 3 else None
     fx, fx_table = _fx(rng, days, missing_rate)
+    fx_table = _table("fx_rates", [fx_table, _fx_history(np.random.default_rng([seed, 6]), days, fx)])
     cust, account_columns = _customers(rng, accounts, days)
     accounts_table = _accounts_table(rng, cust, account_columns, days)
     if reference_dir is None:

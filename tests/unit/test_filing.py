@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import duckdb
@@ -62,3 +63,47 @@ def test_an_open_period_is_refused_or_filed_provisionally(con: duckdb.DuckDBPyCo
     assert _as_of(con, Period.parse("2025-06"), provisional=True) == (date(2025, 6, 13), False)
     with pytest.raises(FilingError, match="no business date of period 2025Q3"):
         _as_of(con, Period.parse("2025Q3"), provisional=True)
+
+
+def test_money_is_in_the_unit_of_the_pack_and_an_unknown_total_is_null() -> None:
+    """Issue 15: the unit of an amount is the pack's reporting currency (CNY, USD, ...), never
+    hard-coded; a total unknown for want of an FX rate is null, and a rate over it too."""
+    from decimal import Decimal
+
+    import jsonschema
+
+    from regwatch import filing
+    from tests.conftest import REPO_ROOT
+
+    assert filing._number(Decimal("1234.5"), "USD") == "1234.50"
+    assert filing._number(Decimal("1234.5"), "CNY") == "1234.50"
+    assert filing._number(Decimal("3"), "count") == "3"
+    schema = json.loads((REPO_ROOT / "reports" / filing.SCHEMA_FILE).read_text(encoding="utf-8"))
+    item = {**schema["properties"]["indicators"]["items"], "$defs": schema["$defs"]}
+
+    def indicator(**values: object) -> dict[str, object]:
+        base: dict[str, object] = {
+            "id": "outstanding_principal",
+            "group": "balance",
+            "breakdown": "total",
+            "label": "Outstanding balance (principal)",
+            "unit": "USD",
+            "value": "1234.50",
+            "numerator": "1234.50",
+            "denominator": None,
+            "definition": "d",
+            "numerator_definition": "n",
+            "denominator_definition": None,
+        }
+        return base | values
+
+    validator = jsonschema.Draft202012Validator(item)
+    assert not list(validator.iter_errors(indicator()))
+    assert not list(validator.iter_errors(indicator(value=None, numerator=None)))  # unknown: a missing rate
+    assert list(validator.iter_errors(indicator(value="1234.5")))  # money to the cent
+    assert list(validator.iter_errors(indicator(unit="usd")))  # a currency code or count / rate
+    rate = indicator(
+        id="bad_debt_rate", group="rates", unit="rate", value=None, numerator=None, denominator="10.00"
+    ) | {"denominator_definition": "outstanding_principal"}
+    assert not list(validator.iter_errors(rate))
+    assert list(validator.iter_errors(rate | {"value": "0.10000000"}))  # a known rate prints its terms
