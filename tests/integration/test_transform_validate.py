@@ -371,7 +371,13 @@ def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Pat
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(built.warehouse_path, settings.warehouse_path)
-    transform.build(D2, settings, apr_convention="us_reg_z", pack_parameters=_pack_parameters("us"))
+    transform.build(
+        D2,
+        settings,
+        apr_convention="us_reg_z",
+        pack_parameters=_pack_parameters("us"),
+        reporting_currency="USD",
+    )
     rows = {
         r[0]: r[1:]
         for r in query(
