@@ -67,6 +67,7 @@ format: install
 bench: install
 	$(BIN)/python bench/apr_bench.py
 	nice -n 10 $(BIN)/python bench/aml_bench.py --json var/bench/aml_results.json
+	nice -n 10 $(BIN)/python bench/report_bench.py --repeat 2
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

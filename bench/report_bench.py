@@ -9,8 +9,9 @@ bases), with a realistic mix: rate-cap breaches with their cash flows (critical)
 large-value and typology AML alerts with the transactions they name in
 ``raw.transactions`` (high, gathered per customer-day), watch-list counterparty hits
 (critical), missing FX rates, dormant accounts and disclosure gaps (medium); on the
-last day about 8 % are new, 5 % resolved, 3 % suppressed by an analyst's decision and
-the rest still open, some for three days. The loads, a quarantine and the decisions
+last day about 8 % are new, 5 % stopped firing (the conditions among them resolve, the
+events stay open until decided), 3 % are suppressed by an analyst's decision and the rest
+are still open, some for three days. The loads, a quarantine and the decisions
 file's log are there too, as in a real run.
 
 The render step (:func:`regwatch.daily_report.render_daily`: HTML, PDF, CSV) then runs in a
@@ -141,13 +142,14 @@ def _exception(
             f"{len(txns)} transaction(s) of customer {customer} between {DAYS[0]} and {d} match the indicator"
         )
         return f"{customer}|{n}", message, evidence, txns
+    customer = f"B{n:06d}"
     evidence = {
         "borrower_id": customer,
         "outstanding_cny": f"{200000 + rng.random() * 1e5:.2f}",
         "limit_cny": "200000.00",
     }
     message = f"Borrower {customer} owes CNY {evidence['outstanding_cny']} across platforms, above the CNY 200,000 limit"
-    return f"{customer}", message, evidence, []
+    return f"B{n:06d}", message, evidence, []
 
 
 def build(var: Path, count: int, seed: int) -> None:

@@ -48,7 +48,7 @@ TREND_DAYS = 30
 #: Open critical/high alerts (single alerts or customer-day AML alerts) the PDF shows in full.
 PRINT_FULL = 12
 #: Alerts the PDF lists one line each per list (new, resolved, other open ...); the rest one line per rule.
-PRINT_LINES = 40
+PRINT_LINES = 30
 #: Transactions of one customer-day alert the PDF shows (the HTML shows all).
 PRINT_TRANSACTIONS = 12
 DOMAIN_NAMES = {
