@@ -45,6 +45,7 @@ def raw_loan(
     rate: str = "0.12",
     upfront: str = "0",
     status: str = "active",
+    written_off: date | None = None,
     updated: str = "2025-06-02 09:00:00",
 ) -> tuple[object, ...]:
     """One row of ``raw.loans`` (contract columns in order): an individual's loan, disbursed on its contract date."""
@@ -64,7 +65,7 @@ def raw_loan(
         Decimal(rate),
         Decimal(upfront),
         status,
-        None,
+        written_off,
         updated,
     )
 

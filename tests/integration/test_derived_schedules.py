@@ -26,8 +26,11 @@ from regwatch.config import Settings
 from regwatch.rules import load_pack
 from regwatch.validate import run_rules
 from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
+from tests.helpers import insert_raw, query, raw_loan
 
 pytestmark = pytest.mark.integration
+
+LOAD = date(2025, 6, 2)  # the one load every raw row comes from
 
 D = date(2025, 7, 15)
 d = Decimal
@@ -78,15 +81,6 @@ SCHEDULES: list[tuple[object, ...]] = (
 )
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[object, ...]]) -> None:
-    for number, row in enumerate(rows, start=1):
-        marks = ", ".join("?" for _ in range(len(row) + 4))
-        con.execute(
-            f"INSERT INTO raw.{table} VALUES ({marks})",
-            [*row, "load", date(2025, 6, 2), f"{table}.csv", number],
-        )
-
-
 def _payment(
     pid: str, loan: str, when: str, no: int | None, principal: str, interest: str
 ) -> tuple[object, ...]:
@@ -96,45 +90,38 @@ def _payment(
 def _build(tmp: Path, with_schedules: bool) -> Settings:
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
     with warehouse.connect(settings.warehouse_path) as con:
-        _insert(
+        insert_raw(
             con,
             "loans",
+            LOAD,
             [
-                (
+                raw_loan(
                     loan_id,
-                    f"B{loan_id}",
-                    "individual",
-                    "P",
-                    None,
-                    False,
-                    day,
-                    day,
-                    d(principal),
-                    "CNY",
-                    term,
-                    method,
-                    d("0.12"),
-                    d(0),
-                    "active",
-                    None,
-                    f"{day} 09:00:00",
+                    borrower=f"B{loan_id}",
+                    contract=day,
+                    principal=principal,
+                    term_months=term,
+                    method=method,
+                    updated=f"{day} 09:00:00",
                 )
                 for loan_id, (principal, term, method, day) in LOANS.items()
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "fundings",
+            LOAD,
             [
                 (f"F{loan_id}", loan_id, "INST001", "institution", d(principal), f"{day} 08:00:00")
                 for loan_id, (principal, _, _, day) in LOANS.items()
             ],
         )
         if with_schedules:
-            _insert(con, "schedules", SCHEDULES + RC_SCHEDULE)
-        _insert(
+            insert_raw(con, "schedules", LOAD, SCHEDULES + RC_SCHEDULE)
+        insert_raw(
             con,
             "repayments",
+            LOAD,
             [
                 _payment("P1", "EI", "2025-04-02 10:00:00", 1, "946.19", "120.00"),
                 _payment("P2", "EI", "2025-05-02 10:00:00", 2, "955.65", "110.54"),
@@ -159,14 +146,6 @@ def derived(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return _build(tmp_path_factory.mktemp("derived"), with_schedules=False)
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 OVERDUE_SQL = (
     "SELECT loan_id, is_overdue, days_past_due, overdue_amount, is_overdue_90_plus, outstanding_principal, "
     "outstanding_interest FROM marts.fct_loan_positions WHERE loan_id NOT IN ('Z0', 'RC') ORDER BY loan_id"
@@ -186,8 +165,8 @@ def test_an_empty_schedule_delivery_keeps_the_overdue_loans(delivered: Settings,
         # installment 1 paid; installment 2 falls due on D itself: not overdue
         ("IF", False, 0, d("0.00"), False, d("6000.00"), d("300.00")),
     ]
-    assert _query(delivered, OVERDUE_SQL) == expected
-    assert _query(derived, OVERDUE_SQL) == expected
+    assert query(delivered, OVERDUE_SQL) == expected
+    assert query(derived, OVERDUE_SQL) == expected
 
 
 def test_derived_installments_equal_the_contract_and_are_marked(
@@ -195,14 +174,14 @@ def test_derived_installments_equal_the_contract_and_are_marked(
 ) -> None:
     columns = "loan_id, installment_no, due_date, principal_due, interest_due, fee_due"
     sql = f"SELECT {columns}, schedule_source, is_derived FROM intermediate.int_loan_installments_completed"
-    rebuilt = _query(derived, sql + " WHERE loan_id <> 'RC' ORDER BY loan_id, installment_no")
+    rebuilt = query(derived, sql + " WHERE loan_id <> 'RC' ORDER BY loan_id, installment_no")
     assert [r[:6] for r in rebuilt] == sorted(SCHEDULES, key=lambda r: (str(r[0]), int(r[1])))  # type: ignore[call-overload]
     assert {r[6:] for r in rebuilt} == {("terms", True)}
-    assert {r[6:] for r in _query(delivered, sql)} == {("schedule", False)}
+    assert {r[6:] for r in query(delivered, sql)} == {("schedule", False)}
     source = (
         "SELECT loan_id, schedule_source, is_schedule_derived FROM marts.fct_loan_positions ORDER BY loan_id"
     )
-    assert _query(derived, source) == [
+    assert query(derived, source) == [
         ("BL", "terms", True),
         ("EI", "terms", True),
         ("EP", "terms", True),
@@ -211,7 +190,7 @@ def test_derived_installments_equal_the_contract_and_are_marked(
         ("RC", "terms", True),
         ("Z0", "none", False),
     ]
-    assert {r[1] for r in _query(delivered, source) if r[0] != "Z0"} == {"schedule"}
+    assert {r[1] for r in query(delivered, source) if r[0] != "Z0"} == {"schedule"}
 
 
 def test_the_apr_reads_the_same_installments(delivered: Settings, derived: Settings) -> None:
@@ -219,8 +198,8 @@ def test_the_apr_reads_the_same_installments(delivered: Settings, derived: Setti
         "SELECT loan_id, cash_flow_source, cash_flows, real_apr FROM marts.fct_loan_apr "
         "WHERE loan_id NOT IN ('Z0', 'RC')"
     )
-    by_schedule = {r[0]: r[1:] for r in _query(delivered, sql)}
-    by_terms = {r[0]: r[1:] for r in _query(derived, sql)}
+    by_schedule = {r[0]: r[1:] for r in query(delivered, sql)}
+    by_terms = {r[0]: r[1:] for r in query(derived, sql)}
     assert {v[0] for v in by_schedule.values()} == {"schedule"} and {v[0] for v in by_terms.values()} == {
         "terms"
     }
@@ -235,9 +214,9 @@ def test_a_rebuilt_installment_off_by_the_lenders_rounding_is_not_overdue(
         "SELECT is_overdue, days_past_due, overdue_amount, outstanding_principal FROM marts.fct_loan_positions "
         "WHERE loan_id = 'RC'"
     )
-    assert _query(delivered, sql) == _query(derived, sql) == [(False, 0, d("0.00"), d("1000.00"))]
+    assert query(delivered, sql) == query(derived, sql) == [(False, 0, d("0.00"), d("1000.00"))]
     aged = "SELECT installment_no, interest_unpaid, is_overdue FROM intermediate.int_installments_aged WHERE loan_id = 'RC'"
-    assert sorted(_query(derived, aged))[0] == (1, d("0.01"), False)  # the cent stays visible, unpaid
+    assert sorted(query(derived, aged))[0] == (1, d("0.01"), False)  # the cent stays visible, unpaid
 
 
 @pytest.mark.parametrize("pack", ["cn", "us"])

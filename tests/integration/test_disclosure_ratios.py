@@ -40,41 +40,29 @@ from regwatch.config import Settings
 from regwatch.rules import load_pack
 from regwatch.transform import TransformError
 from tests.conftest import REPO_ROOT
+from tests.helpers import insert_raw, raw_loan
 
 pytestmark = pytest.mark.integration
+
+LOAD = date(2025, 6, 2)  # the one load every raw row comes from
 
 D = date(2025, 7, 15)
 d = Decimal
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[object, ...]]) -> None:
-    for number, row in enumerate(rows, start=1):
-        marks = ", ".join("?" for _ in range(len(row) + 4))
-        con.execute(
-            f"INSERT INTO raw.{table} VALUES ({marks})",
-            [*row, "load", date(2025, 6, 2), f"{table}.csv", number],
-        )
-
-
-def _loan(loan_id: str, principal: str, term: int, method: str, day: date, status: str, off: date | None):
-    return (
+def _loan(
+    loan_id: str, principal: str, term: int, method: str, day: date, status: str, off: date | None
+) -> tuple[object, ...]:
+    return raw_loan(
         loan_id,
-        f"B{loan_id}",
-        "individual",
-        "P",
-        None,
-        False,
-        day,
-        day,
-        d(principal),
-        "CNY",
-        term,
-        method,
-        d("0.12"),
-        d(0),
-        status,
-        off,
-        f"{day} 09:00:00",
+        borrower=f"B{loan_id}",
+        contract=day,
+        principal=principal,
+        term_months=term,
+        method=method,
+        status=status,
+        written_off=off,
+        updated=f"{day} 09:00:00",
     )
 
 
@@ -90,9 +78,10 @@ def _parameters(pack: str) -> dict[str, object]:
 
 def _seed(settings: Settings) -> None:
     with warehouse.connect(settings.warehouse_path) as con:
-        _insert(
+        insert_raw(
             con,
             "loans",
+            LOAD,
             [
                 _loan("A", "10000.00", 3, "bullet", date(2025, 3, 10), "active", None),
                 _loan("B", "4000.00", 4, "equal_principal", date(2025, 2, 2), "active", None),
@@ -102,16 +91,18 @@ def _seed(settings: Settings) -> None:
                 _loan("S", "6000.00", 6, "interest_first", date(2025, 1, 20), "settled", None),
             ],
         )
-        _insert(
+        insert_raw(
             con,
             "schedules",
+            LOAD,
             [("A", 1, date(2025, 6, 10), d("10000.00"), d("300.00"), d(0))]
             + [("B", n, date(2025, 2 + n, 2), d("1000.00"), d(40 - 10 * (n - 1)), d(0)) for n in range(1, 5)]
             + [("C", n, date(2025, 1 + n, 5), d("1000.00"), d(50 - 10 * (n - 1)), d(0)) for n in range(1, 6)],
         )
-        _insert(
+        insert_raw(
             con,
             "repayments",
+            LOAD,
             [
                 _payment("P1", "B", "2025-03-02 10:00:00", 1, "1000.00", "40.00"),
                 _payment("P2", "C", "2025-02-05 10:00:00", 1, "1000.00", "50.00"),

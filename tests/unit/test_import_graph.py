@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("reporting", frozenset({"report", "daily_report", "large_value", "filing"})),
     ("orchestration", frozenset({"pipeline"})),
     ("audit", frozenset({"audit", "rebuild"})),
-    ("demo", frozenset({"demo", "demo_disclosures", "demo_screening", "demo_typologies"})),
+    ("demo", frozenset({"demo", "demo_disclosures", "demo_laundering", "demo_screening", "demo_typologies"})),
     ("interface", frozenset({"cli"})),
 )
 
