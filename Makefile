@@ -8,6 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Compile every installed package to bytecode once, at install: the environment may set
+# PYTHONDONTWRITEBYTECODE=1, and without .pyc files each process (every dbt call, every
+# test worker) recompiles GX, dbt and pandas at import (`import great_expectations`
+# 9.6 CPU-s uncompiled, 5.8 compiled).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help install system-deps demo test test-fast test-dbt lint format bench clean
 
