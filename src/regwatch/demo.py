@@ -40,6 +40,14 @@ import numpy.typing as npt
 
 from regwatch.apr import annual_rates
 from regwatch.contract import CONTRACTS, REQUIRED_FILES
+from regwatch.demo_base import DAY_SECONDS as _DAY_SECONDS
+from regwatch.demo_base import Customers as _Customers
+from regwatch.demo_base import Table as _Table
+from regwatch.demo_base import iso as _iso
+from regwatch.demo_base import part as _part
+from regwatch.demo_base import person_names as _person_names
+from regwatch.demo_base import stamps as _stamps
+from regwatch.demo_base import table as _table
 from regwatch.demo_disclosures import disclosure_truth
 
 IntArray = npt.NDArray[np.int64]
@@ -93,7 +101,6 @@ TRUTH_COLUMNS = ("case_id", "rule_id", "entity_key", "business_date", "kind", "d
 MALFORMED_COLUMNS = ("file", "business_date", "row_number", "bad_input_class", "column")
 FILE_ISSUE_COLUMNS = ("file", "business_date", "issue", "column")
 BACK_BOOK_DAYS = 182
-_DAY_SECONDS = 86_400
 # Lone surrogates encode (surrogateescape) to the raw bytes 0xff 0xfe: invalid UTF-8.
 _INVALID_UTF8 = "\udcff\udcfe"
 
@@ -130,24 +137,6 @@ def _money(cents: IntArray) -> list[str]:
     return [f"{c // 100}.{c % 100:02d}" for c in cents.tolist()]
 
 
-def _iso(ordinals: IntArray) -> list[str]:
-    cache: dict[int, str] = {}
-    result: list[str] = []
-    for o in ordinals.tolist():
-        text = cache.get(o)
-        if text is None:
-            text = cache[o] = date.fromordinal(o).isoformat()
-        result.append(text)
-    return result
-
-
-def _stamps(seconds: IntArray) -> list[str]:
-    """``YYYY-MM-DD HH:MM:SS`` from seconds counted from day 1 of the proleptic calendar."""
-    days = _iso(seconds // _DAY_SECONDS)
-    secs = (seconds % _DAY_SECONDS).tolist()
-    return [f"{d} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for d, s in zip(days, secs, strict=True)]
-
-
 def _ids(prefix: str, numbers: IntArray, width: int) -> list[str]:
     return [f"{prefix}{n:0{width}d}" for n in numbers.tolist()]
 
@@ -179,126 +168,8 @@ def _add_months(start: DateArray, months: IntArray) -> DateArray:
 # --------------------------------------------------------------------------- tables
 
 
-@dataclass
-class _Table:
-    """Rows of one input file over the whole run, column-wise, with the folder of each row."""
-
-    name: str
-    columns: dict[str, list[str]]
-    day: IntArray
-    protected: BoolArray  # rows tied to a planted case: never corrupted, never copied
-
-    def __len__(self) -> int:
-        return len(self.day)
-
-
-def _table(name: str, parts: Sequence[_Table]) -> _Table:
-    names = CONTRACTS[name].column_names
-    columns: dict[str, list[str]] = {c: [] for c in names}
-    for part in parts:
-        for c in names:
-            columns[c].extend(part.columns[c])
-    day = np.concatenate([p.day for p in parts]) if parts else np.zeros(0, np.int64)
-    protected = np.concatenate([p.protected for p in parts]) if parts else np.zeros(0, np.bool_)
-    return _Table(name, columns, day.astype(np.int64), protected.astype(np.bool_))
-
-
-def _part(
-    name: str, columns: dict[str, list[str]], day: IntArray, protected: BoolArray | None = None
-) -> _Table:
-    n = len(day)
-    for c in CONTRACTS[name].column_names:
-        if len(columns[c]) != n:
-            raise AssertionError(f"{name}.{c}: {len(columns[c])} values for {n} rows")
-    return _Table(name, columns, day, protected if protected is not None else np.zeros(n, np.bool_))
-
-
 # --------------------------------------------------------------------------- reference pools
 
-_SURNAMES = [
-    "Wang",
-    "Li",
-    "Zhang",
-    "Liu",
-    "Chen",
-    "Yang",
-    "Huang",
-    "Zhao",
-    "Wu",
-    "Zhou",
-    "Xu",
-    "Sun",
-    "Ma",
-    "Zhu",
-    "Hu",
-    "Guo",
-    "He",
-    "Lin",
-    "Gao",
-    "Luo",
-    "Zheng",
-    "Liang",
-    "Xie",
-    "Song",
-    "Tang",
-    "Han",
-    "Feng",
-    "Deng",
-    "Cao",
-    "Peng",
-    "Zeng",
-    "Xiao",
-    "Tian",
-    "Dong",
-    "Pan",
-    "Yuan",
-    "Cai",
-    "Jiang",
-    "Yu",
-    "Du",
-]
-_SYLLABLES = [
-    "wei",
-    "fang",
-    "na",
-    "min",
-    "jing",
-    "li",
-    "qiang",
-    "lei",
-    "jun",
-    "yang",
-    "yong",
-    "yan",
-    "jie",
-    "tao",
-    "ming",
-    "chao",
-    "xiu",
-    "ying",
-    "hua",
-    "ping",
-    "gang",
-    "hui",
-    "xin",
-    "bo",
-    "yu",
-    "hao",
-    "lin",
-    "dan",
-    "kai",
-    "rui",
-    "jian",
-    "guo",
-    "zhi",
-    "hong",
-    "mei",
-    "xia",
-    "long",
-    "peng",
-    "fei",
-    "lan",
-]
 _CITIES = [
     "Beijing",
     "Shanghai",
@@ -372,17 +243,6 @@ def _credit_code(area: str, org_digits: str) -> str:
     return body + _USCC_CHARS[check]
 
 
-def _person_names(rng: np.random.Generator, n: int) -> list[str]:
-    surname = rng.integers(0, len(_SURNAMES), n).tolist()
-    first = rng.integers(0, len(_SYLLABLES), n).tolist()
-    second = rng.integers(0, len(_SYLLABLES), n).tolist()
-    two = (rng.random(n) < 0.6).tolist()
-    return [
-        f"{_SURNAMES[s]} {_SYLLABLES[a].capitalize()}{_SYLLABLES[b] if t else ''}"
-        for s, a, b, t in zip(surname, first, second, two, strict=True)
-    ]
-
-
 def _mobiles(rng: np.random.Generator, n: int) -> list[str]:
     second = rng.integers(3, 10, n).tolist()
     rest = rng.integers(0, 1_000_000_000, n).tolist()
@@ -390,19 +250,6 @@ def _mobiles(rng: np.random.Generator, n: int) -> list[str]:
 
 
 # --------------------------------------------------------------------------- customers and accounts
-
-
-@dataclass
-class _Customers:
-    ids: list[str]
-    is_entity: BoolArray
-    open_day: IntArray  # folder index the customer's first account arrives in
-    accounts_of: list[list[int]]  # account indexes per customer
-    account_ids: list[str]
-    account_customer: IntArray
-    account_open_day: IntArray
-    account_active: BoolArray
-    country: list[str]
 
 
 def _customers(

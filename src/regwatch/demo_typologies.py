@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 import yaml
 
-from regwatch.demo import _DAY_SECONDS, _Customers, _part, _person_names, _stamps, _Table, _table
+from regwatch.demo_base import DAY_SECONDS as _DAY_SECONDS
+from regwatch.demo_base import Customers as _Customers
+from regwatch.demo_base import Table as _Table
+from regwatch.demo_base import part as _part
+from regwatch.demo_base import person_names as _person_names
+from regwatch.demo_base import stamps as _stamps
+from regwatch.demo_base import table as _table
 
 STRUCTURING_RULE = "cn.aml.structuring"
 RAPID_RULE = "cn.aml.rapid_in_out"

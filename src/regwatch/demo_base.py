@@ -1,0 +1,183 @@
+"""What the synthetic generator's modules share: input tables built column-wise, timestamps, names, customers.
+
+:mod:`regwatch.demo` draws the platform; :mod:`regwatch.demo_typologies` and
+:mod:`regwatch.demo_screening` plant their cases into the same tables with these helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from regwatch.contract import CONTRACTS
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+DAY_SECONDS = 86_400
+
+
+def iso(ordinals: IntArray) -> list[str]:
+    cache: dict[int, str] = {}
+    result: list[str] = []
+    for o in ordinals.tolist():
+        text = cache.get(o)
+        if text is None:
+            text = cache[o] = date.fromordinal(o).isoformat()
+        result.append(text)
+    return result
+
+
+def stamps(seconds: IntArray) -> list[str]:
+    """``YYYY-MM-DD HH:MM:SS`` from seconds counted from day 1 of the proleptic calendar."""
+    days = iso(seconds // DAY_SECONDS)
+    secs = (seconds % DAY_SECONDS).tolist()
+    return [f"{d} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for d, s in zip(days, secs, strict=True)]
+
+
+@dataclass
+class Table:
+    """Rows of one input file over the whole run, column-wise, with the folder of each row."""
+
+    name: str
+    columns: dict[str, list[str]]
+    day: IntArray
+    protected: BoolArray  # rows tied to a planted case: never corrupted, never copied
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+
+def table(name: str, parts: Sequence[Table]) -> Table:
+    names = CONTRACTS[name].column_names
+    columns: dict[str, list[str]] = {c: [] for c in names}
+    for part in parts:
+        for c in names:
+            columns[c].extend(part.columns[c])
+    day = np.concatenate([p.day for p in parts]) if parts else np.zeros(0, np.int64)
+    protected = np.concatenate([p.protected for p in parts]) if parts else np.zeros(0, np.bool_)
+    return Table(name, columns, day.astype(np.int64), protected.astype(np.bool_))
+
+
+def part(
+    name: str, columns: dict[str, list[str]], day: IntArray, protected: BoolArray | None = None
+) -> Table:
+    n = len(day)
+    for c in CONTRACTS[name].column_names:
+        if len(columns[c]) != n:
+            raise AssertionError(f"{name}.{c}: {len(columns[c])} values for {n} rows")
+    return Table(name, columns, day, protected if protected is not None else np.zeros(n, np.bool_))
+
+
+_SURNAMES = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+    "Hu",
+    "Guo",
+    "He",
+    "Lin",
+    "Gao",
+    "Luo",
+    "Zheng",
+    "Liang",
+    "Xie",
+    "Song",
+    "Tang",
+    "Han",
+    "Feng",
+    "Deng",
+    "Cao",
+    "Peng",
+    "Zeng",
+    "Xiao",
+    "Tian",
+    "Dong",
+    "Pan",
+    "Yuan",
+    "Cai",
+    "Jiang",
+    "Yu",
+    "Du",
+]
+_SYLLABLES = [
+    "wei",
+    "fang",
+    "na",
+    "min",
+    "jing",
+    "li",
+    "qiang",
+    "lei",
+    "jun",
+    "yang",
+    "yong",
+    "yan",
+    "jie",
+    "tao",
+    "ming",
+    "chao",
+    "xiu",
+    "ying",
+    "hua",
+    "ping",
+    "gang",
+    "hui",
+    "xin",
+    "bo",
+    "yu",
+    "hao",
+    "lin",
+    "dan",
+    "kai",
+    "rui",
+    "jian",
+    "guo",
+    "zhi",
+    "hong",
+    "mei",
+    "xia",
+    "long",
+    "peng",
+    "fei",
+    "lan",
+]
+
+
+def person_names(rng: np.random.Generator, n: int) -> list[str]:
+    surname = rng.integers(0, len(_SURNAMES), n).tolist()
+    first = rng.integers(0, len(_SYLLABLES), n).tolist()
+    second = rng.integers(0, len(_SYLLABLES), n).tolist()
+    two = (rng.random(n) < 0.6).tolist()
+    return [
+        f"{_SURNAMES[s]} {_SYLLABLES[a].capitalize()}{_SYLLABLES[b] if t else ''}"
+        for s, a, b, t in zip(surname, first, second, two, strict=True)
+    ]
+
+
+@dataclass
+class Customers:
+    ids: list[str]
+    is_entity: BoolArray
+    open_day: IntArray  # folder index the customer's first account arrives in
+    accounts_of: list[list[int]]  # account indexes per customer
+    account_ids: list[str]
+    account_customer: IntArray
+    account_open_day: IntArray
+    account_active: BoolArray
+    country: list[str]
