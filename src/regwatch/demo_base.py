@@ -73,7 +73,7 @@ def part(
     return Table(name, columns, day, protected if protected is not None else np.zeros(n, np.bool_))
 
 
-_SURNAMES = [
+SURNAMES = [
     "Wang",
     "Li",
     "Zhang",
@@ -115,7 +115,7 @@ _SURNAMES = [
     "Yu",
     "Du",
 ]
-_SYLLABLES = [
+SYLLABLES = [
     "wei",
     "fang",
     "na",
@@ -160,12 +160,12 @@ _SYLLABLES = [
 
 
 def person_names(rng: np.random.Generator, n: int) -> list[str]:
-    surname = rng.integers(0, len(_SURNAMES), n).tolist()
-    first = rng.integers(0, len(_SYLLABLES), n).tolist()
-    second = rng.integers(0, len(_SYLLABLES), n).tolist()
+    surname = rng.integers(0, len(SURNAMES), n).tolist()
+    first = rng.integers(0, len(SYLLABLES), n).tolist()
+    second = rng.integers(0, len(SYLLABLES), n).tolist()
     two = (rng.random(n) < 0.6).tolist()
     return [
-        f"{_SURNAMES[s]} {_SYLLABLES[a].capitalize()}{_SYLLABLES[b] if t else ''}"
+        f"{SURNAMES[s]} {SYLLABLES[a].capitalize()}{SYLLABLES[b] if t else ''}"
         for s, a, b, t in zip(surname, first, second, two, strict=True)
     ]
 

@@ -14,7 +14,8 @@ import pytest
 
 from regwatch import demo_screening as ds
 from regwatch.contract import CONTRACTS
-from regwatch.demo import _BUSINESSES, _CITIES, _SURNAMES, _SYLLABLES, _TRADE_NAMES, business_days, generate
+from regwatch.demo import _BUSINESSES, _CITIES, _TRADE_NAMES, business_days, generate
+from regwatch.demo_base import SURNAMES, SYLLABLES
 from regwatch.rules import load_pack
 from regwatch.screening import score_matrix
 from tests.conftest import REPO_ROOT
@@ -70,8 +71,8 @@ def test_thresholds_are_the_cn_packs() -> None:
 
 def test_no_ordinary_name_comes_near_the_list() -> None:
     """Every name the generator can draw for an ordinary person or firm scores at most 84 against the list."""
-    names = [f"{s} {a.capitalize()}" for s in _SURNAMES for a in _SYLLABLES] + [
-        f"{s} {a.capitalize()}{b}" for s in _SURNAMES for a in _SYLLABLES for b in _SYLLABLES
+    names = [f"{s} {a.capitalize()}" for s in SURNAMES for a in SYLLABLES] + [
+        f"{s} {a.capitalize()}{b}" for s in SURNAMES for a in SYLLABLES for b in SYLLABLES
     ]
     names += [f"{c} {t} {b} Co. Ltd." for c in _CITIES for t in _TRADE_NAMES for b in _BUSINESSES]
     listed = [n for e in (*ds._ENTRIES, ds._ADDED) for n in (e.name, *e.aliases)]

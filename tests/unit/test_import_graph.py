@@ -38,14 +38,22 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("storage", frozenset({"warehouse", "archive", "snapshot", "consistency"})),
     ("run records", frozenset({"runs", "ledger", "carry"})),
-    ("steps", frozenset({"ingest", "delivery", "transform", "validate", "alerts", "evaluate"})),
+    ("steps", frozenset({"ingest", "delivery", "transform", "validate", "alerts"})),
     ("reporting", frozenset({"report", "daily_report", "large_value", "filing"})),
     ("orchestration", frozenset({"pipeline"})),
     ("audit", frozenset({"audit", "rebuild"})),
     (
         "demo",
         frozenset(
-            {"demo", "demo_base", "demo_disclosures", "demo_laundering", "demo_screening", "demo_typologies"}
+            {
+                "demo",
+                "demo_base",
+                "demo_disclosures",
+                "demo_laundering",
+                "demo_screening",
+                "demo_typologies",
+                "evaluate",
+            }
         ),
     ),
     ("interface", frozenset({"cli"})),
