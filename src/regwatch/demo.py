@@ -3,8 +3,9 @@
 :func:`generate` writes one landing folder per business day (the seven required
 files of :mod:`regwatch.contract`) and ``_truth/`` next to them: the planted cases
 that must fire (``planted.csv``), the near misses that must not
-(``near_misses.csv``), every malformed row (``malformed.csv``) and file-level
-quirks (``file_issues.csv``). The pipeline never reads ``_truth/``.
+(``near_misses.csv``), every malformed row (``malformed.csv``), file-level
+quirks (``file_issues.csv``), the AMLworld laundering attempts (``patterns.csv``) and
+their benign look-alikes (``benign.csv``, see :mod:`regwatch.demo_laundering`). The pipeline never reads ``_truth/``.
 
 Everything is drawn from ``numpy.random.default_rng(seed)`` in a fixed order and
 written as bytes, so the same arguments give byte-identical files. Work is
@@ -1799,6 +1800,25 @@ def generate(
         np.random.default_rng([seed, 5]), days, accounts_table, transactions, book.tables["loans"], busy, fx
     )
     accounts_table, transactions = screening.accounts, screening.transactions
+    # The window rules over every customer of the final traffic (ordinary customers that by
+    # chance meet a rule, AMLworld attempts' customers): truth rows, their rows kept whole.
+    trips, keep_whole = demo_typologies.every_customer_cases(
+        cust,
+        days,
+        transactions,
+        fx_table,
+        reference_dir,
+        reference_dir.parents[2] / "checks" / "cn",
+        book.truth + cash_truth + screening.planted,
+        near_truth + book.near + screening.near,
+    )
+    cash_truth = cash_truth + trips
+    transactions.protected |= np.array(
+        [a in keep_whole for a in transactions.columns["account_id"]], np.bool_
+    )
+    accounts_table.protected |= np.array(
+        [a in keep_whole for a in accounts_table.columns["account_id"]], np.bool_
+    )
     tables: dict[str, _Table] = {
         **book.tables,
         "accounts": accounts_table,
@@ -1857,6 +1877,10 @@ def generate(
     near = [(f"NM{n:05d}", *r[1:]) for n, r in enumerate(near, 1)]
     _write_csv(truth_dir / "planted.csv", TRUTH_COLUMNS, planted)
     _write_csv(truth_dir / "near_misses.csv", TRUTH_COLUMNS, near)
+    from regwatch.demo_laundering import BENIGN_COLUMNS, PATTERN_COLUMNS
+
+    _write_csv(truth_dir / "patterns.csv", PATTERN_COLUMNS, typologies.patterns)
+    _write_csv(truth_dir / "benign.csv", BENIGN_COLUMNS, typologies.benign)
     malformed_rows.sort(key=lambda r: (r[1], REQUIRED_FILES.index(r[0]), int(r[2])))
     _write_csv(truth_dir / "malformed.csv", MALFORMED_COLUMNS, malformed_rows)
     _write_csv(

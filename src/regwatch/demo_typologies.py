@@ -54,6 +54,8 @@ TYPOLOGY_RULES = (
     HIGH_RISK_RULE,
     CYCLE_RULE,
 )
+#: The window rules re-implemented here: their truth is exact on every customer's traffic.
+WINDOW_RULES = (STRUCTURING_RULE, RAPID_RULE, FAN_IN_RULE, FAN_OUT_RULE, HIGH_RISK_RULE)
 TruthRow = tuple[str, str, str, str, str, str]
 
 
@@ -83,6 +85,8 @@ class Planted:
     accounts_used: set[str]
     planted: list[TruthRow]
     near: list[TruthRow]
+    patterns: list[tuple[str, ...]] = field(default_factory=list)  # AMLworld attempts (demo_laundering)
+    benign: list[tuple[str, ...]] = field(default_factory=list)  # their benign look-alikes
 
 
 @dataclass
@@ -181,16 +185,32 @@ def _structuring_fires(plan: _Plan, txns: list[_Txn], d: int) -> bool:
     )
 
 
-def _fan_fires(plan: _Plan, txns: list[_Txn], d: int, side: str) -> bool:
+def _fan_legs(plan: _Plan, txns: list[_Txn], side: str) -> list[_Txn]:
+    """Non-cash legs of one direction with a counterparty, an entity's expected purposes left out."""
     direction = "credit" if side == "in" else "debit"
-    legs = [
+    expected = set(plan.p.get("fan_entity_expected_purposes") or [])
+    return [
         t
-        for t in _window(plan, txns, d, int(plan.p[f"fan_{side}_window_days"]))
-        if t.direction == direction and t.channel != "cash" and t.cp_account
+        for t in txns
+        if t.direction == direction
+        and t.channel != "cash"
+        and t.cp_account
+        and not (bool(plan.cust.is_entity[t.customer]) and t.purpose in expected)
     ]
-    return sum(t.cents for t in legs) >= _cents(plan.p[f"fan_{side}_min_amount_cny"]) and len(
-        {t.cp_account for t in legs}
-    ) >= int(plan.p[f"fan_{side}_min_counterparties"])
+
+
+def _fan_fires(plan: _Plan, txns: list[_Txn], d: int, side: str) -> bool:
+    """On business date d: any window ending on a day of the last fan_lookback_days holds the fan."""
+    legs = [t for t in _fan_legs(plan, txns, side) if t.day <= d]
+    window = int(plan.p[f"fan_{side}_window_days"])
+    floor = _cents(plan.p[f"fan_{side}_min_amount_cny"])
+    minimum = int(plan.p[f"fan_{side}_min_counterparties"])
+    end = plan.ordinal(d)
+    for last in range(end - int(plan.p["fan_lookback_days"]) + 1, end + 1):
+        inside = [t for t in legs if last - window < plan.ordinal(t.day) <= last]
+        if sum(t.cents for t in inside) >= floor and len({t.cp_account for t in inside}) >= minimum:
+            return True
+    return False
 
 
 def _rapid_fires(plan: _Plan, txns: list[_Txn], inflow: _Txn, d: int) -> bool:
@@ -434,6 +454,7 @@ def _fan(plan: _Plan, side: str, n_fire: int) -> None:
                     each,
                     cp_account=account,
                     cp_name=name,
+                    purpose="transfer",  # an entity's goods payments are its expected fan-in
                 )
             )
         key = plan.cust.ids[customer]
@@ -674,12 +695,10 @@ def _cycles(plan: _Plan, names: list[str], n_fire: int) -> None:
         )
 
 
-def _other_cases(
-    plan: _Plan, transactions: _Table, fx_rates: _Table, customers: set[int], reference_dir: Path
-) -> None:
-    """Customers planted by another generator whose traffic (planted and ordinary) trips a
-    typology rule as it stands, e.g. a large-value case that receives and pays out the same
-    sum within hours: recorded as planted for that rule too (one case, two rules)."""
+def _customer_txns(
+    plan: _Plan, transactions: _Table, fx_rates: _Table, customers: set[int] | None
+) -> dict[int, list[_Txn]]:
+    """The transactions of ``customers`` (all when None) as the warehouse reads them (CNY)."""
     rates = {
         (d, c): Decimal(r)
         for d, c, r in zip(
@@ -689,14 +708,13 @@ def _other_cases(
             strict=True,
         )
     }
-    listings = _listings(reference_dir)
     index = {a: i for i, a in enumerate(plan.cust.account_ids)}
     day_of = {d.isoformat(): i for i, d in enumerate(plan.days)}
     cols = transactions.columns
     by_customer: dict[int, list[_Txn]] = {}
     for i, account_id in enumerate(cols["account_id"]):
         a = index.get(account_id)
-        if a is None or int(plan.cust.account_customer[a]) not in customers:
+        if a is None or (customers is not None and int(plan.cust.account_customer[a]) not in customers):
             continue
         stamp, currency = cols["txn_at"][i], cols["currency"][i]
         d = day_of.get(stamp[:10])
@@ -721,51 +739,103 @@ def _other_cases(
                 channel=cols["channel"][i],
                 cp_account=cols["counterparty_account"][i] or cols["counterparty_name"][i],
                 cp_country=cols["counterparty_country"][i],
+                purpose=cols["purpose"][i],
             )
         )
+    return by_customer
 
-    planted_ids = {t for t, p in zip(cols["txn_id"], transactions.protected.tolist(), strict=True) if p}
 
-    def record(rule: str, key: str, when: Any, legs: list[_Txn]) -> None:
-        # Only a case that involves one of the other generator's planted transactions.
-        if not any(t.txn_id in planted_ids for t in legs):
-            return
-        first = _first_firing(plan, when)
-        if first is not None:
-            plan.truth(
-                True, rule, key, first, "other_generator", "traffic of another generator's planted case"
-            )
-
-    for customer in sorted(by_customer):
-        txns = by_customer[customer]
-        cid = plan.cust.ids[customer]
-        for direction in ("credit", "debit"):
-            legs = [t for t in txns if t.direction == direction]
-            cash = [t for t in legs if t.channel == "cash"]
-            record(
+def _window_cases(
+    plan: _Plan, customer: int, txns: list[_Txn], listings: list[tuple[str, str, date, date | None]]
+) -> list[tuple[str, str, Any, list[_Txn]]]:
+    """Every case of the window rules the generator re-implements on one customer's transactions:
+    (rule, entity key, fires-on-date d, the legs involved)."""
+    cid = plan.cust.ids[customer]
+    cases: list[tuple[str, str, Any, list[_Txn]]] = []
+    for direction in ("credit", "debit"):
+        cash = [t for t in txns if t.direction == direction and t.channel == "cash"]
+        cases.append(
+            (
                 STRUCTURING_RULE,
                 f"{cid}|{direction}",
-                lambda d, legs=legs: _structuring_fires(plan, legs, d),
+                lambda d, legs=cash: _structuring_fires(plan, legs, d),
                 cash,
             )
-        non_cash = [t for t in txns if t.channel != "cash"]
-        record(FAN_IN_RULE, cid, lambda d, txns=txns: _fan_fires(plan, txns, d, "in"), non_cash)
-        record(FAN_OUT_RULE, cid, lambda d, txns=txns: _fan_fires(plan, txns, d, "out"), non_cash)
-        for t in txns:
-            if t.direction == "credit":
-                record(
-                    RAPID_RULE,
-                    f"{cid}|{t.txn_id}",
-                    lambda d, t=t, txns=txns: _rapid_fires(plan, txns, t, d),
-                    [t],
-                )
-            if t.channel != "cash" and t.cp_country:
-                record(
+        )
+    non_cash = [t for t in txns if t.channel != "cash"]
+    cases.append((FAN_IN_RULE, cid, lambda d: _fan_fires(plan, txns, d, "in"), non_cash))
+    cases.append((FAN_OUT_RULE, cid, lambda d: _fan_fires(plan, txns, d, "out"), non_cash))
+    for t in txns:
+        if t.direction == "credit":
+            cases.append(
+                (RAPID_RULE, f"{cid}|{t.txn_id}", lambda d, t=t: _rapid_fires(plan, txns, t, d), [t])
+            )
+        if t.channel != "cash" and t.cp_country:
+            cases.append(
+                (
                     HIGH_RISK_RULE,
                     f"{cid}|{t.txn_id}",
                     lambda d, t=t: d == t.day and _listed_on(listings, t.cp_country, plan.days[t.day]),
                     [t],
                 )
+            )
+    return cases
+
+
+def every_customer_cases(
+    cust: _Customers,
+    days: Sequence[date],
+    transactions: _Table,
+    fx_rates: _Table,
+    reference_dir: Path,
+    pack_dir: Path,
+    planted: Sequence[TruthRow],
+    near: Sequence[TruthRow],
+) -> tuple[list[TruthRow], set[str]]:
+    """The window rules re-evaluated over every customer of the final transactions (after
+    every generator has planted and adjusted its rows), so the truth lists every exception
+    those rules must raise.
+
+    Kinds: ``other_generator`` (a case of another generator, say a large-value receipt paid
+    out within hours, also trips a typology: one case, two rules), ``pattern_traffic`` (an
+    AMLworld attempt's or typology case's customer trips another window rule) and
+    ``ordinary_traffic`` (random ordinary traffic happens to meet a rule's definition, say five
+    payers in a week, CNY 50,000 together: ``regwatch rules evaluate`` counts it as a false
+    positive of the detection). The accounts of the customers involved are returned so their
+    rows are never corrupted.
+    """
+    plan = _Plan(np.random.default_rng(0), cust, days, pack_parameters(pack_dir), [])
+    listings = _listings(reference_dir)
+    known = {(r[1], r[2]) for r in planted}
+    misses = {(r[1], r[2]) for r in near}
+    ours = {t for t in transactions.columns["txn_id"] if t.startswith("TY")}
+    others = {
+        t
+        for t, p in zip(transactions.columns["txn_id"], transactions.protected.tolist(), strict=True)
+        if p and t not in ours
+    }
+    rows: list[TruthRow] = []
+    protect: set[str] = set()
+    by_customer = _customer_txns(plan, transactions, fx_rates, None)
+    for customer in sorted(by_customer):
+        for rule, key, when, legs in _window_cases(plan, customer, by_customer[customer], listings):
+            if (rule, key) in known:
+                continue
+            first = _first_firing(plan, when)
+            if first is None:
+                continue
+            if (rule, key) in misses:
+                raise AssertionError(f"{rule} near miss {key} fires on {days[first]}")
+            if any(t.txn_id in ours for t in legs):
+                kind, detail = "pattern_traffic", "a planted typology or attempt's traffic meets the rule"
+            elif any(t.txn_id in others for t in legs):
+                kind, detail = "other_generator", "traffic of another generator's planted case"
+            else:
+                kind, detail = "ordinary_traffic", "ordinary traffic meets the rule's definition"
+            rows.append(("", rule, key, days[first].isoformat(), kind, detail))
+            known.add((rule, key))
+            protect |= {cust.account_ids[a] for a in cust.accounts_of[customer]}
+    return rows, protect
 
 
 # --------------------------------------------------------------------------- entry point
@@ -846,7 +916,12 @@ def plant(
     _dormant(plan, dormant_pool, min(n_fire, max(1, len(dormant_pool) - 2)))
     _high_risk(plan, reference_dir, n_fire)
     _cycles(plan, list(accounts.columns["full_name"][:m]), n_fire)
-    _other_cases(plan, transactions, fx_rates, others, reference_dir)
+    from regwatch import demo_laundering
+
+    rounds = int(np.clip(len(plan.pool) // 25, 1, 10))
+    laundering = demo_laundering.plant(
+        plan, list(accounts.columns["full_name"][:m]), rounds, int(np.clip(rounds // 3, 1, 3))
+    )
 
     used_accounts = {cust.account_ids[a] for c in plan.used for a in cust.accounts_of[c]}
     keep = np.array(
@@ -900,4 +975,6 @@ def plant(
         accounts_used=used_accounts,
         planted=plan.planted,
         near=plan.near,
+        patterns=laundering.patterns,
+        benign=laundering.benign,
     )

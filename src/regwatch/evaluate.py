@@ -8,8 +8,9 @@ every date that was run are compared with the cases planted on those dates.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from regwatch import warehouse
@@ -50,14 +51,26 @@ def read_truth(truth_dir: Path, upto: date | None = None) -> dict[str, set[str]]
 
 
 def evaluate(settings: Settings, truth_dir: Path) -> list[RuleScore]:
+    """Per rule: planted cases vs distinct entity keys raised. A detection rule's exception on a
+    laundering attempt's customer (``patterns.csv``) that is no planted case of its own is scored
+    per pattern (:func:`evaluate_patterns`), not here: the truth names attempts, not the keys
+    every rule would give them."""
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
-        found_rows = con.execute("SELECT DISTINCT rule_id, entity_key FROM results.exceptions").fetchall()
+        found_rows = con.execute(
+            "SELECT rule_id, entity_key, business_date, evidence FROM results.exceptions"
+        ).fetchall()
         last = con.execute("SELECT max(business_date) FROM results.run_log").fetchone()
     if not last or last[0] is None:
         raise EvaluateError("no business date has been run yet")
     planted = read_truth(truth_dir, upto=last[0])
+    attempts, _ = read_attempts(truth_dir)
+    grace = _grace_days(settings) if attempts else 0
     found: dict[str, set[str]] = {}
-    for rule_id, entity_key in found_rows:
+    for rule_id, entity_key, business_date, evidence in found_rows:
+        if entity_key not in planted.get(rule_id, set()) and is_detection_rule(rule_id):
+            tokens = set(_TOKEN.findall(f"{entity_key} {evidence}"))
+            if any(_touches(a, business_date, tokens, grace) for a in attempts):
+                continue
         found.setdefault(rule_id, set()).add(entity_key)
     return [
         RuleScore(
@@ -68,6 +81,233 @@ def evaluate(settings: Settings, truth_dir: Path) -> list[RuleScore]:
         )
         for rule_id in sorted(set(planted) | set(found))
     ]
+
+
+def _grace_days(settings: Settings) -> int:
+    """The longest ``*_lookback_days`` of the active pack: how long after a window closes a rule reviews it."""
+    from regwatch.rules import load_pack
+
+    parameters = load_pack(settings.pack_dir).parameters
+    return max([int(p.value) for name, p in parameters.items() if name.endswith("_lookback_days")] or [0])
+
+
+# --------------------------------------------------------------------------- laundering patterns
+
+#: AML rules that report lines or list matches, not laundering behaviour: they never count
+#: as a pattern's detection (large-value reports, a missing FX rate, watch-list screening).
+NOT_DETECTION = frozenset(
+    {
+        "large_cash",
+        "large_entity_transfer",
+        "large_individual_domestic_transfer",
+        "large_individual_cross_border_transfer",
+        "missing_fx_rate",
+        "watchlist_customer_match",
+        "watchlist_counterparty_match",
+    }
+)
+_TOKEN = re.compile(r"[A-Za-z0-9_]+")
+
+
+def is_detection_rule(rule_id: str) -> bool:
+    """An AML typology or graph rule: ``<pack>.aml.<slug>`` other than the reporting and screening rules."""
+    parts = rule_id.split(".")
+    return len(parts) == 3 and parts[1] == "aml" and parts[2] not in NOT_DETECTION
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One planted laundering attempt (``patterns.csv``) or benign look-alike (``benign.csv``)."""
+
+    attempt_id: str
+    pattern: str  # for a look-alike: the pattern it imitates
+    customers: frozenset[str]
+    first_date: date
+    last_date: date
+    kind: str = ""  # a look-alike's kind (payroll, merchant, family_circle)
+
+
+@dataclass(frozen=True)
+class PatternScore:
+    pattern: str
+    planted: int
+    found: int
+    benign: int  # look-alikes of this pattern planted
+    benign_flagged: int
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.planted if self.planted else 1.0
+
+    @property
+    def precision(self) -> float:
+        flagged = self.found + self.benign_flagged
+        return self.found / flagged if flagged else 1.0
+
+
+@dataclass(frozen=True)
+class DetectionScore:
+    """A detection rule's entity keys over the run: on a laundering case, or false positives."""
+
+    rule_id: str
+    keys: int
+    hits: int
+    benign: int  # of the false positives, keys on a planted benign look-alike
+
+    @property
+    def precision(self) -> float:
+        return self.hits / self.keys if self.keys else 1.0
+
+
+@dataclass(frozen=True)
+class PatternEvaluation:
+    patterns: tuple[PatternScore, ...]
+    rules: tuple[DetectionScore, ...]
+    grace_days: int
+
+
+def read_attempts(truth_dir: Path) -> tuple[list[Attempt], list[Attempt]]:
+    """The planted attempts and benign look-alikes; empty when the truth predates them."""
+    attempts: list[Attempt] = []
+    benign: list[Attempt] = []
+    for name, target in (("patterns.csv", attempts), ("benign.csv", benign)):
+        path = truth_dir / name
+        if not path.is_file():
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                target.append(
+                    Attempt(
+                        row.get("attempt_id") or row["benign_id"],
+                        row.get("pattern") or row["imitates"],
+                        frozenset(row["customer_ids"].split(";")),
+                        date.fromisoformat(row["first_date"]),
+                        date.fromisoformat(row["last_date"]),
+                        row.get("lookalike", ""),
+                    )
+                )
+    return attempts, benign
+
+
+def _touches(attempt: Attempt, business_date: date, tokens: set[str], grace: int) -> bool:
+    return attempt.first_date <= business_date <= attempt.last_date + timedelta(
+        days=grace
+    ) and not attempt.customers.isdisjoint(tokens)
+
+
+def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation | None:
+    """Per pattern: attempts planted and found, look-alikes flagged; per detection rule: precision.
+
+    Definitions (docs: README, "rules evaluate"):
+
+    - an exception *touches* an attempt (or look-alike) when one of its customer ids appears
+      in the exception's entity key or evidence (customer_id, a path, a list of parties) and
+      the exception's business date lies in the attempt's span: from its first transaction's
+      date to its last one's plus the grace, the longest ``*_lookback_days`` parameter of the
+      active pack (a rule keeps reviewing a window that long after it closed);
+    - an attempt is *found* when an exception of any detection rule (:func:`is_detection_rule`)
+      touches it; a look-alike is *flagged* likewise;
+    - a pattern's recall is found / planted; its precision is found / (found + look-alikes of
+      that pattern flagged);
+    - a detection rule's precision is over its distinct entity keys of every run date: a key
+      is a hit when one of its exceptions touches an attempt, or when it is a planted case of
+      ``planted.csv`` other than ``ordinary_traffic`` (a case planted for that rule); every
+      other key (ordinary traffic, a benign look-alike) is a false positive.
+    """
+    attempts, benign = read_attempts(truth_dir)
+    if not attempts:
+        return None
+    grace = _grace_days(settings)
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT rule_id, entity_key, business_date, evidence FROM results.exceptions "
+            "ORDER BY rule_id, entity_key, business_date"
+        ).fetchall()
+    planted_cases: set[tuple[str, str]] = set()
+    path = truth_dir / "planted.csv"
+    if path.is_file():
+        with path.open(newline="", encoding="utf-8") as handle:
+            planted_cases = {
+                (r["rule_id"], r["entity_key"])
+                for r in csv.DictReader(handle)
+                if r["kind"] != "ordinary_traffic"
+            }
+    found: set[str] = set()
+    flagged: set[str] = set()
+    key_hit: dict[tuple[str, str], bool] = {}
+    key_benign: dict[tuple[str, str], bool] = {}
+    for rule_id, entity_key, business_date, evidence in rows:
+        if not is_detection_rule(rule_id):
+            continue
+        tokens = set(_TOKEN.findall(f"{entity_key} {evidence}"))
+        hit = (rule_id, entity_key) in planted_cases
+        for attempt in attempts:
+            if _touches(attempt, business_date, tokens, grace):
+                found.add(attempt.attempt_id)
+                hit = True
+        on_benign = False
+        for lookalike in benign:
+            if _touches(lookalike, business_date, tokens, grace):
+                flagged.add(lookalike.attempt_id)
+                on_benign = True
+        key = (rule_id, entity_key)
+        key_hit[key] = key_hit.get(key, False) or hit
+        key_benign[key] = key_benign.get(key, False) or on_benign
+    patterns = []
+    for pattern in sorted({a.pattern for a in attempts}, key=_pattern_order):
+        mine = [a for a in attempts if a.pattern == pattern]
+        lookalikes = [b for b in benign if b.pattern == pattern]
+        patterns.append(
+            PatternScore(
+                pattern,
+                len(mine),
+                sum(a.attempt_id in found for a in mine),
+                len(lookalikes),
+                sum(b.attempt_id in flagged for b in lookalikes),
+            )
+        )
+    rule_ids = sorted({rule for rule, _ in key_hit})
+    detection = [
+        DetectionScore(
+            rule,
+            sum(1 for r, _ in key_hit if r == rule),
+            sum(1 for (r, _), hit in key_hit.items() if r == rule and hit),
+            sum(1 for (r, k), hit in key_hit.items() if r == rule and not hit and key_benign[(r, k)]),
+        )
+        for rule in rule_ids
+    ]
+    return PatternEvaluation(tuple(patterns), tuple(detection), grace)
+
+
+def _pattern_order(pattern: str) -> tuple[int, str]:
+    from regwatch.demo_laundering import PATTERNS
+
+    return (PATTERNS.index(pattern) if pattern in PATTERNS else len(PATTERNS), pattern)
+
+
+def pattern_lines(result: PatternEvaluation | None) -> list[str]:
+    """What ``regwatch rules evaluate`` prints of the laundering patterns and detection rules."""
+    if result is None:
+        return ["laundering patterns: no patterns.csv in the truth (generated before issue 14)"]
+    lines = [
+        f"laundering patterns (AMLworld): an attempt is found when a detection rule's exception names one "
+        f"of its customers between its first date and its last date + {result.grace_days} days",
+        f"{'pattern':<16} {'planted':>8} {'found':>6} {'benign':>7} {'flagged':>8} {'precision':>9} {'recall':>7}",
+    ]
+    for p in result.patterns:
+        lines.append(
+            f"{p.pattern:<16} {p.planted:>8} {p.found:>6} {p.benign:>7} {p.benign_flagged:>8} "
+            f"{p.precision:>9.3f} {p.recall:>7.3f}"
+        )
+    planted = sum(p.planted for p in result.patterns)
+    found = sum(p.found for p in result.patterns)
+    lines.append(
+        f"{'all patterns':<16} {planted:>8} {found:>6} {'':>7} {'':>8} {'':>9} {found / planted if planted else 1.0:>7.3f}"
+    )
+    lines.append(f"detection {'rule':<40} {'keys':>6} {'hits':>5} {'benign':>7} {'precision':>9}")
+    for r in result.rules:
+        lines.append(f"detection {r.rule_id:<40} {r.keys:>6} {r.hits:>5} {r.benign:>7} {r.precision:>9.3f}")
+    return lines
 
 
 # --------------------------------------------------------------------------- screening fixture

@@ -1,7 +1,7 @@
 """The typology feature models and rules on hand-made rows: both sides of every threshold and window edge.
 
 One warehouse, built as of D = 2025-06-13 (a Friday) with the cn pack's parameters:
-structuring window 06-09..06-13, fan windows 06-11..06-13, dormant window 06-09..06-13,
+structuring window 06-09..06-13, fan windows of 7 days (06-07..06-13 the latest), dormant window 06-09..06-13,
 rapid in-out window 24 h, cycles returning within 5 days, FATF lists of 13 June 2025.
 """
 
@@ -264,14 +264,15 @@ def test_fan_in_and_fan_out_count_distinct_counterparties_in_the_window(
     fan_in = dict(
         _query(built, "SELECT entity_key, counterparty_count FROM marts.fct_customer_fan_in_windows")
     )
-    assert fan_in["CF1"] == 10 and fan_in["CF2"] == 9 and fan_in["CF3"] == 9
+    # 7-day windows from 5 distinct counterparties (issue 14): F3's payer of 06-10 is inside
+    assert fan_in["CF1"] == 10 and fan_in["CF2"] == 9 and fan_in["CF3"] == 10
     assert "CF4" not in fan_in  # 49,999.92 in total: under the amount floor
-    assert _fired(exceptions, "fan_in") == {"CF1"}
+    assert _fired(exceptions, "fan_in") == {"CF1", "CF2", "CF3"}
     fan_out = dict(
         _query(built, "SELECT entity_key, counterparty_count FROM marts.fct_customer_fan_out_windows")
     )
     assert fan_out["CO1"] == 12 and fan_out["CO2"] == 9
-    assert _fired(exceptions, "fan_out") == {"CO1"}
+    assert _fired(exceptions, "fan_out") == {"CO1", "CO2"}
 
 
 def test_dormant_accounts_as_of_the_window_start(built: Settings, exceptions: pd.DataFrame) -> None:

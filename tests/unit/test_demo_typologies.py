@@ -68,11 +68,13 @@ def _good(out: Path, name: str) -> pd.DataFrame:
 def txns(platform: Path) -> pd.DataFrame:
     accounts = _good(platform, "accounts")
     customer_of = dict(zip(accounts.account_id, accounts.customer_id, strict=True))
+    entity_of = dict(zip(accounts.account_id, accounts.customer_type == "entity", strict=True))
     frame = _good(platform, "transactions").drop_duplicates("txn_id", keep=False)
     fx = _good(platform, "fx_rates")
     rates = {(r.rate_date, r.currency): Decimal(r.cny_per_unit) for r in fx.itertuples()}
     frame = frame.assign(
         customer=frame.account_id.map(customer_of),
+        is_entity=frame.account_id.map(entity_of).fillna(False).astype(bool),
         moment=pd.to_datetime(frame.txn_at),
         day=pd.to_datetime(frame.txn_at).dt.date,
         cny=[
@@ -123,13 +125,25 @@ def test_structuring_and_fan_truth_recomputed_over_every_customer(platform: Path
             ):
                 structuring.add(f"{customer}|{direction}")
         for side, direction in (("in", "credit"), ("out", "debit")):
-            window = _windowed(txns, d, int(P[f"fan_{side}_window_days"]))
-            window = window[(window.direction == direction) & (window.channel != "cash")]
-            for customer, group in window.groupby("customer"):
-                if sum(group.cny) >= Decimal(
-                    str(P[f"fan_{side}_min_amount_cny"])
-                ) and group.counterparty_account.nunique() >= int(P[f"fan_{side}_min_counterparties"]):
-                    fans[side].add(str(customer))
+            # Windows ending on each day of the lookback (they slide over every day), an
+            # entity's expected purposes left out.
+            legs = txns[
+                (txns.direction == direction)
+                & (txns.channel != "cash")
+                & ~(txns.is_entity & txns.purpose.isin(P["fan_entity_expected_purposes"]))
+            ]
+            for back in range(int(P["fan_lookback_days"])):
+                end = d - timedelta(days=back)
+                window = legs[
+                    (legs.day <= end)
+                    & (legs.day > end - timedelta(days=int(P[f"fan_{side}_window_days"])))
+                    & (legs.loaded <= d)
+                ]
+                for customer, group in window.groupby("customer"):
+                    if sum(group.cny) >= Decimal(
+                        str(P[f"fan_{side}_min_amount_cny"])
+                    ) and group.counterparty_account.nunique() >= int(P[f"fan_{side}_min_counterparties"]):
+                        fans[side].add(str(customer))
     assert structuring == _keys(STRUCTURING_RULE, platform)
     assert fans["in"] == _keys(FAN_IN_RULE, platform)
     assert fans["out"] == _keys(FAN_OUT_RULE, platform)

@@ -1,15 +1,11 @@
 {{ config(enabled=pack_defines([
     'large_cash_threshold_cny', 'structuring_window_days', 'structuring_margin_rate',
-    'fan_in_window_days', 'fan_out_window_days',
 ])) }}
 {#-
-    One row per customer and direction with, over windows of calendar days ending on D
-    (lengths from the rule pack), the features of two typologies:
-
-    - structuring: cash legs each "just under" the large-value cash line, i.e. in
-      [line x (1 - structuring_margin_rate), line), within structuring_window_days;
-    - fan-in (credits) / fan-out (debits): non-cash movements with a counterparty other
-      than the customer's own accounts, within fan_in_window_days / fan_out_window_days.
+    One row per customer and direction with, over the structuring_window_days calendar days
+    ending on D, the features of structuring: cash legs each "just under" the large-value
+    cash line, i.e. in [line x (1 - structuring_margin_rate), line). (Fan-in / fan-out
+    windows slide over every day: int_customer_fan_windows_slid.)
 
     Transactions come from every load up to D, so a window reaches back across earlier
     business dates and a late-arriving transaction counts in the window of its date.
@@ -47,37 +43,8 @@ structuring as (
     group by customer_id, direction
 ),
 
-fan_legs as (
-    select *
-    from transactions
-    where channel <> 'cash'
-        and counterparty_key is not null
-        and (counterparty_customer_id is null or counterparty_customer_id <> customer_id)
-        and (
-            (direction = 'credit' and transaction_date >= {{ window_start(pack_param('fan_in_window_days')) }})
-            or (direction = 'debit' and transaction_date >= {{ window_start(pack_param('fan_out_window_days')) }})
-        )
-),
-
-fan as (
-    select
-        customer_id,
-        direction,
-        cast(count(distinct counterparty_key) as integer) as counterparty_count,
-        cast(count(*) as integer) as counterparty_transaction_count,
-        cast(sum(amount_cny) as decimal(18, 2)) as counterparty_amount_cny,
-        min(transaction_date) as counterparty_first_date,
-        max(transaction_date) as counterparty_last_date,
-        {{ dbt.listagg('distinct counterparty_key', "','", 'order by counterparty_key') }} as counterparty_keys,
-        {{ dbt.listagg('transaction_id', "','", 'order by transaction_at, transaction_id') }} as counterparty_transaction_ids
-    from fan_legs
-    group by customer_id, direction
-),
-
 customer_directions as (
     select customer_id, direction from structuring
-    union
-    select customer_id, direction from fan
 ),
 
 customer_types as (
@@ -99,21 +66,11 @@ final as (
         structuring.near_line_first_date,
         structuring.near_line_last_date,
         structuring.near_line_transaction_ids,
-        structuring.near_line_amounts,
-        coalesce(fan.counterparty_count, 0) as counterparty_count,
-        coalesce(fan.counterparty_transaction_count, 0) as counterparty_transaction_count,
-        coalesce(fan.counterparty_amount_cny, 0) as counterparty_amount_cny,
-        fan.counterparty_first_date,
-        fan.counterparty_last_date,
-        fan.counterparty_keys,
-        fan.counterparty_transaction_ids
+        structuring.near_line_amounts
     from customer_directions
     left join structuring
         on customer_directions.customer_id = structuring.customer_id
         and customer_directions.direction = structuring.direction
-    left join fan
-        on customer_directions.customer_id = fan.customer_id
-        and customer_directions.direction = fan.direction
     left join customer_types on customer_directions.customer_id = customer_types.customer_id
 )
 

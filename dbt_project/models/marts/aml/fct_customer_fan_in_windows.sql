@@ -1,16 +1,17 @@
 {{ config(enabled=pack_defines([
-    'large_cash_threshold_cny', 'structuring_window_days', 'structuring_margin_rate',
-    'fan_in_window_days', 'fan_out_window_days', 'fan_in_min_amount_cny',
-])) }}
+    'fan_in_window_days', 'fan_out_window_days', 'fan_in_min_amount_cny', 'fan_out_min_amount_cny',
+    'fan_lookback_days', 'fan_entity_expected_purposes',
+]))  }}
 {#-
     One row per customer whose non-cash credits from counterparties other than its own accounts
-    in the fan_in_window_days ending on D reach fan_in_min_amount_cny in total; the rule
+    in the fan_in_window_days window with the most of them among the
+    windows ending on each of the last fan_lookback_days days (int_customer_fan_windows_slid) reach fan_in_min_amount_cny in total; the rule
     counts the distinct counterparties (funds dispersed in / concentrated out, PBOC).
 -#}
 with
 
 windows as (
-    select * from {{ ref('int_customer_transaction_windows_counted') }}
+    select * from {{ ref('int_customer_fan_windows_slid') }}
     where direction = 'credit'
 ),
 
@@ -20,8 +21,8 @@ final as (
         customer_id as entity_key,
         customer_id,
         customer_type,
-        {{ window_start(pack_param('fan_in_window_days')) }} as window_start_date,
-        {{ business_date() }} as window_end_date,
+        window_start_date,
+        window_end_date,
         counterparty_count,
         counterparty_transaction_count,
         counterparty_amount_cny,
