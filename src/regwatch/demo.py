@@ -1718,7 +1718,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
 def _case_prefix(rule_id: str) -> str:
     """Case ids by family: RC rate caps, DS disclosures, SC screening, TY typologies, LC large-value."""
     from regwatch.demo_screening import RULES as SCREENING_RULES
-    from regwatch.demo_typologies import TYPOLOGY_RULES
+    from regwatch.demo_typologies import TYPOLOGY_RULES, WINDOW_RULES
 
     if rule_id.startswith("cn.rate_caps."):
         return "RC"
@@ -1726,7 +1726,7 @@ def _case_prefix(rule_id: str) -> str:
         return "DS"
     if rule_id in SCREENING_RULES:
         return "SC"
-    return "TY" if rule_id in TYPOLOGY_RULES else "LC"
+    return "TY" if rule_id in TYPOLOGY_RULES or rule_id in WINDOW_RULES else "LC"
 
 
 def generate(

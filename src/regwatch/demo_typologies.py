@@ -45,6 +45,7 @@ FAN_OUT_RULE = "cn.aml.fan_out"
 DORMANT_RULE = "cn.aml.dormant_reactivated"
 HIGH_RISK_RULE = "cn.aml.high_risk_jurisdiction"
 CYCLE_RULE = "cn.aml.transfer_cycle"
+ACTIVITY_SPIKE_RULE = "cn.aml.activity_spike"  # planted when the run holds a baseline (issue 14)
 TYPOLOGY_RULES = (
     STRUCTURING_RULE,
     RAPID_RULE,
@@ -55,7 +56,7 @@ TYPOLOGY_RULES = (
     CYCLE_RULE,
 )
 #: The window rules re-implemented here: their truth is exact on every customer's traffic.
-WINDOW_RULES = (STRUCTURING_RULE, RAPID_RULE, FAN_IN_RULE, FAN_OUT_RULE, HIGH_RISK_RULE)
+WINDOW_RULES = (STRUCTURING_RULE, RAPID_RULE, FAN_IN_RULE, FAN_OUT_RULE, HIGH_RISK_RULE, ACTIVITY_SPIKE_RULE)
 TruthRow = tuple[str, str, str, str, str, str]
 
 
@@ -209,6 +210,36 @@ def _fan_fires(plan: _Plan, txns: list[_Txn], d: int, side: str) -> bool:
     for last in range(end - int(plan.p["fan_lookback_days"]) + 1, end + 1):
         inside = [t for t in legs if last - window < plan.ordinal(t.day) <= last]
         if sum(t.cents for t in inside) >= floor and len({t.cp_account for t in inside}) >= minimum:
+            return True
+    return False
+
+
+def _spike_fires(plan: _Plan, txns: list[_Txn], d: int, first: int) -> bool:
+    """cn.aml.activity_spike on business date d: a window ending on one of the customer's days of
+    the lookback whose count and turnover are both ``activity_spike_factor`` times the baseline's
+    (``first``: the ordinal of the first transaction date the warehouse holds)."""
+    p = plan.p
+    w, b = int(p["activity_spike_window_days"]), int(p["activity_spike_baseline_days"])
+    end = plan.ordinal(d)
+    seen = [(plan.ordinal(t.day), t.cents) for t in txns if t.day <= d]
+    ends = {o for o, _ in seen if end - int(p["activity_spike_lookback_days"]) < o <= end}
+    for last in ends:
+        start, base_start = last - w + 1, last - w - b + 1
+        observed = start - max(base_start, first)
+        if observed < int(p["activity_spike_min_history_days"]):
+            continue
+        window = [c for o, c in seen if start <= o <= last]
+        base = [c for o, c in seen if base_start <= o < start]
+        if len(window) < int(p["activity_spike_min_transactions"]) or sum(window) < _cents(
+            p["activity_spike_min_amount_cny"]
+        ):
+            continue
+        if not base:  # no baseline activity: no ratio (the dormant rule's case)
+            continue
+        expected_count = round(len(base) / observed * w, 4)
+        expected_amount = round(sum(base) / 100 / observed * w, 2)
+        ratio = round(min(len(window) / expected_count, sum(window) / 100 / expected_amount), 4)
+        if ratio >= float(p["activity_spike_factor"]):
             return True
     return False
 
@@ -460,6 +491,83 @@ def _fan(plan: _Plan, side: str, n_fire: int) -> None:
         key = plan.cust.ids[customer]
         detail = f"counterparties={n_cp}; transactions={n_txn}; total={_money(each * n_txn)}"
         _record(plan, fires, rule, key, kind, detail, lambda d, legs=legs: _fan_fires(plan, legs, d, side))
+
+
+def _spikes(plan: _Plan, n_fire: int) -> None:
+    """cn.aml.activity_spike: a sparse baseline, then a burst of small transfers (each far under
+    the money lines), next to bursts one transaction short, a cent under the floor and against a
+    baseline too busy for the factor. Planted only when the run holds a baseline before a window."""
+    if "activity_spike_factor" not in plan.p:
+        return
+    w = int(plan.p["activity_spike_window_days"])
+    history = int(plan.p["activity_spike_min_history_days"])
+    floor = _cents(plan.p["activity_spike_min_amount_cny"])
+    minimum = int(plan.p["activity_spike_min_transactions"])
+    first = plan.ordinal(0)
+    # Windows whose start leaves ``history`` observed days after the first date, all inside the run.
+    ends = [d for d in range(len(plan.days)) if plan.ordinal(d) - w + 1 - first >= history]
+    baseline_days = [d for d in range(len(plan.days)) if plan.ordinal(d) < first + history]
+    if not ends or len(baseline_days) < 2:
+        return
+    kinds = [("burst", True)] * n_fire + [
+        ("one_transaction_short", False),
+        ("under_floor", False),
+        ("busy_baseline", False),
+    ]
+    for kind, fires in kinds:
+        customer = plan.take()
+        if customer is None:
+            return
+        last = ends[int(plan.rng.integers(0, len(ends)))]
+        window_days = [
+            d for d in range(len(plan.days)) if plan.ordinal(last) - w < plan.ordinal(d) <= plan.ordinal(last)
+        ]
+        n_base = 4 if kind == "busy_baseline" else 2
+        base = [baseline_days[i % len(baseline_days)] for i in range(n_base)]
+        legs = []
+        for n, d in enumerate(base):
+            account, name = plan.counterparty()
+            legs.append(
+                plan.add(
+                    customer,
+                    d,
+                    10 * 3600 + n * 60,
+                    "credit" if n % 2 else "debit",
+                    150_000 + n * 100,
+                    cp_account=account,
+                    cp_name=name,
+                    purpose="family support",
+                )
+            )
+        count = minimum - 1 if kind == "one_transaction_short" else minimum + 3
+        total = floor - 1 if kind == "under_floor" else floor + int(plan.rng.integers(0, 15_000)) * 100
+        each = total // count
+        for n in range(count):
+            cents = total - each * (count - 1) if n == count - 1 else each
+            account, name = plan.counterparty()
+            legs.append(
+                plan.add(
+                    customer,
+                    window_days[n % len(window_days)],
+                    9 * 3600 + n * 900 + int(plan.rng.integers(0, 600)),
+                    "credit" if n % 2 == 0 else "debit",
+                    cents,
+                    cp_account=account,
+                    cp_name=name,
+                    purpose="transfer",
+                )
+            )
+        key = plan.cust.ids[customer]
+        detail = f"baseline={n_base} transactions; burst={count} transactions, {_money(total)}; window_end={plan.days[last]}"
+        _record(
+            plan,
+            fires,
+            ACTIVITY_SPIKE_RULE,
+            key,
+            kind,
+            detail,
+            lambda d, legs=legs: _spike_fires(plan, legs, d, first),
+        )
 
 
 def _dormant(plan: _Plan, dormant_pool: list[int], n_fire: int) -> None:
@@ -746,7 +854,11 @@ def _customer_txns(
 
 
 def _window_cases(
-    plan: _Plan, customer: int, txns: list[_Txn], listings: list[tuple[str, str, date, date | None]]
+    plan: _Plan,
+    customer: int,
+    txns: list[_Txn],
+    listings: list[tuple[str, str, date, date | None]],
+    first: int,
 ) -> list[tuple[str, str, Any, list[_Txn]]]:
     """Every case of the window rules the generator re-implements on one customer's transactions:
     (rule, entity key, fires-on-date d, the legs involved)."""
@@ -765,6 +877,8 @@ def _window_cases(
     non_cash = [t for t in txns if t.channel != "cash"]
     cases.append((FAN_IN_RULE, cid, lambda d: _fan_fires(plan, txns, d, "in"), non_cash))
     cases.append((FAN_OUT_RULE, cid, lambda d: _fan_fires(plan, txns, d, "out"), non_cash))
+    if "activity_spike_factor" in plan.p:
+        cases.append((ACTIVITY_SPIKE_RULE, cid, lambda d: _spike_fires(plan, txns, d, first), txns))
     for t in txns:
         if t.direction == "credit":
             cases.append(
@@ -817,8 +931,9 @@ def every_customer_cases(
     rows: list[TruthRow] = []
     protect: set[str] = set()
     by_customer = _customer_txns(plan, transactions, fx_rates, None)
+    first_date = min((plan.ordinal(t.day) for txns in by_customer.values() for t in txns), default=0)
     for customer in sorted(by_customer):
-        for rule, key, when, legs in _window_cases(plan, customer, by_customer[customer], listings):
+        for rule, key, when, legs in _window_cases(plan, customer, by_customer[customer], listings, first_date):
             if (rule, key) in known:
                 continue
             first = _first_firing(plan, when)
@@ -916,6 +1031,7 @@ def plant(
     _dormant(plan, dormant_pool, min(n_fire, max(1, len(dormant_pool) - 2)))
     _high_risk(plan, reference_dir, n_fire)
     _cycles(plan, list(accounts.columns["full_name"][:m]), n_fire)
+    _spikes(plan, n_fire)
     from regwatch import demo_laundering
 
     rounds = int(np.clip(len(plan.pool) // 25, 1, 10))

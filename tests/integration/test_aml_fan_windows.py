@@ -1,15 +1,18 @@
-"""Fan-in / fan-out on sliding windows (issue 14, detection depth): hand-made rows, the cn pack.
+"""Fan-in / fan-out on sliding windows and the relative line (issue 14, detection depth):
+hand-made rows, the cn pack.
 
 Built once as of D = 2025-06-13 (a Friday) as a weekly run would: nothing was run for the
 days before, so a fan whose window ended on an earlier day (a Sunday) must still be found.
 Pack: windows of 7 calendar days, 5 distinct counterparties, CNY 50,000 together, windows
 ending on each of the last 7 days; an entity's salary and goods-payment legs are its
-profile's expected fans.
+profile's expected fans. Relative line: 3-day windows against the 30 days before (5 days of
+history at least), 5 transactions and CNY 30,000 at least, 5 times the baseline's count and value.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -77,6 +80,24 @@ def _rows() -> list[Row]:
     rows += _legs("Q", "AQ", "debit", ["2025-06-10"] * 5, "11000.00", "consulting")
     # M: an individual receiving 5 "goods payment" credits: counted (only entities' are expected)
     rows += _legs("M", "AM", "credit", ["2025-06-11"] * 5, "11000.00", "goods payment")
+    # Relative line. K: two small payments in the week of 06-02 (the warehouse's first date), then
+    # eight transfers of CNY 5,000 on 06-11..06-13 (each far under the money lines): fires.
+    burst = ["2025-06-11", "2025-06-12", "2025-06-13"] * 3
+    rows += _legs("Kb", "AK", "debit", ["2025-06-03", "2025-06-05"], "1500.00")
+    rows += _legs("K", "AK", "credit", burst[:8], "5000.00")
+    # L: the same burst against a busy baseline (a payment every day of 06-02..06-06): 8 against 5
+    rows += _legs(
+        "Lb",
+        "AL",
+        "debit",
+        ["2025-06-02", "2025-06-03", "2025-06-04", "2025-06-05", "2025-06-06"] * 2,
+        "3000.00",
+    )
+    rows += _legs("L", "AL", "credit", burst[:8], "5000.00")
+    # N: four transfers only; Z: no baseline activity at all (the dormant rule's case)
+    rows += _legs("Nb", "AN", "debit", ["2025-06-03"], "1500.00")
+    rows += _legs("N", "AN", "credit", burst[:4], "9000.00")
+    rows += _legs("Z", "AZ", "credit", burst[:8], "5000.00")
     return rows
 
 
@@ -89,7 +110,7 @@ def cn_pack() -> RulePack:
 def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settings:
     tmp = tmp_path_factory.mktemp("fan_windows")
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
-    accounts = [_account(f"A{c}", f"C{c}") for c in "ABCEGM"]
+    accounts = [_account(f"A{c}", f"C{c}") for c in "ABCEGMKLNZ"]
     accounts += [
         tuple(["entity" if i == 2 else v for i, v in enumerate(_account(f"A{c}", f"C{c}"))]) for c in "PQ"
     ]
@@ -135,3 +156,24 @@ def test_windows_slide_over_days_no_run_was_made_for(built: Settings, exceptions
     assert rows["CG"][0] == 4  # eight days apart: no window holds all five
     assert rows["CQ"][0] == 5 and "CP" not in rows  # payroll is the entity's expected fan-out
     assert _fired(exceptions, "fan_out") == {"CE", "CQ"}
+
+
+def test_the_relative_line_flags_a_burst_against_the_customer_s_own_baseline(
+    built: Settings, exceptions: pd.DataFrame
+) -> None:
+    rows = {
+        r[0]: r[1:]
+        for r in _query(
+            built,
+            "SELECT entity_key, window_transaction_count, window_amount_cny, baseline_observed_days, "
+            "expected_transaction_count, spike_ratio FROM marts.fct_customer_activity_spikes",
+        )
+    }
+    # K: 2 payments in the 9 observed days 06-02..06-10 -> 0.6667 expected in 3 days; 8 / 0.6667
+    # and CNY 40,000 / 1,000: the lesser is 12
+    assert rows["CK"][:4] == (8, Decimal("40000.00"), 9, Decimal("0.6667"))
+    assert rows["CK"][4] >= 5
+    assert rows["CL"][4] < 5  # ten payments in the baseline: 8 against 3.3 expected
+    assert "CN" not in rows  # four transactions
+    assert rows["CZ"][4] is None  # no baseline: no ratio
+    assert _fired(exceptions, "activity_spike") == {"CK"}
