@@ -7,9 +7,10 @@ scatter-gather, gather-scatter, bipartite, stack, random. Each attempt is a set 
 customers (and, for fans, outside accounts) moving money in time-ordered transfers, with
 the literature's ranges: fan degrees 5 to 20 (AMLworld: 2 to 20+; fans of degree 2-4 are
 indistinguishable from ordinary traffic, see ``fan_in_min_counterparties``) spread over 4
-to 7 calendar days; cycles of 2 to 12 hops; layers of 2 to 4 accounts; every
+to 7 calendar days; cycles of 2 to 12 hops; bipartite blocks of 3-5 x 3-5 accounts; stacks
+of four layers of 2-3 accounts; every
 intermediary passes most of what it received (90-98 %) on within hours; amounts below and
-above the CNY 50,000 money lines (legs from CNY 11,000 to 150,000, a customer-day staying
+above the CNY 50,000 money lines (legs from CNY 20,000 to 150,000, a customer-day staying
 under the CNY 500,000 large-value transfer line); some customers serve in two attempts
 (shared accounts, as in AMLworld).
 
@@ -173,7 +174,7 @@ class _Builder:
     def amount(self, small: bool, legs: int = 1) -> int:
         """Cents of one leg: under the CNY 50,000 line (small) or above it; ``legs`` legs of one
         customer on one day, passed on the same day, stay under CNY 390,000 together."""
-        low, high = (11_000, 48_000) if small else (52_000, 150_000)
+        low, high = (20_000, 48_000) if small else (52_000, 150_000)
         return min(int(self.rng.integers(low, high)) * 100, 19_000_000 // legs)
 
     def passed(self, cents: int) -> int:
@@ -314,9 +315,11 @@ class _Builder:
         return attempt
 
     def layers(self, pattern: str, small: bool) -> Attempt | None:
-        """bipartite: one layer of senders to one of receivers; stack: three layers passing on."""
-        n_layers = 2 if pattern == "bipartite" else 3
-        sizes = [int(self.rng.integers(2, 5)) for _ in range(n_layers)]
+        """bipartite: a dense block of senders paying receivers (3-5 each side, every sender paying
+        three or more of them); stack: a source set, two layers of pass-throughs and a sink set."""
+        n_layers = 2 if pattern == "bipartite" else 4
+        low = 3 if pattern == "bipartite" else 2
+        sizes = [int(self.rng.integers(low, 6 if pattern == "bipartite" else 4)) for _ in range(n_layers)]
         spread = int(self.rng.integers(1, 5))
         start = self.start_for(spread)
         people = self.customers(sum(sizes), share=0.5)
@@ -336,7 +339,13 @@ class _Builder:
             if day != previous_day and previous_day >= 0:
                 second = int(self.rng.integers(8 * _HOUR, 10 * _HOUR))
             previous_day = day
-            chosen = {s: [r for r in receivers if self.rng.random() < 0.75] for s in senders}
+            dense = 0.85 if pattern == "bipartite" else 0.75
+            chosen = {s: [r for r in receivers if self.rng.random() < dense] for s in senders}
+            if pattern == "bipartite":  # a block: every sender pays three receivers at least
+                for s in senders:
+                    missing = [r for r in receivers if r not in chosen[s]]
+                    while len(chosen[s]) < 3:
+                        chosen[s].append(missing.pop(0))
             for i, r in enumerate(receivers):  # every receiver gets money from someone
                 if not any(r in targets for targets in chosen.values()):
                     chosen[senders[i % len(senders)]].append(r)

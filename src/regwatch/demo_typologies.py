@@ -522,7 +522,7 @@ def _spikes(plan: _Plan, n_fire: int) -> None:
         window_days = [
             d for d in range(len(plan.days)) if plan.ordinal(last) - w < plan.ordinal(d) <= plan.ordinal(last)
         ]
-        n_base = 4 if kind == "busy_baseline" else 2
+        n_base = 10 if kind == "busy_baseline" else 2
         base = [baseline_days[i % len(baseline_days)] for i in range(n_base)]
         legs = []
         for n, d in enumerate(base):
