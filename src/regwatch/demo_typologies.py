@@ -74,6 +74,7 @@ class _Txn:
     cp_name: str = ""
     cp_country: str = "CN"
     purpose: str = "goods payment"
+    priced: bool = True  # False: no FX rate for its date, the warehouse's CNY amount is null (cents 0)
 
     def at(self, days: Sequence[date]) -> int:
         return days[self.day].toordinal() * _DAY_SECONDS + self.second
@@ -221,7 +222,7 @@ def _spike_fires(plan: _Plan, txns: list[_Txn], d: int, first: int) -> bool:
     p = plan.p
     w, b = int(p["activity_spike_window_days"]), int(p["activity_spike_baseline_days"])
     end = plan.ordinal(d)
-    seen = [(plan.ordinal(t.day), t.cents) for t in txns if t.day <= d]
+    seen = [(plan.ordinal(t.day), t.cents) for t in txns if t.day <= d and t.priced]
     ends = {o for o, _ in seen if end - int(p["activity_spike_lookback_days"]) < o <= end}
     for last in ends:
         start, base_start = last - w + 1, last - w - b + 1
@@ -828,12 +829,13 @@ def _customer_txns(
         d = day_of.get(stamp[:10])
         if d is None or d != int(transactions.day[i]):
             continue
-        cents = _cents(cols["amount"][i])
+        cents, priced = _cents(cols["amount"][i]), True
         if currency != "CNY":
             rate = rates.get((stamp[:10], currency))
-            if rate is None:  # no rate: the warehouse leaves the CNY amount null
-                continue
-            cents = int((Decimal(cents) * rate).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+            if rate is None:  # no rate: a null CNY amount (adds nothing; still a counterparty)
+                cents, priced = 0, False
+            else:
+                cents = int((Decimal(cents) * rate).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
         customer = int(plan.cust.account_customer[a])
         by_customer.setdefault(customer, []).append(
             _Txn(
@@ -848,6 +850,7 @@ def _customer_txns(
                 cp_account=cols["counterparty_account"][i] or cols["counterparty_name"][i],
                 cp_country=cols["counterparty_country"][i],
                 purpose=cols["purpose"][i],
+                priced=priced,
             )
         )
     return by_customer
@@ -931,9 +934,13 @@ def every_customer_cases(
     rows: list[TruthRow] = []
     protect: set[str] = set()
     by_customer = _customer_txns(plan, transactions, fx_rates, None)
-    first_date = min((plan.ordinal(t.day) for txns in by_customer.values() for t in txns), default=0)
+    first_date = min(
+        (plan.ordinal(t.day) for txns in by_customer.values() for t in txns if t.priced), default=0
+    )
     for customer in sorted(by_customer):
-        for rule, key, when, legs in _window_cases(plan, customer, by_customer[customer], listings, first_date):
+        for rule, key, when, legs in _window_cases(
+            plan, customer, by_customer[customer], listings, first_date
+        ):
             if (rule, key) in known:
                 continue
             first = _first_firing(plan, when)

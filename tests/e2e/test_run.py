@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -93,9 +94,25 @@ def test_every_planted_violation_and_nothing_else(platform_run: tuple[Path, Path
     con.close()
     assert {rule for rule, _ in truth} == ALL_RULES
     attempts = _attempt_customers(landing)
+    # Customers of every planted typology case and near miss (entity keys, cycle paths).
+    planted_customers = set(attempts)
+    for name in ("planted.csv", "near_misses.csv"):
+        with (landing / "_truth" / name).open(newline="") as handle:
+            for r in csv.DictReader(handle):
+                if r["case_id"].startswith(("TY", "NM")):
+                    planted_customers |= set(re.findall(r"C\d{8}", f"{r['entity_key']} {r['detail']}"))
+    exact = set(TYPOLOGY_RULES) | set(WINDOW_RULES)
 
     def per_pattern(rule: str, key: str) -> bool:
-        return is_detection_rule(rule) and rule not in WINDOW_RULES and key.split("|")[0] in attempts
+        """Scored per pattern: a detection rule without exact truth on an attempt's customer, or a
+        graph rule (no truth of its own) on a planted case's customer (a 12-hop cycle is a layering
+        chain too)."""
+        customer = key.split("|")[0]
+        if not is_detection_rule(rule):
+            return False
+        if rule not in WINDOW_RULES and customer in attempts:
+            return True
+        return rule not in exact and customer in planted_customers
 
     assert {c for c in found if not per_pattern(*c)} == {c for c in truth if not per_pattern(*c)}
     with (landing / "_truth" / "near_misses.csv").open(newline="") as handle:
