@@ -100,6 +100,7 @@ class _Builder:
 
     # ------------------------------------------------------------------ primitives
     def customer(self, share: float = 0.0, entity: bool | None = None) -> int | None:
+        """A customer from the free pool (or, with probability ``share``, one of an earlier attempt)."""
         if self.members and self.rng.random() < share:
             return self.members[int(self.rng.integers(0, len(self.members)))]
         pool = self.plan.pool

@@ -1038,6 +1038,15 @@ def plant(
     _dormant(plan, dormant_pool, min(n_fire, max(1, len(dormant_pool) - 2)))
     _high_risk(plan, reference_dir, n_fire)
     _cycles(plan, list(accounts.columns["full_name"][:m]), n_fire)
+    # The screening generator renames free non-borrowing individuals and firms to listed names
+    # (regwatch.demo_screening): hold back some of each before the relative line and the AMLworld
+    # attempts take customers, so a small platform keeps every screening case.
+    borrowing = {customer_index[b] for b in loans.columns["borrower_id"] if b in customer_index}
+    held: list[int] = []
+    for entity, count in ((False, 40), (True, 12)):
+        spare = [c for c in plan.pool if bool(cust.is_entity[c]) == entity and (entity or c not in borrowing)]
+        held += spare[:count]
+    plan.pool = [c for c in plan.pool if c not in set(held)]
     _spikes(plan, n_fire)
     from regwatch import demo_laundering
 
