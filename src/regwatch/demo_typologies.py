@@ -117,7 +117,7 @@ class _Plan:
         return self.cust.accounts_of[customer][0]
 
     def add(
-        self, customer: int, day: int, second: int, direction: str, cents: int, account: int = 0, **kw: str
+        self, customer: int, day: int, second: int, direction: str, cents: int, account: int = 0, **kw: Any
     ) -> _Txn:
         txn = _Txn(
             f"TY{len(self.txns) + 1:08d}",
