@@ -32,11 +32,14 @@ are named by construction.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from regwatch.demo_typologies import _Plan, _Txn
+# The plan and transactions of regwatch.demo_typologies (which calls this module; typed Any
+# here so the two modules do not import each other).
+_Plan = Any
+_Txn = Any
 
 PATTERNS = (
     "fan_in",
@@ -108,10 +111,12 @@ class _Builder:
             pool = [c for c in pool if bool(self.plan.cust.is_entity[c]) == entity]
             if not pool:
                 return None
-            self.plan.pool.remove(pool[0])
-            self.plan.used.append(pool[0])
-            return pool[0]
-        return self.plan.take()
+            chosen: int = pool[0]
+            self.plan.pool.remove(chosen)
+            self.plan.used.append(chosen)
+            return chosen
+        taken: int | None = self.plan.take()
+        return taken
 
     def customers(self, n: int, share: float = 0.0) -> list[int] | None:
         picked: list[int] = []
@@ -125,10 +130,10 @@ class _Builder:
         return picked
 
     def account_of(self, customer: int) -> str:
-        return self.plan.cust.account_ids[self.plan.account(customer)]
+        return str(self.plan.cust.account_ids[self.plan.account(customer)])
 
     def name_of(self, customer: int) -> str:
-        return self.names[self.plan.account(customer)]
+        return str(self.names[self.plan.account(customer)])
 
     def _room(self, customer: int, day: int, cents: int) -> int:
         """Cents that keep the customer's day (both directions) under CNY 390,000, as ordinary
@@ -443,17 +448,18 @@ class _Builder:
         )
 
 
-def plant(plan: _Plan, names: list[str], attempts_per_pattern: int, benign_each: int) -> Laundering:
-    """Plant ``attempts_per_pattern`` attempts of each pattern and ``benign_each`` of each look-alike."""
-    from regwatch.demo_typologies import (
-        FAN_IN_RULE,
-        FAN_OUT_RULE,
-        RAPID_RULE,
-        _fan_fires,
-        _first_firing,
-        _rapid_fires,
-    )
+def plant(
+    plan: _Plan,
+    names: list[str],
+    attempts_per_pattern: int,
+    benign_each: int,
+    window_rules: Callable[[list[_Txn]], set[str]],
+) -> Laundering:
+    """Plant ``attempts_per_pattern`` attempts of each pattern and ``benign_each`` of each look-alike.
 
+    ``window_rules(legs)``: the window rules (re-implemented in Python by the caller) that one
+    customer's legs trip on some business date of the run.
+    """
     builder = _Builder(plan, names)
     benign: list[tuple[str, list[int], list[_Txn], str]] = []
     for _ in range(benign_each):  # first: they need entity customers, whom attempts may use up
@@ -494,20 +500,7 @@ def plant(plan: _Plan, names: list[str], attempts_per_pattern: int, benign_each:
         if attempt.pattern in GRAPH_RULES:
             expected.add(GRAPH_RULES[attempt.pattern])
         for c in attempt.customers:
-            legs = by_customer.get(c, [])
-            for side, rule in (("in", FAN_IN_RULE), ("out", FAN_OUT_RULE)):
-                if (
-                    _first_firing(plan, lambda d, legs=legs, side=side: _fan_fires(plan, legs, d, side))
-                    is not None
-                ):
-                    expected.add(rule)
-            for t in legs:
-                if (
-                    t.direction == "credit"
-                    and _first_firing(plan, lambda d, t=t, legs=legs: _rapid_fires(plan, legs, t, d))
-                    is not None
-                ):
-                    expected.add(RAPID_RULE)
+            expected |= window_rules(by_customer.get(c, []))
         first = min(t.day for t in attempt.txns)
         last = max(t.day for t in attempt.txns)
         moved = sum(t.cents for t in attempt.txns if t.direction == "debit" or t.cp_account.startswith("62"))
@@ -527,13 +520,9 @@ def plant(plan: _Plan, names: list[str], attempts_per_pattern: int, benign_each:
     benign_rows: list[tuple[str, ...]] = []
     for n, (kind, people, txns, detail) in enumerate(benign, start=1):
         for c in people:
-            legs = by_customer[c]
-            for side in ("in", "out"):
-                if (
-                    _first_firing(plan, lambda d, legs=legs, side=side: _fan_fires(plan, legs, d, side))
-                    is not None
-                ):
-                    raise AssertionError(f"benign {kind} trips fan_{side}")
+            tripped = window_rules(by_customer[c]) & {"cn.aml.fan_in", "cn.aml.fan_out"}
+            if tripped:
+                raise AssertionError(f"benign {kind} trips {sorted(tripped)}")
         benign_rows.append(
             (
                 f"BN{n:05d}",

@@ -1051,8 +1051,22 @@ def plant(
     from regwatch import demo_laundering
 
     rounds = int(np.clip(len(plan.pool) // 25, 1, 10))
+
+    def window_rules(legs: list[_Txn]) -> set[str]:
+        tripped = set()
+        for side, rule in (("in", FAN_IN_RULE), ("out", FAN_OUT_RULE)):
+            if _first_firing(plan, lambda d, side=side: _fan_fires(plan, legs, d, side)) is not None:
+                tripped.add(rule)
+        for t in legs:
+            if (
+                t.direction == "credit"
+                and _first_firing(plan, lambda d, t=t: _rapid_fires(plan, legs, t, d)) is not None
+            ):
+                tripped.add(RAPID_RULE)
+        return tripped
+
     laundering = demo_laundering.plant(
-        plan, list(accounts.columns["full_name"][:m]), rounds, int(np.clip(rounds // 3, 1, 3))
+        plan, list(accounts.columns["full_name"][:m]), rounds, int(np.clip(rounds // 3, 1, 3)), window_rules
     )
 
     used_accounts = {cust.account_ids[a] for c in plan.used for a in cust.accounts_of[c]}

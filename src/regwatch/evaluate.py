@@ -279,10 +279,22 @@ def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation 
     return PatternEvaluation(tuple(patterns), tuple(detection), grace)
 
 
-def _pattern_order(pattern: str) -> tuple[int, str]:
-    from regwatch.demo_laundering import PATTERNS
+#: AMLworld's eight patterns in the order of Altman et al. (regwatch.demo_laundering.PATTERNS).
+PATTERN_ORDER = (
+    "fan_in",
+    "fan_out",
+    "cycle",
+    "scatter_gather",
+    "gather_scatter",
+    "bipartite",
+    "stack",
+    "random",
+)
 
-    return (PATTERNS.index(pattern) if pattern in PATTERNS else len(PATTERNS), pattern)
+
+def _pattern_order(pattern: str) -> tuple[int, str]:
+    known = PATTERN_ORDER
+    return (known.index(pattern) if pattern in known else len(known), pattern)
 
 
 def pattern_lines(result: PatternEvaluation | None) -> list[str]:
