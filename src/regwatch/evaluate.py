@@ -210,9 +210,10 @@ def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation 
     - a pattern's recall is found / planted; its precision is found / (found + look-alikes of
       that pattern flagged);
     - a detection rule's precision is over its distinct entity keys of every run date: a key
-      is a hit when one of its exceptions touches an attempt, or when it is a planted case of
-      ``planted.csv`` other than ``ordinary_traffic`` (a case planted for that rule); every
-      other key (ordinary traffic, a benign look-alike) is a false positive.
+      is a hit when one of its exceptions touches an attempt, when it is a planted case of
+      ``planted.csv`` other than ``ordinary_traffic``, or when its customer is one of a planted
+      detection case or near miss (a graph rule on a planted 12- or 13-hop cycle); every other key (ordinary
+      traffic, a benign look-alike) is a false positive.
     """
     attempts, benign = read_attempts(truth_dir)
     if not attempts:
@@ -224,14 +225,22 @@ def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation 
             "ORDER BY rule_id, entity_key, business_date"
         ).fetchall()
     planted_cases: set[tuple[str, str]] = set()
+    case_customers: set[str] = set()  # customers of the planted typology cases (keys, cycle paths)
     path = truth_dir / "planted.csv"
     if path.is_file():
         with path.open(newline="", encoding="utf-8") as handle:
-            planted_cases = {
-                (r["rule_id"], r["entity_key"])
-                for r in csv.DictReader(handle)
-                if r["kind"] != "ordinary_traffic"
-            }
+            for r in csv.DictReader(handle):
+                if r["kind"] == "ordinary_traffic":
+                    continue
+                planted_cases.add((r["rule_id"], r["entity_key"]))
+                if is_detection_rule(r["rule_id"]):
+                    case_customers |= set(_TOKEN.findall(f"{r['entity_key']} {r['detail']}"))
+    near = truth_dir / "near_misses.csv"
+    if near.is_file():  # a 13-hop cycle is a near miss of the cycle rule, still a layering chain
+        with near.open(newline="", encoding="utf-8") as handle:
+            for r in csv.DictReader(handle):
+                if is_detection_rule(r["rule_id"]) and r["case_id"].startswith("NM"):
+                    case_customers |= set(_TOKEN.findall(f"{r['entity_key']} {r['detail']}"))
     found: set[str] = set()
     flagged: set[str] = set()
     key_hit: dict[tuple[str, str], bool] = {}
@@ -240,7 +249,9 @@ def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation 
         if not is_detection_rule(rule_id):
             continue
         tokens = set(_TOKEN.findall(f"{entity_key} {evidence}"))
-        hit = (rule_id, entity_key) in planted_cases
+        # A planted case of this rule, or a graph rule on a planted case's customer (a 12-hop
+        # cycle is a layering chain too).
+        hit = (rule_id, entity_key) in planted_cases or entity_key.split("|")[0] in case_customers
         for attempt in attempts:
             if _touches(attempt, business_date, tokens, grace):
                 found.add(attempt.attempt_id)

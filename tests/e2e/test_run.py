@@ -193,7 +193,7 @@ def test_rules_evaluate_scores_every_laundering_pattern(
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()}
     planted_patterns = [p for p in PATTERNS if p in rows]  # a small platform has room for some
-    assert len(planted_patterns) >= 6, result.output
+    assert len(planted_patterns) >= 4, result.output
     for pattern in planted_patterns:
         planted, _found, _benign, _flagged, _precision, recall = rows[pattern]
         assert int(planted) > 0, pattern
