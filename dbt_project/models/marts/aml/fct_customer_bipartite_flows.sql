@@ -28,12 +28,7 @@ nodes as (
 ),
 
 windows as (
-{%- for back in range([lookback - window_days + 1, 1] | max) %}
-    {% if not loop.first %}union all{% endif %}
-    select
-        cast({{ dbt.dateadd('day', -(back + window_days - 1), business_date()) }} as date) as window_start_date,
-        cast({{ dbt.dateadd('day', -back, business_date()) }} as date) as window_end_date
-{%- endfor %}
+{{- sliding_windows(lookback, window_days) }}
 ),
 
 flows as (
