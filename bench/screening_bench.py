@@ -24,55 +24,13 @@ from types import ModuleType
 
 import numpy as np
 
+from regwatch import demo_base
+
 REPO = Path(__file__).resolve().parent.parent
 
-_CN_SURNAMES = [
-    "Wang",
-    "Li",
-    "Zhang",
-    "Liu",
-    "Chen",
-    "Yang",
-    "Huang",
-    "Zhao",
-    "Wu",
-    "Zhou",
-    "Xu",
-    "Sun",
-    "Ma",
-    "Zhu",
-    "Hu",
-    "Guo",
-    "He",
-    "Lin",
-    "Gao",
-    "Luo",
-    "Zheng",
-    "Liang",
-]
-_CN_SYLLABLES = [
-    "wei",
-    "fang",
-    "na",
-    "min",
-    "jing",
-    "li",
-    "qiang",
-    "lei",
-    "jun",
-    "yang",
-    "yong",
-    "yan",
-    "jie",
-    "tao",
-    "ming",
-    "chao",
-    "xiu",
-    "ying",
-    "hua",
-    "ping",
-    "gang",
-]
+# The demo's Chinese name pools (the first 22 surnames and 21 syllables of the generator's).
+_CN_SURNAMES = demo_base.SURNAMES[:22]
+_CN_SYLLABLES = demo_base.SYLLABLES[:21]
 _AR_GIVEN = [
     "Muhammad",
     "Ahmad",
