@@ -31,14 +31,6 @@ WATCH = "cn.aml.watchlist_counterparty_match"
 HIT = "C1|cp:6222000099998888|UN-QDi.999"
 LISTED = "Karim Al-Masri"
 BREACH = "L2"
-STEPS = (
-    pipeline.ingest,
-    pipeline.transform,
-    pipeline.validate,
-    pipeline.update_alerts,
-    pipeline.render_reports,
-    pipeline.seal_ledger,
-)
 
 
 def _header(name: str) -> str:
@@ -92,8 +84,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing", dispositions_file=decisions
     )
     for day in DAYS:
-        for step in STEPS:
-            step(day, settings)
+        pipeline.run_day(day, settings)
     return settings
 
 

@@ -51,15 +51,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     for name, text in files.items():
         (folder / f"{name}.csv").write_text(text, encoding="utf-8")
     settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="cn")
-    for step in (
-        pipeline.ingest,
-        pipeline.transform,
-        pipeline.validate,
-        pipeline.update_alerts,
-        pipeline.render_reports,
-        pipeline.seal_ledger,
-    ):
-        step(DAY, settings)
+    pipeline.run_day(DAY, settings)
     return settings
 
 

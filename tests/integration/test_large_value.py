@@ -158,15 +158,7 @@ def _landing_files() -> dict[str, bytes]:
 def _run(landing: Path, var: Path, pack: str) -> Settings:
     settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing, pack=pack)
     # seal_ledger publishes what render_reports staged (var/staging/<run>/ -> var/reports/)
-    for step in (
-        pipeline.ingest,
-        pipeline.transform,
-        pipeline.validate,
-        pipeline.update_alerts,
-        pipeline.render_reports,
-        pipeline.seal_ledger,
-    ):
-        step(DAY, settings)
+    pipeline.run_day(DAY, settings)
     return settings
 
 

@@ -157,15 +157,7 @@ def _landing() -> dict[str, str]:
 
 def _run(landing: Path, var: Path, pack: str) -> Settings:
     settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing, pack=pack)
-    for step in (
-        pipeline.ingest,
-        pipeline.transform,
-        pipeline.validate,
-        pipeline.update_alerts,
-        pipeline.render_reports,
-        pipeline.seal_ledger,
-    ):
-        step(D, settings)
+    pipeline.run_day(D, settings)
     return settings
 
 
