@@ -576,19 +576,15 @@ def rules_show(rule_id: str, pack: str | None) -> None:
 def rules_evaluate(truth: Path | None) -> None:
     """Precision and recall per rule: exceptions of every run date vs the planted truth; per
     laundering pattern (AMLworld): attempts planted and found, benign look-alikes flagged."""
-    from regwatch.evaluate import evaluate, evaluate_patterns, pattern_lines, screening_lines
+    from regwatch.evaluate import evaluate, evaluate_patterns, pattern_lines, rule_lines, screening_lines
 
     settings = _settings()
     truth_dir = truth or settings.landing_dir / "_truth"
     with _reading(settings) as readable:
         scores = evaluate(readable, truth_dir)
         patterns = evaluate_patterns(readable, truth_dir)
-    click.echo(f"{'rule':<50} {'planted':>8} {'found':>6} {'hits':>5} {'precision':>9} {'recall':>7}")
-    for score in scores:
-        click.echo(
-            f"{score.rule_id:<50} {score.planted:>8} {score.found:>6} {score.hits:>5} "
-            f"{score.precision:>9.3f} {score.recall:>7.3f}"
-        )
+    for line in rule_lines(scores):
+        click.echo(line)
     for line in pattern_lines(patterns):
         click.echo(line)
     for line in screening_lines(settings):  # the labelled name pairs of checks/screening_pairs.csv

@@ -23,18 +23,37 @@ class EvaluateError(RuntimeError):
 
 @dataclass(frozen=True)
 class RuleScore:
+    """One rule's row of ``regwatch rules evaluate``.
+
+    ``hits`` are its planted truth rows it raised (recall: hits / planted). Its precision is over
+    the distinct entity keys it raised (``found``): for a rule that is no detection rule a key is
+    right when it is a planted row of its own; a detection rule (:func:`is_detection_rule`) is
+    scored against the laundering truth instead (``laundering``: keys on a planted attempt, a
+    planted typology case or near miss, the same verdict as :func:`evaluate_patterns`), so a graph
+    rule without truth rows of its own is not printed at precision 0, and ordinary traffic that
+    meets a fan rule's definition is the false positive it is.
+    """
+
     rule_id: str
     planted: int
     found: int
     hits: int
+    laundering: int | None = None  # detection rules: keys on a laundering case
+    benign: int = 0  # detection rules: of the wrong keys, those on a benign look-alike
+
+    @property
+    def is_detection(self) -> bool:
+        return self.laundering is not None
 
     @property
     def precision(self) -> float:
-        return self.hits / self.found if self.found else 1.0
+        right = self.hits if self.laundering is None else self.laundering
+        return right / self.found if self.found else 1.0
 
     @property
-    def recall(self) -> float:
-        return self.hits / self.planted if self.planted else 1.0
+    def recall(self) -> float | None:
+        """None when the rule has no truth rows of its own (a graph rule scored per pattern)."""
+        return self.hits / self.planted if self.planted else None
 
 
 def read_truth(truth_dir: Path, upto: date | None = None) -> dict[str, set[str]]:
@@ -51,36 +70,40 @@ def read_truth(truth_dir: Path, upto: date | None = None) -> dict[str, set[str]]
 
 
 def evaluate(settings: Settings, truth_dir: Path) -> list[RuleScore]:
-    """Per rule: planted cases vs distinct entity keys raised. A detection rule's exception on a
-    laundering attempt's customer (``patterns.csv``) that is no planted case of its own is scored
-    per pattern (:func:`evaluate_patterns`), not here: the truth names attempts, not the keys
-    every rule would give them."""
+    """Per rule: planted truth rows vs the distinct entity keys raised over every run date.
+
+    A detection rule's precision comes from the laundering truth (:func:`evaluate_patterns`'s
+    verdict per key, computed once for both tables): one precision per rule, never two.
+    """
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         found_rows = con.execute(
-            "SELECT rule_id, entity_key, business_date, evidence FROM results.exceptions"
+            "SELECT rule_id, entity_key, business_date, evidence FROM results.exceptions "
+            "ORDER BY rule_id, entity_key, business_date"
         ).fetchall()
         last = con.execute("SELECT max(business_date) FROM results.run_log").fetchone()
     if not last or last[0] is None:
         raise EvaluateError("no business date has been run yet")
     planted = read_truth(truth_dir, upto=last[0])
-    attempts, _ = read_attempts(truth_dir)
-    grace = _grace_days(settings) if attempts else 0
+    attempts, benign = read_attempts(truth_dir)
+    verdicts = (
+        _key_verdicts(found_rows, truth_dir, attempts, benign, _grace_days(settings)) if attempts else None
+    )
     found: dict[str, set[str]] = {}
-    for rule_id, entity_key, business_date, evidence in found_rows:
-        if entity_key not in planted.get(rule_id, set()) and is_detection_rule(rule_id):
-            tokens = set(_TOKEN.findall(f"{entity_key} {evidence}"))
-            if any(_touches(a, business_date, tokens, grace) for a in attempts):
-                continue
+    for rule_id, entity_key, _business_date, _evidence in found_rows:
         found.setdefault(rule_id, set()).add(entity_key)
-    return [
-        RuleScore(
-            rule_id,
-            len(planted.get(rule_id, set())),
-            len(found.get(rule_id, set())),
-            len(planted.get(rule_id, set()) & found.get(rule_id, set())),
+    scores = []
+    for rule_id in sorted(set(planted) | set(found)):
+        mine, raised = planted.get(rule_id, set()), found.get(rule_id, set())
+        laundering: int | None = None
+        wrong_on_benign = 0
+        if verdicts is not None and is_detection_rule(rule_id):
+            keys = [(rule_id, k) for k in raised]
+            laundering = sum(verdicts.key_hit[k] for k in keys)
+            wrong_on_benign = sum(not verdicts.key_hit[k] and verdicts.key_benign[k] for k in keys)
+        scores.append(
+            RuleScore(rule_id, len(mine), len(raised), len(mine & raised), laundering, wrong_on_benign)
         )
-        for rule_id in sorted(set(planted) | set(found))
-    ]
+    return scores
 
 
 def _grace_days(settings: Settings) -> int:
@@ -195,35 +218,25 @@ def _touches(attempt: Attempt, business_date: date, tokens: set[str], grace: int
     ) and not attempt.customers.isdisjoint(tokens)
 
 
-def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation | None:
-    """Per pattern: attempts planted and found, look-alikes flagged; per detection rule: precision.
+@dataclass(frozen=True)
+class _Verdicts:
+    """Per (detection rule, entity key): on a laundering case, on a benign look-alike; the
+    attempts found and look-alikes flagged."""
 
-    Definitions (docs: README, "rules evaluate"):
+    key_hit: dict[tuple[str, str], bool]
+    key_benign: dict[tuple[str, str], bool]
+    found: set[str]
+    flagged: set[str]
 
-    - an exception *touches* an attempt (or look-alike) when one of its customer ids appears
-      in the exception's entity key or evidence (customer_id, a path, a list of parties) and
-      the exception's business date lies in the attempt's span: from its first transaction's
-      date to its last one's plus the grace, the longest ``*_lookback_days`` parameter of the
-      active pack (a rule keeps reviewing a window that long after it closed);
-    - an attempt is *found* when an exception of any detection rule (:func:`is_detection_rule`)
-      touches it; a look-alike is *flagged* likewise;
-    - a pattern's recall is found / planted; its precision is found / (found + look-alikes of
-      that pattern flagged);
-    - a detection rule's precision is over its distinct entity keys of every run date: a key
-      is a hit when one of its exceptions touches an attempt, when it is a planted case of
-      ``planted.csv`` other than ``ordinary_traffic``, or when its customer is one of a planted
-      detection case or near miss (a graph rule on a planted 12- or 13-hop cycle); every other key (ordinary
-      traffic, a benign look-alike) is a false positive.
-    """
-    attempts, benign = read_attempts(truth_dir)
-    if not attempts:
-        return None
-    grace = _grace_days(settings)
-    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
-        rows = con.execute(
-            "SELECT rule_id, entity_key, business_date, evidence FROM results.exceptions "
-            "ORDER BY rule_id, entity_key, business_date"
-        ).fetchall()
+
+def _key_verdicts(
+    rows: list[tuple[str, str, date, str]],
+    truth_dir: Path,
+    attempts: list[Attempt],
+    benign: list[Attempt],
+    grace: int,
+) -> _Verdicts:
+    """The one place that decides whether a detection rule's key is on laundering (both tables read it)."""
     planted_cases: set[tuple[str, str]] = set()
     case_customers: set[str] = set()  # customers of the planted typology cases (keys, cycle paths)
     path = truth_dir / "planted.csv"
@@ -264,6 +277,45 @@ def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation 
         key = (rule_id, entity_key)
         key_hit[key] = key_hit.get(key, False) or hit
         key_benign[key] = key_benign.get(key, False) or on_benign
+    return _Verdicts(key_hit, key_benign, found, flagged)
+
+
+def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation | None:
+    """Per pattern: attempts planted and found, look-alikes flagged; per detection rule: precision.
+
+    Definitions (docs: README, "rules evaluate"):
+
+    - an exception *touches* an attempt (or look-alike) when one of its customer ids appears
+      in the exception's entity key or evidence (customer_id, a path, a list of parties) and
+      the exception's business date lies in the attempt's span: from its first transaction's
+      date to its last one's plus the grace, the longest ``*_lookback_days`` parameter of the
+      active pack (a rule keeps reviewing a window that long after it closed);
+    - an attempt is *found* when an exception of any detection rule (:func:`is_detection_rule`)
+      touches it; a look-alike is *flagged* likewise;
+    - a pattern's recall is found / planted; its precision is found / (found + look-alikes of
+      that pattern flagged);
+    - a detection rule's precision is over its distinct entity keys of every run date: a key
+      is a hit when one of its exceptions touches an attempt, when it is a planted case of
+      ``planted.csv`` other than ``ordinary_traffic``, or when its customer is one of a planted
+      detection case or near miss (a graph rule on a planted 12- or 13-hop cycle); every other key (ordinary
+      traffic, a benign look-alike) is a false positive.
+    """
+    attempts, benign = read_attempts(truth_dir)
+    if not attempts:
+        return None
+    grace = _grace_days(settings)
+    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT rule_id, entity_key, business_date, evidence FROM results.exceptions "
+            "ORDER BY rule_id, entity_key, business_date"
+        ).fetchall()
+    verdicts = _key_verdicts(rows, truth_dir, attempts, benign, grace)
+    key_hit, key_benign, found, flagged = (
+        verdicts.key_hit,
+        verdicts.key_benign,
+        verdicts.found,
+        verdicts.flagged,
+    )
     patterns = []
     for pattern in sorted({a.pattern for a in attempts}, key=_pattern_order):
         mine = [a for a in attempts if a.pattern == pattern]
@@ -327,9 +379,25 @@ def pattern_lines(result: PatternEvaluation | None) -> list[str]:
     lines.append(
         f"{'all patterns':<16} {planted:>8} {found:>6} {'':>7} {'':>8} {'':>9} {found / planted if planted else 1.0:>7.3f}"
     )
-    lines.append(f"detection {'rule':<40} {'keys':>6} {'hits':>5} {'benign':>7} {'precision':>9}")
-    for r in result.rules:
-        lines.append(f"detection {r.rule_id:<40} {r.keys:>6} {r.hits:>5} {r.benign:>7} {r.precision:>9.3f}")
+    return lines
+
+
+def rule_lines(scores: list[RuleScore]) -> list[str]:
+    """What ``regwatch rules evaluate`` prints per rule: one row and one precision each. The
+    last column says what the precision is scored against: ``truth`` (the rule's own planted
+    rows) or ``laundering`` (a detection rule: its keys on planted laundering, the verdict the
+    pattern table uses); recall is over the rule's own planted rows, ``-`` without any."""
+    lines = [
+        f"{'rule':<50} {'planted':>8} {'found':>6} {'hits':>5} {'benign':>7} {'precision':>9} {'recall':>7} scored"
+    ]
+    for score in scores:
+        recall = "-" if score.recall is None else f"{score.recall:.3f}"
+        benign = str(score.benign) if score.is_detection else "-"
+        basis = "laundering" if score.is_detection else "truth"
+        lines.append(
+            f"{score.rule_id:<50} {score.planted:>8} {score.found:>6} {score.hits:>5} {benign:>7} "
+            f"{score.precision:>9.3f} {recall:>7} {basis}"
+        )
     return lines
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from regwatch import warehouse
 from regwatch.cli import main
 from regwatch.config import Settings
-from regwatch.evaluate import evaluate_patterns, is_detection_rule
+from regwatch.evaluate import evaluate, evaluate_patterns, is_detection_rule
 from tests.conftest import REPO_ROOT
 
 PATTERNS = """attempt_id,pattern,customer_ids,first_date,last_date,size,amount_cny,expected_rule_ids,detail
@@ -73,6 +73,8 @@ def _platform(tmp_path: Path) -> tuple[Settings, Path]:
             "2025-06-05", "cn.aml.transfer_cycle", "C9|T5", {"customer_path": "C9 > C10 > C11 > C9"}
         ),  # the family
         _exception("2025-06-04", "cn.aml.rapid_in_out", "C13|T1", {"customer_id": "C13"}),  # a planted case
+        # a graph rule without truth rows of its own, on a planted case's customer (a layering chain)
+        _exception("2025-06-05", "cn.aml.layering_stack", "C13", {"customer_path": "C13 > C14 > C15 > C16"}),
     ]
     with warehouse.connect(settings.warehouse_path) as con:
         con.execute("INSERT INTO results.run_log VALUES ('RUN', DATE '2025-06-20', 'cn', 'v', 's', 'c', 'i')")
@@ -120,6 +122,32 @@ def test_rules_evaluate_prints_a_row_per_pattern(tmp_path: Path) -> None:
     ]  # planted found benign flagged precision recall
     assert rows["cycle"] == ["1", "1", "1", "1", "0.500", "1.000"]
     assert rows["stack"] == ["1", "0", "0", "0", "1.000", "0.000"]
-    detection = [line.split() for line in result.output.splitlines() if line.startswith("detection cn.")]
-    assert ["detection", "cn.aml.fan_in", "3", "1", "0", "0.333"] in detection
+    assert not [line for line in result.output.splitlines() if line.startswith("detection ")]
     assert all(line.split() for line in result.output.splitlines())
+
+
+def test_every_rule_is_printed_once_with_one_honest_precision(tmp_path: Path) -> None:
+    """A detection rule is scored against the laundering truth in the per-rule table too: a graph
+    rule with no truth rows of its own is not printed at precision 0.000 (layering_stack was, with
+    26 of 26 keys on planted laundering), and ordinary traffic meeting fan_in's definition is a
+    false positive there as in the pattern table (it printed 0.667 in one table, 0.333 in the other)."""
+    settings, truth = _platform(tmp_path)
+    env = {"REGWATCH_HOME": str(REPO_ROOT), "REGWATCH_VAR": str(settings.var_dir)}
+    result = CliRunner().invoke(main, ["rules", "evaluate", "--truth", str(truth)], env=env)
+    assert result.exit_code == 0, result.output
+    rows: dict[str, list[list[str]]] = {}
+    for line in result.output.splitlines():
+        if line.split() and line.split()[0].startswith("cn."):
+            rows.setdefault(line.split()[0], []).append(line.split()[1:])
+    assert all(len(printed) == 1 for printed in rows.values()), result.output  # one row, one precision
+    # planted found hits benign precision recall scored
+    assert rows["cn.aml.layering_stack"] == [["0", "1", "0", "0", "1.000", "-", "laundering"]]
+    assert rows["cn.aml.fan_in"] == [["2", "3", "2", "0", "0.333", "1.000", "laundering"]]
+    assert rows["cn.aml.transfer_cycle"] == [["0", "2", "0", "1", "0.500", "-", "laundering"]]
+    assert rows["cn.aml.rapid_in_out"] == [["1", "1", "1", "0", "1.000", "1.000", "laundering"]]
+    assert rows["cn.aml.large_individual_domestic_transfer"] == [["0", "1", "0", "-", "0.000", "-", "truth"]]
+    scores = {s.rule_id: s for s in evaluate(settings, truth)}
+    patterns = evaluate_patterns(settings, truth)
+    assert patterns is not None
+    for detection in patterns.rules:  # both tables read the same verdict per key
+        assert scores[detection.rule_id].precision == detection.precision, detection.rule_id
