@@ -663,7 +663,8 @@ def _calm_ordinary_outflows(
     loan's window are scaled down to 40 % of its net amount when they reach half of
     it. Rows planted by any module are left as they are; where those alone reach the
     line (another module's case also moving a loan's proceeds on), a truth row is
-    returned, since that case legitimately trips this rule too.
+    returned, since that case legitimately trips this rule too, and the window's transfers
+    are protected: a corrupted (quarantined) one would leave the truth row unmet.
     """
     txn = transactions.columns
     window = PROCEEDS_WINDOW_HOURS * 3600
@@ -718,6 +719,8 @@ def _calm_ordinary_outflows(
         key = (PROCEEDS_RULE, f"{c}|{loans.columns['loan_id'][i]}")
         if moved >= PROCEEDS_MIN_SHARE * net and key not in mine:
             last = max(inside, key=lambda j: txn["txn_at"][j])
+            for j in inside:  # the derived case's transfers are never corrupted (malformed rows)
+                transactions.protected[j] = True
             extra.append(
                 (
                     "",

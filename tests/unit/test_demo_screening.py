@@ -236,3 +236,60 @@ def test_account_churn_counts(platform: Path) -> None:
     assert planted and near
     assert firing == planted
     assert np.all([k not in firing for k in near])
+
+
+def test_a_derived_proceeds_case_keeps_its_transfers_whole() -> None:
+    """The demo's miss of ``C00000199|L00001791``: another case's planted transfer (CNY 3,646)
+    and an ordinary rent debit (2,000) moved 5,646 of a 5,000 loan on, so a truth row was
+    derived; then the malformed-row planter corrupted the rent debit (direction ``in``), ingest
+    quarantined it and the mart rightly saw 3,646 (72.9 %). A derived row's transfers are now
+    protected like every planted case's rows, so the truth holds on the delivered files."""
+    from regwatch.demo_base import part
+
+    columns = {c: [] for c in CONTRACTS["transactions"].column_names}
+
+    def debit(txn_id: str, at: str, amount: str, name: str) -> None:
+        row = {
+            "txn_id": txn_id,
+            "account_id": "A1",
+            "txn_at": at,
+            "direction": "debit",
+            "amount": amount,
+            "currency": "CNY",
+            "channel": "transfer",
+            "counterparty_account": f"62{txn_id}",
+            "counterparty_name": name,
+            "counterparty_country": "CN",
+            "purpose": "rent",
+        }
+        for c in columns:
+            columns[c].append(row[c])
+
+    debit("TS000000010", "2025-06-10 10:43:16", "3646.00", "Omar Sharif Abdirahman")  # another case's
+    debit("TX0000004410", "2025-06-11 10:01:41", "2000.00", "Feng Honglan")  # ordinary
+    debit("TX0000009999", "2025-06-13 10:00:00", "900.00", "Pan Guoming")  # after the window
+    transactions = part("transactions", columns, np.array([6, 7, 9]), np.array([True, False, False]))
+    loans = part(
+        "loans",
+        {
+            c: [
+                {
+                    "loan_id": "L1",
+                    "borrower_id": "C1",
+                    "disbursement_date": "2025-06-10",
+                    "principal": "5000.00",
+                    "upfront_fee": "0.00",
+                }.get(c, "")
+            ]
+            for c in CONTRACTS["loans"].column_names
+        },
+        np.array([6]),
+    )
+    rows = ds._calm_ordinary_outflows(
+        transactions, loans, {"A1": "C1"}, {"C1": "Guo Qiang"}, {"C1": ["A1"]}, None, []
+    )
+    assert [(r[1], r[2], r[4]) for r in rows] == [
+        (ds.PROCEEDS_RULE, "C1|L1", "another_case_moves_the_proceeds")
+    ]
+    assert transactions.protected.tolist() == [True, True, False]  # the rent debit is never corrupted
+    assert transactions.columns["amount"][1] == "2000.00"
