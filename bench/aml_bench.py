@@ -106,7 +106,8 @@ def _peak_rss_mib() -> float:
 
 
 def _step(name: str, work: Path, day: date, repeat: int = 1) -> dict[str, Any]:
-    from regwatch import pipeline, runs
+    from regwatch import pipeline
+    from regwatch.ledger import runs
 
     settings = _settings(work)
     out: dict[str, Any] = {"step": name}
@@ -151,8 +152,8 @@ def _stage_sample(settings: Any, day: date, fast: bool) -> dict[str, Any]:
     """Stage the first rows of the day's transactions with one path (fast or reference), in memory."""
     import duckdb
 
-    from regwatch import ingest
     from regwatch.contract import CONTRACTS
+    from regwatch.ingest import load
 
     source = settings.landing_dir / day.isoformat() / "transactions.csv"
     sample = settings.var_dir / "stage_sample.csv"
@@ -163,11 +164,11 @@ def _stage_sample(settings: Any, day: date, fast: bool) -> dict[str, Any]:
     con = duckdb.connect()
     started = time.perf_counter()
     if fast:
-        parsed = ingest._stage_csv_fast(con, CONTRACTS["transactions"], sample, data)
+        parsed = load._stage_csv_fast(con, CONTRACTS["transactions"], sample, data)
         if parsed is None:
             raise SystemExit("the fast path declined the sample")
     else:
-        parsed = ingest._stage_csv_reference(con, CONTRACTS["transactions"], data)
+        parsed = load._stage_csv_reference(con, CONTRACTS["transactions"], data)
     row = con.execute("SELECT count(*) FROM _staged").fetchone()
     seconds = time.perf_counter() - started
     con.close()

@@ -14,7 +14,7 @@ events stay open until decided), 3 % are suppressed by an analyst's decision and
 are still open, some for three days. The loads, a quarantine and the decisions
 file's log are there too, as in a real run.
 
-The render step (:func:`regwatch.daily_report.render_daily`: HTML, PDF, CSV) then runs in a
+The render step (:func:`regwatch.reporting.daily.render_daily`: HTML, PDF, CSV) then runs in a
 fresh process, as the pipeline's ``render_reports`` task does, and the bench prints its
 wall and CPU seconds, the child's peak RSS (``ru_maxrss``), the PDF's pages (pypdf) and
 the sizes of the three files; with ``--repeat`` it checks the bytes are identical.
@@ -294,7 +294,7 @@ def render(var: Path) -> None:
     """The render step alone (run in a child process by :func:`main`)."""
     sys.path.insert(0, str(REPO / "src"))
     from regwatch.config import Settings
-    from regwatch.daily_report import render_daily
+    from regwatch.reporting.daily import render_daily
 
     settings = Settings(project_root=REPO, var_dir=var, landing_dir=var / "landing")
     render_daily(settings, DAYS[2], RUNS[DAYS[2]])

@@ -24,13 +24,13 @@ from types import ModuleType
 
 import numpy as np
 
-from regwatch import demo_base
+from regwatch.demo import base
 
 REPO = Path(__file__).resolve().parent.parent
 
 # The demo's Chinese name pools (the first 22 surnames and 21 syllables of the generator's).
-_CN_SURNAMES = demo_base.SURNAMES[:22]
-_CN_SYLLABLES = demo_base.SYLLABLES[:21]
+_CN_SURNAMES = base.SURNAMES[:22]
+_CN_SYLLABLES = base.SYLLABLES[:21]
 _AR_GIVEN = [
     "Muhammad",
     "Ahmad",

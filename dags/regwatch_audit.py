@@ -48,7 +48,7 @@ def regwatch_audit() -> None:
     @task(multiple_outputs=False)
     def verify() -> dict[str, Any]:
         from regwatch.config import Settings
-        from regwatch.ledger import verify as verify_ledger
+        from regwatch.ledger.manifests import verify as verify_ledger
 
         result = verify_ledger(Settings.from_env())
         if not result.ok:

@@ -34,7 +34,7 @@ exist (docker-compose's ``airflow-init`` creates it; elsewhere run
 are never queued. ``airflow dags test`` ignores pools and runs the tasks one by one.
 
 **A rejected delivery fails the run.** ``ingest`` judges the date's delivery
-(:mod:`regwatch.delivery`): a required file missing, empty or rejected whole, a file over
+(:mod:`regwatch.ingest.delivery`): a required file missing, empty or rejected whole, a file over
 the pack's quarantine limit, or a watch list that lost entries fails the task at once
 (no retry: the same files would be rejected again; a missing file is retried, it may be
 late) and nothing downstream runs. To run the date anyway, trigger it with the reason:
@@ -43,7 +43,7 @@ late) and nothing downstream runs. To run the date anyway, trigger it with the r
 opens with a DEGRADED band.
 
 **One run at a time across Airflow and the CLI.** Each task holds ``var/run.lock``
-(:mod:`regwatch.runlock`) for its step, recording the DAG run and task as the holder:
+(:mod:`regwatch.ledger.runlock`) for its step, recording the DAG run and task as the holder:
 a ``regwatch run`` started while a task works fails at once naming the task, and a task
 started while a CLI run works fails (and is retried after ``retry_delay``). The lock
 is per task, not per DAG run: between two tasks of a DAG run the lock is free, so a
@@ -53,7 +53,7 @@ schedules for repairs (``regwatch rebuild``) done outside the DAG's hours. Read-
 commands (``alerts list``, ``rules evaluate``, ``filing``) read the last sealed state
 while a task works and the warehouse itself between two tasks (the state of the DAG
 run so far, not sealed yet). Before its step each task also checks the warehouse
-against the ledger head (:mod:`regwatch.consistency`): a lost or drifted warehouse
+against the ledger head (:mod:`regwatch.ledger.consistency`): a lost or drifted warehouse
 fails the task with the line to run ``regwatch rebuild``.
 """
 
@@ -85,7 +85,7 @@ def _run_step(name: str) -> dict[str, Any]:
 
     from regwatch import pipeline
     from regwatch.config import Settings
-    from regwatch.delivery import DeliveryRejectedError
+    from regwatch.ingest.delivery import DeliveryRejectedError
 
     context = get_current_context()
     business_date = context["data_interval_start"].date()

@@ -39,7 +39,7 @@ def _month() -> str:
 
 def _file(period_id: str) -> dict[str, Any]:
     from regwatch.config import Settings
-    from regwatch.filing import file_period
+    from regwatch.reporting.filing import file_period
 
     paths = file_period(Settings.from_env(), period_id)
     return {"period": period_id, "outputs": [str(path) for path in paths]}
@@ -58,7 +58,7 @@ def regwatch_filing() -> None:
     @task(multiple_outputs=False)
     def check_period_closed() -> dict[str, Any]:
         from regwatch.config import Settings
-        from regwatch.filing import require_closed
+        from regwatch.reporting.filing import require_closed
 
         period_id = _month()
         as_of = require_closed(Settings.from_env(), period_id)
@@ -72,7 +72,7 @@ def regwatch_filing() -> None:
     def file_quarter() -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from regwatch.filing import quarter_of
+        from regwatch.reporting.filing import quarter_of
 
         quarter = quarter_of(_month())
         if quarter is None:

@@ -26,12 +26,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from regwatch import ledger
-from regwatch.archive import Archive
 from regwatch.config import Settings
 from regwatch.contract import CONTRACTS
 from regwatch.files import sha256_file, write_atomic
-from regwatch.ledger import LedgerError, Manifest
+from regwatch.ledger import manifests
+from regwatch.ledger.archive import Archive
+from regwatch.ledger.manifests import LedgerError, Manifest
 
 Rules = Literal["recorded", "current"]
 EXCEPTIONS_FILE = "daily_exceptions.csv"
@@ -164,11 +164,12 @@ def rerun(
     keep_scratch: bool = False,
 ) -> RerunResult:
     """Rebuild a sealed run in a scratch warehouse from the archive and compare every output."""
-    from regwatch import carry, pipeline, warehouse
-    from regwatch.ingest import ingest_day
-    from regwatch.runs import code_version
+    from regwatch import pipeline, warehouse
+    from regwatch.ingest.load import ingest_day
+    from regwatch.ledger import carry
+    from regwatch.ledger.runs import code_version
 
-    recorded = ledger.find(settings, run, business_date)
+    recorded = manifests.find(settings, run, business_date)
     if recorded.body.get("manifest_version", 1) < 2:
         raise AuditError(f"{recorded.name} predates the archive (manifest version 1): it cannot be rerun")
     scratch = settings.var_dir / "audit" / "scratch" / f"{recorded.run_id}-{rules}"
@@ -199,8 +200,8 @@ def rerun(
             # Results of earlier dates that D's run read (alerts, incremental indicators):
             # each date's partition as its latest run sealed before the recorded one left it.
             earlier: dict[date, Manifest] = {}
-            for path in ledger.manifests(settings):
-                sealed = ledger.read(path)
+            for path in manifests.manifests(settings):
+                sealed = manifests.read(path)
                 if sealed.sequence >= recorded.sequence:
                     break
                 if sealed.is_filing:  # a filing made after a run holds no results
@@ -210,7 +211,7 @@ def rerun(
             for day in sorted(earlier):
                 carry.restore(con, Archive.of(settings), earlier[day].body.get("state", []))
         pipeline.run_day(recorded.business_date, scratch_settings)
-        rerun_manifest = ledger.read(ledger.manifests(scratch_settings)[-1])
+        rerun_manifest = manifests.read(manifests.manifests(scratch_settings)[-1])
         comparisons = compare_outputs(recorded, rerun_manifest)
         differences = diff_manifests(
             recorded,
@@ -239,7 +240,7 @@ def rerun(
 
 
 def _write_report(settings: Settings, result: RerunResult) -> None:
-    from regwatch.report import environment
+    from regwatch.reporting.render import environment
 
     recorded, rerun_manifest = result.recorded, result.rerun
     context = {
@@ -716,8 +717,8 @@ def diff_manifests(
 def diff(settings: Settings, run_a: str, run_b: str) -> DiffResult:
     """``diff_manifests`` of two runs of this ledger (run ids or manifest names)."""
     try:
-        a = ledger.find(settings, run_a)
-        b = ledger.find(settings, run_b)
+        a = manifests.find(settings, run_a)
+        b = manifests.find(settings, run_b)
     except LedgerError as error:
         raise AuditError(str(error)) from error
     for m in (a, b):

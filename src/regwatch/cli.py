@@ -321,7 +321,7 @@ def run(
 def _writing(settings: Settings, command: str, dates: list[date]) -> Iterator[None]:
     """Hold var/'s run lock for the whole command (exit 1 naming the holder if another run has it),
     then check the warehouse against the ledger head (exit 1 saying what differs)."""
-    from regwatch.runlock import hold
+    from regwatch.ledger.runlock import hold
 
     with hold(settings.var_dir, command, dates) as previous:
         if previous is not None and previous.alive is False:
@@ -330,7 +330,7 @@ def _writing(settings: Settings, command: str, dates: list[date]) -> Iterator[No
                 "it was killed or crashed, and sealed nothing it had not finished",
                 err=True,
             )
-        from regwatch.consistency import require_consistent
+        from regwatch.ledger.consistency import require_consistent
 
         require_consistent(settings)
         yield
@@ -340,13 +340,13 @@ def _writing(settings: Settings, command: str, dates: list[date]) -> Iterator[No
 def _reading(settings: Settings) -> Iterator[Settings]:
     """For a read-only command: the warehouse itself, or (while a run writes it) the last sealed
     state, said so on stderr. Never takes the run lock, never waits for a run."""
-    from regwatch.runlock import reading
+    from regwatch.ledger.runlock import reading
 
     with reading(settings.var_dir) as direct:
         if direct:
             yield settings
             return
-        from regwatch.snapshot import for_reading
+        from regwatch.ledger.snapshot import for_reading
 
         sealed, note = for_reading(settings)
         click.echo(f"regwatch: note: {note}", err=True)
@@ -440,8 +440,8 @@ def rebuild() -> None:
     pack and seeds it recorded; its run id and every output must match the manifest.
     Exit 1 (the warehouse untouched) naming the first run that does not reproduce.
     """
+    from regwatch.ledger.runlock import hold
     from regwatch.rebuild import rebuild as replay
-    from regwatch.runlock import hold
 
     settings = _settings()
     with hold(settings.var_dir, "regwatch rebuild"):
@@ -518,7 +518,7 @@ def filing(period: str, provisional: bool, reason: str | None) -> None:
     Filed under the rule pack its run recorded; a sealed filing is never written over.
     A filing is sealed in the ledger: it holds var/'s run lock like a run.
     """
-    from regwatch.filing import seal_filing
+    from regwatch.reporting.filing import seal_filing
 
     settings = _settings()
     with _writing(settings, "regwatch filing", []):
@@ -576,7 +576,7 @@ def rules_show(rule_id: str, pack: str | None) -> None:
 def rules_evaluate(truth: Path | None) -> None:
     """Precision and recall per rule: exceptions of every run date vs the planted truth; per
     laundering pattern (AMLworld): attempts planted and found, benign look-alikes flagged."""
-    from regwatch.evaluate import evaluate, evaluate_patterns, pattern_lines, rule_lines, screening_lines
+    from regwatch.demo.evaluate import evaluate, evaluate_patterns, pattern_lines, rule_lines, screening_lines
 
     settings = _settings()
     truth_dir = truth or settings.landing_dir / "_truth"
@@ -609,7 +609,7 @@ def alerts_group() -> None:
 def alerts_list(business_date: date | None, statuses: tuple[str, ...]) -> None:
     """One line per alert of the date: key, status, severity, rule, entity, since (an event's age), decision."""
     from regwatch import alerts, warehouse
-    from regwatch.masking import mask_text
+    from regwatch.reporting.masking import mask_text
 
     settings = _settings()
     with _reading(settings) as readable, warehouse.connect(readable.warehouse_path, read_only=True) as con:
@@ -644,7 +644,7 @@ def audit() -> None:
 @_handles_errors
 def audit_verify() -> None:
     """Walk the manifest chain; name the first broken link or altered file (exit 1)."""
-    from regwatch.ledger import verify
+    from regwatch.ledger.manifests import verify
 
     result = verify(_settings())
     if not result.ok:

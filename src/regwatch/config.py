@@ -46,10 +46,10 @@ class Settings:
     #: The code version a run records; None = this checkout's (``audit rerun`` pins the recorded one).
     pinned_code_version: str | None = None
     #: The operator's reason to run on a delivery the verdict rejects (``run --accept-degraded``);
-    #: None = a rejected delivery stops the run (regwatch.delivery).
+    #: None = a rejected delivery stops the run (regwatch.ingest.delivery).
     accept_degraded: str | None = None
     #: The DuckDB file to read; None = ``var/warehouse.duckdb`` (read-only commands during a run
-    #: read the last sealed state, :mod:`regwatch.snapshot`).
+    #: read the last sealed state, :mod:`regwatch.ledger.snapshot`).
     warehouse_file: Path | None = None
 
     @property

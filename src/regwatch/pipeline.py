@@ -18,7 +18,7 @@ from typing import Any
 
 from regwatch import warehouse
 from regwatch.config import Settings
-from regwatch.runs import (
+from regwatch.ledger.runs import (
     PipelineError,
     code_version,
     loads_seen,
@@ -64,17 +64,17 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
 
     The analysts' decisions file is read here too (it is an input of the run: its rows
     in scope for the date are part of the run id), checked row by row, and archived.
-    The delivery verdict (:mod:`regwatch.delivery`) is stored with the run; when it
+    The delivery verdict (:mod:`regwatch.ingest.delivery`) is stored with the run; when it
     rejects the delivery and ``settings.accept_degraded`` gives no reason, this raises
-    :class:`regwatch.delivery.DeliveryRejectedError`. A required file that is missing
-    stops the run before anything is loaded (:class:`regwatch.ingest.MissingInputError`)
+    :class:`regwatch.ingest.delivery.DeliveryRejectedError`. A required file that is missing
+    stops the run before anything is loaded (:class:`regwatch.ingest.load.MissingInputError`)
     unless the degraded delivery is accepted.
     """
-    from regwatch import delivery
     from regwatch.alerts import read_decisions, store_decisions
-    from regwatch.archive import Archive
     from regwatch.contract import REQUIRED_FILES
-    from regwatch.ingest import find_inputs, ingest_day
+    from regwatch.ingest import delivery
+    from regwatch.ingest.load import find_inputs, ingest_day
+    from regwatch.ledger.archive import Archive
     from regwatch.rules import load_pack
 
     pack = load_pack(settings.pack_dir)
@@ -133,8 +133,8 @@ def transform(business_date: date, settings: Settings) -> StepResult:
 
     Refuses while the date's delivery (or an earlier date's) stands rejected.
     """
-    from regwatch import delivery
     from regwatch import transform as dbt_transform
+    from regwatch.ingest import delivery
     from regwatch.rules import load_pack
 
     with warehouse.connect(settings.warehouse_path) as con:
@@ -213,9 +213,9 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
     import shutil
     from dataclasses import replace
 
-    from regwatch.daily_report import render_daily
-    from regwatch.filing import folder_for, periods_closed_by, render_filing
-    from regwatch.large_value import render_large_value
+    from regwatch.reporting.daily import render_daily
+    from regwatch.reporting.filing import folder_for, periods_closed_by, render_filing
+    from regwatch.reporting.large_value import render_large_value
 
     info = run_info(business_date, settings)
     staging = settings.staging_reports_dir(info.run_id)
@@ -266,8 +266,9 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     """
     import shutil
 
-    from regwatch import carry, delivery, ledger, snapshot
-    from regwatch.archive import Archive
+    from regwatch.ingest import delivery
+    from regwatch.ledger import carry, manifests, snapshot
+    from regwatch.ledger.archive import Archive
     from regwatch.rules import pack_digest
 
     info = run_info(business_date, settings)
@@ -277,12 +278,12 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         raise PipelineError(
             f"nothing rendered for run {info.run_id} of {business_date}: run render_reports first"
         )
-    pack_files = ledger.archive_tree(archive, settings.pack_dir)
+    pack_files = manifests.archive_tree(archive, settings.pack_dir)
     if pack_digest(settings.pack_dir) != info.pack_sha256:
         raise PipelineError(
             f"rule pack {settings.pack_dir} changed during the run of {business_date}: run the date again"
         )
-    reference = ledger.archive_tree(archive, settings.dbt_project_dir / "seeds")
+    reference = manifests.archive_tree(archive, settings.dbt_project_dir / "seeds")
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         rows = con.execute(
             "SELECT file_name, source_file, sha256, rows_read, rows_loaded, rows_quarantined "
@@ -309,7 +310,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         for name, source, digest, read, loaded, quarantined in rows
     ]
     outputs = sorted(p for p in staging.rglob("*") if p.is_file())
-    manifest = ledger.seal(
+    manifest = manifests.seal(
         settings,
         business_date=business_date,
         run_id=info.run_id,
@@ -342,7 +343,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     )
     shutil.rmtree(staging.parent, ignore_errors=True)
     published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)
-    # What read-only commands show while a later run holds the warehouse (regwatch.snapshot).
+    # What read-only commands show while a later run holds the warehouse (regwatch.ledger.snapshot).
     snapshot.write(settings, manifest.name)
     return StepResult(
         "seal_ledger",
@@ -394,19 +395,19 @@ def run_day(
 
 
 def locked_step(name: str, business_date: date, settings: Settings, command: str) -> StepResult:
-    """One step under ``var/``'s run lock (:mod:`regwatch.runlock`), after checking the warehouse
-    against the ledger head (:mod:`regwatch.consistency`): what each Airflow task calls.
+    """One step under ``var/``'s run lock (:mod:`regwatch.ledger.runlock`), after checking the warehouse
+    against the ledger head (:mod:`regwatch.ledger.consistency`): what each Airflow task calls.
 
     The CLI holds the lock for a whole run; an Airflow task holds it for its own step
     (a task is a process of its own), so another writer fails at once instead of
     meeting the run in the middle of a step.
     """
-    from regwatch.runlock import hold
+    from regwatch.ledger.runlock import hold
 
     step = next((s for s in STEPS if s.__name__ == name), None)
     if step is None:
         raise PipelineError(f"no step {name!r}: the steps are {', '.join(s.__name__ for s in STEPS)}")
-    from regwatch.consistency import require_consistent
+    from regwatch.ledger.consistency import require_consistent
 
     with hold(settings.var_dir, command, [business_date]):
         require_consistent(settings)

@@ -1,6 +1,6 @@
 """``regwatch rebuild``: a fresh warehouse replayed from the archive, proven equal to the ledger.
 
-When the warehouse is lost or drifted from the ledger (:mod:`regwatch.consistency`),
+When the warehouse is lost or drifted from the ledger (:mod:`regwatch.ledger.consistency`),
 everything needed to make it again is in the archive: every load a sealed run saw
 (its files, content-addressed), each run's decisions file, rule pack and reference
 seeds. Rebuild replays the ledger in chain order into a warehouse built aside
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from regwatch import ledger
-from regwatch.archive import Archive
 from regwatch.config import Settings
-from regwatch.ledger import Manifest
+from regwatch.ledger import manifests
+from regwatch.ledger.archive import Archive
+from regwatch.ledger.manifests import Manifest
 
 
 class RebuildError(RuntimeError):
@@ -78,13 +78,14 @@ def _project_key(manifest: Manifest) -> tuple[object, ...]:
 
 def rebuild(settings: Settings, on_replayed: Callable[[Replayed], None] | None = None) -> RebuildResult:
     """Replay every sealed run of the ledger into a fresh warehouse; swap it in when all reproduce."""
-    from regwatch import audit, pipeline, snapshot, warehouse
-    from regwatch.consistency import problems
-    from regwatch.ingest import current_load_id, ingest_day
+    from regwatch import audit, pipeline, warehouse
+    from regwatch.ingest.load import current_load_id, ingest_day
+    from regwatch.ledger import snapshot
+    from regwatch.ledger.consistency import problems
 
     started = time.perf_counter()
-    # Runs only: a filing sealed after its run (regwatch.filing) is not replayed; its files stay sealed.
-    chain = [m for m in (ledger.read(path) for path in ledger.manifests(settings)) if not m.is_filing]
+    # Runs only: a filing sealed after its run (regwatch.reporting.filing) is not replayed; its files stay sealed.
+    chain = [m for m in (manifests.read(path) for path in manifests.manifests(settings)) if not m.is_filing]
     if not chain:
         raise RebuildError(f"the ledger at {settings.ledger_dir} is empty: there is nothing to rebuild from")
     old = [m.name for m in chain if m.body.get("manifest_version", 1) < 2]
@@ -144,7 +145,7 @@ def rebuild(settings: Settings, on_replayed: Callable[[Replayed], None] | None =
                         )
                     ingested += 1
         pipeline.run_day(manifest.business_date, aside)
-        rerun = ledger.read(ledger.manifests(aside)[-1])
+        rerun = manifests.read(manifests.manifests(aside)[-1])
         comparisons = audit.compare_outputs(manifest, rerun)
         differing = [c for c in comparisons if c.status != "identical"]
         if rerun.run_id != manifest.run_id or differing:

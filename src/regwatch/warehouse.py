@@ -75,7 +75,7 @@ _OWN_TABLES = {
         encoding VARCHAR NOT NULL,
         physical_lines BIGINT NOT NULL
     """,
-    # The delivery verdict of each date's current load (regwatch.delivery): one row per file.
+    # The delivery verdict of each date's current load (regwatch.ingest.delivery): one row per file.
     "results.delivery_log": """
         business_date DATE NOT NULL,
         run_id VARCHAR NOT NULL,

@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from regwatch import audit, ledger, pipeline
+from regwatch import audit, pipeline
 from regwatch.cli import main
 from regwatch.config import Settings
 from regwatch.demo import business_days, generate
+from regwatch.ledger import manifests
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -63,7 +64,7 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
             pipeline.run_day(day, settings)
         else:
             pipeline.ingest(day, settings)
-    sealed10 = ledger.find(settings, business_date=day10)
+    sealed10 = manifests.find(settings, business_date=day10)
     filed = {o["path"]: (settings.var_dir / o["path"]).read_bytes() for o in sealed10.body["outputs"]}
 
     # Day 31 restates five loans first delivered by day 10 (new versions, later updated_at) ...
@@ -102,7 +103,7 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
 
     # Run with today's knowledge, day 10 sees the re-delivered day 1: diff names file and rows.
     pipeline.run_day(day10, settings)
-    now10 = ledger.read(ledger.manifests(settings)[-1])
+    now10 = manifests.read(manifests.manifests(settings)[-1])
     assert now10.run_id != sealed10.run_id  # the run id covers every load the run reads
     differences = audit.diff(settings, sealed10.run_id, now10.run_id)
     assert [r.file_name for r in differences.restatements] == ["loans.csv"]

@@ -29,7 +29,14 @@ from click.testing import CliRunner
 from regwatch import pipeline, warehouse
 from regwatch.apr import annual_rate
 from regwatch.config import Settings
-from regwatch.filing import DEFINED_RATES, FilingError, Period, file_period, folder_for, validate_document
+from regwatch.reporting.filing import (
+    DEFINED_RATES,
+    FilingError,
+    Period,
+    file_period,
+    folder_for,
+    validate_document,
+)
 from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT
 

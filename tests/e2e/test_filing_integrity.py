@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from regwatch import ledger, pipeline, warehouse
+from regwatch import pipeline, warehouse
 from regwatch.cli import main
 from regwatch.config import Settings
 from regwatch.files import sha256_file
-from regwatch.filing import folder_for
+from regwatch.ledger import manifests
+from regwatch.reporting.filing import folder_for
 from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT
 
@@ -65,8 +66,8 @@ def _hashes(folder: Path) -> dict[str, str]:
 def _sealed(settings: Settings, folder: str) -> dict[str, str]:
     """The latest sealed sha256 of every file under reports/filings/<folder>/."""
     latest: dict[str, str] = {}
-    for path in ledger.manifests(settings):
-        for item in ledger.read(path).body["outputs"]:
+    for path in manifests.manifests(settings):
+        for item in manifests.read(path).body["outputs"]:
             if str(item["path"]).startswith(f"reports/filings/{folder}/"):
                 latest[str(item["path"]).rsplit("/", 1)[1]] = str(item["sha256"])
     return latest
@@ -110,7 +111,7 @@ def test_a_filing_that_differs_from_the_sealed_one_is_refused_then_versioned_wit
     assert "disclosure_indicators.json" in refused.output
     assert _hashes(folder_for(settings, "2025-06")) == sealed
     assert not (settings.reports_dir / "filings" / "2025-06_v2").exists()
-    chain = len(ledger.manifests(settings))
+    chain = len(manifests.manifests(settings))
 
     reason = "outstanding loan count restated after the seal"
     filed = CliRunner().invoke(
@@ -121,18 +122,18 @@ def test_a_filing_that_differs_from_the_sealed_one_is_refused_then_versioned_wit
     assert "2025-06_v2" in filed.output
     assert _hashes(folder_for(settings, "2025-06")) == sealed  # the first version is untouched
     assert _hashes(version) == _sealed(settings, "2025-06_v2")
-    assert len(ledger.manifests(settings)) == chain + 1
-    manifest = ledger.read(ledger.manifests(settings)[-1])
+    assert len(manifests.manifests(settings)) == chain + 1
+    manifest = manifests.read(manifests.manifests(settings)[-1])
     assert manifest.body["filing"]["reason"] == reason
     assert manifest.body["filing"]["folder"] == "filings/2025-06_v2"
     assert manifest.body["filing"]["supersedes"] == "filings/2025-06"
     assert manifest.body["rule_pack"]["name"] == "us"
-    assert manifest.body["filing"]["run_manifest"] == ledger.find(settings, business_date=CLOSE).name
-    assert ledger.verify(settings).ok, ledger.verify(settings).problems
+    assert manifest.body["filing"]["run_manifest"] == manifests.find(settings, business_date=CLOSE).name
+    assert manifests.verify(settings).ok, manifests.verify(settings).problems
     # A filing manifest is not a run: the date's run is still the one audit finds, and the
     # next run's check of the warehouse against the ledger head looks past it.
-    assert ledger.find(settings, business_date=CLOSE).body.get("filing") is None
-    from regwatch.consistency import problems
+    assert manifests.find(settings, business_date=CLOSE).body.get("filing") is None
+    from regwatch.ledger.consistency import problems
 
     assert problems(settings) == []
 
@@ -149,7 +150,7 @@ def test_a_provisional_filing_is_sealed_and_an_edit_fails_verify(
     assert _hashes(folder) == _sealed(settings, "2025-06_provisional")
     document = json.loads((folder / "disclosure_indicators.json").read_text())
     assert document["status"] == "provisional" and document["run"]["pack"] == "us"
-    assert ledger.verify(settings).ok
+    assert manifests.verify(settings).ok
     again = CliRunner().invoke(main, ["filing", "--period", "2025-06", "--provisional"], env=_env(settings))
     assert again.exit_code == 0 and "identical to the sealed filing" in again.output
 
@@ -177,7 +178,7 @@ def test_a_pack_changed_since_the_run_is_taken_from_the_archive(
     us_platform: Settings, tmp_path: Path
 ) -> None:
     """checks/us edited after the run: the filing still uses the pack files the run's manifest archived."""
-    from regwatch.filing import seal_filing
+    from regwatch.reporting.filing import seal_filing
 
     project = tmp_path / "project"
     ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__")

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from regwatch import ledger
 from regwatch.cli import main
 from regwatch.config import Settings
 from regwatch.demo import generate
+from regwatch.ledger import manifests
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -60,7 +60,7 @@ def test_a_lost_warehouse_is_refused_then_rebuilt_equal_to_a_clean_run(
     assert "warehouse.duckdb is missing, but the ledger holds 3 sealed runs" in lines[0]
     assert "`regwatch rebuild`" in lines[0]
     assert not (var / "warehouse.duckdb").exists()
-    assert len(ledger.manifests(Settings(REPO_ROOT, var, landing))) == 3  # nothing sealed
+    assert len(manifests.manifests(Settings(REPO_ROOT, var, landing))) == 3  # nothing sealed
 
     started = time.perf_counter()
     result = regwatch(var, "rebuild")
@@ -75,8 +75,8 @@ def test_a_lost_warehouse_is_refused_then_rebuilt_equal_to_a_clean_run(
     run_seconds = time.perf_counter() - started
     assert result.exit_code == 0, result.output
 
-    sealed = ledger.find(Settings(REPO_ROOT, var, landing), business_date=D4)
-    reference = ledger.find(Settings(REPO_ROOT, clean, landing), business_date=D4)
+    sealed = manifests.find(Settings(REPO_ROOT, var, landing), business_date=D4)
+    reference = manifests.find(Settings(REPO_ROOT, clean, landing), business_date=D4)
     assert sealed.run_id == reference.run_id
     assert [o["path"] for o in sealed.body["outputs"]] == [o["path"] for o in reference.body["outputs"]]
     for item in reference.body["outputs"]:

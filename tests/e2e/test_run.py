@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from regwatch.cli import main
 from regwatch.demo import generate
-from regwatch.demo_typologies import TYPOLOGY_RULES, WINDOW_RULES
-from regwatch.evaluate import is_detection_rule
+from regwatch.demo.evaluate import is_detection_rule
+from regwatch.demo.typologies import TYPOLOGY_RULES, WINDOW_RULES
 from tests.conftest import DAY, REPO_ROOT
 from tests.unit.test_ingest import BAD_LOANS
 
@@ -39,7 +39,7 @@ ALL_RULES = {
     "cn.aml.borrower_ring",
     "cn.aml.loan_proceeds_moved_on",
     "cn.aml.account_churn",
-    # Read back from the generated book (regwatch.demo_disclosures), not planted.
+    # Read back from the generated book (regwatch.demo.disclosures), not planted.
     "cn.disclosures.individual_borrower_limit",
     "cn.disclosures.entity_borrower_limit",
     "cn.disclosures.related_party_loan",
@@ -73,7 +73,7 @@ def platform_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
 
 
 def _attempt_customers(landing: Path) -> set[str]:
-    """Customers of the AMLworld attempts and benign look-alikes (regwatch.demo_laundering)."""
+    """Customers of the AMLworld attempts and benign look-alikes (regwatch.demo.laundering)."""
     customers: set[str] = set()
     for name in ("patterns.csv", "benign.csv"):
         with (landing / "_truth" / name).open(newline="") as handle:
@@ -186,7 +186,7 @@ def test_rules_evaluate_scores_every_laundering_pattern(
 ) -> None:
     """Issue 14 acceptance: the eight AMLworld patterns planted next to benign look-alikes;
     recall >= 0.9 per pattern, precision >= 0.8 per detection rule."""
-    from regwatch.demo_laundering import PATTERNS
+    from regwatch.demo.laundering import PATTERNS
 
     _, _, env = platform_run
     result = CliRunner().invoke(main, ["rules", "evaluate"], env=env)
@@ -210,7 +210,7 @@ def test_large_value_report_on_the_demo_platform(platform_run: tuple[Path, Path,
     import json
 
     from regwatch.config import Settings
-    from regwatch.large_value import validate_content
+    from regwatch.reporting.large_value import validate_content
 
     tmp, _, env = platform_run
     settings = Settings.from_env(env)

@@ -20,12 +20,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from regwatch import audit, ledger, pipeline, warehouse
-from regwatch.archive import Archive
+from regwatch import audit, pipeline, warehouse
 from regwatch.cli import main
 from regwatch.config import Settings
 from regwatch.demo import generate
 from regwatch.files import sha256_file
+from regwatch.ledger import manifests
+from regwatch.ledger.archive import Archive
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -56,15 +57,15 @@ def _published(settings: Settings) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _outputs(manifest: ledger.Manifest) -> dict[str, str]:
+def _outputs(manifest: manifests.Manifest) -> dict[str, str]:
     return {str(o["path"]): str(o["sha256"]) for o in manifest.body["outputs"]}
 
 
 def test_chain_verifies_and_every_manifest_names_its_loads(audited: Settings) -> None:
-    result = ledger.verify(audited)
+    result = manifests.verify(audited)
     assert result.ok, result.problems
     assert result.manifests == 3
-    chain = [ledger.read(p) for p in ledger.manifests(audited)]
+    chain = [manifests.read(p) for p in manifests.manifests(audited)]
     assert [len(m.body["loads"]) for m in chain] == [1, 2, 3]  # every load of D or earlier
     for m in chain:
         assert m.body["rule_pack"]["files"] and m.body["reference_data"]
@@ -82,7 +83,7 @@ def test_chain_verifies_and_every_manifest_names_its_loads(audited: Settings) ->
 def test_diff_of_consecutive_days_names_new_deliveries_not_restatements(audited: Settings) -> None:
     """Issue 15, point 9: every file of the next day was called "restated (load None -> ...)", and a
     large-cash alert was blamed on loans.csv (a row naming the customer as a borrower)."""
-    chain = [ledger.read(p) for p in ledger.manifests(audited)]
+    chain = [manifests.read(p) for p in manifests.manifests(audited)]
     first = next(m for m in chain if m.business_date == DAYS[0])
     second = next(m for m in chain if m.business_date == DAYS[1])
     differences = audit.diff(audited, first.run_id, second.run_id)
@@ -111,33 +112,33 @@ def test_killed_at_every_step_boundary_leaves_no_manifest_then_same_bytes(
     audited: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     day = DAYS[-1]
-    sealed = ledger.find(audited, business_date=day)
-    before_manifests = ledger.manifests(audited)
+    sealed = manifests.find(audited, business_date=day)
+    before_manifests = manifests.manifests(audited)
     before_published = _published(audited)
     # Kill after 1, 2, 3, 4 steps: each time no new manifest, the published files untouched.
     for done in range(1, len(pipeline.STEPS)):
         for step in pipeline.STEPS[:done]:
             step(day, audited)
-        assert ledger.manifests(audited) == before_manifests, f"killed after {done} steps"
+        assert manifests.manifests(audited) == before_manifests, f"killed after {done} steps"
         assert _published(audited) == before_published, f"killed after {done} steps"
 
     # Killed inside the last step, before its manifest is written.
     def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(ledger, "write_atomic", killed)
+    monkeypatch.setattr(manifests, "write_atomic", killed)
     with pytest.raises(KeyboardInterrupt):
         pipeline.seal_ledger(day, audited)
     monkeypatch.undo()
-    assert ledger.manifests(audited) == before_manifests
+    assert manifests.manifests(audited) == before_manifests
     assert _published(audited) == before_published
     # Run again from the start: the same bytes as the uninterrupted run.
     pipeline.run_day(day, audited)
-    again = ledger.read(ledger.manifests(audited)[-1])
+    again = manifests.read(manifests.manifests(audited)[-1])
     assert again.run_id == sealed.run_id
     assert _outputs(again) == _outputs(sealed)
     assert _published(audited) == before_published
-    assert ledger.verify(audited).ok
+    assert manifests.verify(audited).ok
 
 
 def _flip(path: Path) -> bytes:
@@ -151,7 +152,7 @@ def _flip(path: Path) -> bytes:
 )
 def test_one_changed_byte_anywhere_is_named(audited: Settings, kind: str) -> None:
     archive = Archive.of(audited)
-    manifest = ledger.read(ledger.manifests(audited)[1])
+    manifest = manifests.read(manifests.manifests(audited)[1])
     if kind == "input":
         sha = next(i["sha256"] for i in manifest.body["inputs"] if i["file_name"] == "loans")
         target, expected = (
@@ -172,7 +173,7 @@ def test_one_changed_byte_anywhere_is_named(audited: Settings, kind: str) -> Non
         item = next(s for s in manifest.body["state"] if s["table"] == "results.exceptions")
         target, expected = archive.path(item["sha256"]), "results snapshot results.exceptions"
     elif kind == "manifest":
-        last = ledger.manifests(audited)[-1]  # the head has no successor: its own digest catches it
+        last = manifests.manifests(audited)[-1]  # the head has no successor: its own digest catches it
         target, expected = last, f"{last.name}: was altered"
     else:
         target = audited.published_reports_dir / "2025-06-03" / "daily_exceptions.html"
@@ -184,11 +185,11 @@ def test_one_changed_byte_anywhere_is_named(audited: Settings, kind: str) -> Non
         first = result.stderr.splitlines()[0]
         assert expected in first, first
         if kind not in ("manifest", "published"):  # named by the first manifest that records it
-            named_by = ledger.manifests(audited)[0 if kind in ("load record", "rule-pack file") else 1]
+            named_by = manifests.manifests(audited)[0 if kind in ("load record", "rule-pack file") else 1]
             assert first.startswith(f"regwatch: audit: {named_by.name}: "), first
     finally:
         target.write_bytes(original)
-    assert ledger.verify(audited).ok
+    assert manifests.verify(audited).ok
 
 
 def _changed_pack(settings: Settings, tmp_path: Path, day: date) -> tuple[Settings, str, str]:
@@ -197,7 +198,7 @@ def _changed_pack(settings: Settings, tmp_path: Path, day: date) -> tuple[Settin
     The large-cash line is a pack parameter the dbt model reads (pack_param): raised a
     thousandfold, the large-cash rule stops firing; a rate-cap rule is retired on ``day``.
     """
-    sealed = ledger.find(settings, business_date=day)
+    sealed = manifests.find(settings, business_date=day)
     fired = {rule for rule, _ in audit._exceptions(sealed, Archive.of(settings))}
     reparameterised = "cn.aml.large_cash"
     retired = next(r for r in sorted(fired) if r.startswith("cn.rate_caps."))
@@ -224,10 +225,10 @@ def _changed_pack(settings: Settings, tmp_path: Path, day: date) -> tuple[Settin
 
 def test_retired_and_reparameterised_rules_explain_every_change(audited: Settings, tmp_path: Path) -> None:
     day = DAYS[1]
-    old = ledger.find(audited, business_date=day)
+    old = manifests.find(audited, business_date=day)
     changed, retired, reparameterised = _changed_pack(audited, tmp_path, day)
     pipeline.run_day(day, changed)
-    new = ledger.read(ledger.manifests(audited)[-1])
+    new = manifests.read(manifests.manifests(audited)[-1])
     differences = audit.diff(audited, old.run_id, new.run_id)
     assert differences.code_change is None and not differences.restatements
     by_rule = {c.rule_id for c in differences.changes}
@@ -249,7 +250,7 @@ def test_retired_and_reparameterised_rules_explain_every_change(audited: Setting
     }
     html = current.report.read_text()
     assert "NOT reproduced" in html and "rule retired" in html
-    assert ledger.verify(audited).ok
+    assert manifests.verify(audited).ok
 
 
 def _restate_loans(settings: Settings, day: date, count: int) -> list[str]:
@@ -271,12 +272,12 @@ def _restate_loans(settings: Settings, day: date, count: int) -> list[str]:
 
 def test_restated_date_keeps_both_loads_and_reruns_reproduce_the_old_runs(audited: Settings) -> None:
     first_day = DAYS[0]
-    old_first = ledger.find(audited, business_date=first_day)
-    old_last = ledger.find(audited, business_date=DAYS[-1])
+    old_first = manifests.find(audited, business_date=first_day)
+    old_last = manifests.find(audited, business_date=DAYS[-1])
     restated = _restate_loans(audited, first_day, 3)
     assert len(restated) == 3
     pipeline.run_day(first_day, audited)
-    new_first = ledger.read(ledger.manifests(audited)[-1])
+    new_first = manifests.read(manifests.manifests(audited)[-1])
     assert new_first.run_id != old_first.run_id
     with warehouse.connect(audited.warehouse_path, read_only=True) as con:
         loads = con.execute(
@@ -311,4 +312,4 @@ def test_restated_date_keeps_both_loads_and_reruns_reproduce_the_old_runs(audite
     )
     assert result.exit_code == 0, result.output
     assert "loans.csv restated" in result.output and "UNEXPLAINED" not in result.output
-    assert ledger.verify(audited).ok
+    assert manifests.verify(audited).ok

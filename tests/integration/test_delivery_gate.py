@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from regwatch import pipeline
 from regwatch.cli import main
 from regwatch.config import Settings
-from regwatch.delivery import DeliveryRejectedError
+from regwatch.ingest.delivery import DeliveryRejectedError
 from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from regwatch import cli, pipeline
 from regwatch.config import Settings
-from regwatch.filing import FilingError, validate_document
+from regwatch.reporting.filing import FilingError, validate_document
 from tests.conftest import GOOD_ROWS, REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,7 @@ def test_a_failing_filing_still_seals_the_aml_results_and_fails_loudly(
     def broken(document: dict[str, object], settings: Settings) -> None:
         raise FilingError("filing JSON breaks filing_disclosure.schema.json at indicators/0/value: planted")
 
-    monkeypatch.setattr("regwatch.filing.validate_document", broken)
+    monkeypatch.setattr("regwatch.reporting.filing.validate_document", broken)
     monkeypatch.setenv("REGWATCH_HOME", str(REPO_ROOT))
     monkeypatch.setenv("REGWATCH_VAR", str(tmp_path / "var"))
     monkeypatch.setenv("REGWATCH_LANDING", str(landing))

@@ -17,7 +17,7 @@ import pytest
 
 from regwatch import pipeline
 from regwatch.config import Settings
-from regwatch.large_value import validate_content
+from regwatch.reporting.large_value import validate_content
 from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
 
 pytestmark = pytest.mark.integration

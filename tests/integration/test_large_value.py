@@ -19,8 +19,8 @@ import pytest
 
 from regwatch import pipeline
 from regwatch.config import Settings
-from regwatch.large_value import validate_content
-from regwatch.report import ReportError
+from regwatch.reporting.large_value import validate_content
+from regwatch.reporting.render import ReportError
 from tests.conftest import DAY, REPO_ROOT
 from tests.helpers import query
 
@@ -302,7 +302,7 @@ def test_unmasked_runs_show_the_id_number(runs: dict[str, Settings], tmp_path: P
 
 def test_a_degraded_delivery_is_marked_in_the_json(runs: dict[str, Settings], tmp_path: Path) -> None:
     """A date run with --accept-degraded: the large-value JSON says so (it carried no mark at all)."""
-    from regwatch.large_value import large_value_content
+    from regwatch.reporting.large_value import large_value_content
 
     complete = json.loads(
         (runs["cn"].reports_dir / DAY.isoformat() / "large_value_transactions.json").read_text(

@@ -28,7 +28,7 @@ import pytest
 
 from regwatch import pipeline
 from regwatch.config import Settings
-from regwatch.filing import folder_for
+from regwatch.reporting.filing import folder_for
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration

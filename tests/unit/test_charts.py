@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date
 
-from regwatch.charts import Marker, Series, _nice_max, bar_chart, line_chart
-from regwatch.report import html_to_pdf
+from regwatch.reporting.charts import Marker, Series, _nice_max, bar_chart, line_chart
+from regwatch.reporting.render import html_to_pdf
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -104,7 +104,7 @@ def test_apr_without_a_solution_is_one_line(tmp_path: Path) -> None:
 def _error_classes() -> dict[str, tuple[str, ...]]:
     """Every public error class of the package (by ``ast``, nothing imported) and its bases' names."""
     found: dict[str, tuple[str, ...]] = {}
-    for path in sorted((REPO_ROOT / "src" / "regwatch").glob("*.py")):
+    for path in sorted((REPO_ROOT / "src" / "regwatch").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.ClassDef)

@@ -14,9 +14,10 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from regwatch import consistency, warehouse
+from regwatch import warehouse
 from regwatch.cli import main
 from regwatch.config import Settings
+from regwatch.ledger import consistency
 
 D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
 

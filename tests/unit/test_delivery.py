@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from regwatch.delivery import DeliveryPolicy, assess
 from regwatch.files import sha256_bytes
-from regwatch.ingest import FileLoad, IngestResult
+from regwatch.ingest.delivery import DeliveryPolicy, assess
+from regwatch.ingest.load import FileLoad, IngestResult
 
 DAY = date(2025, 6, 2)
 POLICY = DeliveryPolicy()

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from regwatch import demo_disclosures as dd
+from regwatch.demo import disclosures as dd
 from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT
 

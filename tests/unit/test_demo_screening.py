@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from regwatch import demo_screening as ds
 from regwatch.contract import CONTRACTS
 from regwatch.demo import _BUSINESSES, _CITIES, _TRADE_NAMES, business_days, generate
-from regwatch.demo_base import SURNAMES, SYLLABLES
+from regwatch.demo import screening as ds
+from regwatch.demo.base import SURNAMES, SYLLABLES
 from regwatch.rules import load_pack
 from regwatch.screening import score_matrix
 from tests.conftest import REPO_ROOT
@@ -244,7 +244,7 @@ def test_a_derived_proceeds_case_keeps_its_transfers_whole() -> None:
     derived; then the malformed-row planter corrupted the rent debit (direction ``in``), ingest
     quarantined it and the mart rightly saw 3,646 (72.9 %). A derived row's transfers are now
     protected like every planted case's rows, so the truth holds on the delivered files."""
-    from regwatch.demo_base import part
+    from regwatch.demo.base import part
 
     columns = {c: [] for c in CONTRACTS["transactions"].column_names}
 

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regwatch.demo import business_days, generate
-from regwatch.demo_typologies import (
+from regwatch.demo.typologies import (
     CYCLE_RULE,
     DORMANT_RULE,
     FAN_IN_RULE,

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from regwatch import warehouse
 from regwatch.cli import main
 from regwatch.config import Settings
-from regwatch.evaluate import evaluate, evaluate_patterns, is_detection_rule
+from regwatch.demo.evaluate import evaluate, evaluate_patterns, is_detection_rule
 from tests.conftest import REPO_ROOT
 
 PATTERNS = """attempt_id,pattern,customer_ids,first_date,last_date,size,amount_cny,expected_rule_ids,detail

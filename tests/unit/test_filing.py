@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from regwatch.filing import FilingError, Period, _as_of, closing_business_date, quarter_of
+from regwatch.reporting.filing import FilingError, Period, _as_of, closing_business_date, quarter_of
 
 
 def test_periods_parse_months_and_quarters() -> None:
@@ -72,7 +72,7 @@ def test_money_is_in_the_unit_of_the_pack_and_an_unknown_total_is_null() -> None
 
     import jsonschema
 
-    from regwatch import filing
+    from regwatch.reporting import filing
     from tests.conftest import REPO_ROOT
 
     assert filing._number(Decimal("1234.5"), "USD") == "1234.50"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regwatch import warehouse
-from regwatch.ingest import MissingInputError, ingest_day
+from regwatch.ingest.load import MissingInputError, ingest_day
 from tests.conftest import DAY, GOOD_ROWS
 
 LOAN = GOOD_ROWS["loans"].splitlines()[1]
@@ -165,8 +165,8 @@ def test_parquet_input_is_checked_like_csv(make_landing: Callable[..., Path], tm
 def test_a_restated_delivery_is_a_new_load_and_the_old_one_stays(
     make_landing: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from regwatch.archive import Archive
-    from regwatch.ingest import current_load_id
+    from regwatch.ingest.load import current_load_id
+    from regwatch.ledger.archive import Archive
 
     archive = Archive(tmp_path / "archive")
     landing = make_landing()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from regwatch import warehouse
-from regwatch.ingest import FileLoad, IngestError, IngestResult, MissingInputError, ingest_day
+from regwatch.ingest.load import FileLoad, IngestError, IngestResult, MissingInputError, ingest_day
 from tests.conftest import DAY, GOOD_ROWS
 
 TXN_HEADER = GOOD_ROWS["transactions"].splitlines()[0]

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from regwatch import warehouse
-from regwatch.archive import Archive
 from regwatch.config import Settings
 from regwatch.contract import CONTRACTS
 from regwatch.demo import generate
-from regwatch.ingest import FileLoad, IngestError, IngestResult, ingest_day
+from regwatch.ingest.load import FileLoad, IngestError, IngestResult, ingest_day
+from regwatch.ledger.archive import Archive
 from tests.conftest import DAY, GOOD_ROWS
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -329,7 +329,7 @@ def test_a_rerun_restores_the_declared_encodings_from_the_archive(tmp_path: Path
     """``audit rerun`` rebuilds the landing folder from the archive: the manifest comes back with the
     files, so the load is read the same way and keeps its load id."""
     from regwatch.audit import _restore_landing
-    from regwatch.ledger import Manifest
+    from regwatch.ledger.manifests import Manifest
 
     text = TXN_HEADER + "\nT1,A1,2025-06-02 11:00:00,credit,5.00,EUR,transfer,,Café Müller,DE,\n"
     files = {"transactions": text.encode("latin-1"), "_delivery.yml": b"encoding: {transactions: latin-1}\n"}

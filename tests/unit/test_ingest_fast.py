@@ -1,6 +1,6 @@
 """The DuckDB fast path of CSV staging gives exactly the reference parser's result.
 
-The reference is :func:`regwatch.ingest._parse_csv` (Python's csv module). The fast
+The reference is :func:`regwatch.ingest.load._parse_csv` (Python's csv module). The fast
 path must stage the same rows with the same row numbers and reject the same lines
 for the same reasons, or decline (return None) so the reference runs instead.
 """
@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regwatch import ingest, warehouse
+from regwatch import warehouse
 from regwatch.contract import CONTRACTS
 from regwatch.demo import generate
+from regwatch.ingest import load
 
 TXN = CONTRACTS["transactions"]
 COLUMNS = list(TXN.column_names)
@@ -42,14 +43,14 @@ def _both(con: duckdb.DuckDBPyConnection, path: Path, data: bytes) -> tuple[Any,
     """(fast, reference): each as (header, rejects, rows_read, physical lines, blank lines, staged columns,
     staged rows); fast may be None."""
     path.write_bytes(data)
-    fast = ingest._stage_csv_fast(con, TXN, path, data)
+    fast = load._stage_csv_fast(con, TXN, path, data)
     fast_result = None
     if fast is not None:
         fast_result = (fast.header, fast.rejects, fast.rows_read, *_lines(fast), *_staged(con))
-        ingest._drop_staged(con)
-    ref = ingest._stage_csv_reference(con, TXN, data)
+        load._drop_staged(con)
+    ref = load._stage_csv_reference(con, TXN, data)
     ref_result = (ref.header, ref.rejects, ref.rows_read, *_lines(ref), *_staged(con))
-    ingest._drop_staged(con)
+    load._drop_staged(con)
     return fast_result, ref_result
 
 
@@ -147,9 +148,9 @@ def test_fast_path_equals_the_reference_parser(
     """Damaged files included: broken and multi-line quotes, NUL bytes, oversized fields."""
     data, eligible = case
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ingest, "_MAX_FIELD", 40)
+        patch.setattr(load, "_MAX_FIELD", 40)
         fast, ref = _both(con, tmp_path / "transactions.csv", data)
-        parsed = ingest._parse_csv(data)
+        parsed = load._parse_csv(data)
     if eligible:
         assert fast is not None, "the fast path declined a file it handles"
     if fast is not None:
@@ -159,8 +160,8 @@ def test_fast_path_equals_the_reference_parser(
     numbers = sorted([n for n, _ in parsed.rows] + [r[0] for r in parsed.rejects])
     assert len(set(numbers)) == len(numbers) == parsed.rows_read
     assert parsed.physical_lines == parsed.blank_lines + parsed.record_lines
-    header_lines = 1 if ingest._physical_lines(_text(data)) else 0
-    assert header_lines + parsed.physical_lines == len(ingest._physical_lines(_text(data)))
+    header_lines = 1 if load._physical_lines(_text(data)) else 0
+    assert header_lines + parsed.physical_lines == len(load._physical_lines(_text(data)))
 
 
 def _text(data: bytes) -> str:
@@ -171,9 +172,9 @@ def test_fast_path_with_small_buffers_read_in_parallel(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many DuckDB buffers (read by both cores): rows keep file order, numbers stay exact."""
-    monkeypatch.setattr(ingest, "_CSV_BUFFER_SIZE", 4096)
-    monkeypatch.setattr(ingest, "_CSV_MAX_LINE", 1024)
-    monkeypatch.setattr(ingest, "_UTF8_PIECE", 1000)
+    monkeypatch.setattr(load, "_CSV_BUFFER_SIZE", 4096)
+    monkeypatch.setattr(load, "_CSV_MAX_LINE", 1024)
+    monkeypatch.setattr(load, "_UTF8_PIECE", 1000)
     rng = random.Random(5)
     lines = [",".join(COLUMNS).encode()]
     for i in range(12_000):
@@ -234,7 +235,7 @@ def test_whole_days_of_the_demo_platform_load_the_same_either_way(
         missing -= {r[3] for r in marked if r[1] == best}
 
     used: list[bool] = []
-    real_fast: Callable[..., Any] = ingest._stage_csv_fast
+    real_fast: Callable[..., Any] = load._stage_csv_fast
 
     def counting(*args: Any) -> Any:
         result = real_fast(*args)
@@ -242,10 +243,10 @@ def test_whole_days_of_the_demo_platform_load_the_same_either_way(
         return result
 
     def tables(path: Path, fast: bool) -> dict[str, list[tuple[Any, ...]]]:
-        monkeypatch.setattr(ingest, "_stage_csv_fast", counting if fast else lambda *args: None)
+        monkeypatch.setattr(load, "_stage_csv_fast", counting if fast else lambda *args: None)
         with warehouse.connect(path) as con:
             for day in days:
-                ingest.ingest_day(con, landing, date.fromisoformat(day))
+                load.ingest_day(con, landing, date.fromisoformat(day))
             names = ["quarantine.rows", "results.load_log", *(f"raw.{n}" for n in CONTRACTS)]
             return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from regwatch import warehouse
 from regwatch.contract import CONTRACTS
-from regwatch.ingest import IngestError, ingest_day
+from regwatch.ingest.load import IngestError, ingest_day
 from tests.conftest import DAY, GOOD_ROWS
 
 FILES: dict[str, str] = {

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from regwatch import ledger
-from regwatch.archive import Archive, ArchiveError
 from regwatch.config import Settings
 from regwatch.files import sha256_bytes
+from regwatch.ledger import manifests
+from regwatch.ledger.archive import Archive, ArchiveError
 
 
 def test_archive_is_content_addressed_and_write_once(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def _chain(settings: Settings, days: int = 3) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(f"rule_id,entity_key,message\nr,L{number},m\n")
         data = f"loans of {day}".encode()
-        ledger.seal(
+        manifests.seal(
             settings,
             business_date=day,
             run_id=f"{day:%Y%m%d}-r{number}",
@@ -56,22 +56,22 @@ def _chain(settings: Settings, days: int = 3) -> None:
             outputs=[out],
             outputs_root=staging,
             tool_versions={"duckdb": "2"},
-            pack_files=ledger.archive_tree(archive, pack),
+            pack_files=manifests.archive_tree(archive, pack),
         )
 
 
 def test_chain_of_staged_outputs_verifies_and_publishes(settings: Settings) -> None:
     _chain(settings)
-    result = ledger.verify(settings)
+    result = manifests.verify(settings)
     assert result.ok, result.problems
     assert (result.manifests, result.outputs) == (3, 3)
     assert result.summary.startswith("ledger ok: 3 manifests chained, 7 archived objects and 3 outputs")
     published = settings.published_reports_dir / "2025-06-03" / "daily_exceptions.csv"
     assert published.read_text().endswith("r,L1,m\n")
-    found = ledger.find(settings, business_date=date(2025, 6, 3))
+    found = manifests.find(settings, business_date=date(2025, 6, 3))
     assert found.run_id == "20250603-r1" and found.output("daily_exceptions.csv") is not None
-    with pytest.raises(ledger.RunNotFoundError):
-        ledger.find(settings, "nope")
+    with pytest.raises(manifests.RunNotFoundError):
+        manifests.find(settings, "nope")
 
 
 @hypothesis_settings(
@@ -84,18 +84,18 @@ def test_any_changed_byte_of_any_manifest_is_found(
     var = tmp_path_factory.mktemp("var")
     settings = Settings(project_root=var, var_dir=var, landing_dir=var / "landing")
     _chain(settings)
-    target = ledger.manifests(settings)[which]
+    target = manifests.manifests(settings)[which]
     data = bytearray(target.read_bytes())
     index = int(position * len(data))
     data[index] ^= 1 << bit
     target.write_bytes(bytes(data))
-    result = ledger.verify(settings)
+    result = manifests.verify(settings)
     assert not result.ok
     assert result.problems[0].startswith(target.name), result.problems
 
 
 def test_a_missing_manifest_breaks_the_chain(settings: Settings) -> None:
     _chain(settings)
-    ledger.manifests(settings)[1].unlink()
-    problems = ledger.verify(settings).problems
+    manifests.manifests(settings)[1].unlink()
+    problems = manifests.verify(settings).problems
     assert problems[0].startswith("000003_2025-06-04_20250604-r2.json: sequence 3 where 2 was expected")

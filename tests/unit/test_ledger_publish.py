@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from regwatch import ledger
-from regwatch.archive import Archive
 from regwatch.config import Settings
+from regwatch.ledger import manifests
+from regwatch.ledger.archive import Archive
 
 
 def _seal(settings: Settings, number: int, text: str) -> None:
@@ -25,7 +25,7 @@ def _seal(settings: Settings, number: int, text: str) -> None:
     out = staging / day.isoformat() / "daily_exceptions.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    ledger.seal(
+    manifests.seal(
         settings,
         business_date=day,
         run_id=f"20250602-r{number}",
@@ -44,8 +44,8 @@ def test_verify_waits_for_a_seal_that_is_publishing(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seal(settings, 1, "first\n")
-    assert ledger.verify(settings).ok
-    original = ledger.publish
+    assert manifests.verify(settings).ok
+    original = manifests.publish
     manifest_written = threading.Event()
 
     def slow_publish(archive: Archive, sha256: str, target: Path) -> None:
@@ -53,11 +53,11 @@ def test_verify_waits_for_a_seal_that_is_publishing(
         time.sleep(1.0)  # the new manifest is on disk, the published file still the old one
         original(archive, sha256, target)
 
-    monkeypatch.setattr(ledger, "publish", slow_publish)
+    monkeypatch.setattr(manifests, "publish", slow_publish)
     sealing = threading.Thread(target=_seal, args=(settings, 2, "second\n"))
     sealing.start()
     assert manifest_written.wait(10)
-    result = ledger.verify(settings)
+    result = manifests.verify(settings)
     sealing.join()
     assert result.ok, result.problems
-    assert ledger.verify(settings).manifests == 2
+    assert manifests.verify(settings).manifests == 2

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regwatch.masking import mask_id_number, mask_phone, mask_record, mask_text
+from regwatch.reporting.masking import mask_id_number, mask_phone, mask_record, mask_text
 
 ID_18 = re.compile(r"[0-9]{17}[0-9X]")
 MOBILE = re.compile(r"1[3-9][0-9]{9}")

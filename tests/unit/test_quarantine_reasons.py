@@ -8,7 +8,7 @@ import pytest
 
 from regwatch import alerts, warehouse
 from regwatch.config import Settings
-from regwatch.daily_report import daily_context
+from regwatch.reporting.daily import daily_context
 
 DAY = date(2025, 6, 2)
 RUN = "20250602-abcdef123456"
@@ -33,7 +33,7 @@ RUN = "20250602-abcdef123456"
     ],
 )
 def test_reason_class(reason: str, expected: str) -> None:
-    from regwatch.daily_report import reason_class
+    from regwatch.reporting.daily import reason_class
 
     assert reason_class(reason) == expected
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from regwatch import alerts, ledger, warehouse
+from regwatch import alerts, warehouse
 from regwatch.config import Settings
-from regwatch.daily_report import render_daily
+from regwatch.ledger import manifests
+from regwatch.reporting.daily import render_daily
 
 DAY = date(2025, 6, 2)
 RUN = "20250602-abcdef123456"
@@ -71,7 +72,7 @@ def test_unmasked_for_authorised_runs(filled: Settings) -> None:
 
 
 def _seal(settings: Settings, day: date, outputs: list[Path], root: Path | None = None) -> Path:
-    return ledger.seal(
+    return manifests.seal(
         settings,
         business_date=day,
         run_id=f"{day:%Y%m%d}-x",
@@ -93,19 +94,19 @@ def test_ledger_chain_verifies_and_names_the_altered_file(settings: Settings) ->
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(f"report {number}")
         _seal(settings, date(2025, 6, number + 2), [out], staging)
-    result = ledger.verify(settings)
+    result = manifests.verify(settings)
     assert result.ok and result.manifests == 3 and result.outputs == 3
     published = settings.published_reports_dir / "2025-06-03" / "daily_exceptions.html"
     assert published.read_text() == "report 1"  # published from the archive after sealing
     published.write_text("report 1 edited")
-    assert ledger.verify(settings).problems == (
+    assert manifests.verify(settings).problems == (
         "published reports/2025-06-03/daily_exceptions.html was altered "
         "(sha256 differs from 000002_2025-06-03_20250603-x.json)",
     )
     published.write_text("report 1")
-    first = ledger.manifests(settings)[0]
+    first = manifests.manifests(settings)[0]
     first.write_text(first.read_text().replace('"sequence": 1', '"sequence": 1 '))
-    problems = ledger.verify(settings).problems
+    problems = manifests.verify(settings).problems
     assert problems == (
         "000001_2025-06-02_20250602-x.json: was altered (not in the canonical form it was sealed in)",
         "000002_2025-06-03_20250603-x.json: previous manifest 000001_2025-06-02_20250602-x.json was altered (sha256 differs)",

@@ -19,7 +19,7 @@ from datetime import date
 
 from regwatch import alerts, warehouse
 from regwatch.config import Settings
-from regwatch.daily_report import render_daily
+from regwatch.reporting.daily import render_daily
 
 DAY = date(2025, 6, 2)
 RUN = "20250602-abcdef123456"

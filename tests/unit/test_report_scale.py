@@ -26,7 +26,7 @@ from pypdf import PdfReader
 
 from regwatch import alerts, warehouse
 from regwatch.config import Settings
-from regwatch.daily_report import render_daily
+from regwatch.reporting.daily import render_daily
 
 D1, D2 = date(2025, 6, 2), date(2025, 6, 3)
 RUNS = {D1: "20250602-abcdef123456", D2: "20250603-abcdef123456"}
@@ -172,7 +172,7 @@ def test_findings_show_non_zero_legs_and_list_names(
 
 
 def test_finding_text() -> None:
-    from regwatch.daily_report import finding
+    from regwatch.reporting.daily import finding
 
     titles = {"fatf_increased_monitoring": "FATF Jurisdictions under Increased Monitoring"}
     assert finding("Cash credit: CNY 50,000.00 and USD 0.00 (foreign legs) in 3", titles) == (

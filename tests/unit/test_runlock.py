@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from regwatch import runlock
 from regwatch.cli import main
+from regwatch.ledger import runlock
 
 _HOLDER = textwrap.dedent(
     """
     import os, sys, time
     from datetime import date
     from pathlib import Path
-    from regwatch.runlock import hold
+    from regwatch.ledger.runlock import hold
     var, mode = Path(sys.argv[1]), sys.argv[2]
     with hold(var, "regwatch run", [date(2025, 6, 5)]):
         if mode == "fork":  # a child inherits the open lock file, then the holder exits
@@ -150,7 +150,7 @@ def test_a_writer_waits_for_readers_already_inside(tmp_path: Path) -> None:
     with runlock.reading(var) as direct:
         assert direct is True
         code = (
-            "import sys, time; from pathlib import Path; from regwatch.runlock import hold; "
+            "import sys, time; from pathlib import Path; from regwatch.ledger.runlock import hold; "
             "t = time.perf_counter(); h = hold(Path(sys.argv[1]), 'regwatch run'); h.__enter__(); "
             "print(round(time.perf_counter() - t, 2))"
         )

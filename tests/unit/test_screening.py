@@ -229,7 +229,7 @@ def test_the_screening_fixture_recall_and_false_positive_rate() -> None:
     Every true variant reaches a reviewer (recall at the review floor), and an alert
     (the match threshold) is rarely raised on another person.
     """
-    from regwatch.evaluate import evaluate_screening
+    from regwatch.demo.evaluate import evaluate_screening
     from regwatch.rules import load_pack
     from tests.conftest import REPO_ROOT
 
@@ -248,11 +248,13 @@ def test_rules_evaluate_prints_the_screening_fixture(
 ) -> None:
     from click.testing import CliRunner
 
-    import regwatch.evaluate
+    import regwatch.demo.evaluate
     from regwatch.cli import main
     from tests.conftest import REPO_ROOT
 
-    monkeypatch.setattr(regwatch.evaluate, "evaluate", lambda settings, truth: [])  # no platform run needed
+    monkeypatch.setattr(
+        regwatch.demo.evaluate, "evaluate", lambda settings, truth: []
+    )  # no platform run needed
     env = {"REGWATCH_HOME": str(REPO_ROOT), "REGWATCH_VAR": str(tmp_path)}
     result = CliRunner().invoke(main, ["rules", "evaluate"], env=env)
     assert result.exit_code == 0, result.output

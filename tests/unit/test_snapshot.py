@@ -19,9 +19,10 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from regwatch import snapshot, warehouse
+from regwatch import warehouse
 from regwatch.cli import main
 from regwatch.config import Settings
+from regwatch.ledger import snapshot
 
 D1, D2 = date(2025, 6, 2), date(2025, 6, 3)
 
@@ -31,7 +32,7 @@ _RUN = textwrap.dedent(
     from datetime import date
     from pathlib import Path
     import duckdb
-    from regwatch.runlock import hold
+    from regwatch.ledger.runlock import hold
     var = Path(sys.argv[1])
     with hold(var, "regwatch run", [date(2025, 6, 3)]):
         con = duckdb.connect(str(var / "warehouse.duckdb"))

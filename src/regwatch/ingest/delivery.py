@@ -1,6 +1,6 @@
 """The delivery verdict: is a business date's delivery fit to compute on, before anything is computed?
 
-Ingest records what became of each file (:class:`regwatch.ingest.FileLoad`); this
+Ingest records what became of each file (:class:`regwatch.ingest.load.FileLoad`); this
 module judges the delivery as a whole, per file and per date, against the rule pack's
 delivery policy (``max_quarantined_share``, ``min_quarantined_records``,
 ``files_allowed_empty`` in ``_pack.yml``). A file that blocks the run:
@@ -34,7 +34,7 @@ from typing import Any, Literal
 import duckdb
 
 from regwatch.contract import CONTRACTS
-from regwatch.ingest import FileLoad, IngestResult
+from regwatch.ingest.load import FileLoad, IngestResult
 
 FileVerdictStatus = Literal["loaded", "loaded_with_quarantine", "rejected", "empty", "missing", "unknown"]
 DateVerdict = Literal["complete", "degraded", "rejected"]

@@ -5,7 +5,7 @@ files of :mod:`regwatch.contract`) and ``_truth/`` next to them: the planted cas
 that must fire (``planted.csv``), the near misses that must not
 (``near_misses.csv``), every malformed row (``malformed.csv``), file-level
 quirks (``file_issues.csv``), the AMLworld laundering attempts (``patterns.csv``) and
-their benign look-alikes (``benign.csv``, see :mod:`regwatch.demo_laundering`). The pipeline never reads ``_truth/``.
+their benign look-alikes (``benign.csv``, see :mod:`regwatch.demo.laundering`). The pipeline never reads ``_truth/``.
 
 Everything is drawn from ``numpy.random.default_rng(seed)`` in a fixed order and
 written as bytes, so the same arguments give byte-identical files. Work is
@@ -41,15 +41,15 @@ import numpy.typing as npt
 
 from regwatch.apr import annual_rates
 from regwatch.contract import CONTRACTS, REQUIRED_FILES
-from regwatch.demo_base import DAY_SECONDS as _DAY_SECONDS
-from regwatch.demo_base import Customers as _Customers
-from regwatch.demo_base import Table as _Table
-from regwatch.demo_base import iso as _iso
-from regwatch.demo_base import part as _part
-from regwatch.demo_base import person_names as _person_names
-from regwatch.demo_base import stamps as _stamps
-from regwatch.demo_base import table as _table
-from regwatch.demo_disclosures import disclosure_truth
+from regwatch.demo.base import DAY_SECONDS as _DAY_SECONDS
+from regwatch.demo.base import Customers as _Customers
+from regwatch.demo.base import Table as _Table
+from regwatch.demo.base import iso as _iso
+from regwatch.demo.base import part as _part
+from regwatch.demo.base import person_names as _person_names
+from regwatch.demo.base import stamps as _stamps
+from regwatch.demo.base import table as _table
+from regwatch.demo.disclosures import disclosure_truth
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -311,7 +311,7 @@ def _customers(
 
     # Devices: most accounts their own; about 1 % of customers in households of two
     # sharing one. Rings of three or more borrowers are planted, with their truth, by
-    # regwatch.demo_screening (the draws below are those of earlier versions, which put
+    # regwatch.demo.screening (the draws below are those of earlier versions, which put
     # 3-5 customers on a device, so the rest of the platform is drawn as before).
     device = [f"DV{v:012x}" for v in rng.integers(0, 2**48, m).tolist()]
     ring_members = rng.permutation(n)[: max(0, int(n * 0.03))].tolist()
@@ -1717,8 +1717,8 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
 
 def _case_prefix(rule_id: str) -> str:
     """Case ids by family: RC rate caps, DS disclosures, SC screening, TY typologies, LC large-value."""
-    from regwatch.demo_screening import RULES as SCREENING_RULES
-    from regwatch.demo_typologies import TYPOLOGY_RULES, WINDOW_RULES
+    from regwatch.demo.screening import RULES as SCREENING_RULES
+    from regwatch.demo.typologies import TYPOLOGY_RULES, WINDOW_RULES
 
     if rule_id.startswith("cn.rate_caps."):
         return "RC"
@@ -1763,8 +1763,8 @@ def generate(
     book = _loans(rng, loans, days, cust, reference_dir)
     cases = _plan_cash(rng, cust, n_days, accounts, fx)
     transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases, missing_rate)
-    # AML typologies (regwatch.demo_typologies): own random stream, own customers.
-    from regwatch import demo_typologies
+    # AML typologies (regwatch.demo.typologies): own random stream, own customers.
+    from regwatch.demo import typologies as demo_typologies
 
     typologies = demo_typologies.plant(
         np.random.default_rng([seed, 4]),
@@ -1786,8 +1786,8 @@ def generate(
     accounts_table.protected = np.array(
         [a in planted_accounts for a in accounts_table.columns["account_id"]], np.bool_
     )
-    from regwatch.demo_screening import plant as plant_screening
-    from regwatch.demo_screening import write_deliveries
+    from regwatch.demo.screening import plant as plant_screening
+    from regwatch.demo.screening import write_deliveries
 
     busy = {cust.ids[c.customer] for c in cases} | {
         customer
@@ -1877,7 +1877,7 @@ def generate(
     near = [(f"NM{n:05d}", *r[1:]) for n, r in enumerate(near, 1)]
     _write_csv(truth_dir / "planted.csv", TRUTH_COLUMNS, planted)
     _write_csv(truth_dir / "near_misses.csv", TRUTH_COLUMNS, near)
-    from regwatch.demo_laundering import BENIGN_COLUMNS, PATTERN_COLUMNS
+    from regwatch.demo.laundering import BENIGN_COLUMNS, PATTERN_COLUMNS
 
     _write_csv(truth_dir / "patterns.csv", PATTERN_COLUMNS, typologies.patterns)
     _write_csv(truth_dir / "benign.csv", BENIGN_COLUMNS, typologies.benign)

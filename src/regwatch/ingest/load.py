@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from regwatch.archive import Archive
 from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, Column, FileContract
 from regwatch.files import sha256_bytes
+from regwatch.ledger.archive import Archive
 from regwatch.warehouse import delete_partition, transaction
 
 _SUFFIXES = (".csv", ".parquet")

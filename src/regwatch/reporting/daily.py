@@ -14,7 +14,7 @@ every other alert one line each up to :data:`PRINT_LINES` per list and then one 
 per rule, so its page count is bounded whatever the number of alerts.
 
 Everything comes from the warehouse (the alert snapshot of the date, not the clock),
-is sorted, and goes through :mod:`regwatch.masking` unless the settings unmask PII:
+is sorted, and goes through :mod:`regwatch.reporting.masking` unless the settings unmask PII:
 the same run renders the same bytes (HTML, PDF, CSV).
 """
 
@@ -30,12 +30,14 @@ from typing import Any
 
 import jinja2
 
-from regwatch import charts, delivery, warehouse
+from regwatch import warehouse
 from regwatch.config import Settings
-from regwatch.csv_cells import csv_bytes
 from regwatch.files import write_atomic
-from regwatch.masking import mask_record, mask_text
-from regwatch.report import ReportError, environment, html_to_pdf
+from regwatch.ingest import delivery
+from regwatch.reporting import charts
+from regwatch.reporting.csv_cells import csv_bytes
+from regwatch.reporting.masking import mask_record, mask_text
+from regwatch.reporting.render import ReportError, environment, html_to_pdf
 from regwatch.rules import Rule, RulePack, RulePackError, default_kind, load_pack
 
 SEVERITIES = ("critical", "high", "medium", "low")

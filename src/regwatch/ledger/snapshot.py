@@ -9,7 +9,7 @@ run log: thousands of rows a day even for a 10M-transaction platform; never
 written aside and renamed into place, so a reader sees the previous seal's state or
 this one's, never half of one.
 
-Read-only commands pass :func:`regwatch.runlock.reading`: with no writer at work they
+Read-only commands pass :func:`regwatch.ledger.runlock.reading`: with no writer at work they
 read the warehouse itself (and a writer waits for them at the gate); while a writer
 holds it they read this snapshot, and say so on stderr in one line.
 """
@@ -87,7 +87,7 @@ def sealed_head(settings: Settings) -> str | None:
 
 def for_reading(settings: Settings) -> tuple[Settings, str]:
     """Settings that read the snapshot instead of the warehouse, and the note to show the reader."""
-    from regwatch.runlock import current_holder
+    from regwatch.ledger.runlock import current_holder
 
     holder = current_holder(settings.var_dir)
     who = f" ({holder.describe()})" if holder is not None else ""

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# The plan and transactions of regwatch.demo_typologies (which calls this module; typed Any
+# The plan and transactions of regwatch.demo.typologies (which calls this module; typed Any
 # here so the two modules do not import each other).
 _Plan = Any
 _Txn = Any
@@ -489,7 +489,7 @@ def plant(
                 attempts.append(attempt)
                 builder.members += [c for c in attempt.customers if c not in builder.members]
     # Truth: the Python window rules on every customer's own legs (each attempt's customers
-    # carry only planted legs: their ordinary traffic is removed by regwatch.demo_typologies).
+    # carry only planted legs: their ordinary traffic is removed by regwatch.demo.typologies).
     by_customer: dict[int, list[_Txn]] = {}
     for t in plan.txns:
         by_customer.setdefault(t.customer, []).append(t)

@@ -342,7 +342,7 @@ def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation 
     return PatternEvaluation(tuple(patterns), tuple(detection), grace)
 
 
-#: AMLworld's eight patterns in the order of Altman et al. (regwatch.demo_laundering.PATTERNS).
+#: AMLworld's eight patterns in the order of Altman et al. (regwatch.demo.laundering.PATTERNS).
 PATTERN_ORDER = (
     "fan_in",
     "fan_out",

@@ -4,7 +4,7 @@ A manifest records what went in (every input's sha256 and row counts, and every 
 of earlier dates the run saw), under which rules and code (the rule pack's files,
 content hash and version, the reference seeds, code and tool versions) and what came
 out (each output's sha256). Every one of those artefacts is kept in the
-content-addressed archive (:mod:`regwatch.archive`), so a manifest vouches for its
+content-addressed archive (:mod:`regwatch.ledger.archive`), so a manifest vouches for its
 outputs for ever, not only until the date is run again, and a rerun can rebuild the
 date from the archive alone.
 
@@ -28,10 +28,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from regwatch.archive import Archive
 from regwatch.config import Settings
 from regwatch.files import sha256_bytes, sha256_file, write_atomic
-from regwatch.runlock import publishing
+from regwatch.ledger.archive import Archive
+from regwatch.ledger.runlock import publishing
 
 MANIFEST_VERSION = 2
 
@@ -92,7 +92,7 @@ class Manifest:
 
     @property
     def is_filing(self) -> bool:
-        """A filing manifest (``regwatch.filing.seal_filing``) seals a filing made after its run, not a run."""
+        """A filing manifest (``regwatch.reporting.filing.seal_filing``) seals a filing made after its run, not a run."""
         return "filing" in self.body
 
     def output(self, name: str) -> dict[str, Any] | None:
@@ -225,7 +225,7 @@ def seal(
         # archived by ingest under file_sha256.
         body["decisions"] = decisions
     if delivery is not None:
-        # The delivery verdict (regwatch.delivery) and, for a degraded delivery run
+        # The delivery verdict (regwatch.ingest.delivery) and, for a degraded delivery run
         # anyway, the operator's reason (``run --accept-degraded``).
         body["delivery"] = delivery
     if filing is not None:

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from regwatch.screening import score
 
 if TYPE_CHECKING:
-    from regwatch.demo_base import Table as _Table
+    from regwatch.demo.base import Table as _Table
 
 # The cn pack's parameters (checks/cn/_pack.yml); a test keeps them equal.
 WATCHLIST_MIN_SCORE = 90.0
@@ -218,8 +218,8 @@ def plant(
     ``fx`` (CNY per unit, per currency and day) converts foreign-currency transfers when
     ordinary outflows after a disbursement are kept clear of the proceeds line.
     """
-    from regwatch.demo_base import part as _part
-    from regwatch.demo_base import table as _table
+    from regwatch.demo.base import part as _part
+    from regwatch.demo.base import table as _table
 
     n_days = len(days)
     ords = [d.toordinal() for d in days]

@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 import yaml
 
-from regwatch.demo_base import DAY_SECONDS as _DAY_SECONDS
-from regwatch.demo_base import Customers as _Customers
-from regwatch.demo_base import Table as _Table
-from regwatch.demo_base import part as _part
-from regwatch.demo_base import person_names as _person_names
-from regwatch.demo_base import stamps as _stamps
-from regwatch.demo_base import table as _table
+from regwatch.demo.base import DAY_SECONDS as _DAY_SECONDS
+from regwatch.demo.base import Customers as _Customers
+from regwatch.demo.base import Table as _Table
+from regwatch.demo.base import part as _part
+from regwatch.demo.base import person_names as _person_names
+from regwatch.demo.base import stamps as _stamps
+from regwatch.demo.base import table as _table
 
 STRUCTURING_RULE = "cn.aml.structuring"
 RAPID_RULE = "cn.aml.rapid_in_out"
@@ -1039,7 +1039,7 @@ def plant(
     _high_risk(plan, reference_dir, n_fire)
     _cycles(plan, list(accounts.columns["full_name"][:m]), n_fire)
     # The screening generator renames free non-borrowing individuals and firms to listed names
-    # (regwatch.demo_screening): hold back some of each before the relative line and the AMLworld
+    # (regwatch.demo.screening): hold back some of each before the relative line and the AMLworld
     # attempts take customers, so a small platform keeps every screening case.
     borrowing = {customer_index[b] for b in loans.columns["borrower_id"] if b in customer_index}
     held: list[int] = []
@@ -1048,7 +1048,7 @@ def plant(
         held += spare[:count]
     plan.pool = [c for c in plan.pool if c not in set(held)]
     _spikes(plan, n_fire)
-    from regwatch import demo_laundering
+    from regwatch.demo import laundering as demo_laundering
 
     rounds = int(np.clip(len(plan.pool) // 25, 1, 10))
 

@@ -15,7 +15,7 @@ run lock. They pass ``var/readers.lock`` instead: a shared flock while they read
 warehouse directly. A writer, once it holds the run lock, takes that gate
 exclusively for the rest of its work (waiting for readers already inside, never
 more than :data:`READERS_WAIT` seconds); a reader that finds the gate taken reads
-the last sealed state (:mod:`regwatch.snapshot`) instead of the warehouse.
+the last sealed state (:mod:`regwatch.ledger.snapshot`) instead of the warehouse.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from typing import Any
 
 import duckdb
 
-from regwatch.archive import Archive
 from regwatch.config import Settings
+from regwatch.ledger.archive import Archive
 
 _NOT_CARRIED = {"results.load_log"}
 

@@ -1,6 +1,6 @@
 """Render the reports with one Jinja environment; same warehouse content, same bytes.
 
-Everything shown goes through :mod:`regwatch.masking` unless the settings unmask
+Everything shown goes through :mod:`regwatch.reporting.masking` unless the settings unmask
 PII for an authorised run. Files are written atomically (:func:`regwatch.files.write_atomic`):
 a report is either the previous complete one or the new complete one.
 """

@@ -21,12 +21,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from regwatch import delivery, warehouse
+from regwatch import warehouse
 from regwatch.config import Settings
-from regwatch.csv_cells import csv_bytes
 from regwatch.files import write_atomic
-from regwatch.masking import mask_record
-from regwatch.report import ReportError
+from regwatch.ingest import delivery
+from regwatch.reporting.csv_cells import csv_bytes
+from regwatch.reporting.masking import mask_record
+from regwatch.reporting.render import ReportError
 
 REPORT_NAME = "large_value_transactions"
 SCHEMA_PATH = Path("schemas") / f"{REPORT_NAME}.schema.json"

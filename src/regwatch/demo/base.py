@@ -1,7 +1,7 @@
 """What the synthetic generator's modules share: input tables built column-wise, timestamps, names, customers.
 
-:mod:`regwatch.demo` draws the platform; :mod:`regwatch.demo_typologies` and
-:mod:`regwatch.demo_screening` plant their cases into the same tables with these helpers.
+:mod:`regwatch.demo` draws the platform; :mod:`regwatch.demo.typologies` and
+:mod:`regwatch.demo.screening` plant their cases into the same tables with these helpers.
 """
 
 from __future__ import annotations

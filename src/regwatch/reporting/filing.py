@@ -30,9 +30,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regwatch import charts, warehouse
+from regwatch import warehouse
 from regwatch.config import Settings
-from regwatch.csv_cells import csv_bytes
+from regwatch.reporting import charts
+from regwatch.reporting.csv_cells import csv_bytes
 
 if TYPE_CHECKING:
     from regwatch.rules import RulePack
@@ -189,7 +190,7 @@ def filing_context(
     ``pack`` is the rule pack the run of the as-of date recorded (default: found by
     :func:`recorded_pack`), never the one the environment names.
     """
-    from regwatch.runs import run_info
+    from regwatch.ledger.runs import run_info
 
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         as_of, closed = _as_of(con, period, provisional)
@@ -378,10 +379,10 @@ def recorded_pack(settings: Settings, as_of: date) -> tuple[RulePack, dict[str, 
     in neither place is a FilingError: a filing is never made under another pack than
     the figures it files (issue 15, point 6).
     """
-    from regwatch import ledger
-    from regwatch.archive import Archive
+    from regwatch.ledger import manifests
+    from regwatch.ledger.archive import Archive
+    from regwatch.ledger.runs import run_info
     from regwatch.rules import load_pack, pack_digest
-    from regwatch.runs import run_info
 
     info = run_info(as_of, settings)
     live = settings.checks_dir / info.pack
@@ -390,7 +391,7 @@ def recorded_pack(settings: Settings, as_of: date) -> tuple[RulePack, dict[str, 
     sealed = next(
         (
             m
-            for m in reversed([ledger.read(p) for p in ledger.manifests(settings)])
+            for m in reversed([manifests.read(p) for p in manifests.manifests(settings)])
             if m.run_id == info.run_id and m.body["rule_pack"].get("sha256") == info.pack_sha256
         ),
         None,
@@ -423,7 +424,7 @@ def render_filing(
     import jinja2
 
     from regwatch.files import write_atomic
-    from regwatch.report import ReportError, environment, html_to_pdf
+    from regwatch.reporting.render import ReportError, environment, html_to_pdf
 
     period = Period.parse(period_id)
     context = filing_context(settings, period, provisional, pack)
@@ -473,12 +474,12 @@ class _SealedVersion:
 
 def _sealed_versions(settings: Settings, base: str) -> dict[str, _SealedVersion]:
     """Every sealed folder of a filing (``filings/<base>`` and its ``_v<N>`` versions), from the ledger."""
-    from regwatch import ledger
+    from regwatch.ledger import manifests
 
     pattern = re.compile(rf"^reports/(filings/{re.escape(base)}(?:_v\d+)?)/([^/]+)$")
     versions: dict[str, _SealedVersion] = {}
-    for path in ledger.manifests(settings):
-        manifest = ledger.read(path)
+    for path in manifests.manifests(settings):
+        manifest = manifests.read(path)
         as_of = (manifest.body.get("filing") or {}).get("as_of_date") or manifest.body.get("business_date")
         for item in manifest.body.get("outputs", []):
             match = pattern.match(str(item["path"]))
@@ -499,7 +500,7 @@ def seal_filing(
     settings: Settings, period_id: str, provisional: bool = False, reason: str | None = None
 ) -> FilingResult:
     """:func:`_seal_filing` under ``var/``'s run lock: a filing writes the ledger, like a run."""
-    from regwatch.runlock import hold
+    from regwatch.ledger.runlock import hold
 
     with hold(settings.var_dir, "regwatch filing"):
         return _seal_filing(settings, period_id, provisional, reason)
@@ -518,10 +519,10 @@ def _seal_filing(
     reason says so). Every filing, provisional included, is sealed: ``audit verify``
     names any later edit.
     """
-    from regwatch import ledger
-    from regwatch.archive import Archive
     from regwatch.files import sha256_file
-    from regwatch.runs import code_version, run_info, tool_versions
+    from regwatch.ledger import manifests
+    from regwatch.ledger.archive import Archive
+    from regwatch.ledger.runs import code_version, run_info, tool_versions
 
     period = Period.parse(period_id)
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
@@ -572,9 +573,9 @@ def _seal_filing(
                 "name": pack.name,
                 "version": pack.version,
                 "sha256": pack.sha256,
-                "files": ledger.archive_tree(archive, settings.checks_dir / pack.name),
+                "files": manifests.archive_tree(archive, settings.checks_dir / pack.name),
             }
-        manifest = ledger.seal(
+        manifest = manifests.seal(
             settings,
             business_date=as_of,
             run_id=info.run_id,
@@ -610,11 +611,11 @@ def _seal_filing(
 
 
 def _run_manifest(settings: Settings, run_id: str) -> str | None:
-    from regwatch import ledger
+    from regwatch.ledger import manifests
 
     try:
-        return ledger.find(settings, run=run_id).name
-    except ledger.RunNotFoundError:
+        return manifests.find(settings, run=run_id).name
+    except manifests.RunNotFoundError:
         return None
 
 

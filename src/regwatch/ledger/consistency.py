@@ -59,7 +59,7 @@ def _sealed(settings: Settings) -> list[_Sealed]:
     for path in sorted(settings.ledger_dir.glob("[0-9]*_*.json")):
         parts = path.stem.split("_", 2)
         if len(parts) != 3 or parts[2].startswith("filing-"):
-            continue  # a filing sealed after its run (regwatch.filing) holds no results
+            continue  # a filing sealed after its run (regwatch.reporting.filing) holds no results
         try:
             out.append(_Sealed(path, date.fromisoformat(parts[1]), parts[2]))
         except ValueError:

@@ -1,0 +1,1 @@
+"""Run records: the sealed ledger of manifests, the content-addressed archive, run ids, carried results, the run lock."""
