@@ -25,17 +25,20 @@ from regwatch.demo import (
     BAD_INPUT_CLASSES,
     COURT_CAP_RULE,
     FIRE_KINDS,
-    LARGE_VALUE_LINES,
+    LARGE_VALUE_RULES,
     MISS_KINDS,
     MISSING_FX_RULE,
     OVERDUE_RULE,
     RATE_CAP_RULE,
     VOID_LINE_RULE,
     business_days,
+    calibration,
     generate,
 )
+from tests.conftest import REPO_ROOT
 
 START, END = date(2025, 6, 2), date(2025, 6, 10)  # 7 business days
+CN = calibration.load(REPO_ROOT / "checks" / "cn")  # the lines the truth is planted against
 Rows = list[dict[str, str]]
 
 
@@ -353,7 +356,8 @@ def test_large_value_truth(platform: Path) -> None:
     totals, unconverted = _large_value_totals(platform)
     planted = _truth(platform, "planted.csv")
     near = _truth(platform, "near_misses.csv")
-    for category, (rule_id, cny_cents, usd_cents) in LARGE_VALUE_LINES.items():
+    for category, rule_id in LARGE_VALUE_RULES.items():
+        cny_cents, usd_cents = CN.large_value_line(category)
         cny_line, usd_line = Decimal(cny_cents) / 100, Decimal(usd_cents) / 100
         firing = {
             k
@@ -381,7 +385,7 @@ def test_large_value_truth(platform: Path) -> None:
             if r["kind"] == "separate_lines":  # together above the CNY line, each under its own
                 assert cny + usd * 7 > cny_line and cny < cny_line and usd < usd_line, r
     customer_type = {r["customer_id"]: r["customer_type"] for r in _good_rows(platform, "accounts")}
-    large_value_rules = {rule for rule, _, _ in LARGE_VALUE_LINES.values()}
+    large_value_rules = set(LARGE_VALUE_RULES.values())
     for r in planted + near:
         category = r["entity_key"].split("|")[2] if r["rule_id"] in large_value_rules else ""
         if category == "entity_transfer":
@@ -398,17 +402,6 @@ def test_large_value_truth(platform: Path) -> None:
         if t["currency"] != "CNY" and (t["txn_at"][:10], t["currency"]) not in rates
     }
     assert unconverted and len(missing) == 1 and missing == gaps
-
-
-def test_generator_lines_are_the_packs(platform: Path) -> None:
-    from regwatch.rules import load_pack
-    from tests.conftest import REPO_ROOT
-
-    parameters = load_pack(REPO_ROOT / "checks" / "cn").parameters
-    for category, (_rule_id, cny_cents, usd_cents) in LARGE_VALUE_LINES.items():
-        prefix = "large_cash" if category == "cash" else f"large_{category}"
-        assert Decimal(parameters[f"{prefix}_threshold_cny"].value) * 100 == cny_cents, category
-        assert Decimal(parameters[f"{prefix}_threshold_usd"].value) * 100 == usd_cents, category
 
 
 def test_borrowers_accounts_and_fundings_fit_together(platform: Path) -> None:
@@ -448,7 +441,7 @@ def test_small_runs_and_bad_arguments(tmp_path: Path) -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     kind=st.sampled_from(FIRE_KINDS + MISS_KINDS),
-    category=st.sampled_from(sorted(LARGE_VALUE_LINES)),
+    category=st.sampled_from(sorted(LARGE_VALUE_RULES)),
     direction=st.sampled_from(["credit", "debit"]),
     usd=st.floats(7.1, 7.3),
     eur=st.floats(7.4, 8.2),
@@ -463,8 +456,8 @@ def test_planted_legs_land_on_their_side_of_every_line(
     from regwatch.demo import _case_legs, _usd_cents
 
     rate = {"USD": round(usd, 8), "EUR": round(eur, 8)}
-    legs = _case_legs(np.random.default_rng(seed), kind, category, direction, rate)
-    _, cny_line, usd_line = LARGE_VALUE_LINES[category]
+    legs = _case_legs(np.random.default_rng(seed), kind, category, direction, rate, CN)
+    cny_line, usd_line = CN.large_value_line(category)
     for side in ("credit", "debit"):
         cny = sum(c for d, c, cur in legs if d == side and cur == "CNY")
         foreign = sum(_usd_cents(c, cur, rate) for d, c, cur in legs if d == side and cur != "CNY")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
+from regwatch.demo import calibration
 from regwatch.demo import disclosures as dd
-from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT
 
 HEADER = (
@@ -16,14 +15,6 @@ HEADER = (
     "status,written_off_date,updated_at\n"
 )
 PAY = "payment_id,loan_id,paid_at,installment_no,principal_paid,interest_paid,fee_paid,penalty_paid,payer_type\n"
-
-
-def test_thresholds_are_the_packs() -> None:
-    params = load_pack(REPO_ROOT / "checks" / "cn").parameters
-    assert Decimal(params["borrower_limit_individual_cny"].value) == dd.INDIVIDUAL_LIMIT
-    assert Decimal(params["borrower_limit_entity_cny"].value) == dd.ENTITY_LIMIT
-    assert Decimal(str(params["top10_borrower_share_max"].value)) == dd.TOP10_SHARE_MAX
-    assert Decimal(str(params["single_borrower_share_max"].value)) == dd.SINGLE_SHARE_MAX
 
 
 def _loan(
@@ -67,7 +58,7 @@ def test_limits_exactly_at_the_line_do_not_breach_and_repayments_and_malformed_r
         PAY + "PY1,L2,2025-06-03 10:00:00,1,20000.00,0,0,0,borrower\n"
     )
     malformed = [("loans", d1.isoformat(), "5", "wrong_type", "principal")]
-    truth = dd.disclosure_truth(tmp_path, [d1, d2], malformed)
+    truth = dd.disclosure_truth(tmp_path, [d1, d2], malformed, calibration.load(REPO_ROOT / "checks" / "cn"))
     keys = {(rule, key): day for _, rule, key, day, _, _ in truth}
     assert keys[(dd.INDIVIDUAL_LIMIT_RULE, "P2")] == "2025-06-02"
     assert keys[(dd.ENTITY_LIMIT_RULE, "E1")] == "2025-06-02"

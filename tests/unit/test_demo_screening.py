@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from regwatch.contract import CONTRACTS
-from regwatch.demo import _BUSINESSES, _CITIES, _TRADE_NAMES, business_days, generate
+from regwatch.demo import _BUSINESSES, _CITIES, _TRADE_NAMES, business_days, calibration, generate
 from regwatch.demo import screening as ds
 from regwatch.demo.base import SURNAMES, SYLLABLES
-from regwatch.rules import load_pack
 from regwatch.screening import score_matrix
 from tests.conftest import REPO_ROOT
 
 START, END = date(2025, 6, 2), date(2025, 6, 10)
+CN = calibration.load(REPO_ROOT / "checks" / "cn")  # the thresholds the cases are planted against
 Rows = list[dict[str, str]]
 
 
@@ -57,18 +57,6 @@ def _truth(out: Path, name: str, rule: str) -> Rows:
         return [r for r in csv.DictReader(handle) if r["rule_id"] == rule]
 
 
-def test_thresholds_are_the_cn_packs() -> None:
-    params = {k: p.value for k, p in load_pack(REPO_ROOT / "checks" / "cn").parameters.items()}
-    assert params["watchlist_match_min_score"] == ds.WATCHLIST_MIN_SCORE
-    assert params["watchlist_review_floor"] == ds.WATCHLIST_REVIEW_FLOOR
-    assert params["ring_min_borrowers"] == ds.RING_MIN_BORROWERS
-    assert params["ring_repayment_purpose"] == ds.RING_REPAYMENT_PURPOSE
-    assert params["proceeds_window_hours"] == ds.PROCEEDS_WINDOW_HOURS
-    assert params["proceeds_min_share"] == ds.PROCEEDS_MIN_SHARE
-    assert params["churn_window_days"] == ds.CHURN_WINDOW_DAYS
-    assert params["churn_min_events"] == ds.CHURN_MIN_EVENTS
-
-
 def test_no_ordinary_name_comes_near_the_list() -> None:
     """Every name the generator can draw for an ordinary person or firm scores at most 84 against the list."""
     names = [f"{s} {a.capitalize()}" for s in SURNAMES for a in SYLLABLES] + [
@@ -76,7 +64,7 @@ def test_no_ordinary_name_comes_near_the_list() -> None:
     ]
     names += [f"{c} {t} {b} Co. Ltd." for c in _CITIES for t in _TRADE_NAMES for b in _BUSINESSES]
     listed = [n for e in (*ds._ENTRIES, ds._ADDED) for n in (e.name, *e.aliases)]
-    assert score_matrix(names, listed).max() <= ds.WATCHLIST_MIN_SCORE - 6
+    assert score_matrix(names, listed).max() <= CN.watchlist_min_score - 6
 
 
 def test_two_deliveries_the_second_drops_one_entry_and_adds_one(platform: Path) -> None:
@@ -135,7 +123,7 @@ def test_rings_of_three_borrowers_are_exactly_the_planted_ones(platform: Path) -
             links["device:" + row["device_id"]].add(row["customer_id"])
     owner = {r["account_id"]: r["customer_id"] for r in _rows(platform, "accounts")}
     for row in _rows(platform, "transactions"):
-        repays = row["direction"] == "credit" and row["purpose"] == ds.RING_REPAYMENT_PURPOSE
+        repays = row["direction"] == "credit" and row["purpose"] == CN.ring_repayment_purpose
         if repays and row["account_id"] in owner and row["counterparty_account"]:
             links["card:" + row["counterparty_account"]].add(owner[row["account_id"]])
     ring_of = _components({k: v for k, v in links.items() if len(v) > 1})
@@ -145,7 +133,10 @@ def test_rings_of_three_borrowers_are_exactly_the_planted_ones(platform: Path) -
         if customer in borrowers:
             members[ring].add(customer)
     firing = {
-        f"{c}|ring:{ring}" for ring, cs in members.items() if len(cs) >= ds.RING_MIN_BORROWERS for c in cs
+        f"{c}|ring:{ring}"
+        for ring, cs in members.items()
+        if len(cs) >= CN.parameters["ring_min_borrowers"]
+        for c in cs
     }
     planted = {r["entity_key"] for r in _truth(platform, "planted.csv", ds.RING_RULE)}
     assert planted and firing == planted
@@ -194,13 +185,13 @@ def test_proceeds_moved_on_only_where_planted(platform: Path) -> None:
             (
                 a
                 for t, a in debits[loan["borrower_id"]]
-                if start <= t < start + timedelta(hours=ds.PROCEEDS_WINDOW_HOURS)
+                if start <= t < start + timedelta(hours=CN.proceeds_window_hours)
             ),
             Decimal(0),
         )
         key = f"{loan['borrower_id']}|{loan['loan_id']}"
         shares[key] = moved / net if net > 0 else Decimal(0)
-        if net > 0 and moved >= net * Decimal(str(ds.PROCEEDS_MIN_SHARE)):
+        if net > 0 and moved >= net * Decimal(str(CN.proceeds_min_share)):
             firing.add(key)
     planted = {r["entity_key"] for r in _truth(platform, "planted.csv", ds.PROCEEDS_RULE)}
     near = {r["entity_key"] for r in _truth(platform, "near_misses.csv", ds.PROCEEDS_RULE)}
@@ -212,7 +203,7 @@ def test_proceeds_moved_on_only_where_planted(platform: Path) -> None:
         for r in _truth(platform, "planted.csv", ds.PROCEEDS_RULE)
         if r["kind"] == "share_exactly_at_threshold"
     )
-    assert float(shares[at_line["entity_key"]]) == pytest.approx(ds.PROCEEDS_MIN_SHARE, abs=1e-4)
+    assert float(shares[at_line["entity_key"]]) == pytest.approx(CN.proceeds_min_share, abs=1e-4)
 
 
 def test_account_churn_counts(platform: Path) -> None:
@@ -225,11 +216,11 @@ def test_account_churn_counts(platform: Path) -> None:
         if r["status"] == "closed" and previous.get(r["account_id"]) != "closed":
             events[r["customer_id"]].append(date.fromisoformat(r["updated_at"][:10]))
         previous[r["account_id"]] = r["status"]
-    window_start = END - timedelta(days=ds.CHURN_WINDOW_DAYS - 1)
+    window_start = END - timedelta(days=CN.churn_window_days - 1)
     firing = {
         f"{c}|account_churn"
         for c, ds_ in events.items()
-        if sum(window_start - timedelta(days=10) <= d <= END for d in ds_) >= ds.CHURN_MIN_EVENTS
+        if sum(window_start - timedelta(days=10) <= d <= END for d in ds_) >= CN.churn_min_events
     }
     planted = {r["entity_key"] for r in _truth(platform, "planted.csv", ds.CHURN_RULE)}
     near = {r["entity_key"] for r in _truth(platform, "near_misses.csv", ds.CHURN_RULE)}
@@ -286,7 +277,7 @@ def test_a_derived_proceeds_case_keeps_its_transfers_whole() -> None:
         np.array([6]),
     )
     rows = ds._calm_ordinary_outflows(
-        transactions, loans, {"A1": "C1"}, {"C1": "Guo Qiang"}, {"C1": ["A1"]}, None, []
+        transactions, loans, {"A1": "C1"}, {"C1": "Guo Qiang"}, {"C1": ["A1"]}, None, [], CN
     )
     assert [(r[1], r[2], r[4]) for r in rows] == [
         (ds.PROCEEDS_RULE, "C1|L1", "another_case_moves_the_proceeds")

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regwatch.demo import business_days, generate
+from regwatch.demo import business_days, calibration, generate
 from regwatch.demo.typologies import (
     CYCLE_RULE,
     DORMANT_RULE,
@@ -29,12 +29,11 @@ from regwatch.demo.typologies import (
     RAPID_RULE,
     STRUCTURING_RULE,
     TYPOLOGY_RULES,
-    pack_parameters,
 )
 from tests.conftest import REPO_ROOT
 
 START, END = date(2025, 6, 2), date(2025, 6, 13)  # 10 business days: every variation fits
-P = pack_parameters(REPO_ROOT / "checks" / "cn")
+P = calibration.load(REPO_ROOT / "checks" / "cn").parameters
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ Thresholds come from REGULATION.md and the pipeline's own reference seeds: the r
 caps in force on each loan's contract date (the 24 % comprehensive-cost level, the 36 %
 void line, and for loans funded by individual lenders the court cap, 4 x the one-year
 LPR since 2020-08-20), and the four large-value lines of PBOC Order [2016] No. 3 art. 5
-per customer, day and direction (:data:`LARGE_VALUE_LINES`: CNY legs against the CNY
-line, foreign legs at their USD equivalent against the USD line). Ordinary data keeps
+per customer, day and direction (:data:`LARGE_VALUE_RULES`, lines read from the pack by
+:mod:`regwatch.demo.calibration`: CNY legs against the CNY line, foreign legs at their USD
+equivalent against the USD line). Ordinary data keeps
 well clear of every line (real APR <= 22 %, or half a point under the court cap;
 penalties of 0.02 % a day; cash < CNY 45,000, cross-border transfers < CNY 60,000,
 transfers < CNY 400,000 per customer-day-direction); planted cases sit well above,
@@ -49,6 +50,8 @@ from regwatch.demo.base import part as _part
 from regwatch.demo.base import person_names as _person_names
 from regwatch.demo.base import stamps as _stamps
 from regwatch.demo.base import table as _table
+from regwatch.demo.calibration import Calibration
+from regwatch.demo.calibration import load as load_calibration
 from regwatch.demo.disclosures import disclosure_truth
 
 IntArray = npt.NDArray[np.int64]
@@ -68,15 +71,13 @@ MISSING_FX_RULE = "cn.aml.missing_fx_rate"
 #: Ordinary institution-funded loans stay at or below this real APR (privately funded
 #: ones half a point under the court cap of their contract date).
 ORDINARY_APR_MAX = 0.22
-#: PBOC Order [2016] No. 3 art. 5(1): cash of CNY 50,000 or more (inclusive), in cents.
-LARGE_CASH_CENTS = 5_000_000
-#: PBOC Order [2016] No. 3 art. 5 (1)-(4): category -> (rule, CNY line, USD line), in cents,
-#: inclusive. The same numbers as the cn pack's parameters (a unit test keeps them equal).
-LARGE_VALUE_LINES: dict[str, tuple[str, int, int]] = {
-    "cash": (LARGE_CASH_RULE, 5_000_000, 1_000_000),
-    "entity_transfer": (ENTITY_TRANSFER_RULE, 200_000_000, 20_000_000),
-    "individual_domestic_transfer": (DOMESTIC_TRANSFER_RULE, 50_000_000, 10_000_000),
-    "individual_cross_border_transfer": (CROSS_BORDER_TRANSFER_RULE, 20_000_000, 1_000_000),
+#: PBOC Order [2016] No. 3 art. 5 (1)-(4): the large-value categories and the rule of each;
+#: their CNY and USD lines are the pack's (:meth:`Calibration.large_value_line`).
+LARGE_VALUE_RULES: dict[str, str] = {
+    "cash": LARGE_CASH_RULE,
+    "entity_transfer": ENTITY_TRANSFER_RULE,
+    "individual_domestic_transfer": DOMESTIC_TRANSFER_RULE,
+    "individual_cross_border_transfer": CROSS_BORDER_TRANSFER_RULE,
 }
 #: Ordinary cash per customer, day and direction stays below this (in CNY cents).
 ORDINARY_CASH_CAP_CENTS = 4_500_000
@@ -1162,10 +1163,15 @@ def _split(rng: np.random.Generator, total: int, parts: int, ceiling: int) -> li
 
 
 def _case_legs(
-    rng: np.random.Generator, kind: str, category: str, direction: str, rate: dict[str, float]
+    rng: np.random.Generator,
+    kind: str,
+    category: str,
+    direction: str,
+    rate: dict[str, float],
+    calibration: Calibration,
 ) -> list[tuple[str, int, str]]:
     """The legs of one case, in cents of their currency, against the lines of ``category``."""
-    _, cny_line, usd_line = LARGE_VALUE_LINES[category]
+    cny_line, usd_line = calibration.large_value_line(category)
     if kind == "single":
         return [(direction, _yuan(cny_line * rng.uniform(1.05, 2.0)), "CNY")]
     if kind == "cumulative":
@@ -1205,6 +1211,7 @@ def _plan_cash(
     cust: _Customers,
     n_days: int,
     n_accounts: int,
+    calibration: Calibration,
     fx: dict[str, FloatArray] | None = None,
 ) -> list[_CashCase]:
     """Large-value cases of every art. 5 category that must fire and near misses that must not.
@@ -1221,7 +1228,7 @@ def _plan_cash(
     n_fire_cash = max(10 if n_days >= 5 else 2 * n_days + 2, min(n_accounts // 50, 5 * n_days))
     used: set[tuple[int, int]] = set()
     cases: list[_CashCase] = []
-    for category, (_, _, _) in LARGE_VALUE_LINES.items():
+    for category in LARGE_VALUE_RULES:
         if category == "cash":
             eligible = np.flatnonzero(base)
         elif category == "entity_transfer":
@@ -1252,7 +1259,7 @@ def _plan_cash(
             customer, day = slot
             direction = "credit" if rng.random() < 0.5 else "debit"
             rate = {c: float(fx[c][day]) for c in ("USD", "EUR")}
-            legs = _case_legs(rng, kind, category, direction, rate)
+            legs = _case_legs(rng, kind, category, direction, rate, calibration)
             if category == "cash":
                 channel = "cash"
             elif category == "entity_transfer":
@@ -1278,6 +1285,7 @@ def _transactions(
     days: Sequence[date],
     fx: dict[str, FloatArray],
     cases: list[_CashCase],
+    calibration: Calibration,
     missing_rate: tuple[int, str] | None = None,
 ) -> tuple[_Table, list[tuple[str, str, str, str, str, str]], list[tuple[str, str, str, str, str, str]]]:
     """Ordinary traffic, kept clear of every large-value line, plus the planted cases.
@@ -1437,7 +1445,8 @@ def _transactions(
             accounts = [
                 a for a in cust.accounts_of[case.customer] if cust.account_active[a]
             ] or cust.accounts_of[case.customer]
-            rule_id, cny_line, usd_line = LARGE_VALUE_LINES[case.category]
+            rule_id = LARGE_VALUE_RULES[case.category]
+            cny_line, usd_line = calibration.large_value_line(case.category)
             by_direction: dict[str, list[int]] = {}
             country = str(_FOREIGN_COUNTRIES[int(rng.integers(0, len(_FOREIGN_COUNTRIES)))])
             k = int(rng.integers(0, cp_pool))
@@ -1738,11 +1747,14 @@ def generate(
     seed: int = 42,
     malformed_rate: float = 0.005,
     reference_dir: Path | None = None,
+    pack_dir: Path | None = None,
 ) -> GenerateResult:
     """Write a synthetic platform for every business day in [start, end] and its ground truth.
 
     Day 1 also carries the back book (loans of the 6 months before ``start``, their
-    repayments so far, write-offs and settlements). Same arguments, same bytes.
+    repayments so far, write-offs and settlements). Same arguments, same bytes. The truth
+    is written for the rules of ``pack_dir`` (default: the ``cn`` pack beside the reference
+    seeds), whose thresholds every planted case is placed against.
     """
     days = business_days(start, end)
     if not days:
@@ -1760,9 +1772,12 @@ def generate(
         from regwatch.config import Settings
 
         reference_dir = Settings.from_env().reference_seeds_dir
+    calibration = load_calibration(pack_dir or reference_dir.parents[2] / "checks" / "cn")
     book = _loans(rng, loans, days, cust, reference_dir)
-    cases = _plan_cash(rng, cust, n_days, accounts, fx)
-    transactions, cash_truth, near_truth = _transactions(rng, cust, days, fx, cases, missing_rate)
+    cases = _plan_cash(rng, cust, n_days, accounts, calibration, fx)
+    transactions, cash_truth, near_truth = _transactions(
+        rng, cust, days, fx, cases, calibration, missing_rate
+    )
     # AML typologies (regwatch.demo.typologies): own random stream, own customers.
     from regwatch.demo import typologies as demo_typologies
 
@@ -1775,7 +1790,7 @@ def generate(
         book.tables["loans"],
         fx_table,
         reference_dir,
-        reference_dir.parents[2] / "checks" / "cn",
+        calibration,
         exclude={c.customer for c in cases},
     )
     transactions, accounts_table = typologies.transactions, typologies.accounts
@@ -1797,7 +1812,14 @@ def generate(
         if account in typologies.accounts_used
     }
     screening = plant_screening(
-        np.random.default_rng([seed, 5]), days, accounts_table, transactions, book.tables["loans"], busy, fx
+        np.random.default_rng([seed, 5]),
+        days,
+        accounts_table,
+        transactions,
+        book.tables["loans"],
+        busy,
+        calibration,
+        fx,
     )
     accounts_table, transactions = screening.accounts, screening.transactions
     # The window rules over every customer of the final traffic (ordinary customers that by
@@ -1808,7 +1830,7 @@ def generate(
         transactions,
         fx_table,
         reference_dir,
-        reference_dir.parents[2] / "checks" / "cn",
+        calibration,
         book.truth + cash_truth + screening.planted,
         near_truth + book.near + screening.near,
     )
@@ -1868,7 +1890,7 @@ def generate(
     files_written += len(screening.deliveries)
     truth_dir = out / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    disclosures = disclosure_truth(out, days, malformed_rows)
+    disclosures = disclosure_truth(out, days, malformed_rows, calibration)
     planted = sorted(
         book.truth + cash_truth + disclosures + screening.planted, key=lambda r: (r[3], r[1], r[2])
     )

@@ -19,18 +19,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from regwatch.demo.calibration import Calibration
+
 INDIVIDUAL_LIMIT_RULE = "cn.disclosures.individual_borrower_limit"
 ENTITY_LIMIT_RULE = "cn.disclosures.entity_borrower_limit"
 RELATED_PARTY_RULE = "cn.disclosures.related_party_loan"
 TOP10_RULE = "cn.disclosures.top10_borrower_concentration"
 SINGLE_RULE = "cn.disclosures.single_borrower_concentration"
-
-#: Interim Measures 2016 art. 17 (one platform), and the cn pack's policy thresholds
-#: (checks/cn/_pack.yml; tests/unit/test_demo_disclosures.py keeps them equal).
-INDIVIDUAL_LIMIT = Decimal(200_000)
-ENTITY_LIMIT = Decimal(1_000_000)
-TOP10_SHARE_MAX = Decimal("0.5")
-SINGLE_SHARE_MAX = Decimal("0.1")
 
 TruthRow = tuple[str, str, str, str, str, str]
 
@@ -42,9 +37,16 @@ def _rows(path: Path, skip: set[int]) -> list[dict[str, str]]:
 
 
 def disclosure_truth(
-    out: Path, days: Sequence[date], malformed: Sequence[tuple[str, str, str, str, str]]
+    out: Path,
+    days: Sequence[date],
+    malformed: Sequence[tuple[str, str, str, str, str]],
+    calibration: Calibration,
 ) -> list[TruthRow]:
-    """Truth rows (case_id blank, rule_id, entity_key, business_date, kind, detail), first date each holds."""
+    """Truth rows (case_id blank, rule_id, entity_key, business_date, kind, detail), first date each holds.
+
+    The limits are the pack's (:mod:`regwatch.demo.calibration`): Interim Measures 2016 art. 17
+    (one platform) and the pack's concentration policy.
+    """
     bad: dict[tuple[str, str], set[int]] = {}
     for file, day_text, number, _, _ in malformed:
         bad.setdefault((file, day_text), set()).add(int(number))
@@ -75,7 +77,7 @@ def disclosure_truth(
                 kinds[loan["borrower_id"]] = max(kinds.get(loan["borrower_id"], ""), loan["borrower_type"])
         for borrower, amount in exposure.items():
             entity = kinds[borrower] == "enterprise"
-            limit = ENTITY_LIMIT if entity else INDIVIDUAL_LIMIT
+            limit = calibration.entity_limit if entity else calibration.individual_limit
             if amount > limit:
                 rule = ENTITY_LIMIT_RULE if entity else INDIVIDUAL_LIMIT_RULE
                 first.setdefault(
@@ -85,8 +87,8 @@ def disclosure_truth(
         if total > 0:
             ranked = sorted(exposure.values(), reverse=True)
             for rule, share, line in (
-                (TOP10_RULE, sum(ranked[:10], Decimal(0)) / total, TOP10_SHARE_MAX),
-                (SINGLE_RULE, ranked[0] / total, SINGLE_SHARE_MAX),
+                (TOP10_RULE, sum(ranked[:10], Decimal(0)) / total, calibration.top10_share_max),
+                (SINGLE_RULE, ranked[0] / total, calibration.single_share_max),
             ):
                 # The mart rounds shares to 8 places; the book keeps clear of the line by far more.
                 if share > line:

@@ -23,7 +23,7 @@ tables in place of nothing else than:
 
 Ordinary repayments arrive from the borrower's own card (in the borrower's name): a
 platform-wide pool of counterparty accounts would otherwise link strangers. Thresholds
-are the ``cn`` pack's parameters (``tests/unit/test_demo_screening.py`` checks they agree).
+are the pack's parameters, read by :mod:`regwatch.demo.calibration`.
 """
 
 from __future__ import annotations
@@ -39,20 +39,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from regwatch.demo.calibration import Calibration
 from regwatch.screening import score
 
 if TYPE_CHECKING:
     from regwatch.demo.base import Table as _Table
-
-# The cn pack's parameters (checks/cn/_pack.yml); a test keeps them equal.
-WATCHLIST_MIN_SCORE = 90.0
-WATCHLIST_REVIEW_FLOOR = 80.0
-RING_MIN_BORROWERS = 3
-RING_REPAYMENT_PURPOSE = "loan repayment"
-PROCEEDS_WINDOW_HOURS = 48
-PROCEEDS_MIN_SHARE = 0.8
-CHURN_WINDOW_DAYS = 30
-CHURN_MIN_EVENTS = 4
 
 CUSTOMER_RULE = "cn.aml.watchlist_customer_match"
 COUNTERPARTY_RULE = "cn.aml.watchlist_counterparty_match"
@@ -211,6 +202,7 @@ def plant(
     transactions: _Table,
     loans: _Table,
     busy_customers: set[str],
+    calibration: Calibration,
     fx: dict[str, npt.NDArray[np.float64]] | None = None,
 ) -> ScreeningPlant:
     """Plant every case of the five rules into the generated ``accounts`` and ``transactions``.
@@ -297,7 +289,7 @@ def plant(
             births[list_id] = birth
         value = score(name, entry.name)
         best = max(score(name, n) for n in (entry.name, *entry.aliases))
-        if fires != (best >= WATCHLIST_MIN_SCORE):
+        if fires != (best >= calibration.watchlist_min_score):
             raise AssertionError(f"screening case {name!r} vs {entry.name!r} scores {best:.1f}")
         first_day = mid if list_id == _ADDED.list_id else 0
         row = (
@@ -327,7 +319,7 @@ def plant(
         entry = entries[list_id]
         listed_now = (list_id != _ADDED.list_id or d >= mid) and (list_id != _REMOVED or d < mid)
         best = max(score(name, x) for x in (entry.name, *entry.aliases))
-        if fires != (listed_now and best >= WATCHLIST_MIN_SCORE):
+        if fires != (listed_now and best >= calibration.watchlist_min_score):
             raise AssertionError(f"counterparty case {name!r} on day {d} is ambiguous ({best:.1f})")
         cp_account = f"6222{n + 1:015d}"
         new_txns.add(
@@ -413,13 +405,31 @@ def plant(
                     device_of[a] = device
             shared = f"6228{len(planted) + 1:015d}"
             for c in component[1:]:
-                _repayment(new_txns, next_txn(), rng, ords, 0, accounts_of[c][0], shared)
+                _repayment(
+                    new_txns,
+                    next_txn(),
+                    rng,
+                    ords,
+                    0,
+                    accounts_of[c][0],
+                    shared,
+                    calibration.ring_repayment_purpose,
+                )
         elif kind == "repayment_account_ring":
             shared = f"6228{len(planted) + 1:015d}"
             for c in component:
                 d = int(rng.integers(0, n_days))
                 first_day = max(first_day, d)
-                _repayment(new_txns, next_txn(), rng, ords, d, accounts_of[c][0], shared)
+                _repayment(
+                    new_txns,
+                    next_txn(),
+                    rng,
+                    ords,
+                    d,
+                    accounts_of[c][0],
+                    shared,
+                    calibration.ring_repayment_purpose,
+                )
         else:  # formed mid-period: two share a device from day 1, the third's device changes to it
             device = ring_device()
             late = max(component)  # the ring id stays the smallest member's
@@ -450,7 +460,7 @@ def plant(
 
     # ------------------------------------------------------------------ proceeds moved on
     names = {c: acc["full_name"][row_of_account[accs[0]]] for c, accs in accounts_of.items()}
-    window = PROCEEDS_WINDOW_HOURS * 3600
+    window = calibration.proceeds_window_hours * 3600
     # Ordinary debits to others per customer (seconds): a planted loan's borrower has none near it.
     outgoing: dict[str, list[int]] = {}
     large_inflows: set[str] = set()  # a large receipt and the planted outflow would be rapid in-out
@@ -486,12 +496,12 @@ def plant(
             eligible.append(c)
     # (kind, share of the net amount disbursed, transfers, hours after the disbursement date began, fires)
     proceeds_specs = [
-        ("share_exactly_at_threshold", PROCEEDS_MIN_SHARE, 1, 14, True),
+        ("share_exactly_at_threshold", calibration.proceeds_min_share, 1, 14, True),
         ("whole_amount_at_once", 1.0, 1, 11, True),
         ("split_over_three_transfers", 0.93, 3, 30, True),
         ("next_day_within_window", 0.88, 2, 40, True),
-        ("just_under_the_share", PROCEEDS_MIN_SHARE - 0.01, 2, 10, False),
-        ("after_the_window", 1.0, 1, PROCEEDS_WINDOW_HOURS + 10, False),
+        ("just_under_the_share", calibration.proceeds_min_share - 0.01, 2, 10, False),
+        ("after_the_window", 1.0, 1, calibration.proceeds_window_hours + 10, False),
         ("to_own_account", 1.0, 1, 12, False),
     ]
     for kind, share, legs, hours, fires in proceeds_specs:
@@ -510,7 +520,11 @@ def plant(
         loan_id = loan_cols["loan_id"][i]
         net = _cents(loan_cols["principal"][i]) - _cents(loan_cols["upfront_fee"][i])
         # At the threshold exactly: the smallest amount whose share reaches it.
-        total = int(np.ceil(net * share)) if share >= PROCEEDS_MIN_SHARE else int(np.floor(net * share))
+        total = (
+            int(np.ceil(net * share))
+            if share >= calibration.proceeds_min_share
+            else int(np.floor(net * share))
+        )
         cuts = [total // legs] * legs
         cuts[-1] += total - sum(cuts)
         start = date.fromisoformat(loan_cols["disbursement_date"][i]).toordinal() * _DAY_SECONDS
@@ -539,7 +553,7 @@ def plant(
             )
         within = hours * 3600 + (legs - 1) * 1800 < window
         third_party = kind != "to_own_account"
-        if fires != (within and third_party and total >= net * PROCEEDS_MIN_SHARE):
+        if fires != (within and third_party and total >= net * calibration.proceeds_min_share):
             raise AssertionError(f"proceeds case {kind} is ambiguous")
         row = (
             "",
@@ -558,7 +572,7 @@ def plant(
         c
         for c in day0
         if all(
-            date.fromisoformat(opened_at[a][:10]).toordinal() < ords[0] - CHURN_WINDOW_DAYS - 7
+            date.fromisoformat(opened_at[a][:10]).toordinal() < ords[0] - calibration.churn_window_days - 7
             for a in accounts_of[c]
         )
     )
@@ -585,7 +599,7 @@ def plant(
             shut = _stamp(ords[close_day], 15 * 3600 + k * 600) if k < n_close else None
             lives.append((_stamp(ords[open_day], 9 * 3600 + k * 600), shut))
             events += [open_day] + ([close_day] if shut else [])
-        before = ords[0] - CHURN_WINDOW_DAYS - 10
+        before = ords[0] - calibration.churn_window_days - 10
         lives += [(_stamp(before, 10 * 3600), _stamp(before + 3, 10 * 3600))] * n_old
         for opened, shut in lives:
             account_number += 1
@@ -594,7 +608,7 @@ def plant(
             new_accounts.add(open_day, **values)
             if shut is not None:
                 new_accounts.add(close_day, **dict(values, status="closed", updated_at=shut))
-        if fires != (len(events) >= CHURN_MIN_EVENTS):
+        if fires != (len(events) >= calibration.churn_min_events):
             raise AssertionError(f"churn case {kind} is ambiguous")
         row = (
             "",
@@ -608,7 +622,7 @@ def plant(
 
     # ------------------------------------------------------------------ ordinary repayments from own cards
     for i in range(len(transactions)):
-        repays = txn["purpose"][i] == RING_REPAYMENT_PURPOSE and txn["direction"][i] == "credit"
+        repays = txn["purpose"][i] == calibration.ring_repayment_purpose and txn["direction"][i] == "credit"
         holder = customer_of.get(txn["account_id"][i]) if repays and not transactions.protected[i] else None
         if holder is not None:
             txn["counterparty_account"][i] = _own_card(holder)
@@ -642,7 +656,9 @@ def plant(
             ),
         ],
     )
-    planted += _calm_ordinary_outflows(transactions_out, loans, customer_of, names, accounts_of, fx, planted)
+    planted += _calm_ordinary_outflows(
+        transactions_out, loans, customer_of, names, accounts_of, fx, planted, calibration
+    )
     return ScreeningPlant(accounts_out, transactions_out, deliveries, planted, near)
 
 
@@ -654,6 +670,7 @@ def _calm_ordinary_outflows(
     accounts_of: dict[str, list[str]],
     fx: dict[str, npt.NDArray[np.float64]] | None,
     planted: list[Row],
+    calibration: Calibration,
 ) -> list[Row]:
     """Keep ordinary transfers after a disbursement clear of the proceeds line.
 
@@ -667,7 +684,7 @@ def _calm_ordinary_outflows(
     are protected: a corrupted (quarantined) one would leave the truth row unmet.
     """
     txn = transactions.columns
-    window = PROCEEDS_WINDOW_HOURS * 3600
+    window = calibration.proceeds_window_hours * 3600
     by_customer: dict[str, list[int]] = {}
     for i in range(len(transactions)):
         if txn["direction"][i] != "debit" or txn["channel"][i] not in (
@@ -717,7 +734,7 @@ def _calm_ordinary_outflows(
                 txn["amount"][j] = _money(max(100, int(_cents(txn["amount"][j]) * factor)))
         moved = sum(cny(j) for j in inside)
         key = (PROCEEDS_RULE, f"{c}|{loans.columns['loan_id'][i]}")
-        if moved >= PROCEEDS_MIN_SHARE * net and key not in mine:
+        if moved >= calibration.proceeds_min_share * net and key not in mine:
             last = max(inside, key=lambda j: txn["txn_at"][j])
             for j in inside:  # the derived case's transfers are never corrupted (malformed rows)
                 transactions.protected[j] = True
@@ -735,7 +752,14 @@ def _calm_ordinary_outflows(
 
 
 def _repayment(
-    rows: _Rows, txn_id: str, rng: np.random.Generator, ords: Sequence[int], d: int, account: str, card: str
+    rows: _Rows,
+    txn_id: str,
+    rng: np.random.Generator,
+    ords: Sequence[int],
+    d: int,
+    account: str,
+    card: str,
+    purpose: str,
 ) -> None:
     """A repayment arriving from ``card`` (an external account) into ``account``."""
     rows.add(
@@ -750,7 +774,7 @@ def _repayment(
         counterparty_account=card,
         counterparty_name="",
         counterparty_country="CN",
-        purpose=RING_REPAYMENT_PURPOSE,
+        purpose=purpose,
     )
 
 

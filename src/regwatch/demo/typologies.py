@@ -11,8 +11,8 @@ misses to ``near_misses.csv``. A Python re-implementation of every window rule c
 each case on every business date before anything is written (a case that would land on
 the wrong side raises), so the truth never depends on the SQL it tests.
 
-The numbers are the ``cn`` pack's parameters (``checks/cn/_pack.yml``), read from the
-pack so the truth follows a recalibration. Amounts stay under the large-value lines
+The numbers are the pack's parameters (``checks/cn/_pack.yml``), read by
+:mod:`regwatch.demo.calibration` so the truth follows a recalibration. Amounts stay under the large-value lines
 (cash legs under CNY 50,000 a day, transfers far below CNY 500,000 a day, cross-border
 legs under the USD 10,000 equivalent).
 """
@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from regwatch.demo.base import DAY_SECONDS as _DAY_SECONDS
 from regwatch.demo.base import Customers as _Customers
@@ -37,6 +36,7 @@ from regwatch.demo.base import part as _part
 from regwatch.demo.base import person_names as _person_names
 from regwatch.demo.base import stamps as _stamps
 from regwatch.demo.base import table as _table
+from regwatch.demo.calibration import Calibration
 
 STRUCTURING_RULE = "cn.aml.structuring"
 RAPID_RULE = "cn.aml.rapid_in_out"
@@ -143,12 +143,6 @@ class _Plan:
     def counterparty(self) -> tuple[str, str]:
         number = int(self.rng.integers(0, 10**14))
         return f"62{number:014d}", _person_names(self.rng, 1)[0]
-
-
-def pack_parameters(pack_dir: Path) -> dict[str, Any]:
-    """The ``value`` of every parameter of a rule pack's ``_pack.yml``."""
-    data = yaml.safe_load((pack_dir / "_pack.yml").read_text(encoding="utf-8"))
-    return {name: spec["value"] for name, spec in data["parameters"].items()}
 
 
 def _cents(value: Any) -> int:
@@ -905,7 +899,7 @@ def every_customer_cases(
     transactions: _Table,
     fx_rates: _Table,
     reference_dir: Path,
-    pack_dir: Path,
+    calibration: Calibration,
     planted: Sequence[TruthRow],
     near: Sequence[TruthRow],
 ) -> tuple[list[TruthRow], set[str]]:
@@ -921,7 +915,7 @@ def every_customer_cases(
     positive of the detection). The accounts of the customers involved are returned so their
     rows are never corrupted.
     """
-    plan = _Plan(np.random.default_rng(0), cust, days, pack_parameters(pack_dir), [])
+    plan = _Plan(np.random.default_rng(0), cust, days, calibration.parameters, [])
     listings = _listings(reference_dir)
     known = {(r[1], r[2]) for r in planted}
     misses = {(r[1], r[2]) for r in near}
@@ -972,7 +966,7 @@ def plant(
     loans: _Table,
     fx_rates: _Table,
     reference_dir: Path,
-    pack_dir: Path,
+    calibration: Calibration,
     exclude: set[int],
 ) -> Planted:
     """Plant every typology; return the transactions (ordinary minus the picked customers' + planted).
@@ -980,7 +974,7 @@ def plant(
     ``exclude``: customers that carry another generator's planted case; customers with a
     protected transaction and recent borrowers are excluded as well.
     """
-    params = pack_parameters(pack_dir)
+    params = calibration.parameters
     m = len(cust.account_ids)
     status = accounts.columns["status"][:m]
     opened = accounts.columns["opened_at"][:m]
