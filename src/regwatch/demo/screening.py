@@ -195,6 +195,104 @@ class _Rows:
         self.day.append(day)
 
 
+@dataclass
+class _Platform:
+    """What the generated platform holds, per customer: what every planter reads (never changes)."""
+
+    days: Sequence[date]
+    ords: list[int]
+    mid: int  # the day index of the second list delivery (0 for a one-day platform)
+    accounts: _Table
+    transactions: _Table
+    loans: _Table
+    row_of_account: dict[str, int]  # each account's first version
+    accounts_of: dict[str, list[str]]
+    customer_of: dict[str, str]
+    borrowers: dict[str, list[int]]  # loan rows per borrower
+    written_off: set[str]
+    day0: set[str]  # individuals whose accounts are all active and delivered on day 1
+
+    @property
+    def n_days(self) -> int:
+        return len(self.days)
+
+    @property
+    def acc(self) -> dict[str, list[str]]:
+        return self.accounts.columns
+
+    def first_row(self, customer: str) -> int:
+        return self.row_of_account[self.accounts_of[customer][0]]
+
+
+def _platform(days: Sequence[date], accounts: _Table, transactions: _Table, loans: _Table) -> _Platform:
+    n_days = len(days)
+    acc = accounts.columns
+    row_of_account: dict[str, int] = {}
+    accounts_of: dict[str, list[str]] = {}
+    for i, (a, c) in enumerate(zip(acc["account_id"], acc["customer_id"], strict=True)):
+        if a not in row_of_account:
+            row_of_account[a] = i
+            accounts_of.setdefault(c, []).append(a)
+    borrowers: dict[str, list[int]] = {}
+    for i, b in enumerate(loans.columns["borrower_id"]):
+        borrowers.setdefault(b, []).append(i)
+    written_off = {
+        loans.columns["borrower_id"][i] for i, s in enumerate(loans.columns["status"]) if s == "written_off"
+    }
+    day0 = {
+        c
+        for c, accs in accounts_of.items()
+        if all(accounts.day[row_of_account[a]] == 0 for a in accs)
+        and acc["customer_type"][row_of_account[accs[0]]] == "individual"
+        and all(acc["status"][row_of_account[a]] == "active" for a in accs)
+    }
+    return _Platform(
+        days=days,
+        ords=[d.toordinal() for d in days],
+        mid=max(1, n_days // 2) if n_days > 1 else 0,
+        accounts=accounts,
+        transactions=transactions,
+        loans=loans,
+        row_of_account=row_of_account,
+        accounts_of=accounts_of,
+        customer_of={a: acc["customer_id"][i] for a, i in row_of_account.items()},
+        borrowers=borrowers,
+        written_off=written_off,
+        day0=day0,
+    )
+
+
+@dataclass
+class _Planting:
+    """What the planters share as they go: the random stream, the customers taken, the rows
+    added and the truth. Each planter draws in turn, in a fixed order (same seed, same bytes)."""
+
+    rng: np.random.Generator
+    used: set[str]
+    new_accounts: _Rows
+    new_txns: _Rows
+    account_number: int = 900_000_000
+    txn_number: int = 0
+    planted: list[Row] = field(default_factory=list)
+    near: list[Row] = field(default_factory=list)
+
+    def pick(self, pool: Sequence[str], k: int) -> list[str]:
+        """``k`` customers of ``pool`` no planter has taken yet (none if fewer are free)."""
+        free = sorted(c for c in pool if c not in self.used)
+        if len(free) < k:
+            return []
+        chosen = [free[i] for i in sorted(self.rng.choice(len(free), size=k, replace=False).tolist())]
+        self.used.update(chosen)
+        return chosen
+
+    def next_txn(self) -> str:
+        self.txn_number += 1
+        return f"TS{self.txn_number:09d}"
+
+    def truth(self, fires: bool, row: Row) -> None:
+        (self.planted if fires else self.near).append(row)
+
+
 def plant(
     rng: np.random.Generator,
     days: Sequence[date],
@@ -213,122 +311,130 @@ def plant(
     from regwatch.demo.base import part as _part
     from regwatch.demo.base import table as _table
 
-    n_days = len(days)
-    ords = [d.toordinal() for d in days]
-    mid = max(1, n_days // 2) if n_days > 1 else 0
-    acc = accounts.columns
-    txn = transactions.columns
+    p = _platform(days, accounts, transactions, loans)
+    s = _Planting(
+        rng, set(busy_customers), _Rows(tuple(accounts.columns)), _Rows(tuple(transactions.columns))
+    )
+    renamed, births = _plant_listed_customers(p, s, calibration)
+    _plant_listed_counterparties(p, s, calibration)
+    deliveries = _list_deliveries(p, births)
+    device_of = _plant_rings(p, s, calibration)
+    names = {c: p.acc["full_name"][p.row_of_account[accs[0]]] for c, accs in p.accounts_of.items()}
+    _plant_proceeds(p, s, calibration, names)
+    _plant_churn(p, s, calibration)
+    _repay_from_own_cards(p, calibration, names)
 
-    # What the generated platform holds, per customer.
-    first_version: dict[str, int] = {}
-    accounts_of: dict[str, list[str]] = {}
-    for i, (a, c) in enumerate(zip(acc["account_id"], acc["customer_id"], strict=True)):
-        if a not in first_version:
-            first_version[a] = i
-            accounts_of.setdefault(c, []).append(a)
-    row_of_account = first_version
-    customer_of = {a: acc["customer_id"][i] for a, i in first_version.items()}
-    borrowers: dict[str, list[int]] = {}
-    for i, b in enumerate(loans.columns["borrower_id"]):
-        borrowers.setdefault(b, []).append(i)
-    written_off = {
-        loans.columns["borrower_id"][i] for i, s in enumerate(loans.columns["status"]) if s == "written_off"
-    }
-    day0 = {
-        c
-        for c, accs in accounts_of.items()
-        if all(accounts.day[row_of_account[a]] == 0 for a in accs)
-        and acc["customer_type"][row_of_account[accs[0]]] == "individual"
-        and all(acc["status"][row_of_account[a]] == "active" for a in accs)
-    }
-    used: set[str] = set(busy_customers)
+    accounts_out = _table(
+        "accounts",
+        [
+            accounts,
+            _part(
+                "accounts",
+                s.new_accounts.columns,
+                np.array(s.new_accounts.day, np.int64),
+                np.ones(len(s.new_accounts.day), np.bool_),
+            ),
+        ],
+    )
+    accounts_out.protected |= np.array(
+        [a in device_of or p.customer_of.get(a) in renamed for a in accounts_out.columns["account_id"]],
+        np.bool_,
+    )
+    transactions_out = _table(
+        "transactions",
+        [
+            transactions,
+            _part(
+                "transactions",
+                s.new_txns.columns,
+                np.array(s.new_txns.day, np.int64),
+                np.ones(len(s.new_txns.day), np.bool_),
+            ),
+        ],
+    )
+    planted = s.planted + _calm_ordinary_outflows(
+        transactions_out, loans, p.customer_of, names, p.accounts_of, fx, s.planted, calibration
+    )
+    return ScreeningPlant(accounts_out, transactions_out, deliveries, planted, s.near)
 
-    def pick(pool: Sequence[str], k: int) -> list[str]:
-        free = sorted(c for c in pool if c not in used)
-        if len(free) < k:
-            return []
-        chosen = [free[i] for i in sorted(rng.choice(len(free), size=k, replace=False).tolist())]
-        used.update(chosen)
-        return chosen
 
-    new_accounts = _Rows(tuple(acc))
-    new_txns = _Rows(tuple(txn))
-    account_number = 900_000_000
-    txn_number = 0
-    planted: list[Row] = []
-    near: list[Row] = []
+_ENTRIES_BY_ID = {e.list_id: e for e in (*_ENTRIES, _ADDED)}
+_CHANGING = (_REMOVED, _ADDED.list_id)  # the entries the second delivery drops or adds
 
-    def next_txn() -> str:
-        nonlocal txn_number
-        txn_number += 1
-        return f"TS{txn_number:09d}"
 
-    # ------------------------------------------------------------------ watch list
-    entries = {e.list_id: e for e in (*_ENTRIES, _ADDED)}
+def _plant_listed_customers(
+    p: _Platform, s: _Planting, calibration: Calibration
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Customers renamed to a listed name (and near misses); returns the new names and, per list
+    entry, the date of birth of the person who matches it (the list then carries it)."""
+    acc = p.acc
     births: dict[str, str] = {}
-    people = sorted(day0 - set(borrowers))  # renamed customers need not borrow
+    people = sorted(p.day0 - set(p.borrowers))  # renamed customers need not borrow
     firms = sorted(
         c
-        for c, accs in accounts_of.items()
-        if acc["customer_type"][row_of_account[accs[0]]] == "entity"
-        and accounts.day[row_of_account[accs[0]]] == 0
+        for c, accs in p.accounts_of.items()
+        if acc["customer_type"][p.row_of_account[accs[0]]] == "entity"
+        and p.accounts.day[p.row_of_account[accs[0]]] == 0
     )
     renamed: dict[str, str] = {}
-    changing = (_REMOVED, _ADDED.list_id)
     for list_id, name, kind, fires in _CUSTOMER_CASES:
-        if mid == 0 and list_id in changing:
+        if p.mid == 0 and list_id in _CHANGING:
             continue
-        entry = entries[list_id]
-        chosen = pick(firms if entry.entity else (people or sorted(day0)), 1)
+        entry = _ENTRIES_BY_ID[list_id]
+        chosen = s.pick(firms if entry.entity else (people or sorted(p.day0)), 1)
         if not chosen:
             continue
         customer = chosen[0]
         renamed[customer] = name
-        birth = _birth(acc["id_number"][row_of_account[accounts_of[customer][0]]])
+        birth = _birth(acc["id_number"][p.first_row(customer)])
         if fires and not entry.entity and list_id not in births:
             births[list_id] = birth
         value = score(name, entry.name)
         best = max(score(name, n) for n in (entry.name, *entry.aliases))
         if fires != (best >= calibration.watchlist_min_score):
             raise AssertionError(f"screening case {name!r} vs {entry.name!r} scores {best:.1f}")
-        first_day = mid if list_id == _ADDED.list_id else 0
+        first_day = p.mid if list_id == _ADDED.list_id else 0
         row = (
             "",
             CUSTOMER_RULE,
             f"{customer}|{list_id}",
-            days[first_day].isoformat(),
+            p.days[first_day].isoformat(),
             kind,
             f"name={name}; listed={entry.name}; list={entry.list_name}; score={value:.2f}; best={best:.2f}",
         )
-        (planted if fires else near).append(row)
+        s.truth(fires, row)
     for i, c in enumerate(acc["customer_id"]):
         if c in renamed:
             acc["full_name"][i] = renamed[c]
+    return renamed, births
 
-    # Counterparties named like listed parties, paid by ordinary customers.
-    early_days = list(range(0, mid)) or [0]
-    late_days = list(range(mid, n_days))
+
+def _plant_listed_counterparties(p: _Platform, s: _Planting, calibration: Calibration) -> None:
+    """Counterparties named like listed parties, paid by ordinary customers (before and after
+    the second delivery adds or drops their entry)."""
+    early_days = list(range(0, p.mid)) or [0]
+    late_days = list(range(p.mid, p.n_days))
     for n, (list_id, name, kind, fires, when) in enumerate(_COUNTERPARTY_CASES):
         choices = early_days if when == "early" else late_days
-        if not choices or (mid == 0 and list_id in changing):
+        if not choices or (p.mid == 0 and list_id in _CHANGING):
             continue
-        payer = pick(sorted(day0), 1)
+        payer = s.pick(sorted(p.day0), 1)
         if not payer:
             continue
-        d = choices[int(rng.integers(0, len(choices)))]
-        entry = entries[list_id]
-        listed_now = (list_id != _ADDED.list_id or d >= mid) and (list_id != _REMOVED or d < mid)
+        d = choices[int(s.rng.integers(0, len(choices)))]
+        entry = _ENTRIES_BY_ID[list_id]
+        listed_now = (list_id != _ADDED.list_id or d >= p.mid) and (list_id != _REMOVED or d < p.mid)
         best = max(score(name, x) for x in (entry.name, *entry.aliases))
         if fires != (listed_now and best >= calibration.watchlist_min_score):
             raise AssertionError(f"counterparty case {name!r} on day {d} is ambiguous ({best:.1f})")
         cp_account = f"6222{n + 1:015d}"
-        new_txns.add(
+        s.new_txns.add(
             d,
-            txn_id=next_txn(),
-            account_id=accounts_of[payer[0]][0],
-            txn_at=_stamp(ords[d], int(rng.integers(9 * 3600, 17 * 3600))),
+            txn_id=s.next_txn(),
+            account_id=p.accounts_of[payer[0]][0],
+            txn_at=_stamp(p.ords[d], int(s.rng.integers(9 * 3600, 17 * 3600))),
             direction="debit",
-            amount=_money(int(rng.integers(2_000, 9_000)) * 100),
+            amount=_money(int(s.rng.integers(2_000, 9_000)) * 100),
             currency="CNY",
             channel="transfer",
             counterparty_account=cp_account,
@@ -341,24 +447,44 @@ def plant(
             "",
             COUNTERPARTY_RULE,
             f"{payer[0]}|cp:{cp_account}|{list_id}",
-            days[d].isoformat(),
+            p.days[d].isoformat(),
             kind,
             f"counterparty={name}; listed={entry.name}; list={entry.list_name}; best={best:.2f}",
         )
-        (planted if fires else near).append(row)
+        s.truth(fires, row)
+
+
+def _list_deliveries(p: _Platform, births: dict[str, str]) -> dict[int, list[tuple[str, ...]]]:
+    """The watch list as delivered: the first list on day 1, the changed one on the middle day."""
 
     def entry_row(e: _Entry) -> tuple[str, ...]:
         return (e.list_id, e.name, ";".join(e.aliases), births.get(e.list_id, ""), e.country, e.list_name)
 
     first = [entry_row(e) for e in _ENTRIES]
     second = [entry_row(e) for e in _ENTRIES if e.list_id != _REMOVED] + [entry_row(_ADDED)]
-    deliveries = {0: first} if mid == 0 else {0: first, mid: second}
+    return {0: first} if p.mid == 0 else {0: first, p.mid: second}
 
-    # ------------------------------------------------------------------ rings
-    candidates = sorted(c for c in day0 if c in borrowers)
+
+#: Borrower rings: (kind, borrowers, non-borrowers, fires).
+_RING_CASES: tuple[tuple[str, int, int, bool], ...] = (
+    ("device_ring_3", 3, 0, True),
+    ("device_ring_4", 4, 0, True),
+    ("device_and_repayment_account", 3, 0, True),
+    ("repayment_account_ring", 3, 0, True),
+    ("formed_mid_period", 3, 0, True),
+    ("two_borrowers", 2, 0, False),
+    ("two_borrowers_and_a_non_borrower", 2, 1, False),
+)
+
+
+def _plant_rings(p: _Platform, s: _Planting, calibration: Calibration) -> dict[str, str]:
+    """Borrowers sharing a device or a repayment account (and near misses); returns the device of
+    every account it touched (also written into the accounts)."""
+    acc = p.acc
+    candidates = sorted(c for c in p.day0 if c in p.borrowers)
     # Prefer borrowers who defaulted: the rings the seeds describe are of borrowers who later default.
-    defaulted = [c for c in candidates if c in written_off]
-    non_borrowers = sorted(day0 - set(borrowers))
+    defaulted = [c for c in candidates if c in p.written_off]
+    non_borrowers = sorted(p.day0 - set(p.borrowers))
     device_number = 0
 
     def ring_device() -> str:
@@ -366,23 +492,24 @@ def plant(
         device_number += 1
         return f"DVRING{device_number:06d}"
 
+    def share_device(customers: Sequence[str], device: str) -> None:
+        for c in customers:
+            for a in p.accounts_of[c]:
+                device_of[a] = device
+
+    def repay_from(customer: str, d: int, card: str) -> None:
+        account = p.accounts_of[customer][0]
+        _repayment(
+            s.new_txns, s.next_txn(), s.rng, p.ords, d, account, card, calibration.ring_repayment_purpose
+        )
+
     device_of: dict[str, str] = {}  # account -> device for every version
-    ring_specs: list[tuple[str, int, int, bool]] = [
-        # (kind, borrowers, non-borrowers, fires)
-        ("device_ring_3", 3, 0, True),
-        ("device_ring_4", 4, 0, True),
-        ("device_and_repayment_account", 3, 0, True),
-        ("repayment_account_ring", 3, 0, True),
-        ("formed_mid_period", 3, 0, True),
-        ("two_borrowers", 2, 0, False),
-        ("two_borrowers_and_a_non_borrower", 2, 1, False),
-    ]
-    for kind, n_borrowers, n_others, fires in ring_specs:
-        pool_defaulted = [c for c in defaulted if c not in used]
-        members = pick(pool_defaulted, n_borrowers) if len(pool_defaulted) >= n_borrowers else []
+    for kind, n_borrowers, n_others, fires in _RING_CASES:
+        pool_defaulted = [c for c in defaulted if c not in s.used]
+        members = s.pick(pool_defaulted, n_borrowers) if len(pool_defaulted) >= n_borrowers else []
         if not members:
-            members = pick(candidates, n_borrowers)
-        others = pick(non_borrowers, n_others) if n_others else []
+            members = s.pick(candidates, n_borrowers)
+        others = s.pick(non_borrowers, n_others) if n_others else []
         if len(members) < n_borrowers or len(others) < n_others:
             continue
         component = sorted(members + others)
@@ -390,92 +517,65 @@ def plant(
         first_day = 0
         # A device of their own first: a member's ordinary household partner joins no ring.
         for c in component:
-            solo = ring_device()
-            for a in accounts_of[c]:
-                device_of[a] = solo
+            share_device([c], ring_device())
         if kind in ("device_ring_3", "device_ring_4", "two_borrowers", "two_borrowers_and_a_non_borrower"):
-            device = ring_device()
-            for c in component:
-                for a in accounts_of[c]:
-                    device_of[a] = device
+            share_device(component, ring_device())
         elif kind == "device_and_repayment_account":
-            device = ring_device()
-            for c in component[:2]:
-                for a in accounts_of[c]:
-                    device_of[a] = device
-            shared = f"6228{len(planted) + 1:015d}"
+            share_device(component[:2], ring_device())
+            shared = f"6228{len(s.planted) + 1:015d}"
             for c in component[1:]:
-                _repayment(
-                    new_txns,
-                    next_txn(),
-                    rng,
-                    ords,
-                    0,
-                    accounts_of[c][0],
-                    shared,
-                    calibration.ring_repayment_purpose,
-                )
+                repay_from(c, 0, shared)
         elif kind == "repayment_account_ring":
-            shared = f"6228{len(planted) + 1:015d}"
+            shared = f"6228{len(s.planted) + 1:015d}"
             for c in component:
-                d = int(rng.integers(0, n_days))
+                d = int(s.rng.integers(0, p.n_days))
                 first_day = max(first_day, d)
-                _repayment(
-                    new_txns,
-                    next_txn(),
-                    rng,
-                    ords,
-                    d,
-                    accounts_of[c][0],
-                    shared,
-                    calibration.ring_repayment_purpose,
-                )
+                repay_from(c, d, shared)
         else:  # formed mid-period: two share a device from day 1, the third's device changes to it
             device = ring_device()
             late = max(component)  # the ring id stays the smallest member's
-            for c in component:
-                if c != late:
-                    for a in accounts_of[c]:
-                        device_of[a] = device
-            first_day = mid
-            a = accounts_of[late][0]
-            i = row_of_account[a]
+            share_device([c for c in component if c != late], device)
+            first_day = p.mid
+            i = p.first_row(late)
             values = {c: acc[c][i] for c in acc}
             values["device_id"] = device
-            values["updated_at"] = _stamp(ords[mid], int(rng.integers(8 * 3600, 10 * 3600)))
-            new_accounts.add(mid, **values)
+            values["updated_at"] = _stamp(p.ords[p.mid], int(s.rng.integers(8 * 3600, 10 * 3600)))
+            s.new_accounts.add(p.mid, **values)
         for c in members:
             row = (
                 "",
                 RING_RULE,
                 f"{c}|ring:{ring_id}",
-                days[first_day].isoformat(),
+                p.days[first_day].isoformat(),
                 kind,
                 f"ring={','.join(component)}; borrowers={len(members)}; customers={len(component)}",
             )
-            (planted if fires else near).append(row)
+            s.truth(fires, row)
     for i, a in enumerate(acc["account_id"]):
         if a in device_of:
             acc["device_id"][i] = device_of[a]
+    return device_of
 
-    # ------------------------------------------------------------------ proceeds moved on
-    names = {c: acc["full_name"][row_of_account[accs[0]]] for c, accs in accounts_of.items()}
+
+def _proceeds_candidates(p: _Platform, calibration: Calibration) -> tuple[dict[str, int], list[str]]:
+    """Per borrower, the one loan whose window no other loan of the borrower comes near; and the
+    borrowers whose ordinary traffic leaves that window clear (no large receipt, no debit to others)."""
+    txn = p.transactions.columns
     window = calibration.proceeds_window_hours * 3600
     # Ordinary debits to others per customer (seconds): a planted loan's borrower has none near it.
     outgoing: dict[str, list[int]] = {}
     large_inflows: set[str] = set()  # a large receipt and the planted outflow would be rapid in-out
-    for i in range(len(transactions)):
+    for i in range(len(p.transactions)):
         if txn["direction"][i] == "credit" and _cents(txn["amount"][i]) >= 1_000_000:
-            large_inflows.add(customer_of.get(txn["account_id"][i], ""))
+            large_inflows.add(p.customer_of.get(txn["account_id"][i], ""))
         if txn["direction"][i] != "debit" or txn["channel"][i] in ("cash", "card"):
             continue
-        payer_id = customer_of.get(txn["account_id"][i])
+        payer_id = p.customer_of.get(txn["account_id"][i])
         if payer_id is not None:
             outgoing.setdefault(payer_id, []).append(_seconds(txn["txn_at"][i]))
-    loan_cols = loans.columns
-    # One loan per borrower whose window no other loan of the borrower comes near.
+    loan_cols = p.loans.columns
     only_loan: dict[str, int] = {}
-    for borrower, loan_rows in borrowers.items():
+    for borrower, loan_rows in p.borrowers.items():
         first_rows = {loan_cols["loan_id"][i]: i for i in reversed(loan_rows)}
         disbursed_on = {
             lid: date.fromisoformat(loan_cols["disbursement_date"][i]).toordinal()
@@ -483,24 +583,33 @@ def plant(
         }
         for lid, i in sorted(first_rows.items()):
             clear = all(abs(disbursed_on[o] - disbursed_on[lid]) > 7 for o in disbursed_on if o != lid)
-            if disbursed_on[lid] >= ords[0] and clear:
+            if disbursed_on[lid] >= p.ords[0] and clear:
                 only_loan[borrower] = i
                 break
     eligible = []
     for c, i in sorted(only_loan.items()):
         disbursed = date.fromisoformat(loan_cols["disbursement_date"][i]).toordinal()
-        if c not in day0 or c in large_inflows or loan_cols["borrower_type"][i] != "individual":
+        if c not in p.day0 or c in large_inflows or loan_cols["borrower_type"][i] != "individual":
             continue
         start = disbursed * _DAY_SECONDS
         if not any(start <= t < start + window + 4 * _DAY_SECONDS for t in outgoing.get(c, [])):
             eligible.append(c)
+    return only_loan, eligible
+
+
+def _plant_proceeds(p: _Platform, s: _Planting, calibration: Calibration, names: dict[str, str]) -> None:
+    """A loan's proceeds moved on to third parties within the window (and near misses)."""
+    only_loan, eligible = _proceeds_candidates(p, calibration)
+    loan_cols = p.loans.columns
+    window = calibration.proceeds_window_hours * 3600
+    min_share = calibration.proceeds_min_share
     # (kind, share of the net amount disbursed, transfers, hours after the disbursement date began, fires)
     proceeds_specs = [
-        ("share_exactly_at_threshold", calibration.proceeds_min_share, 1, 14, True),
+        ("share_exactly_at_threshold", min_share, 1, 14, True),
         ("whole_amount_at_once", 1.0, 1, 11, True),
         ("split_over_three_transfers", 0.93, 3, 30, True),
         ("next_day_within_window", 0.88, 2, 40, True),
-        ("just_under_the_share", calibration.proceeds_min_share - 0.01, 2, 10, False),
+        ("just_under_the_share", min_share - 0.01, 2, 10, False),
         ("after_the_window", 1.0, 1, calibration.proceeds_window_hours + 10, False),
         ("to_own_account", 1.0, 1, 12, False),
     ]
@@ -510,9 +619,9 @@ def plant(
             for c in eligible
             if date.fromisoformat(loan_cols["disbursement_date"][only_loan[c]]).toordinal()
             + (hours + 1) // 24
-            in ords
+            in p.ords
         ]
-        chosen = pick(fitting, 1)
+        chosen = s.pick(fitting, 1)
         if not chosen:
             continue
         c = chosen[0]
@@ -520,27 +629,24 @@ def plant(
         loan_id = loan_cols["loan_id"][i]
         net = _cents(loan_cols["principal"][i]) - _cents(loan_cols["upfront_fee"][i])
         # At the threshold exactly: the smallest amount whose share reaches it.
-        total = (
-            int(np.ceil(net * share))
-            if share >= calibration.proceeds_min_share
-            else int(np.floor(net * share))
-        )
+        total = int(np.ceil(net * share)) if share >= min_share else int(np.floor(net * share))
         cuts = [total // legs] * legs
         cuts[-1] += total - sum(cuts)
         start = date.fromisoformat(loan_cols["disbursement_date"][i]).toordinal() * _DAY_SECONDS
         last_day = 0
         for leg, cents in enumerate(cuts):
             moment = start + hours * 3600 + leg * 1800
-            d = ords.index(moment // _DAY_SECONDS)
+            d = p.ords.index(moment // _DAY_SECONDS)
             last_day = max(last_day, d)
             if kind == "to_own_account":
                 cp_account, cp_name = _own_card(c), names[c]
             else:
-                cp_account, cp_name = f"6225{txn_number + 1:015d}", f"Trading Partner {txn_number + 1:05d}"
-            new_txns.add(
+                number = s.txn_number + 1
+                cp_account, cp_name = f"6225{number:015d}", f"Trading Partner {number:05d}"
+            s.new_txns.add(
                 d,
-                txn_id=next_txn(),
-                account_id=accounts_of[c][0],
+                txn_id=s.next_txn(),
+                account_id=p.accounts_of[c][0],
                 txn_at=_stamp(moment // _DAY_SECONDS, moment % _DAY_SECONDS),
                 direction="debit",
                 amount=_money(cents),
@@ -553,45 +659,52 @@ def plant(
             )
         within = hours * 3600 + (legs - 1) * 1800 < window
         third_party = kind != "to_own_account"
-        if fires != (within and third_party and total >= net * calibration.proceeds_min_share):
+        if fires != (within and third_party and total >= net * min_share):
             raise AssertionError(f"proceeds case {kind} is ambiguous")
         row = (
             "",
             PROCEEDS_RULE,
             f"{c}|{loan_id}",
-            days[last_day].isoformat(),
+            p.days[last_day].isoformat(),
             kind,
             f"net_disbursed={_money(net)}; moved={_money(total)}; share={total / net:.4f}; "
             f"transfers={legs}; hours_after_disbursement_date={hours}",
         )
-        (planted if fires else near).append(row)
+        s.truth(fires, row)
 
-    # ------------------------------------------------------------------ account churn
-    opened_at = {a: acc["opened_at"][i] for a, i in first_version.items()}
+
+#: Account churn: (kind, new accounts opened, of them closed, accounts opened and closed before
+#: the window, fires).
+_CHURN_CASES: tuple[tuple[str, int, int, int, bool], ...] = (
+    ("exactly_the_count", 2, 2, 0, True),
+    ("above_the_count", 3, 2, 0, True),
+    ("one_event_short", 2, 1, 0, False),
+    ("older_events_outside_the_window", 2, 1, 1, False),
+)
+
+
+def _plant_churn(p: _Platform, s: _Planting, calibration: Calibration) -> None:
+    """Customers opening and closing accounts inside the window (and near misses)."""
+    acc = p.acc
+    ords = p.ords
+    opened_at = {a: acc["opened_at"][i] for a, i in p.row_of_account.items()}
     old_enough = sorted(
         c
-        for c in day0
+        for c in p.day0
         if all(
             date.fromisoformat(opened_at[a][:10]).toordinal() < ords[0] - calibration.churn_window_days - 7
-            for a in accounts_of[c]
+            for a in p.accounts_of[c]
         )
     )
-    churn_specs = [
-        # (kind, new accounts opened, of them closed, accounts opened and closed before the window, fires)
-        ("exactly_the_count", 2, 2, 0, True),
-        ("above_the_count", 3, 2, 0, True),
-        ("one_event_short", 2, 1, 0, False),
-        ("older_events_outside_the_window", 2, 1, 1, False),
-    ]
-    for kind, n_open, n_close, n_old, fires in churn_specs:
-        chosen = pick(old_enough, 1)
+    for kind, n_open, n_close, n_old, fires in _CHURN_CASES:
+        chosen = s.pick(old_enough, 1)
         if not chosen:
             continue
         c = chosen[0]
-        template = {k: acc[k][row_of_account[accounts_of[c][0]]] for k in acc}
+        template = {k: acc[k][p.first_row(c)] for k in acc}
         events: list[int] = []  # the day index of each event inside the window
-        open_day = int(rng.integers(0, max(1, n_days - 1)))
-        close_day = min(n_days - 1, open_day + 1)
+        open_day = int(s.rng.integers(0, max(1, p.n_days - 1)))
+        close_day = min(p.n_days - 1, open_day + 1)
 
         # (opened, closed or None): the new accounts, then old ones delivered late (both events long before).
         lives: list[tuple[str, str | None]] = []
@@ -602,64 +715,38 @@ def plant(
         before = ords[0] - calibration.churn_window_days - 10
         lives += [(_stamp(before, 10 * 3600), _stamp(before + 3, 10 * 3600))] * n_old
         for opened, shut in lives:
-            account_number += 1
-            values = dict(template, account_id=f"A{account_number:09d}", opened_at=opened, updated_at=opened)
+            s.account_number += 1
+            values = dict(
+                template, account_id=f"A{s.account_number:09d}", opened_at=opened, updated_at=opened
+            )
             values["status"] = "active"
-            new_accounts.add(open_day, **values)
+            s.new_accounts.add(open_day, **values)
             if shut is not None:
-                new_accounts.add(close_day, **dict(values, status="closed", updated_at=shut))
+                s.new_accounts.add(close_day, **dict(values, status="closed", updated_at=shut))
         if fires != (len(events) >= calibration.churn_min_events):
             raise AssertionError(f"churn case {kind} is ambiguous")
         row = (
             "",
             CHURN_RULE,
             f"{c}|account_churn",
-            days[max(events)].isoformat(),
+            p.days[max(events)].isoformat(),
             kind,
             f"opened={n_open + n_old}; closed={n_close + n_old}; events_in_window={len(events)}",
         )
-        (planted if fires else near).append(row)
+        s.truth(fires, row)
 
-    # ------------------------------------------------------------------ ordinary repayments from own cards
-    for i in range(len(transactions)):
+
+def _repay_from_own_cards(p: _Platform, calibration: Calibration, names: dict[str, str]) -> None:
+    """Ordinary repayments arrive from the borrower's own card, in the borrower's name."""
+    txn = p.transactions.columns
+    for i in range(len(p.transactions)):
         repays = txn["purpose"][i] == calibration.ring_repayment_purpose and txn["direction"][i] == "credit"
-        holder = customer_of.get(txn["account_id"][i]) if repays and not transactions.protected[i] else None
+        holder = (
+            p.customer_of.get(txn["account_id"][i]) if repays and not p.transactions.protected[i] else None
+        )
         if holder is not None:
             txn["counterparty_account"][i] = _own_card(holder)
             txn["counterparty_name"][i] = names[holder]
-
-    accounts_out = _table(
-        "accounts",
-        [
-            accounts,
-            _part(
-                "accounts",
-                new_accounts.columns,
-                np.array(new_accounts.day, np.int64),
-                np.ones(len(new_accounts.day), np.bool_),
-            ),
-        ],
-    )
-    accounts_out.protected |= np.array(
-        [a in device_of or customer_of.get(a) in renamed for a in accounts_out.columns["account_id"]],
-        np.bool_,
-    )
-    transactions_out = _table(
-        "transactions",
-        [
-            transactions,
-            _part(
-                "transactions",
-                new_txns.columns,
-                np.array(new_txns.day, np.int64),
-                np.ones(len(new_txns.day), np.bool_),
-            ),
-        ],
-    )
-    planted += _calm_ordinary_outflows(
-        transactions_out, loans, customer_of, names, accounts_of, fx, planted, calibration
-    )
-    return ScreeningPlant(accounts_out, transactions_out, deliveries, planted, near)
 
 
 def _calm_ordinary_outflows(
