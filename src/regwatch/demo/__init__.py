@@ -1279,6 +1279,57 @@ def _usd_cents(cents: int, currency: str, rate: dict[str, float]) -> int:
     return math.floor(cents * rate[currency] / rate["USD"] + 0.5)
 
 
+#: Ordinary traffic per channel, in this index order (transfer 0, card 1, internal 2, cash 3,
+#: cross_border 4): share of transactions, log-normal median and sigma of the CNY amount, ceiling.
+_CHANNELS = ("transfer", "card", "internal", "cash", "cross_border")
+_CHANNEL_P = (0.45, 0.25, 0.15, 0.10, 0.05)
+_CHANNEL_MEDIAN = (3000.0, 300.0, 2000.0, 1500.0, 8000.0)
+_CHANNEL_SIGMA = (1.1, 1.0, 1.0, 0.9, 1.0)
+_CHANNEL_CEILING = (300_000.0, 50_000.0, 200_000.0, 20_000.0, 50_000.0)
+_PURPOSES = {
+    "transfer": ("family support", "rent", "loan repayment", "goods payment", "salary"),
+    "card": ("purchase", "online purchase", "utilities"),
+    "internal": ("wallet top-up", "loan disbursement", "investment"),
+    "cash": ("cash deposit", "cash withdrawal"),
+    "cross_border": ("tuition", "import payment", "remittance"),
+}
+#: Ordinary counterparties: one pool for the whole platform.
+_COUNTERPARTY_POOL = 2000
+
+TruthRow = tuple[str, str, str, str, str, str]
+
+
+@dataclass
+class _Counterparties:
+    accounts: list[str]
+    names: list[str]
+
+
+@dataclass
+class _DayTraffic:
+    """One business day's transaction rows as drawn (column-wise, txn ids given after sorting by time),
+    and what the ordinary draw decided per row (for the missing-rate case)."""
+
+    d: int
+    day: date
+    cols: dict[str, list[str]]
+    protected: list[bool]
+    times: list[int]  # seconds after midnight of each row
+    eligible: IntArray  # accounts that could transact
+    blocked: BoolArray  # customers carrying a planted case today (no ordinary cash or transfer)
+    customer: IntArray  # per ordinary row
+    channel: IntArray  # per ordinary row, index into _CHANNELS
+    currency: IntArray  # per ordinary row, index into FX_CURRENCIES
+
+    def add(self, second: int, **values: str) -> None:
+        """One planted row at ``second`` after midnight (protected from corruption)."""
+        self.times.append(second)
+        stamp = _stamps(np.array([self.day.toordinal() * _DAY_SECONDS + second], np.int64))[0]
+        for column, value in {"txn_at": stamp, **values}.items():
+            self.cols[column].append(value)
+        self.protected.append(True)
+
+
 def _transactions(
     rng: np.random.Generator,
     cust: _Customers,
@@ -1287,7 +1338,7 @@ def _transactions(
     cases: list[_CashCase],
     calibration: Calibration,
     missing_rate: tuple[int, str] | None = None,
-) -> tuple[_Table, list[tuple[str, str, str, str, str, str]], list[tuple[str, str, str, str, str, str]]]:
+) -> tuple[_Table, list[TruthRow], list[TruthRow]]:
     """Ordinary traffic, kept clear of every large-value line, plus the planted cases.
 
     Ordinary per customer, day and direction: cash below CNY 45,000 (all currencies in CNY),
@@ -1299,214 +1350,243 @@ def _transactions(
     must raise one exception for that currency and day (every customer-day with a cash or
     transfer leg in it is flagged in the mart, not an exception of its own).
     """
-    n_customers = len(cust.ids)
-    channels = np.array(["transfer", "card", "internal", "cash", "cross_border"])
-    channel_p = np.array([0.45, 0.25, 0.15, 0.10, 0.05])
-    median = np.array([3000.0, 300.0, 2000.0, 1500.0, 8000.0])
-    sigma = np.array([1.1, 1.0, 1.0, 0.9, 1.0])
-    ceiling = np.array([300_000.0, 50_000.0, 200_000.0, 20_000.0, 50_000.0])
-    currencies = np.array(FX_CURRENCIES)
-    cp_pool = 2000
-    cp_accounts = [f"62{v:014d}" for v in rng.integers(0, 10**14, cp_pool).tolist()]
-    cp_names = _person_names(rng, cp_pool)
-    purposes = {
-        "transfer": ("family support", "rent", "loan repayment", "goods payment", "salary"),
-        "card": ("purchase", "online purchase", "utilities"),
-        "internal": ("wallet top-up", "loan disbursement", "investment"),
-        "cash": ("cash deposit", "cash withdrawal"),
-        "cross_border": ("tuition", "import payment", "remittance"),
-    }
+    pool = _Counterparties(
+        [f"62{v:014d}" for v in rng.integers(0, 10**14, _COUNTERPARTY_POOL).tolist()],
+        _person_names(rng, _COUNTERPARTY_POOL),
+    )
     parts: list[_Table] = []
-    planted_truth: list[tuple[str, str, str, str, str, str]] = []
-    near_truth: list[tuple[str, str, str, str, str, str]] = []
+    planted_truth: list[TruthRow] = []
+    near_truth: list[TruthRow] = []
     n_txn = 0
     for d, day in enumerate(days):
-        ordinal = day.toordinal()
-        eligible = np.flatnonzero(cust.account_active & (cust.account_open_day <= d))
         day_cases = [c for c in cases if c.day == d]
-        if not len(eligible):
+        traffic = _ordinary_traffic(rng, cust, d, day, fx, day_cases, pool)
+        if traffic is None:
             continue
-        n = round(len(cust.ids) * 0.6 * float(rng.uniform(0.9, 1.1)))
-        account = eligible[rng.integers(0, len(eligible), n)]
-        channel = rng.choice(len(channels), size=n, p=channel_p)
-        amount_cny = np.minimum(np.exp(rng.normal(np.log(median[channel]), sigma[channel])), ceiling[channel])
-        foreign_draw = rng.random(n)
-        cur_idx = np.where(
-            channel == 4,
-            rng.choice([1, 2, 3, 4, 5], size=n, p=[0.5, 0.2, 0.2, 0.05, 0.05]),
-            np.where(foreign_draw < 0.05, rng.choice([1, 2, 3], size=n, p=[0.5, 0.2, 0.3]), 0),
-        )
-        rate_today = np.array([fx[c][d] for c in FX_CURRENCIES])
-        amount = np.maximum(np.round(amount_cny / rate_today[cur_idx] * 100), 100).astype(np.int64)
-        direction = rng.integers(0, 2, n)
-        seconds = rng.integers(6 * 3600, 23 * 3600, n)
-        customer = cust.account_customer[account]
-        blocked = np.zeros(n_customers, np.bool_)
-        for case in day_cases:
-            blocked[case.customer] = True
-        # transfer 0, card 1, internal 2, cash 3, cross_border 4
-        channel = np.where(np.isin(channel, (0, 3, 4)) & blocked[customer], 2, channel)
-        cny_cents = amount * rate_today[cur_idx]
-        group = customer * 2 + direction
-        for kind, cap, to in ((3, ORDINARY_CASH_CAP_CENTS, 0), (4, ORDINARY_CROSS_BORDER_CAP_CENTS, 0)):
-            mask = channel == kind
-            sums = np.bincount(group[mask], cny_cents[mask], 2 * n_customers)
-            channel = np.where(mask & (sums[group] >= cap), to, channel)
-        transfers = np.isin(channel, (0, 4))
-        sums = np.bincount(group[transfers], cny_cents[transfers], 2 * n_customers)
-        channel = np.where((channel == 0) & (sums[group] >= ORDINARY_TRANSFER_CAP_CENTS), 2, channel)
-        cp = rng.integers(0, cp_pool, n)
-        foreign_country = rng.choice(_FOREIGN_COUNTRIES, size=n)
-        purpose_pick = rng.integers(0, 5, n)
-        chan_names = channels[channel].tolist()
-        cols: dict[str, list[str]] = {
-            "txn_id": [],
-            "account_id": [cust.account_ids[a] for a in account.tolist()],
-            "txn_at": _stamps(ordinal * _DAY_SECONDS + seconds),
-            "direction": ["credit" if v else "debit" for v in direction.tolist()],
-            "amount": _money(amount),
-            "currency": [str(c) for c in currencies[cur_idx].tolist()],
-            "channel": [str(c) for c in chan_names],
-            "counterparty_account": [
-                "" if ch == "cash" else cp_accounts[k] for ch, k in zip(chan_names, cp.tolist(), strict=True)
-            ],
-            "counterparty_name": [
-                "" if ch == "cash" else cp_names[k] for ch, k in zip(chan_names, cp.tolist(), strict=True)
-            ],
-            "counterparty_country": [
-                "" if ch == "cash" else (str(fc) if ch == "cross_border" else "CN")
-                for ch, fc in zip(chan_names, foreign_country.tolist(), strict=True)
-            ],
-            "purpose": [
-                (
-                    ("cash deposit" if dr else "cash withdrawal")
-                    if ch == "cash"
-                    else purposes[str(ch)][p % len(purposes[str(ch)])]
-                )
-                for ch, p, dr in zip(chan_names, purpose_pick.tolist(), direction.tolist(), strict=True)
-            ],
-        }
-        protected = [False] * n
-        times = seconds.tolist()
         if missing_rate is not None and missing_rate[0] == d:
-            # The cash and transfer legs in the currency without a rate are never corrupted (their
-            # customer-days are flagged); one cash deposit in it is planted so the day always has one.
-            currency_index = FX_CURRENCIES.index(missing_rate[1])
-            keys: dict[str, int] = {}
-            for i in np.flatnonzero((cur_idx == currency_index) & np.isin(channel, (0, 3, 4))).tolist():
-                c = int(customer[i])
-                ch = int(channel[i])
-                if ch == 3:
-                    category = "cash"
-                elif cust.is_entity[c]:
-                    category = "entity_transfer"
-                else:
-                    category = (
-                        "individual_cross_border_transfer" if ch == 4 else "individual_domestic_transfer"
-                    )
-                key = f"{cust.ids[c]}|{day.isoformat()}|{category}|{cols['direction'][i]}"
-                keys[key] = keys.get(key, 0) + 1
-                protected[i] = True
-            free = [int(a) for a in eligible.tolist() if not blocked[cust.account_customer[a]]]
-            if free:
-                a = free[int(rng.integers(0, len(free)))]
-                cents = int(rng.integers(2_000, 8_000)) * 100
-                times.append(int(rng.integers(8 * 3600, 18 * 3600)))
-                for column, value in (
-                    ("account_id", cust.account_ids[a]),
-                    ("txn_at", _stamps(np.array([ordinal * _DAY_SECONDS + times[-1]], np.int64))[0]),
-                    ("direction", "credit"),
-                    ("amount", f"{cents // 100}.{cents % 100:02d}"),
-                    ("currency", missing_rate[1]),
-                    ("channel", "cash"),
-                    ("counterparty_account", ""),
-                    ("counterparty_name", ""),
-                    ("counterparty_country", ""),
-                    ("purpose", "cash deposit"),
-                ):
-                    cols[column].append(value)
-                protected.append(True)
-                key = f"{cust.ids[cust.account_customer[a]]}|{day.isoformat()}|cash|credit"
-                keys[key] = keys.get(key, 0) + 1
-            # One exception for the missing (currency, day), whatever it leaves unconverted (issue 15).
-            planted_truth.append(
-                (
-                    "",
-                    MISSING_FX_RULE,
-                    f"{missing_rate[1]}|{day.isoformat()}",
-                    day.isoformat(),
-                    "missing_rate",
-                    f"currency={missing_rate[1]}; customer_days={len(keys)}; "
-                    f"transactions={sum(keys.values())}; no {missing_rate[1]} rate for {day}",
-                )
-            )
+            planted_truth.append(_plant_missing_rate(rng, cust, traffic, missing_rate[1]))
         rate = {c: float(fx[c][d]) for c in FX_CURRENCIES}
         for case in day_cases:
-            accounts = [
-                a for a in cust.accounts_of[case.customer] if cust.account_active[a]
-            ] or cust.accounts_of[case.customer]
-            rule_id = LARGE_VALUE_RULES[case.category]
-            cny_line, usd_line = calibration.large_value_line(case.category)
-            by_direction: dict[str, list[int]] = {}
-            country = str(_FOREIGN_COUNTRIES[int(rng.integers(0, len(_FOREIGN_COUNTRIES)))])
-            k = int(rng.integers(0, cp_pool))
-            for direction_name, cents, currency in case.legs:
-                a = accounts[int(rng.integers(0, len(accounts)))]
-                totals = by_direction.setdefault(direction_name, [0, 0, 0])
-                if currency == "CNY":
-                    totals[0] += cents
-                else:
-                    totals[1] += _usd_cents(cents, currency, rate)
-                totals[2] += 1
-                cols["account_id"].append(cust.account_ids[a])
-                times.append(int(rng.integers(8 * 3600, 18 * 3600)))
-                cols["txn_at"].append(_stamps(np.array([ordinal * _DAY_SECONDS + times[-1]], np.int64))[0])
-                cols["direction"].append(direction_name)
-                cols["amount"].append(f"{cents // 100}.{cents % 100:02d}")
-                cols["currency"].append(currency)
-                cols["channel"].append(case.channel)
-                is_cash = case.channel == "cash"
-                cols["counterparty_account"].append("" if is_cash else cp_accounts[k])
-                cols["counterparty_name"].append("" if is_cash else cp_names[k])
-                cols["counterparty_country"].append(
-                    "" if is_cash else country if case.channel == "cross_border" else "CN"
-                )
-                cols["purpose"].append(
-                    ("cash deposit" if direction_name == "credit" else "cash withdrawal")
-                    if is_cash
-                    else "import payment"
-                    if case.channel == "cross_border"
-                    else "goods payment"
-                )
-                protected.append(True)
-            for direction_name in sorted(by_direction):
-                cny, usd, count = by_direction[direction_name]
-                reaches = cny >= cny_line or usd >= usd_line
-                if reaches != case.fires:
-                    raise AssertionError(
-                        f"large-value case {case.category}/{case.kind} lands on the wrong side"
-                    )
-                legs = [leg for leg in case.legs if leg[0] == direction_name]
-                row = (
-                    "",
-                    rule_id,
-                    f"{cust.ids[case.customer]}|{day.isoformat()}|{case.category}|{direction_name}",
-                    day.isoformat(),
-                    case.kind,
-                    f"category={case.category}; cny={cny // 100}.{cny % 100:02d}; "
-                    f"usd_equivalent={usd // 100}.{usd % 100:02d}; transactions={count}; "
-                    f"amounts={'+'.join(f'{c // 100}.{c % 100:02d} {cur}' for _, c, cur in legs)}",
-                )
-                (planted_truth if case.fires else near_truth).append(row)
-        order = np.argsort(np.array(times, np.int64), kind="stable")
+            fires, rows = _plant_cash_case(rng, cust, traffic, case, rate, pool, calibration)
+            (planted_truth if fires else near_truth).extend(rows)
+        order = np.argsort(np.array(traffic.times, np.int64), kind="stable")
         idx = order.tolist()
-        cols = {c: [v[i] for i in idx] for c, v in cols.items() if c != "txn_id"}
+        cols = {c: [v[i] for i in idx] for c, v in traffic.cols.items() if c != "txn_id"}
         cols["txn_id"] = _ids("TX", np.arange(n_txn + 1, n_txn + len(idx) + 1, dtype=np.int64), 10)
         n_txn += len(idx)
         parts.append(
-            _part("transactions", cols, np.full(len(idx), d, np.int64), np.array(protected, np.bool_)[order])
+            _part(
+                "transactions",
+                cols,
+                np.full(len(idx), d, np.int64),
+                np.array(traffic.protected, np.bool_)[order],
+            )
         )
     return _table("transactions", parts), planted_truth, near_truth
+
+
+def _ordinary_traffic(
+    rng: np.random.Generator,
+    cust: _Customers,
+    d: int,
+    day: date,
+    fx: dict[str, FloatArray],
+    day_cases: list[_CashCase],
+    pool: _Counterparties,
+) -> _DayTraffic | None:
+    """Day d's ordinary transactions, each customer-day-direction under the ordinary caps (None
+    when no account is open yet)."""
+    n_customers = len(cust.ids)
+    eligible = np.flatnonzero(cust.account_active & (cust.account_open_day <= d))
+    if not len(eligible):
+        return None
+    n = round(len(cust.ids) * 0.6 * float(rng.uniform(0.9, 1.1)))
+    account = eligible[rng.integers(0, len(eligible), n)]
+    channel = rng.choice(len(_CHANNELS), size=n, p=np.array(_CHANNEL_P))
+    amount_cny = np.minimum(
+        np.exp(rng.normal(np.log(np.array(_CHANNEL_MEDIAN)[channel]), np.array(_CHANNEL_SIGMA)[channel])),
+        np.array(_CHANNEL_CEILING)[channel],
+    )
+    foreign_draw = rng.random(n)
+    cur_idx = np.where(
+        channel == 4,
+        rng.choice([1, 2, 3, 4, 5], size=n, p=[0.5, 0.2, 0.2, 0.05, 0.05]),
+        np.where(foreign_draw < 0.05, rng.choice([1, 2, 3], size=n, p=[0.5, 0.2, 0.3]), 0),
+    )
+    rate_today = np.array([fx[c][d] for c in FX_CURRENCIES])
+    amount = np.maximum(np.round(amount_cny / rate_today[cur_idx] * 100), 100).astype(np.int64)
+    direction = rng.integers(0, 2, n)
+    seconds = rng.integers(6 * 3600, 23 * 3600, n)
+    customer = cust.account_customer[account]
+    blocked = np.zeros(n_customers, np.bool_)
+    for case in day_cases:
+        blocked[case.customer] = True
+    # transfer 0, card 1, internal 2, cash 3, cross_border 4
+    channel = np.where(np.isin(channel, (0, 3, 4)) & blocked[customer], 2, channel)
+    cny_cents = amount * rate_today[cur_idx]
+    group = customer * 2 + direction
+    for kind, cap, to in ((3, ORDINARY_CASH_CAP_CENTS, 0), (4, ORDINARY_CROSS_BORDER_CAP_CENTS, 0)):
+        mask = channel == kind
+        sums = np.bincount(group[mask], cny_cents[mask], 2 * n_customers)
+        channel = np.where(mask & (sums[group] >= cap), to, channel)
+    transfers = np.isin(channel, (0, 4))
+    sums = np.bincount(group[transfers], cny_cents[transfers], 2 * n_customers)
+    channel = np.where((channel == 0) & (sums[group] >= ORDINARY_TRANSFER_CAP_CENTS), 2, channel)
+    cp = rng.integers(0, _COUNTERPARTY_POOL, n)
+    foreign_country = rng.choice(_FOREIGN_COUNTRIES, size=n)
+    purpose_pick = rng.integers(0, 5, n)
+    chan_names = [_CHANNELS[c] for c in channel.tolist()]
+    cols: dict[str, list[str]] = {
+        "txn_id": [],
+        "account_id": [cust.account_ids[a] for a in account.tolist()],
+        "txn_at": _stamps(day.toordinal() * _DAY_SECONDS + seconds),
+        "direction": ["credit" if v else "debit" for v in direction.tolist()],
+        "amount": _money(amount),
+        "currency": [FX_CURRENCIES[c] for c in cur_idx.tolist()],
+        "channel": chan_names,
+        "counterparty_account": [
+            "" if ch == "cash" else pool.accounts[k] for ch, k in zip(chan_names, cp.tolist(), strict=True)
+        ],
+        "counterparty_name": [
+            "" if ch == "cash" else pool.names[k] for ch, k in zip(chan_names, cp.tolist(), strict=True)
+        ],
+        "counterparty_country": [
+            "" if ch == "cash" else (str(fc) if ch == "cross_border" else "CN")
+            for ch, fc in zip(chan_names, foreign_country.tolist(), strict=True)
+        ],
+        "purpose": [
+            (
+                ("cash deposit" if dr else "cash withdrawal")
+                if ch == "cash"
+                else _PURPOSES[ch][p % len(_PURPOSES[ch])]
+            )
+            for ch, p, dr in zip(chan_names, purpose_pick.tolist(), direction.tolist(), strict=True)
+        ],
+    }
+    return _DayTraffic(
+        d, day, cols, [False] * n, seconds.tolist(), eligible, blocked, customer, channel, cur_idx
+    )
+
+
+def _plant_missing_rate(
+    rng: np.random.Generator, cust: _Customers, traffic: _DayTraffic, currency: str
+) -> TruthRow:
+    """The day whose ``currency`` rate is not delivered: its cash and transfer legs in that currency
+    are never corrupted (their customer-days are flagged), one cash deposit in it is planted so the
+    day always has one, and one truth row stands for the (currency, day), whatever it leaves
+    unconverted (issue 15)."""
+    day = traffic.day
+    currency_index = FX_CURRENCIES.index(currency)
+    keys: dict[str, int] = {}
+    unpriced = (traffic.currency == currency_index) & np.isin(traffic.channel, (0, 3, 4))
+    for i in np.flatnonzero(unpriced).tolist():
+        c = int(traffic.customer[i])
+        ch = int(traffic.channel[i])
+        if ch == 3:
+            category = "cash"
+        elif cust.is_entity[c]:
+            category = "entity_transfer"
+        else:
+            category = "individual_cross_border_transfer" if ch == 4 else "individual_domestic_transfer"
+        key = f"{cust.ids[c]}|{day.isoformat()}|{category}|{traffic.cols['direction'][i]}"
+        keys[key] = keys.get(key, 0) + 1
+        traffic.protected[i] = True
+    free = [int(a) for a in traffic.eligible.tolist() if not traffic.blocked[cust.account_customer[a]]]
+    if free:
+        a = free[int(rng.integers(0, len(free)))]
+        cents = int(rng.integers(2_000, 8_000)) * 100
+        traffic.add(
+            int(rng.integers(8 * 3600, 18 * 3600)),
+            account_id=cust.account_ids[a],
+            direction="credit",
+            amount=f"{cents // 100}.{cents % 100:02d}",
+            currency=currency,
+            channel="cash",
+            counterparty_account="",
+            counterparty_name="",
+            counterparty_country="",
+            purpose="cash deposit",
+        )
+        key = f"{cust.ids[cust.account_customer[a]]}|{day.isoformat()}|cash|credit"
+        keys[key] = keys.get(key, 0) + 1
+    return (
+        "",
+        MISSING_FX_RULE,
+        f"{currency}|{day.isoformat()}",
+        day.isoformat(),
+        "missing_rate",
+        f"currency={currency}; customer_days={len(keys)}; "
+        f"transactions={sum(keys.values())}; no {currency} rate for {day}",
+    )
+
+
+def _plant_cash_case(
+    rng: np.random.Generator,
+    cust: _Customers,
+    traffic: _DayTraffic,
+    case: _CashCase,
+    rate: dict[str, float],
+    pool: _Counterparties,
+    calibration: Calibration,
+) -> tuple[bool, list[TruthRow]]:
+    """One large-value case's legs on its day; its truth rows (one per direction), checked
+    against the pack's lines (whether it fires, and the rows)."""
+    day = traffic.day
+    accounts = [a for a in cust.accounts_of[case.customer] if cust.account_active[a]] or cust.accounts_of[
+        case.customer
+    ]
+    rule_id = LARGE_VALUE_RULES[case.category]
+    cny_line, usd_line = calibration.large_value_line(case.category)
+    by_direction: dict[str, list[int]] = {}
+    country = str(_FOREIGN_COUNTRIES[int(rng.integers(0, len(_FOREIGN_COUNTRIES)))])
+    k = int(rng.integers(0, _COUNTERPARTY_POOL))
+    is_cash = case.channel == "cash"
+    for direction_name, cents, currency in case.legs:
+        a = accounts[int(rng.integers(0, len(accounts)))]
+        totals = by_direction.setdefault(direction_name, [0, 0, 0])
+        if currency == "CNY":
+            totals[0] += cents
+        else:
+            totals[1] += _usd_cents(cents, currency, rate)
+        totals[2] += 1
+        traffic.add(
+            int(rng.integers(8 * 3600, 18 * 3600)),
+            account_id=cust.account_ids[a],
+            direction=direction_name,
+            amount=f"{cents // 100}.{cents % 100:02d}",
+            currency=currency,
+            channel=case.channel,
+            counterparty_account="" if is_cash else pool.accounts[k],
+            counterparty_name="" if is_cash else pool.names[k],
+            counterparty_country="" if is_cash else country if case.channel == "cross_border" else "CN",
+            purpose=(
+                ("cash deposit" if direction_name == "credit" else "cash withdrawal")
+                if is_cash
+                else "import payment"
+                if case.channel == "cross_border"
+                else "goods payment"
+            ),
+        )
+    rows: list[TruthRow] = []
+    for direction_name in sorted(by_direction):
+        cny, usd, count = by_direction[direction_name]
+        reaches = cny >= cny_line or usd >= usd_line
+        if reaches != case.fires:
+            raise AssertionError(f"large-value case {case.category}/{case.kind} lands on the wrong side")
+        legs = [leg for leg in case.legs if leg[0] == direction_name]
+        rows.append(
+            (
+                "",
+                rule_id,
+                f"{cust.ids[case.customer]}|{day.isoformat()}|{case.category}|{direction_name}",
+                day.isoformat(),
+                case.kind,
+                f"category={case.category}; cny={cny // 100}.{cny % 100:02d}; "
+                f"usd_equivalent={usd // 100}.{usd % 100:02d}; transactions={count}; "
+                f"amounts={'+'.join(f'{c // 100}.{c % 100:02d} {cur}' for _, c, cur in legs)}",
+            )
+        )
+    return case.fires, rows
 
 
 # --------------------------------------------------------------------------- malformed rows
