@@ -798,6 +798,69 @@ class _Book:
     near: list[tuple[str, str, str, str, str, str]]
 
 
+@dataclass
+class _LoanDraw:
+    """The loan book as it is drawn, step by step (one array entry per loan unless named otherwise)."""
+
+    days: Sequence[date]
+    day_ords: IntArray
+    contract: IntArray  # contract date, ordinal
+    folder: IntArray  # the day index the loan is first delivered on
+    new: BoolArray  # drawn on a day of the platform (not the back book)
+    lines: dict[str, FloatArray]  # the rate caps in force on each contract date
+    kind: IntArray  # planted kind (-1: ordinary)
+    per_kind: int  # loans planted of each kind
+    enterprise: BoolArray
+    private: BoolArray  # funded by individual lenders
+    products: list[_Product]
+    which: IntArray  # index into products
+    terms: _Terms
+    sched: _Schedule
+    apr: FloatArray
+    loan_ids: list[str]
+    updated: IntArray  # the first version's updated_at, seconds
+    base_columns: dict[str, list[str]]
+
+    @property
+    def n_loans(self) -> int:
+        return len(self.contract)
+
+    @property
+    def planted(self) -> BoolArray:
+        return self.kind >= 0
+
+
+@dataclass
+class _InstallmentRows:
+    """The schedule flattened to one row per installment."""
+
+    row_loan: IntArray
+    row_k: IntArray  # installment index (0-based)
+    due_ord: IntArray
+    principal: IntArray
+    interest: IntArray
+    fee: IntArray
+
+
+@dataclass
+class _Payments:
+    """What was paid, when and delivered on which day, per installment due by the last day."""
+
+    behaviour: IntArray  # per loan: 0 pays, 1 stops paying, 2 defaults
+    miss_from: IntArray  # per loan: the first installment missed
+    r_loan: IntArray
+    r_folder: IntArray
+    paid_at: IntArray
+    keep: BoolArray  # paid and delivered within the platform
+    late: IntArray  # days late
+    charged_late: BoolArray
+    overdue_base: IntArray
+    penalty: IntArray  # cents
+    guarantor: BoolArray  # paid by the guarantor
+    r_no: IntArray  # installment number
+    due_rows: BoolArray  # which installment rows fall due by the last day
+
+
 def _loans(
     rng: np.random.Generator,
     n_loans: int,
@@ -806,9 +869,41 @@ def _loans(
     reference_dir: Path,
 ) -> _Book:
     """Back book (6 months before the start, delivered on day 1) and new loans every day."""
+    draw = _draw_loans(rng, n_loans, days, cust, reference_dir)
+    rows = _installment_rows(draw.sched)
+    schedules = _part(
+        "schedules",
+        {
+            "loan_id": [draw.loan_ids[j] for j in rows.row_loan.tolist()],
+            "installment_no": [str(k + 1) for k in rows.row_k.tolist()],
+            "due_date": _iso(rows.due_ord),
+            "principal_due": _money(rows.principal),
+            "interest_due": _money(rows.interest),
+            "fee_due": _money(rows.fee),
+        },
+        draw.folder[rows.row_loan],
+        draw.planted[rows.row_loan],
+    )
+    fundings = _fundings(rng, draw)
+    payments = _payments(rng, draw, rows)
+    repayments = _repayments_part(draw, rows, payments)
+    schedules.protected = draw.planted[rows.row_loan]
+    loans_table = _loan_versions(rng, draw, payments)
+    truth, near = _rate_cap_truth(draw, payments)
+    return _Book(
+        {"loans": loans_table, "schedules": schedules, "fundings": fundings, "repayments": repayments},
+        truth,
+        near,
+    )
+
+
+def _draw_loans(
+    rng: np.random.Generator, n_loans: int, days: Sequence[date], cust: _Customers, reference_dir: Path
+) -> _LoanDraw:
+    """Contract dates, planted rate-cap kinds, products, terms, real APRs, borrowers: the loans'
+    first versions."""
     n_days = len(days)
     start_ord = days[0].toordinal()
-    end_ord = days[-1].toordinal()
     day_ords = np.array([d.toordinal() for d in days], np.int64)
     back_share = min(0.7, max(0.3, 130 / (130 + n_days)))
     n_back = round(n_loans * back_share) if n_loans > 1 else n_loans
@@ -911,48 +1006,65 @@ def _loans(
         "written_off_date": [""] * n_loans,
         "updated_at": _stamps(updated),
     }
+    return _LoanDraw(
+        days=days,
+        day_ords=day_ords,
+        contract=contract,
+        folder=folder,
+        new=new,
+        lines=lines,
+        kind=kind,
+        per_kind=per_kind,
+        enterprise=enterprise,
+        private=private,
+        products=products,
+        which=which,
+        terms=terms,
+        sched=sched,
+        apr=apr,
+        loan_ids=loan_ids,
+        updated=updated,
+        base_columns=base_columns,
+    )
 
-    # Schedule rows, flat.
+
+def _installment_rows(sched: _Schedule) -> _InstallmentRows:
     width = sched.principal.shape[1]
     mask = np.arange(1, width + 1)[None, :] <= sched.count[:, None]
     row_loan, row_k = np.nonzero(mask)
     due_ord = (sched.due.astype(np.int64) + date(1970, 1, 1).toordinal())[row_loan, row_k]
-    s_principal = sched.principal[row_loan, row_k]
-    s_interest = sched.interest[row_loan, row_k]
-    s_fee = sched.fee[row_loan, row_k]
-    schedules = _part(
-        "schedules",
-        {
-            "loan_id": [loan_ids[j] for j in row_loan.tolist()],
-            "installment_no": [str(k + 1) for k in row_k.tolist()],
-            "due_date": _iso(due_ord),
-            "principal_due": _money(s_principal),
-            "interest_due": _money(s_interest),
-            "fee_due": _money(s_fee),
-        },
-        folder[row_loan],
-        planted[row_loan],
+    return _InstallmentRows(
+        row_loan,
+        row_k,
+        due_ord,
+        sched.principal[row_loan, row_k],
+        sched.interest[row_loan, row_k],
+        sched.fee[row_loan, row_k],
     )
 
-    # Fundings: 1-5 funders whose amounts add up to the principal.
-    n_funders = np.where(enterprise, rng.integers(1, 4, n_loans), rng.integers(1, 6, n_loans))
+
+def _fundings(rng: np.random.Generator, draw: _LoanDraw) -> _Table:
+    """1-5 funders per loan whose amounts add up to the principal."""
+    n_loans = draw.n_loans
+    principal = draw.terms.principal
+    n_funders = np.where(draw.enterprise, rng.integers(1, 4, n_loans), rng.integers(1, 6, n_loans))
     f_loan = np.repeat(np.arange(n_loans), n_funders)
     weights = rng.uniform(0.2, 1.0, len(f_loan))
     share_total = np.bincount(f_loan, weights, n_loans)
-    amount = np.floor(terms.principal[f_loan] * weights / share_total[f_loan]).astype(np.int64)
+    amount = np.floor(principal[f_loan] * weights / share_total[f_loan]).astype(np.int64)
     last_of = np.cumsum(n_funders) - 1
-    amount[last_of] += terms.principal - np.bincount(f_loan, amount, n_loans).astype(np.int64)
-    institution = ~private[f_loan]
+    amount[last_of] += principal - np.bincount(f_loan, amount, n_loans).astype(np.int64)
+    institution = ~draw.private[f_loan]
     n_lenders = max(50, n_loans // 10)
     funder = np.where(
         institution, rng.integers(1, 13, len(f_loan)), rng.integers(1, n_lenders + 1, len(f_loan))
     )
-    funded = updated[f_loan] - rng.integers(60, 6 * 3600, len(f_loan))
-    fundings = _part(
+    funded = draw.updated[f_loan] - rng.integers(60, 6 * 3600, len(f_loan))
+    return _part(
         "fundings",
         {
             "funding_id": _ids("FD", np.arange(1, len(f_loan) + 1, dtype=np.int64), 9),
-            "loan_id": [loan_ids[j] for j in f_loan.tolist()],
+            "loan_id": [draw.loan_ids[j] for j in f_loan.tolist()],
             "funder_id": [
                 f"INST{f:03d}" if inst else f"LND{f:06d}"
                 for f, inst in zip(funder.tolist(), institution.tolist(), strict=True)
@@ -961,22 +1073,28 @@ def _loans(
             "amount": _money(amount),
             "funded_at": _stamps(funded),
         },
-        folder[f_loan],
-        planted[f_loan],
+        draw.folder[f_loan],
+        draw.planted[f_loan],
     )
 
-    # Behaviour: most pay, some stop paying (some of those compensated by the guarantor),
-    # a few default and are written off 90+ days after the first missed installment.
-    draw = rng.random(n_loans)
-    behaviour = np.where(planted, 0, np.where(draw < 0.86, 0, np.where(draw < 0.95, 1, 2)))
+
+def _payments(rng: np.random.Generator, draw: _LoanDraw, rows: _InstallmentRows) -> _Payments:
+    """Behaviour: most pay, some stop paying (some of those compensated by the guarantor), a few
+    default; penalties by day late, and a few ordinary late payers charged far above the cap
+    (overdue charges above the cap, art. 29: planted here, ``draw.kind`` updated)."""
+    n_loans, n_days = draw.n_loans, len(draw.days)
+    sched = draw.sched
+    end_ord = draw.days[-1].toordinal()
+    chance = rng.random(n_loans)
+    behaviour = np.where(draw.planted, 0, np.where(chance < 0.86, 0, np.where(chance < 0.95, 1, 2)))
     miss_from = 1 + (
         rng.random(n_loans) * np.where(behaviour == 2, np.minimum(sched.count, 3), sched.count)
     ).astype(np.int64)
     compensated = rng.random(n_loans) < 0.35
-    due_rows = due_ord <= end_ord
-    r_loan = row_loan[due_rows]
-    r_no = row_k[due_rows] + 1
-    r_due = due_ord[due_rows]
+    due_rows = rows.due_ord <= end_ord
+    r_loan = rows.row_loan[due_rows]
+    r_no = rows.row_k[due_rows] + 1
+    r_due = rows.due_ord[due_rows]
     missed = (behaviour[r_loan] > 0) & (r_no >= miss_from[r_loan])
     guarantor = missed & (behaviour[r_loan] == 1) & compensated[r_loan]
     pays = ~missed | guarantor
@@ -984,54 +1102,75 @@ def _loans(
     late = np.where(guarantor, 30, np.where(missed, 0, late))
     paid_ord = r_due + late
     paid_at = paid_ord * _DAY_SECONDS + rng.integers(7 * 3600, 23 * 3600, len(r_loan))
-    r_folder = np.searchsorted(day_ords, paid_ord, side="left")
-    r_folder = np.maximum(r_folder, folder[r_loan])
+    r_folder = np.searchsorted(draw.day_ords, paid_ord, side="left")
+    r_folder = np.maximum(r_folder, draw.folder[r_loan])
     keep = pays & (r_folder < n_days)
-    # Penalties on the overdue principal and interest, by day late; a few ordinary loans
-    # with late payments are charged far more (overdue charges above the cap, art. 29).
-    overdue_base = (s_principal + s_interest)[due_rows]
+    overdue_base = (rows.principal + rows.interest)[due_rows]
     charged_late = keep & (late > 0) & ~guarantor
     has_late = np.zeros(n_loans, np.bool_)
     has_late[r_loan[charged_late]] = True
-    kind[_choose(rng, has_late & (kind < 0), per_kind, new)] = _OVERDUE_KIND
-    planted = kind >= 0
-    daily = np.where(kind[r_loan] == _OVERDUE_KIND, PLANTED_PENALTY_DAILY, PENALTY_DAILY)
+    draw.kind[_choose(rng, has_late & (draw.kind < 0), draw.per_kind, draw.new)] = _OVERDUE_KIND
+    daily = np.where(draw.kind[r_loan] == _OVERDUE_KIND, PLANTED_PENALTY_DAILY, PENALTY_DAILY)
     penalty = np.where(guarantor, 0, _round_half_up(overdue_base * daily * late))
-    k_idx = np.flatnonzero(keep)
-    order = k_idx[np.lexsort((paid_at[k_idx], r_folder[k_idx]))]
-    s_rows = np.flatnonzero(due_rows)[order]
-    repayments = _part(
+    return _Payments(
+        behaviour=behaviour,
+        miss_from=miss_from,
+        r_loan=r_loan,
+        r_folder=r_folder,
+        paid_at=paid_at,
+        keep=keep,
+        late=late,
+        charged_late=charged_late,
+        overdue_base=overdue_base,
+        penalty=penalty,
+        guarantor=guarantor,
+        r_no=r_no,
+        due_rows=due_rows,
+    )
+
+
+def _repayments_part(draw: _LoanDraw, rows: _InstallmentRows, pay: _Payments) -> _Table:
+    """The payments kept, in delivery order (day, then time)."""
+    k_idx = np.flatnonzero(pay.keep)
+    order = k_idx[np.lexsort((pay.paid_at[k_idx], pay.r_folder[k_idx]))]
+    s_rows = np.flatnonzero(pay.due_rows)[order]
+    return _part(
         "repayments",
         {
             "payment_id": _ids("PY", np.arange(1, len(order) + 1, dtype=np.int64), 10),
-            "loan_id": [loan_ids[j] for j in r_loan[order].tolist()],
-            "paid_at": _stamps(paid_at[order]),
-            "installment_no": [str(v) for v in r_no[order].tolist()],
-            "principal_paid": _money(s_principal[s_rows]),
-            "interest_paid": _money(s_interest[s_rows]),
-            "fee_paid": _money(s_fee[s_rows]),
-            "penalty_paid": _money(penalty[order]),
-            "payer_type": ["guarantor" if g else "borrower" for g in guarantor[order].tolist()],
+            "loan_id": [draw.loan_ids[j] for j in pay.r_loan[order].tolist()],
+            "paid_at": _stamps(pay.paid_at[order]),
+            "installment_no": [str(v) for v in pay.r_no[order].tolist()],
+            "principal_paid": _money(rows.principal[s_rows]),
+            "interest_paid": _money(rows.interest[s_rows]),
+            "fee_paid": _money(rows.fee[s_rows]),
+            "penalty_paid": _money(pay.penalty[order]),
+            "payer_type": ["guarantor" if g else "borrower" for g in pay.guarantor[order].tolist()],
         },
-        r_folder[order],
-        planted[r_loan[order]],
+        pay.r_folder[order],
+        draw.planted[pay.r_loan[order]],
     )
-    schedules.protected = planted[row_loan]
 
-    # Status versions: settled when every installment is paid and delivered; written off.
+
+def _loan_versions(rng: np.random.Generator, draw: _LoanDraw, pay: _Payments) -> _Table:
+    """Status versions: settled when every installment is paid and delivered; written off 90+ days
+    after the first missed installment."""
+    n_loans, n_days = draw.n_loans, len(draw.days)
+    sched, planted, folder = draw.sched, draw.planted, draw.folder
+    keep, r_loan = pay.keep, pay.r_loan
     delivered = np.bincount(r_loan[keep], minlength=n_loans)
     last_paid = np.full(n_loans, -1, np.int64)
-    np.maximum.at(last_paid, r_loan[keep], paid_at[keep])
+    np.maximum.at(last_paid, r_loan[keep], pay.paid_at[keep])
     last_folder = np.zeros(n_loans, np.int64)
-    np.maximum.at(last_folder, r_loan[keep], r_folder[keep])
-    settled = (delivered == sched.count) & (behaviour != 2)
+    np.maximum.at(last_folder, r_loan[keep], pay.r_folder[keep])
+    settled = (delivered == sched.count) & (pay.behaviour != 2)
     first_missed_due = (sched.due.astype(np.int64) + date(1970, 1, 1).toordinal())[
-        np.arange(n_loans), np.minimum(miss_from, sched.count) - 1
+        np.arange(n_loans), np.minimum(pay.miss_from, sched.count) - 1
     ]
     off_ord = first_missed_due + 90 + rng.integers(0, 31, n_loans)
-    off_folder = np.maximum(np.searchsorted(day_ords, off_ord, side="left"), folder)
-    written_off = (behaviour == 2) & (off_folder < n_days)
-    versions: list[_Table] = [_part("loans", base_columns, folder, planted)]
+    off_folder = np.maximum(np.searchsorted(draw.day_ords, off_ord, side="left"), folder)
+    written_off = (pay.behaviour == 2) & (off_folder < n_days)
+    versions: list[_Table] = [_part("loans", draw.base_columns, folder, planted)]
     for flag, status, when, where in (
         (settled, "settled", last_paid + 3600, last_folder),
         (
@@ -1044,31 +1183,38 @@ def _loans(
         idx = np.flatnonzero(flag)
         if not len(idx):
             continue
-        cols = {c: [v[j] for j in idx.tolist()] for c, v in base_columns.items()}
+        cols = {c: [v[j] for j in idx.tolist()] for c, v in draw.base_columns.items()}
         cols["status"] = [status] * len(idx)
         if status == "written_off":
             cols["written_off_date"] = _iso(off_ord[idx])
-        cols["updated_at"] = _stamps(np.maximum(when[idx], updated[idx] + 60))
+        cols["updated_at"] = _stamps(np.maximum(when[idx], draw.updated[idx] + 60))
         versions.append(_part("loans", cols, where[idx], planted[idx]))
     loans_table = _table("loans", versions)
     order_l = np.lexsort((np.arange(len(loans_table)), loans_table.day))
-    loans_table = _reorder(loans_table, order_l)
+    return _reorder(loans_table, order_l)
 
-    # What each loan must trip, from its real APR and overdue charges against the caps of
-    # its contract date; it must be exactly what was planted, clear of every line.
+
+def _rate_cap_truth(
+    draw: _LoanDraw, pay: _Payments
+) -> tuple[list[tuple[str, str, str, str, str, str]], list[tuple[str, str, str, str, str, str]]]:
+    """What each loan must trip, from its real APR and overdue charges against the caps of its
+    contract date; it must be exactly what was planted, clear of every line."""
+    n_loans, n_days = draw.n_loans, len(draw.days)
+    lines, court, kind, apr, terms = draw.lines, draw.lines["court_cap"], draw.kind, draw.apr, draw.terms
+    keep, r_loan = pay.keep, pay.r_loan
     lines_of = {
         RATE_CAP_RULE: lines["comprehensive_cap"],
         VOID_LINE_RULE: lines["void_line"],
-        COURT_CAP_RULE: np.where(private, court, np.nan),
+        COURT_CAP_RULE: np.where(draw.private, court, np.nan),
     }
-    overdue_days = np.bincount(r_loan[keep], (overdue_base * late)[keep], n_loans)
-    overdue_paid = np.bincount(r_loan[keep], penalty[keep], n_loans) / 100.0
+    overdue_days = np.bincount(r_loan[keep], (pay.overdue_base * pay.late)[keep], n_loans)
+    overdue_paid = np.bincount(r_loan[keep], pay.penalty[keep], n_loans) / 100.0
     with np.errstate(divide="ignore", invalid="ignore"):
         overdue_rate = np.where(overdue_days > 0, overdue_paid * 365 / (overdue_days / 100.0), np.nan)
-    lines_of[OVERDUE_RULE] = np.where(private, court, lines["comprehensive_cap"])
+    lines_of[OVERDUE_RULE] = np.where(draw.private, court, lines["comprehensive_cap"])
     measured = {rule: overdue_rate if rule == OVERDUE_RULE else apr for rule in lines_of}
     first_late = np.full(n_loans, n_days, np.int64)
-    np.minimum.at(first_late, r_loan[charged_late], r_folder[charged_late])
+    np.minimum.at(first_late, r_loan[pay.charged_late], pay.r_folder[pay.charged_late])
     truth: list[tuple[str, str, str, str, str, str]] = []
     near: list[tuple[str, str, str, str, str, str]] = []
     for rule, line in lines_of.items():
@@ -1081,7 +1227,7 @@ def _loans(
             j = int(np.flatnonzero((fires != expected) | close)[0])
             raise AssertionError(f"{rule}: loan {j} (kind {kind[j]}) at {value[j]:.5f} against {line[j]:.5f}")
         for j in np.flatnonzero(fires | ((kind == 6) & (rule == COURT_CAP_RULE))).tolist():
-            day = first_late[j] if rule == OVERDUE_RULE else folder[j]
+            day = first_late[j] if rule == OVERDUE_RULE else draw.folder[j]
             detail = (
                 f"overdue_charge_rate={value[j]:.6f}; cap={line[j]:.6f}"
                 if rule == OVERDUE_RULE
@@ -1089,13 +1235,16 @@ def _loans(
                 f"; method={_METHOD_NAMES[terms.method[j]]}; upfront_fee={int(terms.upfront[j]) / 100:.2f}"
                 f"; monthly_fee={int(terms.fee[j]) / 100:.2f}"
             )
-            row = ("", rule, loan_ids[j], days[int(day)].isoformat(), _KIND_NAMES[int(kind[j])], detail)
+            row = (
+                "",
+                rule,
+                draw.loan_ids[j],
+                draw.days[int(day)].isoformat(),
+                _KIND_NAMES[int(kind[j])],
+                detail,
+            )
             (truth if fires[j] else near).append(row)
-    return _Book(
-        {"loans": loans_table, "schedules": schedules, "fundings": fundings, "repayments": repayments},
-        truth,
-        near,
-    )
+    return truth, near
 
 
 def _reorder(t: _Table, order: IntArray) -> _Table:
