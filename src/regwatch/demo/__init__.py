@@ -53,6 +53,7 @@ from regwatch.demo.base import table as _table
 from regwatch.demo.calibration import Calibration
 from regwatch.demo.calibration import load as load_calibration
 from regwatch.demo.disclosures import disclosure_truth
+from regwatch.installments import add_months
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -155,16 +156,6 @@ def _round_half_up(x: npt.NDArray[np.floating[Any]] | npt.NDArray[np.int64]) -> 
 def _to_datetime64(ordinals: IntArray) -> DateArray:
     epoch = date(1970, 1, 1).toordinal()
     return (ordinals - epoch).astype("datetime64[D]")
-
-
-def _add_months(start: DateArray, months: IntArray) -> DateArray:
-    """``start`` plus whole months, the day clipped to the month's end (31 Jan + 1 = 28/29 Feb)."""
-    start_month = start.astype("datetime64[M]")
-    day = (start - start_month.astype("datetime64[D]")).astype(np.int64)
-    target = start_month + months.astype("timedelta64[M]")
-    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-    result: DateArray = target.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
-    return result
 
 
 # --------------------------------------------------------------------------- tables
@@ -660,7 +651,7 @@ def _schedule(t: _Terms) -> _Schedule:
         fee[:, k - 1] = np.where(active, pay_fee, 0)
         balance = balance - principal[:, k - 1]
     offsets = np.where(bullet[:, None], t.term[:, None], np.arange(1, width + 1)[None, :])
-    due = _add_months(np.repeat(t.disbursed[:, None], width, axis=1), offsets)
+    due = add_months(np.repeat(t.disbursed[:, None], width, axis=1), offsets)
     return _Schedule(count, due, principal, interest, fee)
 
 

@@ -289,8 +289,9 @@ class _Planting:
         self.txn_number += 1
         return f"TS{self.txn_number:09d}"
 
-    def truth(self, fires: bool, row: Row) -> None:
-        (self.planted if fires else self.near).append(row)
+    def truth(self, fires: bool, rule: str, key: str, day: date, kind: str, detail: str) -> None:
+        """A case that must fire (``planted.csv``) or a near miss that must not, from ``day`` on."""
+        (self.planted if fires else self.near).append(("", rule, key, day.isoformat(), kind, detail))
 
 
 def plant(
@@ -394,15 +395,14 @@ def _plant_listed_customers(
         if fires != (best >= calibration.watchlist_min_score):
             raise AssertionError(f"screening case {name!r} vs {entry.name!r} scores {best:.1f}")
         first_day = p.mid if list_id == _ADDED.list_id else 0
-        row = (
-            "",
+        s.truth(
+            fires,
             CUSTOMER_RULE,
             f"{customer}|{list_id}",
-            p.days[first_day].isoformat(),
+            p.days[first_day],
             kind,
             f"name={name}; listed={entry.name}; list={entry.list_name}; score={value:.2f}; best={best:.2f}",
         )
-        s.truth(fires, row)
     for i, c in enumerate(acc["customer_id"]):
         if c in renamed:
             acc["full_name"][i] = renamed[c]
@@ -443,15 +443,14 @@ def _plant_listed_counterparties(p: _Platform, s: _Planting, calibration: Calibr
             counterparty_country="CN",
             purpose="goods payment",
         )
-        row = (
-            "",
+        s.truth(
+            fires,
             COUNTERPARTY_RULE,
             f"{payer[0]}|cp:{cp_account}|{list_id}",
-            p.days[d].isoformat(),
+            p.days[d],
             kind,
             f"counterparty={name}; listed={entry.name}; list={entry.list_name}; best={best:.2f}",
         )
-        s.truth(fires, row)
 
 
 def _list_deliveries(p: _Platform, births: dict[str, str]) -> dict[int, list[tuple[str, ...]]]:
@@ -542,15 +541,14 @@ def _plant_rings(p: _Platform, s: _Planting, calibration: Calibration) -> dict[s
             values["updated_at"] = _stamp(p.ords[p.mid], int(s.rng.integers(8 * 3600, 10 * 3600)))
             s.new_accounts.add(p.mid, **values)
         for c in members:
-            row = (
-                "",
+            s.truth(
+                fires,
                 RING_RULE,
                 f"{c}|ring:{ring_id}",
-                p.days[first_day].isoformat(),
+                p.days[first_day],
                 kind,
                 f"ring={','.join(component)}; borrowers={len(members)}; customers={len(component)}",
             )
-            s.truth(fires, row)
     for i, a in enumerate(acc["account_id"]):
         if a in device_of:
             acc["device_id"][i] = device_of[a]
@@ -661,16 +659,15 @@ def _plant_proceeds(p: _Platform, s: _Planting, calibration: Calibration, names:
         third_party = kind != "to_own_account"
         if fires != (within and third_party and total >= net * min_share):
             raise AssertionError(f"proceeds case {kind} is ambiguous")
-        row = (
-            "",
+        s.truth(
+            fires,
             PROCEEDS_RULE,
             f"{c}|{loan_id}",
-            p.days[last_day].isoformat(),
+            p.days[last_day],
             kind,
             f"net_disbursed={_money(net)}; moved={_money(total)}; share={total / net:.4f}; "
             f"transfers={legs}; hours_after_disbursement_date={hours}",
         )
-        s.truth(fires, row)
 
 
 #: Account churn: (kind, new accounts opened, of them closed, accounts opened and closed before
@@ -725,15 +722,14 @@ def _plant_churn(p: _Platform, s: _Planting, calibration: Calibration) -> None:
                 s.new_accounts.add(close_day, **dict(values, status="closed", updated_at=shut))
         if fires != (len(events) >= calibration.churn_min_events):
             raise AssertionError(f"churn case {kind} is ambiguous")
-        row = (
-            "",
+        s.truth(
+            fires,
             CHURN_RULE,
             f"{c}|account_churn",
-            p.days[max(events)].isoformat(),
+            p.days[max(events)],
             kind,
             f"opened={n_open + n_old}; closed={n_close + n_old}; events_in_window={len(events)}",
         )
-        s.truth(fires, row)
 
 
 def _repay_from_own_cards(p: _Platform, calibration: Calibration, names: dict[str, str]) -> None:
