@@ -21,20 +21,10 @@ from hypothesis import strategies as st
 
 from regwatch.apr import annual_rate
 from regwatch.contract import CONTRACTS, CURRENCIES, REQUIRED_FILES, FileContract
-from regwatch.demo import (
-    BAD_INPUT_CLASSES,
-    COURT_CAP_RULE,
-    FIRE_KINDS,
-    LARGE_VALUE_RULES,
-    MISS_KINDS,
-    MISSING_FX_RULE,
-    OVERDUE_RULE,
-    RATE_CAP_RULE,
-    VOID_LINE_RULE,
-    business_days,
-    calibration,
-    generate,
-)
+from regwatch.demo import business_days, calibration, generate
+from regwatch.demo.loans import COURT_CAP_RULE, OVERDUE_RULE, RATE_CAP_RULE, VOID_LINE_RULE
+from regwatch.demo.malformed import BAD_INPUT_CLASSES
+from regwatch.demo.transactions import FIRE_KINDS, LARGE_VALUE_RULES, MISS_KINDS, MISSING_FX_RULE
 from tests.conftest import REPO_ROOT
 
 START, END = date(2025, 6, 2), date(2025, 6, 10)  # 7 business days
@@ -453,7 +443,7 @@ def test_planted_legs_land_on_their_side_of_every_line(
     """Whatever the draw and the day's rates: fire kinds reach a line, near misses reach none."""
     import numpy as np
 
-    from regwatch.demo import _case_legs, _usd_cents
+    from regwatch.demo.transactions import _case_legs, _usd_cents
 
     rate = {"USD": round(usd, 8), "EUR": round(eur, 8)}
     legs = _case_legs(np.random.default_rng(seed), kind, category, direction, rate, CN)

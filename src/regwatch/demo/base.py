@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,8 @@ from regwatch.contract import CONTRACTS
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+DateArray = npt.NDArray[np.datetime64]
 
 DAY_SECONDS = 86_400
 
@@ -181,3 +184,34 @@ class Customers:
     account_open_day: IntArray
     account_active: BoolArray
     country: list[str]
+
+
+#: The currencies of the platform (CNY first); the FX file gives CNY per unit of the others.
+FX_CURRENCIES: tuple[str, ...] = ("CNY", "USD", "EUR", "HKD", "GBP", "JPY")
+FOREIGN_COUNTRIES = ("HK", "SG", "US", "GB", "JP", "DE", "AU", "MO")
+
+
+class DemoError(ValueError):
+    """The arguments describe no platform (e.g. no business day in the range)."""
+
+
+def money(cents: IntArray) -> list[str]:
+    return [f"{c // 100}.{c % 100:02d}" for c in cents.tolist()]
+
+
+def ids(prefix: str, numbers: IntArray, width: int) -> list[str]:
+    return [f"{prefix}{n:0{width}d}" for n in numbers.tolist()]
+
+
+def rates(values: FloatArray, places: int) -> list[str]:
+    return [f"{v:.{places}f}" for v in values.tolist()]
+
+
+def round_half_up(x: npt.NDArray[np.floating[Any]] | npt.NDArray[np.int64]) -> IntArray:
+    result: IntArray = np.floor(x + 0.5).astype(np.int64)
+    return result
+
+
+def to_datetime64(ordinals: IntArray) -> DateArray:
+    epoch = date(1970, 1, 1).toordinal()
+    return (ordinals - epoch).astype("datetime64[D]")
