@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 _PROBE = """
 import sys
 import great_expectations as gx
-from regwatch.validate import enable_gx_duckdb
+from regwatch._gx_duckdb import enable_gx_duckdb
 if sys.argv[2] == "fixed":
     enable_gx_duckdb()
 context = gx.get_context(mode="ephemeral")
@@ -48,7 +48,7 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_without_the_fix_gx_is_still_broken_on_duckdb(table: Path) -> None:
-    # If this fails, GX fixed DuckDB upstream: remove regwatch.validate.enable_gx_duckdb.
+    # If this fails, GX fixed DuckDB upstream: remove regwatch._gx_duckdb.enable_gx_duckdb.
     assert _probe(table, "plain") != "False 899 False"
 
 
@@ -75,7 +75,7 @@ def typed_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_fast_reflection_gives_gx_the_columns_duckdb_engine_reflects(typed_tables: Path) -> None:
     import sqlalchemy as sa
 
-    from regwatch.validate import speed_up_duckdb_reflection
+    from regwatch._gx_duckdb import speed_up_duckdb_reflection
 
     stock, fast = (sa.create_engine(f"duckdb:///{typed_tables}") for _ in range(2))
     speed_up_duckdb_reflection(fast.dialect)

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     # Manifests, archive, run ids, carried results, snapshot, consistency, run lock.
     ("run records", frozenset({"ledger"})),
     ("ingest", frozenset({"ingest"})),
-    ("transform and validate", frozenset({"transform", "validate"})),
+    ("transform and validate", frozenset({"transform", "validate", "_gx_duckdb"})),
     ("alerts", frozenset({"alerts"})),
     ("reporting", frozenset({"reporting"})),
     ("orchestration", frozenset({"pipeline"})),
