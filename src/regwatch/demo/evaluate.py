@@ -15,6 +15,7 @@ from pathlib import Path
 
 from regwatch import warehouse
 from regwatch.config import Settings
+from regwatch.demo.laundering import PATTERNS
 
 
 class EvaluateError(RuntimeError):
@@ -342,21 +343,8 @@ def evaluate_patterns(settings: Settings, truth_dir: Path) -> PatternEvaluation 
     return PatternEvaluation(tuple(patterns), tuple(detection), grace)
 
 
-#: AMLworld's eight patterns in the order of Altman et al. (regwatch.demo.laundering.PATTERNS).
-PATTERN_ORDER = (
-    "fan_in",
-    "fan_out",
-    "cycle",
-    "scatter_gather",
-    "gather_scatter",
-    "bipartite",
-    "stack",
-    "random",
-)
-
-
 def _pattern_order(pattern: str) -> tuple[int, str]:
-    known = PATTERN_ORDER
+    known = PATTERNS  # AMLworld's eight, in the order of Altman et al.
     return (known.index(pattern) if pattern in known else len(known), pattern)
 
 
