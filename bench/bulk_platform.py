@@ -1,24 +1,35 @@
-"""A landing day with millions of transactions, generated inside DuckDB (vectorised, seconds).
+"""A platform-scale landing, generated inside DuckDB (vectorised, seconds per million rows).
 
-The base is the demo platform of :func:`regwatch.demo.generate` for the one business
-date (loans, schedules, repayments, fundings, fx rates, its accounts and transactions
-with every planted AML case and its truth). Bulk traffic is added to that same day:
-``accounts`` more accounts of their own customers (``CB``/``AB`` ids, names, resident
-ID numbers and unified social credit codes with valid check characters, mobiles,
-devices, statuses) and enough transactions (``TB`` ids) over the ``history_days``
-calendar days up to the date that the day's transactions file holds exactly
-``transactions`` rows: a month of a platform's traffic delivered in one load. FX
-rates are added for the earlier days. Bulk rows touch only bulk accounts, so the
-planted truth of the base stays exact; a share of them is malformed (every bad-input
-class: wrong type, missing value, negative amount, unknown enum, unparseable date,
-unknown currency, invalid UTF-8, duplicate key) as a real extract would be.
+The base is the demo platform of :func:`regwatch.demo.generate` for the business dates
+(loans, schedules, repayments, fundings, fx rates, its accounts and transactions with
+every planted violation and typology and their truth in ``_truth/``). Bulk rows are
+added to it, every random draw being ``hash(row, seed, stream)`` of DuckDB:
 
-Deterministic: every random draw is ``hash(row, k)`` of DuckDB, so the same
-arguments give the same bytes with the same DuckDB version.
+* ``loans`` more loans on the first date (the back book: contract dates in the year
+  before it), each with its contractual schedule (equal installment, equal principal
+  or interest first; 3 to 36 months, ~12 installments a loan), one repayment per
+  installment due before the date (on its due date, in full) and one or two
+  institutional fundings that sum to the principal. Bulk loans are built to break no
+  rule (real APR 8-11 %, institution-funded, CNY 100,000 at most per loan and 200,000
+  per borrower, none related, none overdue), so the base's planted truth stays exact.
+* ``accounts`` more accounts of their own customers on the first date (``CB``/``AB``
+  ids, names, resident ID numbers and unified social credit codes with valid check
+  characters, mobiles, devices, statuses).
+* on every date, enough transactions (``TB`` ids) that the date's transactions file
+  holds exactly ``transactions`` rows; with one date, they spread over the
+  ``history_days`` calendar days up to it (a month of traffic in one load) and FX
+  rates are added for those days. Bulk rows touch only bulk accounts. A share is
+  malformed (wrong type, missing value, negative amount, unknown enum, unparseable
+  date, unknown currency, invalid UTF-8, duplicate key), each listed in
+  ``_truth/malformed.csv`` with its row number like the base's, so ingest must load
+  every other row and quarantine exactly those.
+
+Deterministic: the same arguments give the same bytes with the same DuckDB version.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import zlib
 from dataclasses import asdict, dataclass
@@ -27,8 +38,8 @@ from pathlib import Path
 
 import duckdb
 
-from regwatch.contract import CONTRACTS
-from regwatch.demo import FX_CURRENCIES, generate
+from regwatch.contract import CONTRACTS, REQUIRED_FILES
+from regwatch.demo import FX_CURRENCIES, business_days, generate
 
 #: Placeholder written by DuckDB (which writes only valid UTF-8), replaced by invalid bytes.
 _BAD_UTF8_MARK = "\x01\x02"
@@ -57,6 +68,12 @@ class BulkPlatform:
     bulk_malformed: int
     history_days: int
     seed: int
+    loans: int = 0
+    base_loans: int = 0
+    schedules: int = 0
+    repayments: int = 0
+    fundings: int = 0
+    business_dates: tuple[str, ...] = ()
 
 
 def _list(values: list[str]) -> str:
@@ -103,13 +120,25 @@ def build(
     base_accounts: int = 20_000,
     malformed_rate: float = 0.001,
     seed: int = 20251201,
+    loans: int = 0,
+    start: date | None = None,
 ) -> BulkPlatform:
-    """Write the platform under ``out`` (``out/<date>/*.csv`` and ``out/_truth/``), or reuse it."""
+    """Write the platform under ``out`` (``out/<date>/*.csv`` and ``out/_truth/``), or reuse it.
+
+    ``business_date`` is the last date; ``start`` (default: the same date) the first.
+    ``transactions`` is the size of each date's transactions file.
+    """
+    start = start or business_date
+    days = business_days(start, business_date)
+    if not days:
+        raise ValueError(f"no business day between {start} and {business_date}")
     manifest = out / "_bulk.json"
     wanted = {
         "business_date": business_date.isoformat(),
+        "start": start.isoformat(),
         "transactions": transactions,
         "accounts": accounts,
+        "loans": loans,
         "history_days": history_days,
         "base_loans": base_loans,
         "base_accounts": base_accounts,
@@ -122,36 +151,53 @@ def build(
     if manifest.is_file():
         recorded = json.loads(manifest.read_text())
         if recorded.get("wanted") == wanted:
-            return BulkPlatform(**recorded["platform"] | {"landing": out, "business_date": business_date})
-    generate(out, business_date, business_date, loans=base_loans, accounts=base_accounts, seed=seed)
-    folder = out / business_date.isoformat()
-    base_txn = _count_lines(folder / "transactions.csv")
-    base_acc = _count_lines(folder / "accounts.csv")
-    bulk_rows = transactions - base_txn
-    if bulk_rows < 0:
-        raise ValueError(f"the base platform alone has {base_txn} transactions")
-    duplicates = round(bulk_rows * malformed_rate / 8)
-    unique = bulk_rows - duplicates
+            platform = recorded["platform"]
+            platform["business_dates"] = tuple(platform["business_dates"])
+            return BulkPlatform(**platform | {"landing": out, "business_date": business_date})
+    generate(out, days[0], days[-1], loans=base_loans, accounts=base_accounts, seed=seed)
+    first = out / days[0].isoformat()
+    base_acc = _count_lines(first / "accounts.csv")
+    base_loan_rows = _count_lines(first / "loans.csv")
+    malformed_rows: list[tuple[str, str, int, str, str]] = []
+    counts = {"schedules": 0, "repayments": 0, "fundings": 0}
+    base_txn = 0
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     try:
-        _bulk_accounts(con, folder / "_bulk_accounts.csv", accounts, business_date, seed)
-        malformed = _bulk_transactions(
-            con,
-            folder / "_bulk_transactions.csv",
-            unique,
-            duplicates,
-            accounts,
-            business_date,
-            history_days,
-            malformed_rate,
-            seed,
-        )
-        _bulk_fx(con, folder, business_date, history_days, seed)
+        _bulk_accounts(con, first / "_bulk_accounts.csv", accounts, days[0], seed)
+        _append(first / "accounts.csv", first / "_bulk_accounts.csv")
+        if loans:
+            counts = _bulk_loans(con, first, loans, days[0], seed, _partners(days[0]))
+        for index, day in enumerate(days):
+            folder = out / day.isoformat()
+            day_base = _count_lines(folder / "transactions.csv")
+            base_txn += day_base
+            bulk_rows = transactions - day_base
+            if bulk_rows < 0:
+                raise ValueError(f"the base platform alone has {day_base} transactions on {day}")
+            duplicates = round(bulk_rows * malformed_rate / 8)
+            bad = _bulk_transactions(
+                con,
+                folder / "_bulk_transactions.csv",
+                bulk_rows - duplicates,
+                duplicates,
+                accounts,
+                day,
+                history_days if len(days) == 1 else 1,
+                malformed_rate,
+                # each date its own draws and ids (TB<date index><row>)
+                seed + index,
+                id_prefix=f"TB{index:03d}" if len(days) > 1 else "TB",
+            )
+            malformed_rows += [("transactions", day.isoformat(), day_base + n, c, col) for n, c, col in bad]
+            _append(folder / "transactions.csv", folder / "_bulk_transactions.csv", bad_utf8=True)
+        if len(days) == 1:
+            _bulk_fx(con, first, business_date, history_days, seed)
     finally:
         con.close()
-    _append(folder / "accounts.csv", folder / "_bulk_accounts.csv")
-    _append(folder / "transactions.csv", folder / "_bulk_transactions.csv", bad_utf8=True)
+    _add_malformed(out / "_truth" / "malformed.csv", malformed_rows)
+    if loans:
+        _drop_diluted_truth(out, days)
     platform = BulkPlatform(
         out,
         business_date,
@@ -159,13 +205,72 @@ def build(
         base_acc + accounts,
         base_txn,
         base_acc,
-        malformed,
+        len(malformed_rows),
         history_days,
         seed,
+        loans=base_loan_rows + loans,
+        base_loans=base_loan_rows,
+        schedules=counts["schedules"],
+        repayments=counts["repayments"],
+        fundings=counts["fundings"],
+        business_dates=tuple(d.isoformat() for d in days),
     )
     record = asdict(platform) | {"landing": str(out), "business_date": business_date.isoformat()}
     manifest.write_text(json.dumps({"wanted": wanted, "platform": record}, indent=2) + "\n")
     return platform
+
+
+def _drop_diluted_truth(out: Path, days: list[date]) -> None:
+    """Bulk loans dilute the platform's concentration: platform-level truth is read back again.
+
+    The base's borrower-limit and related-party truth cannot change (bulk borrowers are
+    new and within the limits), but a concentration breach of a small base book may no
+    longer hold: such rows are replayed with :func:`disclosure_truth` over the final files
+    and dropped if they no longer hold (bulk loans only lower every share).
+    """
+    path = out / "_truth" / "planted.csv"
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = list(reader)
+    key = header.index("entity_key")
+    if not any(r[key] == "platform" for r in rows):
+        return
+    from regwatch.demo_disclosures import disclosure_truth
+
+    with (out / "_truth" / "malformed.csv").open(newline="") as handle:
+        malformed = [tuple(r) for r in list(csv.reader(handle))[1:]]
+    holding = {(r[1], r[2], r[3]) for r in disclosure_truth(out, days, malformed) if r[2] == "platform"}  # type: ignore[arg-type]
+    kept = [r for r in rows if r[key] != "platform" or (r[1], r[2], r[3]) in holding]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(kept)
+
+
+def _add_malformed(path: Path, rows: list[tuple[str, str, int, str, str]]) -> None:
+    """The bulk's malformed rows into the base's list, in the base's order (date, file, row)."""
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        every = [(r[0], r[1], int(r[2]), r[3], r[4]) for r in reader]
+    every += rows
+    every.sort(key=lambda r: (r[1], REQUIRED_FILES.index(r[0]), r[2]))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(every)
+
+
+def _partners(day: date) -> list[str]:
+    """Partner ids valid over the whole back book (from the registry seed, not a copy of it)."""
+    from regwatch.config import Settings
+
+    first = (day - timedelta(days=_BACK_BOOK_DAYS + 2)).isoformat()
+    seeds = Settings.from_env().reference_seeds_dir
+    with (seeds / "partner_institutions.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r["partner_id"] for r in rows if r["valid_from"] <= first and not r["valid_to"]]
 
 
 def _append(target: Path, extra: Path, bad_utf8: bool = False) -> None:
@@ -240,6 +345,147 @@ def _bulk_accounts(con: duckdb.DuckDBPyConnection, path: Path, n: int, day: date
     _copy(con, select, path)
 
 
+#: Contract dates of bulk loans: the year before the first date.
+_BACK_BOOK_DAYS = 365
+#: (repayment method, product code): products whose catalogue rate range holds 8-11 %.
+_BULK_PRODUCTS = [("equal_principal", "CL-EP"), ("equal_installment", "CL-EI"), ("interest_first", "CL-IF")]
+
+
+def _bulk_loans(
+    con: duckdb.DuckDBPyConnection, folder: Path, n: int, day: date, seed: int, partners: list[str]
+) -> dict[str, int]:
+    """Append ``n`` clean loans with schedules, repayments and fundings to the date's files.
+
+    The schedule is exact to the cent and sums to the principal: the balance after
+    installment k is rounded to cents (equal principal: P - k * round(P / n); equal
+    installment: the annuity balance; interest first: P), installment k repays the
+    balance after k-1 less the balance after k, and its interest is the balance after
+    k-1 times the monthly rate, rounded. Installments due before the date are paid on
+    their due date in full; a loan whose last installment is paid is settled.
+    """
+    i = "i"
+    term = (
+        f"CASE WHEN {_u(i, 41, seed)} < 0.15 THEN 3 WHEN {_u(i, 41, seed)} < 0.40 THEN 6 "
+        f"WHEN {_u(i, 41, seed)} < 0.75 THEN 12 WHEN {_u(i, 41, seed)} < 0.95 THEN 24 ELSE 36 END"
+    )
+    method = f"CAST({_h(i, 42, seed)} % {len(_BULK_PRODUCTS)} AS INTEGER) + 1"
+    partner = (
+        f"CASE WHEN {_u(i, 46, seed)} < 0.6 THEN '' ELSE {_pick(partners, _h(i, 47, seed))} END"
+        if partners
+        else "''"
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE bulk_loans AS
+        SELECT i, {term} AS term, {method} AS m,
+               CAST(100 * (10 + {_h(i, 43, seed)} % 991) AS DECIMAL(18, 2)) AS principal,
+               -- 8.00 % to 11.00 %, in basis points
+               CAST(800 + {_h(i, 44, seed)} % 301 AS INTEGER) AS rate_bp,
+               DATE '{day.isoformat()}' - CAST(1 + {_h(i, 45, seed)} % {_BACK_BOOK_DAYS} AS INTEGER) AS contract_date,
+               {partner} AS partner_id,
+               CAST({_h(i, 48, seed)} % 2 AS INTEGER) AS lag,
+               {_u(i, 49, seed)} < 0.3 AS two_funders
+        FROM range({n}) AS t(i)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE bulk_schedule AS
+        WITH k AS (
+            SELECT l.*, contract_date + lag AS disbursement_date, rate_bp / 120000.0 AS r,
+                   unnest(range(0, term + 1)) AS k
+            FROM bulk_loans AS l
+        ),
+        balance AS (
+            SELECT i, term, k, disbursement_date, r, principal,
+                   CASE WHEN k = 0 THEN principal WHEN k = term THEN CAST(0 AS DECIMAL(18, 2))
+                        WHEN m = 1 THEN principal - k * CAST(round(principal / term, 2) AS DECIMAL(18, 2))
+                        WHEN m = 2 THEN CAST(round(
+                            CAST(principal AS DOUBLE) * pow(1 + r, k)
+                            - (CAST(principal AS DOUBLE) * r / (1 - pow(1 + r, -term))) * (pow(1 + r, k) - 1) / r,
+                            2) AS DECIMAL(18, 2))
+                        ELSE principal END AS after
+            FROM k
+        ),
+        steps AS (
+            SELECT i, k AS installment_no,
+                   CAST(disbursement_date + INTERVAL (k) MONTH AS DATE) AS due_date,
+                   lag(after) OVER (PARTITION BY i ORDER BY k) - after AS principal_due,
+                   CAST(round(CAST(lag(after) OVER (PARTITION BY i ORDER BY k) AS DOUBLE) * r, 2)
+                        AS DECIMAL(18, 2)) AS interest_due
+            FROM balance
+        )
+        SELECT * FROM steps WHERE installment_no >= 1
+    """)
+    loan_id = "'LB' || lpad(CAST(i AS VARCHAR), 9, '0')"
+    _copy(
+        con,
+        f"""SELECT {loan_id}, installment_no, due_date, principal_due, interest_due, '0.00'
+            FROM bulk_schedule ORDER BY i, installment_no""",
+        folder / "_bulk_schedules.csv",
+    )
+    paid = f"due_date < DATE '{day.isoformat()}'"
+    _copy(
+        con,
+        f"""SELECT 'PB' || lpad(CAST(i * 40 + installment_no AS VARCHAR), 11, '0'), {loan_id},
+                   strftime(due_date + INTERVAL (8 * 3600 + {_h("i * 40 + installment_no", 50, seed)} % (12 * 3600)) SECOND,
+                            '%Y-%m-%d %H:%M:%S'),
+                   installment_no, principal_due, interest_due, '0.00', '0.00', 'borrower'
+            FROM bulk_schedule WHERE {paid} ORDER BY due_date, i, installment_no""",
+        folder / "_bulk_repayments.csv",
+    )
+    methods = _list([m for m, _ in _BULK_PRODUCTS])
+    products = _list([c for _, c in _BULK_PRODUCTS])
+    _copy(
+        con,
+        f"""WITH last AS (SELECT i, max(due_date) AS final_due FROM bulk_schedule GROUP BY i)
+            SELECT {loan_id}, 'BB' || lpad(CAST(i * 10 // 11 AS VARCHAR), 9, '0'), 'individual',
+                   list_extract({products}, m), partner_id, 'false', contract_date, contract_date + lag,
+                   principal, 'CNY', term, list_extract({methods}, m), printf('%.6f', rate_bp / 10000.0), '0.00',
+                   CASE WHEN final_due < DATE '{day.isoformat()}' THEN 'settled' ELSE 'active' END, '',
+                   strftime(CASE WHEN final_due < DATE '{day.isoformat()}' THEN final_due + INTERVAL 21 HOUR
+                                 ELSE contract_date + lag + INTERVAL (9 * 3600 + {_h(i, 51, seed)} % 3600) SECOND END,
+                            '%Y-%m-%d %H:%M:%S')
+            FROM bulk_loans JOIN last USING (i) ORDER BY i""",
+        folder / "_bulk_loans.csv",
+    )
+    # Fundings before the money goes out; a second funder takes 30-70 % of some loans.
+    share = f"CAST(round(principal * (0.3 + 0.4 * {_u(i, 52, seed)}), 2) AS DECIMAL(18, 2))"
+    funded_at = f"strftime(contract_date + lag + INTERVAL (7 * 3600 + {_h(i, 53, seed)} % 3600) SECOND, '%Y-%m-%d %H:%M:%S')"
+    institution = f"'INST' || lpad(CAST(1 + {_h(i, 54, seed)} % 12 AS VARCHAR), 3, '0')"
+    extra = _extra_columns(folder / "fundings.csv", "fundings")
+    _copy(
+        con,
+        f"""SELECT funding_id, loan_id, funder_id, 'institution', amount, funded_at{extra} FROM (
+                SELECT i, 0 AS part, 'FB' || lpad(CAST(2 * i AS VARCHAR), 9, '0') AS funding_id, {loan_id} AS loan_id,
+                       {institution} AS funder_id,
+                       CASE WHEN two_funders THEN {share} ELSE principal END AS amount, {funded_at} AS funded_at
+                FROM bulk_loans
+                UNION ALL
+                SELECT i, 1, 'FB' || lpad(CAST(2 * i + 1 AS VARCHAR), 9, '0'), {loan_id},
+                       'INST' || lpad(CAST(13 + {_h(i, 55, seed)} % 12 AS VARCHAR), 3, '0'),
+                       principal - {share}, {funded_at}
+                FROM bulk_loans WHERE two_funders
+            ) ORDER BY i, part""",
+        folder / "_bulk_fundings.csv",
+    )
+    for name in ("loans", "schedules", "repayments", "fundings"):
+        _append(folder / f"{name}.csv", folder / f"_bulk_{name}.csv")
+    counts = {
+        "schedules": _scalar(con, "SELECT count(*) FROM bulk_schedule"),
+        "repayments": _scalar(con, f"SELECT count(*) FROM bulk_schedule WHERE {paid}"),
+        "fundings": _scalar(con, "SELECT count(*) + count(*) FILTER (two_funders) FROM bulk_loans"),
+    }
+    con.execute("DROP TABLE bulk_schedule")
+    con.execute("DROP TABLE bulk_loans")
+    return counts
+
+
+def _extra_columns(path: Path, name: str) -> str:
+    """Columns the base file carries beyond the contract (a legacy flag): filled with 'N'."""
+    with path.open("rb") as handle:
+        header = handle.readline().decode().strip().split(",")
+    extra = len(header) - len(CONTRACTS[name].column_names)
+    return "".join(", 'N'" for _ in range(extra))
+
+
 _CHANNELS = ["transfer", "card", "internal", "cash", "cross_border"]
 _CUM_P = [0.45, 0.70, 0.85, 0.95, 1.0]
 _MEDIAN = [3000.0, 300.0, 2000.0, 1500.0, 8000.0]
@@ -262,8 +508,9 @@ def _bulk_transactions(
     history_days: int,
     malformed_rate: float,
     seed: int,
-) -> int:
-    """Write the bulk transactions; returns how many rows are malformed (duplicates included)."""
+    id_prefix: str = "TB",
+) -> list[tuple[int, str, str]]:
+    """Write the bulk transactions; returns the malformed rows: (row number in the bulk, class, column)."""
     j = "j"
     channel_index = (
         "CASE "
@@ -300,7 +547,7 @@ def _bulk_transactions(
         ),
         rows AS (
             SELECT j,
-                   'TB' || lpad(CAST(j AS VARCHAR), 10, '0') AS txn_id,
+                   '{id_prefix}' || lpad(CAST(j AS VARCHAR), 10, '0') AS txn_id,
                    'AB' || lpad(CAST(account AS VARCHAR), 9, '0') AS account_id,
                    strftime(txn_at, '%Y-%m-%d %H:%M:%S') AS txn_at,
                    direction,
@@ -324,38 +571,68 @@ def _bulk_transactions(
                    CASE WHEN is_bad AND bad_class = 4 THEN 'XXY' ELSE currency END AS currency,
                    CASE WHEN is_bad AND bad_class = 5 THEN 'atm' ELSE channel END AS channel,
                    counterparty_account, counterparty_name, counterparty_country,
-                   CASE WHEN is_bad AND bad_class = 6 THEN substr(purpose, 1, 2) || '{_BAD_UTF8_MARK}' || substr(purpose, 3) ELSE purpose END AS purpose
+                   CASE WHEN is_bad AND bad_class = 6 THEN substr(purpose, 1, 2) || '{_BAD_UTF8_MARK}' || substr(purpose, 3) ELSE purpose END AS purpose,
+                   CASE WHEN is_bad THEN bad_class END AS bad_class
             FROM rows
         )
         SELECT * FROM damaged
     """
-    # Materialised once, then written in file order: the rows, then the later copies.
-    con.execute(f"CREATE TEMP TABLE bulk AS {select}")
-    copies_path = path.with_name(path.name + ".copies")
-    _copy(con, "SELECT * EXCLUDE (j) FROM bulk", path)
-    _copy(
-        con,
-        f"""SELECT b.* EXCLUDE (j) FROM range({duplicates}) AS t(k)
-            JOIN bulk AS b ON b.j = CAST(floor({unique} * {_u("k", 30, seed)}) AS BIGINT) ORDER BY k""",
-        copies_path,
+    # Materialised once, then written in file order: the rows, then later copies of good rows.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE bulk AS {select}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE good AS "
+        "SELECT row_number() OVER (ORDER BY j) - 1 AS g, j FROM bulk WHERE bad_class IS NULL"
     )
-    with path.open("ab") as handle:
-        handle.write(copies_path.read_bytes())
-    copies_path.unlink()
+    good = _scalar(con, "SELECT count(*) FROM good")
+    copies_path = path.with_name(path.name + ".copies")
+    _copy(con, "SELECT * EXCLUDE (j, bad_class) FROM bulk ORDER BY j", path)
+    if duplicates:
+        _copy(
+            con,
+            f"""SELECT b.* EXCLUDE (j, bad_class) FROM range({duplicates}) AS t(k)
+                JOIN good ON good.g = CAST(floor({good} * {_u("k", 30, seed)}) AS BIGINT)
+                JOIN bulk AS b ON b.j = good.j ORDER BY k""",
+            copies_path,
+        )
+        with path.open("ab") as handle:
+            handle.write(copies_path.read_bytes())
+        copies_path.unlink()
+    classes = {k: (name, column) for k, (name, column) in enumerate(_BAD_CLASSES)}
+    marked = con.execute("SELECT j, bad_class FROM bulk WHERE bad_class IS NOT NULL ORDER BY j").fetchall()
     con.execute("DROP TABLE bulk")
-    columns = CONTRACTS["transactions"].column_names
-    assert len(columns) == 11
-    row = con.execute(f"SELECT count(*) FROM (SELECT j FROM range({unique}) AS t(j) WHERE {bad})").fetchone()
-    return (int(row[0]) if row else 0) + duplicates
+    con.execute("DROP TABLE good")
+    rows = [(int(j) + 1, *classes[int(k)]) for j, k in marked]
+    return rows + [(unique + k + 1, "duplicate_key", "txn_id") for k in range(duplicates)]
+
+
+#: The classes of malformed bulk transactions, by ``bad_class`` (damaged CTE): class and column.
+_BAD_CLASSES = (
+    ("missing_required", "account_id"),
+    ("unparseable_date", "txn_at"),
+    ("negative_amount", "amount"),
+    ("wrong_type", "amount"),
+    ("unknown_currency", "currency"),
+    ("unknown_enum", "channel"),
+    ("invalid_utf8", "purpose"),
+)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _bulk_fx(con: duckdb.DuckDBPyConnection, folder: Path, day: date, history_days: int, seed: int) -> None:
-    """Rates for the calendar days before the date (the base file has the date itself)."""
+    """Rates for the calendar days before the date that the base file lacks (it has the date and its own history)."""
     path = folder / "fx_rates.csv"
     text = path.read_text()
     today = {"CNY": 1.0, "USD": 7.20, "EUR": 7.80, "HKD": 0.92, "GBP": 9.10, "JPY": 0.048}
+    present: set[tuple[str, str]] = set()
     for line in text.splitlines()[1:]:
         fields = line.split(",")
+        present.add((fields[0], fields[1] if len(fields) > 1 else ""))
+        if fields[0] != day.isoformat():
+            continue
         try:
             today[fields[1]] = float(fields[2])
         except (IndexError, ValueError, KeyError):
@@ -364,6 +641,8 @@ def _bulk_fx(con: duckdb.DuckDBPyConnection, folder: Path, day: date, history_da
     for back in range(1, history_days):
         d = day - timedelta(days=back)
         for currency in FX_CURRENCIES:
+            if (d.isoformat(), currency) in present:
+                continue  # the base's own history of rates has the day
             base = today.get(currency, 1.0)
             draw = zlib.crc32(f"{seed}|{back}|{currency}".encode()) % 2001
             wobble = 1 + (draw - 1000) / 100_000 if currency != "CNY" else 1
