@@ -71,7 +71,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/apr_bench.py
-	nice -n 10 $(BIN)/python bench/aml_bench.py --json var/bench/aml_results.json
+	nice -n 10 $(BIN)/python bench/platform_bench.py --json var/bench/platform_results.json
 	nice -n 10 $(BIN)/python bench/report_bench.py --repeat 2
 
 clean:

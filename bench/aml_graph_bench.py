@@ -10,7 +10,7 @@ up to the date, of which ``--internal-share`` are transfers between customers of
 platform (a debit and its credit, the counterparty account being the other customer's
 account) inside communities of ``--community`` customers, so the transfer graph is dense
 enough for paths, cycles, pass-throughs and fans to exist (the rest are external transfers,
-card and cash). The bulk generator of ``aml_bench.py`` has no such transfers: its graph
+card and cash). The bulk generator ``bulk_platform.py`` has no such transfers: its graph
 would be empty and time nothing.
 
 Everything upstream of the AML models (seeds, staging, ...) is built once (``dbt build`` with the

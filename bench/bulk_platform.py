@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import zlib
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -122,6 +123,7 @@ def build(
     seed: int = 20251201,
     loans: int = 0,
     start: date | None = None,
+    memory_limit: str = "2GB",
 ) -> BulkPlatform:
     """Write the platform under ``out`` (``out/<date>/*.csv`` and ``out/_truth/``), or reuse it.
 
@@ -163,6 +165,11 @@ def build(
     base_txn = 0
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    # bounded: the 10M-row transactions table spills instead of growing RSS (4.9 GiB unbounded),
+    # into a folder of its own (not the working directory's .tmp), removed at the end
+    spill = out / "_spill"
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{spill}'")
     try:
         _bulk_accounts(con, first / "_bulk_accounts.csv", accounts, days[0], seed)
         _append(first / "accounts.csv", first / "_bulk_accounts.csv")
@@ -195,6 +202,7 @@ def build(
             _bulk_fx(con, first, business_date, history_days, seed)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     _add_malformed(out / "_truth" / "malformed.csv", malformed_rows)
     if loans:
         _drop_diluted_truth(out, days)

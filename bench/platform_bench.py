@@ -1,0 +1,513 @@
+"""Benchmark: a platform-scale business date through every step, against its floor in the same run.
+
+    make bench        # or: nice -n 10 uv run python bench/platform_bench.py --json var/bench/platform.json
+
+**One day** (``--loans`` loans with their schedules, repayments and fundings, ``--accounts``
+accounts, ``--transactions`` transactions in the date's file; generated inside DuckDB by
+``bench/bulk_platform.py`` and cached under ``--work``) runs through every step of
+:data:`regwatch.pipeline.STEPS` (ingest, transform, validate, update_alerts,
+render_reports, seal_ledger), each in its own process the way an Airflow task runs it
+(:func:`regwatch.pipeline.locked_step`). For each step: CPU seconds and peak RSS of that
+process (``os.wait4``: user + system time of the child and what it waited for), wall
+time, and the 1/5/15-minute load average when it started and ended (the machine is
+shared; CPU seconds are what it disturbs least).
+
+**The floor**, measured in the same run, each part in its own process too:
+
+* ingest: every landing file loaded by one typed ``read_csv`` (contract types, rejects
+  captured) into a fresh DuckDB file;
+* transform: the compiled SQL of every node dbt just ran (``run_results.json``), executed
+  directly in one DuckDB connection over the warehouse, in dbt's order, each model as a
+  temporary table (views as views), each test's query fetched, seeds read by
+  ``read_csv``; nothing committed. Python models have no SQL: dbt's own time for them is
+  counted (so their ratio is 1 and the floor is generous);
+* validate: every applicable rule as one hand-written SQL query (from the expectation and
+  its kwargs) with the failing rows fetched;
+* update_alerts, render_reports, seal_ledger: no floor measured.
+
+Both sides run with DuckDB's ``memory_limit`` at ``--floor-memory`` for the floor.
+
+**History** (``--history-days`` business dates at ``--history-transactions`` a day, a
+smaller loan book): every date through every step; the CPU seconds of the last date
+against the first tell whether a day's cost depends on the history before it.
+
+``--loans 300 --accounts 300 --transactions 3000 --history-days 2`` runs in a few
+minutes (tests/integration/test_platform_bench.py runs it so it never rots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+STEP_NAMES = ("ingest", "transform", "validate", "update_alerts", "render_reports", "seal_ledger")
+FLOORS = {"ingest": "floor_ingest", "transform": "floor_transform", "validate": "floor_validate"}
+
+
+# --------------------------------------------------------------------------- SQL of a rule
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _column(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def failing_condition(expectation: str, kwargs: dict[str, Any]) -> str:
+    """The WHERE clause selecting the rows a rule's expectation counts as unexpected.
+
+    Written from GX's documented semantics, not from its generated SQL: column-map
+    expectations skip nulls (except the null checks themselves); a column pair skips
+    rows per ``ignore_row_if`` (default: both missing) and otherwise fails unless
+    A > B (A >= B with ``or_equal``).
+    """
+    if expectation == "expect_column_pair_values_a_to_be_greater_than_b":
+        a, b = _column(kwargs["column_A"]), _column(kwargs["column_B"])
+        op = ">=" if kwargs.get("or_equal") else ">"
+        ignore = {
+            "both_values_are_missing": f"({a} IS NULL AND {b} IS NULL)",
+            "either_value_is_missing": f"({a} IS NULL OR {b} IS NULL)",
+            "neither": "FALSE",
+        }[kwargs.get("ignore_row_if", "both_values_are_missing")]
+        return f"NOT {ignore} AND NOT coalesce({a} {op} {b}, FALSE)"
+    c = _column(kwargs["column"])
+    if expectation == "expect_column_values_to_not_be_null":
+        return f"{c} IS NULL"
+    if expectation == "expect_column_values_to_be_null":
+        return f"{c} IS NOT NULL"
+    if expectation in ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"):
+        values = ", ".join(_literal(v) for v in kwargs["value_set"])
+        negate = "NOT " if expectation == "expect_column_values_to_be_in_set" else ""
+        return f"{c} IS NOT NULL AND {c} {negate}IN ({values})"
+    if expectation == "expect_column_values_to_be_between":
+        outside = []
+        if kwargs.get("min_value") is not None:
+            outside.append(f"{c} {'<=' if kwargs.get('strict_min') else '<'} {_literal(kwargs['min_value'])}")
+        if kwargs.get("max_value") is not None:
+            outside.append(f"{c} {'>=' if kwargs.get('strict_max') else '>'} {_literal(kwargs['max_value'])}")
+        return f"{c} IS NOT NULL AND ({' OR '.join(outside) or 'FALSE'})"
+    raise ValueError(f"no SQL for {expectation}")
+
+
+def rule_sql(rule: Any, kwargs: dict[str, Any]) -> str:
+    columns = ", ".join(_column(c) for c in dict.fromkeys([rule.entity_key, *rule.evidence]))
+    return f"SELECT {columns} FROM marts.{_column(rule.model)} WHERE {failing_condition(rule.expectation, kwargs)}"
+
+
+# --------------------------------------------------------------------------- steps (child processes)
+
+
+def _settings(work: Path) -> Any:
+    from regwatch.config import Settings
+
+    return Settings(project_root=REPO, var_dir=work / "var", landing_dir=work / "landing")
+
+
+def _child_main(name: str, work: Path, day: date, memory: str) -> dict[str, Any]:
+    settings = _settings(work)
+    out: dict[str, Any] = {"step": name}
+    if name in STEP_NAMES:
+        from regwatch import pipeline
+
+        result = pipeline.locked_step(name, day, settings, "platform_bench")
+        out["seconds"] = result.seconds
+        if name == "ingest":
+            files = result.summary.get("files", {})
+            out["rows_read"] = sum(f.get("read", 0) for f in files.values())
+            out["quarantined"] = sum(f.get("quarantined", 0) for f in files.values())
+        if name == "transform":
+            out["nodes"] = _slowest_nodes(settings.dbt_target_dir)
+        if name == "validate":
+            out["exceptions"] = _exceptions(settings, day)
+    elif name == "floor_ingest":
+        out |= _floor_ingest(settings, day, work / "floor.duckdb", memory)
+    elif name == "floor_transform":
+        out |= _floor_transform(settings, memory)
+    elif name == "floor_validate":
+        out |= _floor_validate(settings, day, memory)
+    else:
+        raise SystemExit(f"no step {name}")
+    return out
+
+
+def _exceptions(settings: Any, day: date) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        total, bulk_loans = con.execute(
+            "SELECT count(*), count(*) FILTER (entity_key LIKE 'LB%' OR entity_key LIKE 'BB%') "
+            "FROM results.exceptions WHERE business_date = ?",
+            [day],
+        ).fetchone() or (0, 0)
+    finally:
+        con.close()
+    # Bulk loans are built to break no rule: an exception on one is a generator or pipeline bug.
+    return {"total": int(total), "on_bulk_loans": int(bulk_loans)}
+
+
+def _slowest_nodes(target: Path, top: int = 8) -> list[tuple[str, float]]:
+    path = target / "run_results.json"
+    if not path.is_file():
+        return []
+    results = json.loads(path.read_text())["results"]
+    timed = sorted(((r["unique_id"], round(r["execution_time"], 2)) for r in results), key=lambda x: -x[1])
+    return timed[:top]
+
+
+def _floor_ingest(settings: Any, day: date, path: Path, memory: str) -> dict[str, Any]:
+    """Every landing file of the date by one typed ``read_csv`` (rejects captured), into a fresh file."""
+    import duckdb
+
+    from regwatch.contract import CONTRACTS
+
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(f"SET memory_limit = '{memory}'")
+    loaded = rejected = 0
+    started = time.perf_counter()
+    for source in sorted((settings.landing_dir / day.isoformat()).glob("*.csv")):
+        contract = CONTRACTS.get(source.stem)
+        if contract is None:
+            continue
+        with source.open("rb") as handle:
+            header = handle.readline().decode().strip().split(",")
+        types = {c: contract.column(c).sql_type if c in contract.column_names else "VARCHAR" for c in header}
+        columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in types.items()) + "}"
+        con.execute(
+            f"CREATE TABLE {source.stem} AS SELECT * FROM read_csv('{source}', header = true, "
+            f"columns = {columns}, store_rejects = true, timestampformat = '%Y-%m-%d %H:%M:%S')"
+        )
+        loaded += _one(con, f"SELECT count(*) FROM {source.stem}")
+        rejected += _one(con, "SELECT count(*) FROM reject_errors")
+    con.close()
+    seconds = time.perf_counter() - started
+    path.unlink(missing_ok=True)
+    return {"seconds": round(seconds, 2), "rows_loaded": loaded, "rejects": rejected}
+
+
+def _one(con: Any, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _floor_transform(settings: Any, memory: str) -> dict[str, Any]:
+    """dbt's compiled SQL of the nodes it ran, executed directly in one DuckDB connection, not committed."""
+    import duckdb
+
+    target = settings.dbt_target_dir
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    manifest = json.loads((target / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute(f"SET memory_limit = '{memory}'")
+    con.execute("BEGIN")
+    counted = {"sql": 0, "python_dbt_seconds": 0.0, "seeds": 0, "tests": 0}
+    started = time.perf_counter()
+    for n, result in enumerate(results):
+        uid = result["unique_id"]
+        node = nodes.get(uid, {})
+        kind = node.get("resource_type", uid.split(".")[0])
+        if kind == "seed":
+            seed = settings.project_root / "dbt_project" / node["original_file_path"]
+            con.execute(f"CREATE TEMP TABLE floor_{n} AS SELECT * FROM read_csv('{seed}')")
+            counted["seeds"] += 1
+            continue
+        code = result.get("compiled_code") or node.get("compiled_code")
+        if node.get("language") == "python" or not code:
+            counted["python_dbt_seconds"] += float(result["execution_time"])
+            continue
+        if kind == "test":
+            con.execute(code).fetchall()
+            counted["tests"] += 1
+        elif node.get("config", {}).get("materialized") in ("view", "ephemeral"):
+            con.execute(f"CREATE TEMP VIEW floor_{n} AS {code}")
+            counted["sql"] += 1
+        else:
+            con.execute(f"CREATE TEMP TABLE floor_{n} AS {code}")
+            counted["sql"] += 1
+    seconds = time.perf_counter() - started
+    con.execute("ROLLBACK")
+    con.close()
+    counted["python_dbt_seconds"] = round(counted["python_dbt_seconds"], 2)
+    return {"seconds": round(seconds + counted["python_dbt_seconds"], 2), "nodes": counted}
+
+
+def _floor_validate(settings: Any, day: date, memory: str) -> dict[str, Any]:
+    """Every applicable rule as one SQL query, its failing rows fetched."""
+    import duckdb
+
+    from regwatch.rules import load_pack
+
+    pack = load_pack(settings.pack_dir)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con.execute(f"SET memory_limit = '{memory}'")
+    failing = 0
+    skipped: list[str] = []
+    started = time.perf_counter()
+    for rule in pack.applicable(day):
+        try:
+            sql = rule_sql(rule, rule.resolved_kwargs(pack.parameters))
+        except ValueError:
+            skipped.append(rule.id)
+            continue
+        failing += len(con.execute(sql).fetchall())
+    seconds = time.perf_counter() - started
+    con.close()
+    return {"seconds": round(seconds, 3), "failing_rows": failing, "rules_without_sql": skipped}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _run_child(name: str, work: Path, day: date, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One step in a fresh process; its own CPU seconds and peak RSS from ``os.wait4``."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        name,
+        "--work",
+        str(work),
+        "--date",
+        day.isoformat(),
+        *extra,
+    ]
+    load = os.getloadavg()
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)  # reaped here: its own rusage, not the sum of all
+        child.returncode = code = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if code != 0:
+        raise SystemExit(f"step {name} failed ({code}):\n{stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result |= {
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "load_average": {"start": [round(x, 2) for x in load], "end": [round(x, 2) for x in os.getloadavg()]},
+    }
+    return result
+
+
+def _machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.machine()}, {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def _generate(work: Path, day: date, start: date, sizes: dict[str, int]) -> dict[str, Any]:
+    extra = (
+        "--start",
+        start.isoformat(),
+        *(x for key, value in sizes.items() for x in (f"--{key.replace('_', '-')}", str(value))),
+    )
+    return _run_child("generate", work, day, extra)
+
+
+def _landing_digest(landing: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(landing.rglob("*.csv")):
+        digest.update(str(path.relative_to(landing)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 24), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run_day_bench(work: Path, day: date, sizes: dict[str, int], memory: str) -> dict[str, Any]:
+    generated = _generate(work, day, day, sizes)
+    print(f"generated: {generated['platform']} ({generated['wall_seconds']:.0f} s wall)", flush=True)
+    shutil.rmtree(work / "var", ignore_errors=True)
+    steps: dict[str, Any] = {}
+    floors: dict[str, Any] = {}
+    for name in STEP_NAMES:
+        steps[name] = _run_child(name, work, day)
+        print(json.dumps(steps[name], default=str), flush=True)
+        if name in FLOORS:
+            floors[name] = _run_child(FLOORS[name], work, day, ("--floor-memory", memory))
+            print(json.dumps(floors[name], default=str), flush=True)
+    return {"generated": generated, "steps": steps, "floors": floors}
+
+
+def run_history_bench(work: Path, end: date, days: int, sizes: dict[str, int]) -> dict[str, Any]:
+    start = end
+    while True:  # the first of ``days`` business dates ending at ``end``
+        from regwatch.demo import business_days
+
+        if len(business_days(start, end)) >= days:
+            break
+        start -= timedelta(days=1)
+    generated = _generate(work, end, start, sizes)
+    print(f"generated: {generated['platform']} ({generated['wall_seconds']:.0f} s wall)", flush=True)
+    shutil.rmtree(work / "var", ignore_errors=True)
+    from regwatch.demo import business_days
+
+    per_day = []
+    for current in business_days(start, end):
+        steps = {name: _run_child(name, work, current) for name in STEP_NAMES}
+        row = {
+            "date": current.isoformat(),
+            "cpu_seconds": round(sum(s["cpu_seconds"] for s in steps.values()), 1),
+            "wall_seconds": round(sum(s["wall_seconds"] for s in steps.values()), 1),
+            "peak_rss_mib": max(s["peak_rss_mib"] for s in steps.values()),
+            "load_average_start": steps["ingest"]["load_average"]["start"],
+            "steps": {n: s["cpu_seconds"] for n, s in steps.items()},
+        }
+        per_day.append(row)
+        print(json.dumps(row), flush=True)
+    return {
+        "generated": generated,
+        "days": per_day,
+        "last_over_first_cpu": round(per_day[-1]["cpu_seconds"] / per_day[0]["cpu_seconds"], 2),
+    }
+
+
+def table(summary: dict[str, Any]) -> str:
+    """The README block: one row per step with its floor, then the history line."""
+    lines: list[str] = []
+    if "day" in summary:
+        day = summary["day"]
+        sizes = summary["sizes"]
+        g = day["generated"]
+        lines += [
+            f"One business date: {sizes['loans']:,} bulk loans, {sizes['accounts']:,} bulk accounts, "
+            f"{sizes['transactions']:,} transactions in the file; {summary['machine']}, {summary['date']}. "
+            f"Generated in {g['wall_seconds']:.0f} s wall, {g['cpu_seconds']:.0f} CPU-s, "
+            f"{g['peak_rss_mib'] / 1024:.1f} GiB.",
+            "",
+            "| step | CPU-s | wall s | floor CPU-s | ratio | peak RSS | load avg (1/5/15) at start |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name in STEP_NAMES:
+            s = day["steps"][name]
+            f = day["floors"].get(name)
+            floor = f"{f['cpu_seconds']:.1f}" if f else "—"
+            ratio = f"{s['cpu_seconds'] / f['cpu_seconds']:.1f}x" if f and f["cpu_seconds"] else "—"
+            load = "/".join(f"{x:.1f}" for x in s["load_average"]["start"])
+            lines.append(
+                f"| {name} | {s['cpu_seconds']:.1f} | {s['wall_seconds']:.1f} | {floor} | {ratio} "
+                f"| {s['peak_rss_mib'] / 1024:.2f} GiB | {load} |"
+            )
+        total = sum(day["steps"][n]["cpu_seconds"] for n in STEP_NAMES)
+        wall = sum(day["steps"][n]["wall_seconds"] for n in STEP_NAMES)
+        lines.append(f"| **all steps** | **{total:.1f}** | **{wall:.1f}** | | | | |")
+    if "history" in summary:
+        h = summary["history"]
+        first, last = h["days"][0], h["days"][-1]
+        lines += [
+            "",
+            f"History: {len(h['days'])} business dates at {summary['history_sizes']['transactions']:,} "
+            f"transactions a day: day 1 {first['cpu_seconds']:.0f} CPU-s (load {first['load_average_start'][0]:.1f}), "
+            f"day {len(h['days'])} {last['cpu_seconds']:.0f} CPU-s (load {last['load_average_start'][0]:.1f}): "
+            f"{h['last_over_first_cpu']:.2f}x.",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--transactions", type=int, default=10_000_000)
+    parser.add_argument("--base-loans", type=int, default=2000)
+    parser.add_argument("--base-accounts", type=int, default=20_000)
+    parser.add_argument(
+        "--history-days", type=int, default=30, help="business dates of the history run (0: none)"
+    )
+    parser.add_argument("--history-transactions", type=int, default=1_000_000)
+    parser.add_argument("--history-loans", type=int, default=100_000)
+    parser.add_argument("--no-day", action="store_true", help="only the history run")
+    parser.add_argument("--date", type=date.fromisoformat, default=date(2025, 6, 30))
+    parser.add_argument("--work", type=Path, default=REPO / "var" / "bench" / "platform")
+    parser.add_argument("--floor-memory", default="4GB", help="DuckDB memory_limit of the floor")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=date.fromisoformat, help=argparse.SUPPRESS)
+    parser.add_argument("--spread-days", type=int, default=30, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child == "generate":
+        import bulk_platform
+
+        built = bulk_platform.build(
+            args.work / "landing",
+            args.date,
+            start=args.start,
+            transactions=args.transactions,
+            accounts=args.accounts,
+            loans=args.loans,
+            base_loans=args.base_loans,
+            base_accounts=args.base_accounts,
+            history_days=args.spread_days,
+        )
+        print(json.dumps({"platform": repr(built), "landing_sha256": _landing_digest(args.work / "landing")}))
+        return {}
+    if args.child:
+        print(json.dumps(_child_main(args.child, args.work, args.date, args.floor_memory), default=str))
+        return {}
+
+    base = {"base_loans": args.base_loans, "base_accounts": args.base_accounts}
+    sizes = {"loans": args.loans, "accounts": args.accounts, "transactions": args.transactions, **base}
+    summary: dict[str, Any] = {"machine": _machine(), "date": time.strftime("%Y-%m-%d"), "sizes": sizes}
+    if not args.no_day:
+        work = args.work / f"day-{args.loans}-{args.transactions}"
+        summary["day"] = run_day_bench(work, args.date, sizes, args.floor_memory)
+    if args.history_days:
+        history = {
+            "loans": args.history_loans,
+            "accounts": args.accounts,
+            "transactions": args.history_transactions,
+            "spread_days": 1,
+            **base,
+        }
+        summary["history_sizes"] = history
+        work = args.work / f"history-{args.history_days}-{args.history_transactions}"
+        summary["history"] = run_history_bench(work, args.date, args.history_days, history)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(table(summary))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(the driver itself: {peak:.0f} MiB)")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""bench/platform_bench.py at a tiny scale, so the benchmark never rots.
+
+Every step of a day in its own process with its CPU seconds, wall time and peak RSS,
+the floor of ingest, transform and validate measured, a two-date history; bulk loans
+(built to break no rule) raise no exception.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import platform_bench
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_tiny_platform_through_every_step_with_its_floor(tmp_path: Path) -> None:
+    summary = platform_bench.main(
+        [
+            *("--loans", "300", "--accounts", "300", "--transactions", "3000"),
+            *("--base-loans", "200", "--base-accounts", "300"),
+            *("--history-days", "2", "--history-transactions", "2000", "--history-loans", "100"),
+            *("--work", str(tmp_path), "--json", str(tmp_path / "out.json")),
+        ]
+    )
+    day = summary["day"]
+    assert list(day["steps"]) == list(platform_bench.STEP_NAMES)
+    for step in day["steps"].values():
+        assert step["cpu_seconds"] > 0 and step["wall_seconds"] > 0 and step["peak_rss_mib"] > 50
+        assert len(step["load_average"]["start"]) == 3
+    assert set(day["floors"]) == {"ingest", "transform", "validate"}
+    ingest, floor = day["steps"]["ingest"], day["floors"]["ingest"]
+    assert ingest["rows_read"] == floor["rows_loaded"] + floor["rejects"] or floor["rejects"] > 0
+    assert day["floors"]["transform"]["nodes"]["sql"] > 20
+    assert day["floors"]["validate"]["failing_rows"] > 0
+    assert day["steps"]["validate"]["exceptions"]["total"] > 0
+    assert day["steps"]["validate"]["exceptions"]["on_bulk_loans"] == 0
+    assert len(summary["history"]["days"]) == 2
+    text = platform_bench.table(summary)
+    assert "| transform |" in text and "History: 2 business dates" in text
+    assert (tmp_path / "out.json").is_file()
