@@ -8,10 +8,16 @@ from here, never from the landing folder, which may have changed or been cleaned
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 from regwatch.config import Settings
 from regwatch.files import sha256_bytes, sha256_file, write_atomic
+
+#: Bytes copied at a time by :meth:`Archive.put_file`.
+_CHUNK = 1 << 24
 
 
 class ArchiveError(RuntimeError):
@@ -46,8 +52,34 @@ class Archive:
         write_atomic(target, data)
         return digest
 
-    def put_file(self, path: Path) -> str:
-        return self.put(path.read_bytes())
+    def put_file(self, path: Path, sha256: str | None = None) -> str:
+        """Store the file's bytes, copied in chunks (never whole in memory); return its sha256.
+
+        ``sha256``, when the caller hashed the file already, spares a second read when the
+        object exists; the copy is hashed as it is written and must match it.
+        """
+        if sha256 is not None and self.path(sha256).is_file():
+            return sha256
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=self.root, prefix=".put.", suffix=".tmp")
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(handle, "wb") as stream, path.open("rb") as source:
+                for block in iter(lambda: source.read(_CHUNK), b""):
+                    digest.update(block)
+                    stream.write(block)
+            found = digest.hexdigest()
+            if sha256 is not None and found != sha256:
+                raise ArchiveError(
+                    f"{path} changed while it was archived (sha256 differs from the one hashed)"
+                )
+            target = self.path(found)
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(temp, target)
+            return found
+        finally:
+            Path(temp).unlink(missing_ok=True)
 
     def get(self, sha256: str) -> bytes:
         """The object's bytes, checked against its name."""
