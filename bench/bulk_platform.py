@@ -101,7 +101,7 @@ def _generator_digest() -> str:
 
     package = Path(regwatch.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*package.glob("demo*.py"), Path(__file__)]):
+    for path in sorted([*(package / "demo").glob("*.py"), Path(__file__)]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -244,11 +244,16 @@ def _drop_diluted_truth(out: Path, days: list[date]) -> None:
     key = header.index("entity_key")
     if not any(r[key] == "platform" for r in rows):
         return
-    from regwatch.demo_disclosures import disclosure_truth
+    from regwatch.config import Settings
+    from regwatch.demo.calibration import load as load_calibration
+    from regwatch.demo.disclosures import disclosure_truth
 
+    calibration = load_calibration(Settings.from_env().pack_dir)
     with (out / "_truth" / "malformed.csv").open(newline="") as handle:
         malformed = [tuple(r) for r in list(csv.reader(handle))[1:]]
-    holding = {(r[1], r[2], r[3]) for r in disclosure_truth(out, days, malformed) if r[2] == "platform"}  # type: ignore[arg-type]
+    holding = {
+        (r[1], r[2], r[3]) for r in disclosure_truth(out, days, malformed, calibration) if r[2] == "platform"
+    }  # type: ignore[arg-type]
     kept = [r for r in rows if r[key] != "platform" or (r[1], r[2], r[3]) in holding]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")

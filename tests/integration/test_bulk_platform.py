@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench import bulk_platform
-from regwatch import ingest, warehouse
+from regwatch import warehouse
+from regwatch.ingest import load as ingest
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from regwatch import ingest, warehouse
-from regwatch.archive import Archive
+from regwatch import warehouse
 from regwatch.files import sha256_bytes
+from regwatch.ingest import load as ingest
+from regwatch.ledger.archive import Archive
 from tests.conftest import DAY
 
 TXN = b"T9,A1,2025-06-02 12:00:00,debit,12.345,CNY,transfer,6222,Li Na,CN,rent\n"
