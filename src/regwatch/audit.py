@@ -20,7 +20,7 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,6 +32,7 @@ from regwatch.files import sha256_file, write_atomic
 from regwatch.ledger import manifests
 from regwatch.ledger.archive import Archive
 from regwatch.ledger.manifests import LedgerError, Manifest
+from regwatch.rules import model_parameter_reads
 
 Rules = Literal["recorded", "current"]
 EXCEPTIONS_FILE = "daily_exceptions.csv"
@@ -399,30 +400,20 @@ def _pack(manifest: Manifest, archive: Archive) -> Any:
         return load_pack(pack_dir)
 
 
-def parameter_readers(dbt_manifest: Path | None) -> dict[str, set[str]]:
-    """Per pack parameter, every dbt model that reads it through ``pack_param`` or is downstream of one."""
-    import re
+def parameter_readers(dbt_manifest: Path | None, names: Collection[str]) -> dict[str, set[str]]:
+    """Per pack parameter among ``names``, every dbt model that reads it or is downstream of one.
 
+    Read off the manifest's code by ``regwatch.rules.model_parameter_reads`` (``pack_param``,
+    ``pack_value`` also inside macros, ``var('pack')``, a model config): it names the models a
+    parameter change reaches when no rule declares it, and the rules of packs sealed before
+    ``model_parameters`` existed.
+    """
     if dbt_manifest is None or not dbt_manifest.is_file():
         return {}
-    manifest = json.loads(dbt_manifest.read_text())
-    nodes = manifest.get("nodes", {})
-    children = manifest.get("child_map", {})
     readers: dict[str, set[str]] = {}
-    for unique_id, node in nodes.items():
-        if node.get("resource_type") != "model":
-            continue
-        for name in re.findall(r"pack_param\(\s*['\"]([a-z0-9_]+)['\"]", str(node.get("raw_code", ""))):
-            seen, todo = set(), [unique_id]
-            while todo:
-                current = todo.pop()
-                if current in seen:
-                    continue
-                seen.add(current)
-                todo.extend(children.get(current, []))
-            readers.setdefault(name, set()).update(
-                str(nodes[n]["name"]) for n in seen if nodes.get(n, {}).get("resource_type") == "model"
-            )
+    for model, read in model_parameter_reads(json.loads(dbt_manifest.read_text()), names).items():
+        for name in read:
+            readers.setdefault(name, set()).add(model)
     return readers
 
 
@@ -454,19 +445,36 @@ def model_inputs(dbt_manifest: Path | None) -> dict[str, set[str]]:
     return inputs
 
 
+def _shaping(a: Any, b: Any, readers: dict[str, set[str]]) -> tuple[set[str], str]:
+    """The parameters that shape rule B's mart, and how that is known: its declaration
+    (``model_parameters``; A's when B's pack predates the key), else the dbt manifest."""
+    for rule in (b, a):
+        if rule is not None and rule.model_parameters is not None:
+            return set(rule.model_parameters), "model_parameters"
+    model = (b or a).model
+    return {name for name, models in readers.items() if model in models}, "dbt manifest"
+
+
 def _rule_causes(
     pack_a: Any, pack_b: Any, day_a: date, day_b: date, readers: dict[str, set[str]] | None = None
 ) -> tuple[dict[str, str], list[str]]:
     """Per rule id, why its exceptions may differ; and the parameter changes no rule is known to read.
 
-    A parameter reaches a rule through its kwargs (``$name``) or through the dbt models:
-    ``readers`` (from :func:`parameter_readers`) names the models that read each one.
+    A parameter reaches a rule through its kwargs (``$name``) or through its mart: the
+    rule's ``model_parameters`` (checked against the dbt manifest when the pack runs) name
+    the parameters its mart's lineage reads. ``readers`` (from :func:`parameter_readers`)
+    names the models that read each parameter: for rules that declare nothing (a pack
+    sealed before ``model_parameters``) and to say what a parameter no rule reads shapes.
     """
+    readers = readers or {}
     causes: dict[str, str] = {}
+    referenced: set[str] = set()
     rules_a = {r.id: r for r in pack_a.rules}
     rules_b = {r.id: r for r in pack_b.rules}
     for rule_id in sorted(set(rules_a) | set(rules_b)):
         a, b = rules_a.get(rule_id), rules_b.get(rule_id)
+        shaping, known_by = _shaping(a, b, readers)
+        referenced |= shaping | {n for r in (a, b) if r is not None for n in r.parameter_names()}
         on_a = a is not None and a.applies_on(day_a)
         on_b = b is not None and b.applies_on(day_b)
         if a is None and b is not None and on_b:
@@ -496,26 +504,22 @@ def _rule_causes(
             ]
             via_models = [
                 f"pack parameter {name} {_value(pack_a, name)!r} -> {_value(pack_b, name)!r} "
-                f"(read by {b.model} through pack_param)"
-                for name in sorted(set(pack_a.parameters) | set(pack_b.parameters))
+                f"(shapes {b.model}: {known_by})"
+                for name in sorted(shaping)
                 if _value(pack_a, name) != _value(pack_b, name)
-                and b.model in (readers or {}).get(name, set())
             ]
             if changed or via_models:
                 causes[rule_id] = "rule re-parameterised: " + ", ".join(changed + via_models)
             elif other:
                 causes[rule_id] = "rule redefined: " + ", ".join(other) + " changed"
-    referenced = (
-        {n for r in pack_b.rules for n in r.parameter_names()}
-        | {n for r in pack_a.rules for n in r.parameter_names()}
-        | {n for n, models in (readers or {}).items() if any(r.model in models for r in pack_b.rules)}
-    )
     params = []
     for name in sorted(set(pack_a.parameters) | set(pack_b.parameters)):
         va = pack_a.parameters[name].value if name in pack_a.parameters else None
         vb = pack_b.parameters[name].value if name in pack_b.parameters else None
         if va != vb and name not in referenced:
-            params.append(f"{name}: {va!r} -> {vb!r} (reaches the dbt models as pack_param)")
+            models = sorted(readers.get(name, ()))
+            shapes = f"shapes {', '.join(models)}" if models else "no dbt model known to read it"
+            params.append(f"{name}: {va!r} -> {vb!r} (read by no rule; {shapes})")
     return causes, params
 
 
@@ -643,7 +647,7 @@ def diff_manifests(
         pack_b,
         a.business_date,
         b.business_date,
-        parameter_readers(dbt_manifest),
+        parameter_readers(dbt_manifest, set(pack_a.parameters) | set(pack_b.parameters)),
     )
     changed_inputs = _restatements(a, archive_a, b, archive_b)
     restatements = [r for r in changed_inputs if r.kind == "restated"]

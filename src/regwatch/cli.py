@@ -554,7 +554,8 @@ def rules_list(pack: str | None) -> None:
 @click.option("--pack", help="Rule pack under checks/ (default cn).")
 @_handles_errors
 def rules_show(rule_id: str, pack: str | None) -> None:
-    """Everything about one rule, its parameters resolved."""
+    """Everything about one rule: its definition, and every parameter it depends on (its
+    kwargs' and the ones that shape its mart, model_parameters) with value and source."""
     from regwatch.rules import load_pack
 
     loaded = load_pack(_settings(pack=pack).pack_dir)
@@ -563,6 +564,23 @@ def rules_show(rule_id: str, pack: str | None) -> None:
         raise click.BadParameter(f"no rule {rule_id!r} in pack {loaded.name}", param_hint="RULE_ID")
     shown = rule.model_dump(mode="json")
     shown["resolved_kwargs"] = rule.resolved_kwargs(loaded.parameters)
+    # Every parameter the rule's result depends on, resolved: its own ($name in kwargs) and
+    # those that shape its mart in dbt (model_parameters), each with its value and source.
+    shown["parameters"] = {
+        name: {
+            "value": loaded.parameters[name].value,
+            "source": loaded.parameters[name].source,
+            "used_by": [
+                where
+                for where, names in (
+                    ("kwargs", rule.parameter_names()),
+                    (rule.model, rule.model_parameters or ()),
+                )
+                if name in names
+            ],
+        }
+        for name in sorted(rule.all_parameter_names())
+    }
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
 
 

@@ -131,11 +131,13 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
 def transform(business_date: date, settings: Settings) -> StepResult:
     """Build the dbt project (staging -> intermediate -> marts) as of the date.
 
-    Refuses while the date's delivery (or an earlier date's) stands rejected.
+    Refuses while the date's delivery (or an earlier date's) stands rejected, and fails
+    (RulePackError, exit 2) when a rule's ``model_parameters`` disagree with what its mart's
+    lineage reads in the manifest dbt just wrote.
     """
     from regwatch import transform as dbt_transform
     from regwatch.ingest import delivery
-    from regwatch.rules import load_pack
+    from regwatch.rules import check_model_parameters, load_pack, read_dbt_manifest
 
     with warehouse.connect(settings.warehouse_path) as con:
         delivery.check(con, business_date)
@@ -147,6 +149,9 @@ def transform(business_date: date, settings: Settings) -> StepResult:
         pack_parameters={name: p.value for name, p in pack.parameters.items()},
         reporting_currency=pack.currency,
     )
+    # Every rule names the parameters that shape its mart; dbt's manifest of this very build
+    # says which ones its lineage reads: a pack that disagrees stops before any rule runs.
+    check_model_parameters(pack, read_dbt_manifest(settings.dbt_target_dir / "manifest.json"))
     return StepResult("transform", business_date, _as_summary(result))
 
 

@@ -9,7 +9,9 @@ all fail when the pack loads, with one line naming the file and the problem.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -77,6 +79,11 @@ class Rule(_Strict):
     entity_key: str
     evidence: tuple[str, ...] = Field(min_length=1)
     message: str
+    #: The pack parameters that shape ``model`` (read by it or by a model upstream of it, in
+    #: dbt): with the kwargs' ``$name`` parameters, every parameter the rule's result depends
+    #: on. None: not declared (a pack sealed before the key existed); ``check_model_parameters``
+    #: requires it of every rule and checks it against the dbt manifest both ways.
+    model_parameters: tuple[str, ...] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -115,6 +122,10 @@ class Rule(_Strict):
         unknown = set(self.kwargs) - set(columns) - SUPPORTED_EXPECTATIONS[self.expectation]
         if unknown:
             raise ValueError(f"kwargs {sorted(unknown)} are not arguments of {self.expectation}")
+        if self.model_parameters is not None and len(set(self.model_parameters)) != len(
+            self.model_parameters
+        ):
+            raise ValueError("model_parameters names a parameter twice")
         return self
 
     @property
@@ -135,7 +146,12 @@ class Rule(_Strict):
         return self.valid_from <= business_date and (self.valid_to is None or business_date < self.valid_to)
 
     def parameter_names(self) -> set[str]:
+        """The parameters of the rule's own kwargs (``$name``)."""
         return {m.group(1) for v in self.kwargs.values() if isinstance(v, str) and (m := _PARAM.match(v))}
+
+    def all_parameter_names(self) -> set[str]:
+        """Every parameter the rule's result depends on: its kwargs' and its mart's (``model_parameters``)."""
+        return self.parameter_names() | set(self.model_parameters or ())
 
     def resolved_kwargs(self, parameters: dict[str, Parameter]) -> dict[str, Any]:
         """The kwargs with every ``$name`` replaced by the pack parameter's value."""
@@ -240,6 +256,9 @@ def load_pack(pack_dir: Path) -> RulePack:
             unknown = rule.parameter_names() - set(header.parameters)
             if unknown:
                 raise RulePackError(f"{where}: unknown parameter ${sorted(unknown)[0]}")
+            unknown = set(rule.model_parameters or ()) - set(header.parameters)
+            if unknown:
+                raise RulePackError(f"{where}: model_parameters names unknown parameter {sorted(unknown)[0]}")
             seen[rule.id] = path
             rules.append(rule)
     return RulePack(
@@ -248,3 +267,150 @@ def load_pack(pack_dir: Path) -> RulePack:
         rules=tuple(sorted(rules, key=lambda r: r.id)),
         sha256=pack_digest(pack_dir),
     )
+
+
+# --- What shapes a mart: the pack parameters its dbt lineage reads ---------------------------
+#
+# The active pack reaches dbt as the var ``pack`` (regwatch.transform), read three ways:
+# the macros ``pack_param('name')`` (a SQL literal) and ``pack_value('name')`` (a Jinja value;
+# also inside macros such as ``aging_bucket``), the raw ``var('pack')`` mapping
+# (``.get('name')``), and a model config set from it in YAML (a Python model's
+# ``dbt.config.get('name')``; the config key is the parameter's name).
+# ``pack_defines([...])`` only enables a model for packs that have those parameters: it
+# reads no value. A name computed in Jinja (``pack_value(id)`` over a list) counts as every
+# parameter named in quotes in that model's code.
+
+_ACCESSORS = frozenset({"pack_param", "pack_value", "pack_defines"})
+_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+_DEFINES = re.compile(r"pack_defines\(\s*\[[^\]]*\]\s*\)")
+_LITERAL_READ = re.compile(r"\b(?:pack_param|pack_value)\(\s*(['\"])([a-z][a-z0-9_]*)\1")
+_COMPUTED_READ = re.compile(r"\b(?:pack_param|pack_value)\(\s*(?!['\"])[a-z_]")
+_RAW_PACK = re.compile(r"\bvar\(\s*(['\"])pack\1")
+_CONFIG_READ = re.compile(r"\bconfig\.get\(\s*(['\"])([a-z][a-z0-9_]*)\1")
+_QUOTED = re.compile(r"(['\"])([a-z][a-z0-9_]*)\1")
+
+
+def _code_reads(code: str, names: Collection[str]) -> set[str]:
+    """The parameters among ``names`` that one model's or macro's Jinja/SQL/Python code reads."""
+    code = _DEFINES.sub("", _COMMENT.sub("", code))
+    found = {m.group(2) for m in _LITERAL_READ.finditer(code)}
+    found |= {m.group(2) for m in _CONFIG_READ.finditer(code)}
+    if _COMPUTED_READ.search(code) or _RAW_PACK.search(code):
+        found |= {m.group(2) for m in _QUOTED.finditer(code)}
+    return found & set(names)
+
+
+def _model_nodes(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Every model of the manifest by unique id, disabled ones included (a pack's typology
+    models are disabled in a manifest compiled for a pack without their parameters)."""
+    nodes: dict[str, Mapping[str, Any]] = {
+        uid: node for uid, node in manifest.get("nodes", {}).items() if node.get("resource_type") == "model"
+    }
+    for uid, versions in (manifest.get("disabled") or {}).items():
+        for node in versions:
+            if node.get("resource_type") == "model" and uid not in nodes:
+                nodes[uid] = node
+    return nodes
+
+
+def _parents(node: Mapping[str, Any], by_name: Mapping[str, str]) -> list[str]:
+    """The unique ids of the models ``node`` refs (a disabled node's refs are not resolved
+    into ``depends_on``: they are looked up by name)."""
+    parents = list(node.get("depends_on", {}).get("nodes", []))
+    for ref in node.get("refs", []):
+        name = str(ref.get("name") if isinstance(ref, Mapping) else ref[-1] if ref else "")
+        if name in by_name:
+            parents.append(by_name[name])
+    return parents
+
+
+def model_parameter_reads(manifest: Mapping[str, Any], names: Collection[str]) -> dict[str, frozenset[str]]:
+    """Per dbt model name, the parameters among ``names`` that it or any model upstream of it reads.
+
+    ``manifest`` is dbt's ``manifest.json`` (parsed or compiled, any pack's vars: the code
+    is read as written). Macros count where they are used, transitively.
+    """
+    macros = manifest.get("macros", {})
+    macro_memo: dict[str, frozenset[str]] = {}
+
+    def macro_reads(uid: str, stack: frozenset[str] = frozenset()) -> frozenset[str]:
+        if uid in macro_memo:
+            return macro_memo[uid]
+        macro = macros.get(uid)
+        if macro is None or uid in stack:
+            return frozenset()
+        own = (
+            set() if macro.get("name") in _ACCESSORS else _code_reads(str(macro.get("macro_sql", "")), names)
+        )
+        for child in macro.get("depends_on", {}).get("macros", []):
+            own |= macro_reads(child, stack | {uid})
+        macro_memo[uid] = frozenset(own)
+        return macro_memo[uid]
+
+    nodes = _model_nodes(manifest)
+    by_name = {str(node["name"]): uid for uid, node in nodes.items()}
+    direct: dict[str, set[str]] = {}
+    for uid, node in nodes.items():
+        own = _code_reads(str(node.get("raw_code", "")), names)
+        own |= set(node.get("config", {})) & set(names)  # a config set from the pack in YAML
+        for macro in node.get("depends_on", {}).get("macros", []):
+            own |= macro_reads(macro)
+        direct[uid] = own
+    reads: dict[str, frozenset[str]] = {}
+    for uid, node in nodes.items():
+        seen: set[str] = set()
+        todo = [uid]
+        found: set[str] = set()
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in nodes:
+                continue
+            seen.add(current)
+            found |= direct[current]
+            todo.extend(_parents(nodes[current], by_name))
+        reads[str(node["name"])] = frozenset(found)
+    return reads
+
+
+def read_dbt_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RulePackError(f"{path}: cannot read the dbt manifest ({error})") from error
+    return manifest
+
+
+def check_model_parameters(pack: RulePack, manifest: Mapping[str, Any]) -> None:
+    """Every rule's ``model`` exists in dbt and its ``model_parameters`` are exactly what the
+    model's lineage reads; every problem of the pack in one RulePackError (one line: the CLI
+    prints the first line of an error).
+
+    Both directions are errors. A parameter the lineage reads but the rule does not declare
+    would change the rule's result unseen (``rules show`` would not print it, ``audit diff``
+    would not attribute its change): that is the point of the declaration. A declared
+    parameter the lineage never reads would wrongly blame the rule for that parameter's
+    changes and mislead whoever reads the rule, so it is refused too.
+    """
+    reads = model_parameter_reads(manifest, pack.parameters)
+    problems = []
+    for rule in pack.rules:
+        if rule.model not in reads:
+            problems.append(f"rule {rule.id}: model {rule.model} is not a dbt model")
+            continue
+        read = reads[rule.model]
+        if rule.model_parameters is None:
+            listed = ", ".join(sorted(read)) or "[] (none)"
+            problems.append(f"rule {rule.id}: no model_parameters; {rule.model} reads: {listed}")
+            continue
+        undeclared = read - set(rule.model_parameters)
+        if undeclared:
+            problems.append(
+                f"rule {rule.id}: {rule.model} reads {', '.join(sorted(undeclared))}, not in its model_parameters"
+            )
+        unread = set(rule.model_parameters) - read
+        if unread:
+            problems.append(
+                f"rule {rule.id}: model_parameters {', '.join(sorted(unread))} not read by {rule.model} or upstream"
+            )
+    if problems:
+        raise RulePackError(f"rule pack {pack.name} against the dbt manifest: " + "; ".join(problems))

@@ -134,3 +134,161 @@ def test_rules_list_shows_each_rule_kind() -> None:
     lines = {line.split()[0]: line.split()[2] for line in result.output.splitlines()[1:]}
     assert lines["cn.aml.watchlist_counterparty_match"] == "event"
     assert lines["cn.rate_caps.real_apr_above_comprehensive_cap"] == "condition"
+
+
+# --- model_parameters: the pack parameters that shape a rule's mart (issue 16) ----------------
+
+
+def _model(
+    name: str, code: str, parents: tuple[str, ...] = (), macros: tuple[str, ...] = (), **config: object
+) -> dict:
+    return {
+        f"model.regwatch.{name}": {
+            "name": name,
+            "resource_type": "model",
+            "raw_code": code,
+            "config": {"materialized": "table", **config},
+            "depends_on": {"nodes": [f"model.regwatch.{p}" for p in parents], "macros": list(macros)},
+            "refs": [{"name": p, "package": None, "version": None} for p in parents],
+        }
+    }
+
+
+def _macro(name: str, code: str, macros: tuple[str, ...] = ()) -> dict:
+    return {
+        f"macro.regwatch.{name}": {
+            "name": name,
+            "macro_sql": code,
+            "depends_on": {"macros": list(macros)},
+        }
+    }
+
+
+_NAMES = {"window_days", "bucket_bounds", "order", "floor", "purposes", "rate_a", "rate_b", "unread", "gate"}
+_MANIFEST = {
+    "nodes": {
+        **_model(
+            "int_windows",
+            "select {{ pack_param('window_days') }} as w",
+            macros=("macro.regwatch.pack_param",),
+        ),
+        **_model(
+            "int_aged",
+            "{# bucket_bounds and 'unread' are only mentioned here #}\nselect {{ aging('days') }}",
+            ("int_windows",),
+            macros=("macro.regwatch.aging",),
+        ),
+        **_model("int_allocated", "{%- set o = pack_value('order') -%} select 1", ("int_aged",)),
+        **_model("int_scored", "def model(dbt, session):\n    dbt.config.get('floor')\n", floor=80),
+        **_model("int_purposes", "{%- set p = (var('pack', {}) or {}).get('purposes') -%} select 1"),
+        **_model(
+            "fct_gated",
+            "{{ config(enabled=pack_defines(['gate'])) }} select {{ pack_param('window_days') }}",
+        ),
+        **_model("fct_positions", "select * from {{ ref('int_allocated') }}", ("int_allocated",)),
+        **_model(
+            "rpt_rates",
+            "{%- for id in ['rate_a', 'rate_b'] %}{%- set spec = pack_value(id) %}{% endfor %}",
+            ("fct_positions",),
+        ),
+    },
+    "macros": {
+        **_macro(
+            "pack_param", "{% macro pack_param(name, default=none) %}{{ var('pack')[name] }}{% endmacro %}"
+        ),
+        **_macro("aging", "{% macro aging(days) %}{%- set b = pack_value('bucket_bounds') -%}{% endmacro %}"),
+    },
+    # a model disabled for this pack: dbt leaves its depends_on empty, its refs name the parents
+    "disabled": {
+        "model.regwatch.fct_disabled": [
+            {
+                "name": "fct_disabled",
+                "resource_type": "model",
+                "raw_code": "select * from {{ ref('int_purposes') }}",
+                "config": {},
+                "depends_on": {"nodes": [], "macros": []},
+                "refs": [{"name": "int_purposes", "package": None, "version": None}],
+            }
+        ]
+    },
+}
+
+
+def test_model_parameter_reads_finds_every_way_a_parameter_reaches_dbt() -> None:
+    from regwatch.rules import model_parameter_reads
+
+    reads = model_parameter_reads(_MANIFEST, _NAMES)
+    assert reads["int_windows"] == {"window_days"}  # pack_param
+    assert reads["int_aged"] == {"window_days", "bucket_bounds"}  # pack_value inside a macro, + upstream
+    assert reads["fct_positions"] == {"window_days", "bucket_bounds", "order"}  # pack_value, two models up
+    assert reads["int_scored"] == {"floor"}  # a model config carrying the parameter
+    assert reads["int_purposes"] == {"purposes"}  # the raw var('pack') mapping
+    assert reads["fct_gated"] == {"window_days"}  # pack_defines only enables: 'gate' is not read
+    assert reads["rpt_rates"] >= {"rate_a", "rate_b"}  # a computed name: every parameter quoted in the model
+    assert reads["fct_disabled"] == {"purposes"}  # a disabled model's lineage through its refs
+    assert "unread" not in set().union(*reads.values())  # a name in a Jinja comment is not a read
+
+
+def _declared_pack(tmp_path: Path, rule_id: str, declaration: str) -> Path:
+    pack = tmp_path / "cn"
+    shutil.copytree(CN, pack)
+    path = pack / f"{rule_id.split('.')[1]}.yml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"  - id: {rule_id}\n")
+    head, rule = text[:start], text[start:]
+    model_line = next(line for line in rule.splitlines() if line.startswith("    model: "))
+    end = rule.index("    expectation:")
+    body = rule[: rule.index(model_line) + len(model_line) + 1]
+    path.write_text(head + body + declaration + rule[end:], encoding="utf-8")
+    return pack
+
+
+def test_model_parameters_must_name_pack_parameters_once(tmp_path: Path) -> None:
+    rule = "cn.disclosures.related_party_loan"
+    with pytest.raises(
+        RulePackError,
+        match=r"rule cn\.disclosures\.related_party_loan: model_parameters names unknown parameter no_such",
+    ):
+        load_pack(_declared_pack(tmp_path / "a", rule, "    model_parameters: [no_such]\n"))
+    with pytest.raises(RulePackError, match="model_parameters names a parameter twice"):
+        load_pack(
+            _declared_pack(
+                tmp_path / "b", rule, "    model_parameters: [serious_overdue_days, serious_overdue_days]\n"
+            )
+        )
+    with pytest.raises(RulePackError, match=r"rules\.\d+\.model_parameters"):
+        load_pack(_declared_pack(tmp_path / "c", rule, "    model_parameters: serious_overdue_days\n"))
+
+
+def test_every_rule_of_the_checked_in_packs_declares_its_model_parameters() -> None:
+    for pack in (load_pack(CN), load_pack(CN.parent / "us")):
+        assert all(rule.model_parameters is not None for rule in pack.rules)
+
+
+def test_rules_show_prints_every_parameter_with_value_and_source() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from regwatch.cli import main
+
+    pack = load_pack(CN)
+    result = CliRunner().invoke(
+        main, ["rules", "show", "cn.aml.watchlist_customer_match"], env={"REGWATCH_HOME": str(REPO_ROOT)}
+    )
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["model"] == "fct_customer_watchlist_matches"
+    assert shown["model_parameters"] == ["watchlist_review_floor"]
+    assert shown["parameters"] == {
+        "watchlist_match_min_score": {
+            "value": pack.parameters["watchlist_match_min_score"].value,
+            "source": pack.parameters["watchlist_match_min_score"].source,
+            "used_by": ["kwargs"],
+        },
+        "watchlist_review_floor": {
+            "value": pack.parameters["watchlist_review_floor"].value,
+            "source": pack.parameters["watchlist_review_floor"].source,
+            "used_by": ["fct_customer_watchlist_matches"],
+        },
+    }
