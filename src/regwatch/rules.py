@@ -389,8 +389,13 @@ def check_model_parameters(pack: RulePack, manifest: Mapping[str, Any]) -> None:
     would change the rule's result unseen (``rules show`` would not print it, ``audit diff``
     would not attribute its change): that is the point of the declaration. A declared
     parameter the lineage never reads would wrongly blame the rule for that parameter's
-    changes and mislead whoever reads the rule, so it is refused too.
+    changes and mislead whoever reads the rule, so it is refused too. A pack none of whose
+    rules declares the key was sealed before it existed: it is not checked, so ``audit
+    rerun`` and ``rebuild`` still replay the runs that recorded it; one rule declaring it
+    makes every rule of the pack owe it.
     """
+    if all(rule.model_parameters is None for rule in pack.rules):
+        return  # a pack sealed before the key existed: audit rerun and rebuild replay it as it was
     reads = model_parameter_reads(manifest, pack.parameters)
     problems = []
     for rule in pack.rules:

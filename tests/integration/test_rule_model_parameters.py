@@ -201,3 +201,29 @@ def test_a_declaration_that_disagrees_with_dbt_fails_the_pack_both_ways(
         in str(error.value)
     )
     assert "\n" not in str(error.value)  # one line: the CLI prints an error's first line
+
+
+def test_a_pack_sealed_before_model_parameters_still_replays(cn_manifest: Path, tmp_path: Path) -> None:
+    """audit rerun and rebuild replay recorded packs: one that predates the key is not checked."""
+    shutil.copytree(CN, tmp_path / "cn")
+    for path in (tmp_path / "cn").glob("[!_]*.yml"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept, skipping = [], False
+        for line in lines:
+            if line.startswith("    model_parameters:"):
+                skipping = not line.rstrip().endswith("]")
+                continue
+            if skipping and line.startswith("      - "):
+                continue
+            skipping = False
+            kept.append(line)
+        path.write_text("".join(kept), encoding="utf-8")
+    old = load_pack(tmp_path / "cn")
+    assert all(rule.model_parameters is None for rule in old.rules)
+    check_model_parameters(old, read_dbt_manifest(cn_manifest))
+    # and audit diff still attributes its changes, from the dbt manifest
+    new = load_pack(_pack_with(tmp_path / "b", "watchlist_review_floor", 70))
+    causes, _ = audit._rule_causes(
+        old, new, DAY, DAY, audit.parameter_readers(cn_manifest, set(new.parameters))
+    )
+    assert set(causes) == {"cn.aml.watchlist_customer_match", "cn.aml.watchlist_counterparty_match"}
