@@ -56,6 +56,8 @@ from typing import Any
 import duckdb
 
 from regwatch.rules import DEFAULT_KIND, FAMILY_KINDS, RulePack
+from regwatch.severity import name_sql as severity_name_sql
+from regwatch.severity import rank_sql as severity_rank_sql
 from regwatch.warehouse import delete_partition
 
 DECISIONS = ("false_positive", "escalated", "reported", "suppressed")
@@ -70,7 +72,7 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 #: SQL for an alert key: the same in Python (:func:`alert_key`) and in DuckDB.
 ALERT_KEY_SQL = "'AL-' || left(sha256(rule_id || chr(10) || entity_key), 12)"
-_SEVERITY_RANK_SQL = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END"
+_SEVERITY_RANK_SQL = severity_rank_sql("severity")
 
 
 def alert_key(rule_id: str, entity_key: str) -> str:
@@ -453,8 +455,7 @@ SELECT
     'CA-' || left(sha256(g.customer_id || chr(10) || CAST(CAST($d AS DATE) AS VARCHAR)), 12)
         AS customer_alert_key,
     g.customer_id,
-    CASE g.severity_rank WHEN 0 THEN 'critical' WHEN 1 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END
-        AS severity,
+    {severity_name_sql("g.severity_rank")} AS severity,
     CAST(g.rule_count AS INTEGER) AS rule_count,
     CAST(g.alert_count AS INTEGER) AS alert_count,
     g.rule_ids,

@@ -19,7 +19,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Severity = Literal["critical", "high", "medium", "low"]
+from regwatch.severity import Severity
+
 #: How an alert of the rule ends (regwatch.alerts): a *condition* (an APR above a cap, a
 #: borrower over a limit) resolves when it stops; an *event* (a large-value day, a typology
 #: hit, a watch-list match) stays open until an analyst's decision closes it.

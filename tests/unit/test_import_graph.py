@@ -23,8 +23,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "regwatch"
 # any layer below; never from a layer above.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     # Pure leaves: settings, bytes on disk, the input contract, the maths the dbt Python
-    # models call, the rule-pack parser.
-    ("foundation", frozenset({"config", "files", "contract", "apr", "installments", "screening", "rules"})),
+    # models call, the rule-pack parser, the severity vocabulary.
+    (
+        "foundation",
+        frozenset({"config", "files", "contract", "apr", "installments", "screening", "rules", "severity"}),
+    ),
     ("storage", frozenset({"warehouse"})),
     # Manifests, archive, run ids, carried results, snapshot, consistency, run lock.
     ("run records", frozenset({"ledger"})),

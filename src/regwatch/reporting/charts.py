@@ -15,7 +15,6 @@ from html import escape
 
 #: Colour-blind-safe palette (Okabe-Ito), in the order series are drawn.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-SEVERITY_COLOURS = {"critical": "#B2182B", "high": "#EF8A62", "medium": "#FDDBC7", "low": "#D1E5F0"}
 
 _FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
 

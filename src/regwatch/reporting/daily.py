@@ -39,9 +39,12 @@ from regwatch.reporting.csv_cells import csv_bytes
 from regwatch.reporting.masking import mask_record, mask_text
 from regwatch.reporting.render import ReportError, environment, html_to_pdf
 from regwatch.rules import Rule, RulePack, RulePackError, default_kind, load_pack
+from regwatch.severity import COLOURS as SEVERITY_COLOURS
+from regwatch.severity import LABELS as SEVERITY_LABELS
+from regwatch.severity import RANK as SEVERITY_RANK
+from regwatch.severity import SEVERITIES, URGENT_SEVERITIES
+from regwatch.severity import UNKNOWN_RANK as UNKNOWN_SEVERITY_RANK
 
-SEVERITIES = ("critical", "high", "medium", "low")
-SEVERITY_ORDER = {s: n for n, s in enumerate(SEVERITIES)}
 STATUS_ORDER = {"new": 0, "open": 1, "suppressed": 2, "resolved": 3}
 #: Loan ids named in the report's schedule lines (all are in marts.fct_loan_positions).
 SCHEDULE_SAMPLE = 20
@@ -398,12 +401,12 @@ def _trend(con: Any, business_date: date) -> dict[str, Any]:
     labels = [d.strftime("%m-%d") for d in days]
     firing = [
         charts.Series(
-            severity.capitalize(),
+            SEVERITY_LABELS[severity],
             [
                 float(sum(counts.get((d, s, severity), 0) for s in ("new", "open", "suppressed")))
                 for d in days
             ],
-            charts.SEVERITY_COLOURS[severity],
+            SEVERITY_COLOURS[severity],
         )
         for severity in SEVERITIES
     ]
@@ -437,7 +440,7 @@ def _trend(con: Any, business_date: date) -> dict[str, Any]:
 
 
 #: Severities whose undecided events the "actions due" block lists by age.
-ACTION_SEVERITIES = ("critical", "high")
+ACTION_SEVERITIES = URGENT_SEVERITIES
 
 
 def actions_due(explained: Sequence[dict[str, Any]], business_date: date) -> dict[str, Any]:
@@ -464,10 +467,20 @@ def actions_due(explained: Sequence[dict[str, Any]], business_date: date) -> dic
         elif a["severity"] in ACTION_SEVERITIES:
             events.append(a)
     reports.sort(
-        key=lambda a: (a["deadline"], SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"], a["entity_key"])
+        key=lambda a: (
+            a["deadline"],
+            SEVERITY_RANK.get(a["severity"], UNKNOWN_SEVERITY_RANK),
+            a["rule_id"],
+            a["entity_key"],
+        )
     )
     events.sort(
-        key=lambda a: (-a["days_open"], SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"], a["entity_key"])
+        key=lambda a: (
+            -a["days_open"],
+            SEVERITY_RANK.get(a["severity"], UNKNOWN_SEVERITY_RANK),
+            a["rule_id"],
+            a["entity_key"],
+        )
     )
     return {
         "reports": reports,
@@ -561,7 +574,7 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
         trend = _trend(con, business_date)
     alerts.sort(
         key=lambda a: (
-            SEVERITY_ORDER.get(a["severity"], 9),
+            SEVERITY_RANK.get(a["severity"], UNKNOWN_SEVERITY_RANK),
             STATUS_ORDER.get(a["status"], 9),
             a["rule_id"],
             a["entity_key"],
@@ -590,7 +603,13 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
     customer_cards = []
     for c in customers:
         members = [by_key[k] for k in c["alert_keys"].split(",") if k in by_key]
-        members.sort(key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"], a["entity_key"]))
+        members.sort(
+            key=lambda a: (
+                SEVERITY_RANK.get(a["severity"], UNKNOWN_SEVERITY_RANK),
+                a["rule_id"],
+                a["entity_key"],
+            )
+        )
         txns: dict[str, dict[str, Any]] = {}
         for member in members:
             for t in member["transactions"]:
@@ -749,7 +768,7 @@ def _lines(alerts: list[dict[str, Any]], limit: int = PRINT_LINES) -> dict[str, 
     groups: dict[tuple[int, str], dict[str, Any]] = {}
     for a in alerts[limit:]:
         group = groups.setdefault(
-            (SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"]),
+            (SEVERITY_RANK.get(a["severity"], UNKNOWN_SEVERITY_RANK), a["rule_id"]),
             {
                 "severity": a["severity"],
                 "rule_id": a["rule_id"],
@@ -776,7 +795,7 @@ def _print_plan(explained: list[dict[str, Any]], cards: dict[str, list[dict[str,
     full; every other open alert, and the new, resolved, returned and suppressed ones,
     one line each up to :data:`PRINT_LINES` per list, then one line per rule.
     """
-    urgent = [item for s in ("critical", "high") for item in cards.get(s, [])]
+    urgent = [item for s in URGENT_SEVERITIES for item in cards.get(s, [])]
     full = urgent[:PRINT_FULL]
 
     def members(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -788,7 +807,7 @@ def _print_plan(explained: list[dict[str, Any]], cards: dict[str, list[dict[str,
                 out.extend(a for a in item["customer"]["rules"] if a["status"] in ("new", "open"))
         return out
 
-    other = [item for s in SEVERITIES if s not in ("critical", "high") for item in cards.get(s, [])]
+    other = [item for s in SEVERITIES if s not in URGENT_SEVERITIES for item in cards.get(s, [])]
     return {
         "full": full,
         "full_count": len(urgent),

@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from regwatch.config import Settings
+from regwatch.severity import LEVELS as SEVERITY_LEVELS
 
 
 class ReportError(RuntimeError):
@@ -34,6 +35,9 @@ def environment(settings: Settings) -> jinja2.Environment:
     env.filters["money"] = lambda v: "" if v is None else f"{Decimal(str(v)):,.2f}"
     env.filters["count"] = lambda v: f"{int(v):,}"
     env.filters["percent"] = lambda v, places=2: "" if v is None else f"{float(v):.{places}%}"
+    # One severity vocabulary (regwatch.severity): the templates' badge, tile and card
+    # colours are rendered from the table the charts draw with.
+    env.globals["severity_levels"] = SEVERITY_LEVELS
     return env
 
 
