@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from regwatch import daily_report, report
 from regwatch.config import Settings
+from regwatch.reporting import daily as daily_report
+from regwatch.reporting import render as report
 from tests.conftest import REPO_ROOT
 
 SEVERITIES = ("critical", "high", "medium", "low")
