@@ -294,11 +294,11 @@ def _assert_band_and_chart(image_path: Path) -> None:
     for colour in BAR_COLOURS:
         bars |= _matches(pixels, colour)
     # A bar is wide; the severity tiles' 5px borders share its colour (one vocabulary): keep
-    # only pixels ending a horizontal run of 24 or more.
+    # only pixels ending a horizontal run of 12 or more (a bar of the 10-day chart is ~37 px).
     coloured = bars.copy()
-    for shift in range(1, 24):
+    for shift in range(1, 12):
         bars[:, shift:] &= coloured[:, :-shift]
-    bars[:, :23] = False
+    bars[:, :11] = False
     bar_rows = np.flatnonzero(bars.any(axis=1))
     assert bars[band_rule:].sum() > 300, f"{image_path.name}: no chart bars below the summary band"
     assert bar_rows[bar_rows > band_rule][0] < band_rule + height * 0.6, (
