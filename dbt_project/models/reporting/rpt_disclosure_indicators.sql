@@ -8,6 +8,12 @@
     table holds the indicators of every month end and quarter end that was run
     (is_period_closed: D is the period's last weekday), and the trend within each period.
 
+    The indicators are the rows of the catalogue seed disclosure_indicators in force at the
+    period end (its order, group, label, unit, legal basis and definition templates); this
+    model gives each row its value, one call of the macro disclosure_indicator per row (a
+    measure, or a numerator over a denominator, from the CTEs below). A catalogue row
+    without a value here, or a value without a catalogue row, is not shown.
+
     Every indicator carries its definition (its legal basis through the macro
     disclosure_basis: the CN article, or what the pack maps it to), numerator and denominator; the project and
     amount overdue rates, the bad-debt rate and the cumulative loss rates (gross and net of
@@ -76,40 +82,20 @@
     'cumulative_loss_rate': {'numerator': 'written_off_principal', 'denominator': 'cumulative_loan_amount'},
     'cumulative_loss_rate_net': {'numerator': 'written_off_principal_net', 'denominator': 'cumulative_loan_amount'},
 } -%}
-{#- (id, label, basis, numerator and denominator of one kind) -#}
-{%- set rates = [
-    ('project_overdue_rate', 'Project overdue rate', 'CBRC [2017] No. 113 art. 10(7); T/NIFA 1-2017', false),
-    ('amount_overdue_rate', 'Amount overdue rate', 'CBRC [2017] No. 113 art. 10(7); T/NIFA 1-2017', false),
-    ('bad_debt_rate', 'Bad-debt rate (stock)', 'quarterly core indicator (policy definition)', true),
-    ('cumulative_loss_rate', 'Cumulative loss rate, gross (flow)', 'quarterly core indicator (policy definition)', true),
-    ('cumulative_loss_rate_net', 'Cumulative loss rate, net of recoveries (flow)', 'quarterly core indicator (policy definition)', true),
-] -%}
-{%- set amounts = [
-    ('cumulative_loan_amount', 'volume', 'Cumulative amount of loans arranged', money, 'art. 10(1)'),
-    ('cumulative_loan_count', 'volume', 'Cumulative number of loans arranged', 'count', 'art. 10(1)'),
-    ('period_loan_amount', 'volume', 'Amount of loans arranged in the period', money, 'art. 10(1)'),
-    ('period_loan_count', 'volume', 'Number of loans arranged in the period', 'count', 'art. 10(1)'),
-    ('outstanding_principal', 'balance', 'Outstanding balance (principal)', money, 'art. 10(2)'),
-    ('outstanding_loan_count', 'balance', 'Outstanding loans', 'count', 'art. 10(2)'),
-    ('outstanding_interest', 'balance', 'Outstanding interest', money, 'T/NIFA 1-2017'),
-    ('cumulative_lender_count', 'participants', 'Cumulative number of lenders', 'count', 'art. 10(3)'),
-    ('cumulative_borrower_count', 'participants', 'Cumulative number of borrowers', 'count', 'art. 10(3)'),
-    ('period_lender_count', 'participants', 'Lenders in the period', 'count', 'art. 10(4)'),
-    ('period_borrower_count', 'participants', 'Borrowers in the period', 'count', 'art. 10(4)'),
-    ('related_party_outstanding_principal', 'related_party', 'Related-party loan balance', money, 'art. 10(6)'),
-    ('related_party_loan_count', 'related_party', 'Related-party loans outstanding', 'count', 'art. 10(6)'),
-    ('overdue_amount', 'overdue', 'Overdue amount', money, 'art. 10(7)'),
-    ('overdue_loan_count', 'overdue', 'Overdue loans', 'count', 'art. 10(7)'),
-    ('overdue_loan_principal', 'overdue', 'Principal of overdue loans', money, 'art. 10(7)'),
-    ('overdue_90_plus_amount', 'overdue', 'Amount overdue more than 90 days', money, 'art. 10(8)'),
-    ('overdue_90_plus_loan_count', 'overdue', 'Loans overdue more than 90 days', 'count', 'art. 10(8)'),
-    ('overdue_90_plus_loan_principal', 'overdue', 'Principal of loans overdue more than 90 days', money, 'art. 10(8)'),
-    ('written_off_principal', 'overdue', 'Principal written off', money, 'bad-debt rate numerator'),
-    ('written_off_loan_count', 'overdue', 'Loans written off', 'count', 'bad-debt rate numerator'),
-    ('recovered_amount', 'overdue', 'Recovered on written-off loans', money, 'cumulative loss rate, net'),
-    ('written_off_principal_net', 'overdue', 'Principal written off, net of recoveries', money, 'cumulative loss rate, net'),
-    ('compensated_amount', 'compensation', 'Cumulative compensated amount', money, 'art. 10(9)'),
-    ('compensated_payment_count', 'compensation', 'Cumulative compensated payments', 'count', 'art. 10(9)'),
+{#- The ratios whose numerator and denominator the pack parameter of the same name sets, and
+    those REGULATION.md keeps to one kind (stock over stock, flow over flow). -#}
+{%- set pack_ratios = ['project_overdue_rate', 'amount_overdue_rate', 'bad_debt_rate', 'cumulative_loss_rate', 'cumulative_loss_rate_net'] -%}
+{%- set one_kind_ratios = ['bad_debt_rate', 'cumulative_loss_rate', 'cumulative_loss_rate_net'] -%}
+{#- The measures shown as they are (the catalogue row's id is the measure's name). -#}
+{%- set totals = [
+    'cumulative_loan_amount', 'cumulative_loan_count', 'period_loan_amount', 'period_loan_count',
+    'outstanding_principal', 'outstanding_loan_count', 'outstanding_interest',
+    'cumulative_lender_count', 'cumulative_borrower_count', 'period_lender_count', 'period_borrower_count',
+    'related_party_outstanding_principal', 'related_party_loan_count',
+    'overdue_amount', 'overdue_loan_count', 'overdue_loan_principal',
+    'overdue_90_plus_amount', 'overdue_90_plus_loan_count', 'overdue_90_plus_loan_principal',
+    'written_off_principal', 'written_off_loan_count', 'recovered_amount', 'written_off_principal_net',
+    'compensated_amount', 'compensated_payment_count',
 ] -%}
 with
 
@@ -206,28 +192,104 @@ measures as (
     inner join period_lending on periods.period_kind = period_lending.period_kind
 ),
 
-indicators as (
-    {%- set n = namespace(order=0) %}
-    {%- for id, group, label, unit, basis in amounts %}
-    {%- set n.order = n.order + 10 %}
+catalogue as (
+    select * from {{ ref('stg_reference__disclosure_indicators') }}
+),
+
+-- Aging of the outstanding principal by days past due (buckets from the pack).
+aging as (
     select
-        period_kind, period_id, period_start, period_end, is_period_closed,
-        {{ n.order }} as sort_order,
-        '{{ id }}' as indicator_id,
-        '{{ group }}' as indicator_group,
-        'total' as breakdown_key,
-        '{{ label }}' as label,
-        '{{ unit }}' as unit,
-        cast({{ id }} as decimal(24, 8)) as value,
-        cast({{ id }} as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        '{{ measures.get(id, label) }}' as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        '{{ measures.get(id, label) }} ({{ disclosure_basis(basis) }}){{ money_note if unit == money }}' as definition
-    from measures
+        buckets.aging_bucket,
+        buckets.aging_bucket || case when buckets.aging_bucket = 'current' then '' else ' days past due' end as bucket_label,
+        by_bucket.aging_bucket is not null as has_loans,
+        by_bucket.outstanding_principal,
+        by_bucket.loan_count
+    from (
+        {%- for label in aging_bucket_labels() %}
+        select '{{ label }}' as aging_bucket{{ " union all" if not loop.last }}
+        {%- endfor %}
+    ) as buckets
+    left join (
+        select aging_bucket, {{ sum_converted('outstanding_principal_reporting') }} as outstanding_principal, count(*) as loan_count
+        from positions where is_outstanding group by aging_bucket
+    ) as by_bucket on buckets.aging_bucket = by_bucket.aging_bucket
+),
+
+-- Compensation by who paid.
+compensation as (
+    select
+        payers.payer_type,
+        by_payer.payer_type is not null as has_payments,
+        by_payer.compensated_amount,
+        by_payer.compensated_payment_count
+    from (select 'guarantor' as payer_type union all select 'platform' as payer_type) as payers
+    left join (
+        select
+            payer_type,
+            {{ sum_converted('compensated_amount_reporting') }} as compensated_amount,
+            sum(compensated_payment_count) as compensated_payment_count
+        from {{ ref('int_compensations_summarised') }} group by payer_type
+    ) as by_payer on payers.payer_type = by_payer.payer_type
+),
+
+-- The real APR of the period's loans in 2-point bins (the last is open), for the chart.
+apr_bins as (
+    {%- for k in range(20) %}
+    select '{{ "%02d" % (2 * k) }}' as bin_key, 'from {{ 2 * k }}% to under {{ 2 * k + 2 }}%' as bin_label,
+        {{ k }} as bin_number{{ " union all" if not loop.last }}
+    {%- endfor %}
+    union all select '40+' as bin_key, 'of 40% or more' as bin_label, 20 as bin_number
+),
+
+-- The partner list: every partner institution in force at the period end, with its book.
+partner_books as (
+    select
+        partner_id,
+        {{ sum_converted('outstanding_principal_reporting') }} as outstanding_principal,
+        sum(case when is_outstanding then 1 else 0 end) as outstanding_loan_count
+    from positions
+    group by partner_id
+),
+
+{%- set period_loans -%}
+    periods
+    left join positions
+        on positions.disbursement_date >= periods.period_start
+        and positions.disbursement_date <= periods.period_end
+{%- endset %}
+{%- set period_bins -%}
+    periods
+    cross join apr_bins
+    left join positions
+        on positions.disbursement_date >= periods.period_start
+        and positions.disbursement_date <= periods.period_end
+        and positions.real_apr is not null
+        and least(greatest(cast(floor(positions.real_apr * 50 + 1e-9) as integer), 0), 20) = apr_bins.bin_number
+{%- endset %}
+{%- set period_partners -%}
+    periods
+    inner join {{ ref('stg_reference__partner_institutions') }} as partners
+        on {{ in_force('partners', 'periods.period_end') }}
+    left join partner_books on partners.partner_id = partner_books.partner_id
+{%- endset %}
+{%- set period_fees -%}
+    periods
+    inner join {{ ref('stg_reference__product_fee_schedules') }} as fees
+        on {{ in_force('fees', 'periods.period_end') }}
+{%- endset %}
+{%- set partner_label = "partners.partner_name || ' (' || partners.partner_role || '; ' || partners.licence || ')'" %}
+{%- set fee_texts = {
+    'breakdown': "fees.product_code || ' ' || replace(fees.fee_name, '_', ' ')",
+    'numerator': 'fees.charge_basis',
+} %}
+
+-- One row per indicator (and breakdown), each one catalogue row's value.
+indicator_values as (
+    {%- for id in totals %}
+    {{ disclosure_indicator(id, id, texts={'numerator': sql_string(measures[id])}) }}
     union all
     {%- endfor %}
-    {%- for id, label, basis, one_kind in rates %}
+    {%- for id in pack_ratios %}
     {%- set spec = pack_value(id) if id not in rate_defaults or id in (var('pack', {}) or {}) else rate_defaults[id] %}
     {%- set terms = {'numerator': spec['numerator'] if spec['numerator'] is not string else [spec['numerator']], 'denominator': spec['denominator']} %}
     {%- for term in terms.numerator + [terms.denominator] %}
@@ -236,6 +298,7 @@ indicators as (
     {%- endif %}
     {%- endfor %}
     {%- set kind = 'stock' if terms.denominator in stocks else 'flow' %}
+    {%- set one_kind = id in one_kind_ratios %}
     {%- if one_kind %}
     {%- for term in terms.numerator %}
     {%- if ('stock' if term in stocks else 'flow') != kind %}
@@ -243,270 +306,93 @@ indicators as (
     {%- endif %}
     {%- endfor %}
     {%- endif %}
-    {%- set n.order = n.order + 10 %}
+    {%- set numerator_texts = [] %}
+    {%- for term in terms.numerator %}{% set _ = numerator_texts.append(measures[term]) %}{% endfor %}
+    {%- set numerator_text = numerator_texts | join(' plus ') %}
+    {%- set formula = terms.numerator | join(' + ') ~ ' / ' ~ terms.denominator %}
+    {{ disclosure_indicator(id, terms.numerator | join(' + '), terms.denominator, texts={
+        'numerator': sql_string(terms.numerator | join(' + ') ~ ': ' ~ numerator_text),
+        'denominator': sql_string(terms.denominator ~ ': ' ~ measures[terms.denominator]),
+        'formula': sql_string(formula ~ ': ' ~ numerator_text ~ ' over ' ~ measures[terms.denominator] if one_kind else formula),
+        'ratio_kind': sql_string(kind_phrases[kind] ~ '; ' if one_kind else ''),
+    }) }}
+    union all
+    {%- endfor %}
+    {%- for id, numerator in [('top10_borrower_share', 'top10_outstanding_principal'), ('largest_borrower_share', 'largest_outstanding_principal')] %}
+    {{ disclosure_indicator(id, numerator, 'outstanding_principal', texts={
+        'numerator': sql_string(numerator ~ ': ' ~ measures[numerator]),
+        'denominator': sql_string('outstanding_principal: ' ~ measures['outstanding_principal']),
+    }) }}
+    union all
+    {%- endfor %}
+    {%- for id, numerator, denominator in [
+        ('real_apr_weighted_mean', 'apr_weighted_sum', 'apr_principal'),
+        ('real_apr_max', 'apr_max', none),
+        ('real_apr_share_above_comprehensive_cap', 'above_comprehensive_count', 'apr_loan_count'),
+        ('real_apr_share_above_void_line', 'above_void_line_count', 'apr_loan_count'),
+        ('real_apr_share_above_court_cap', 'above_court_cap_count', 'apr_loan_count'),
+    ] %}
+    {{ disclosure_indicator(id, numerator, denominator, numerator_value='round(' ~ numerator ~ ', 8)') }}
+    union all
+    {%- endfor %}
+    {{ disclosure_indicator('outstanding_principal_by_aging',
+        'case when aging.has_loans then aging.outstanding_principal else 0 end',
+        from_sql='periods cross join aging', breakdown_key='aging.aging_bucket', texts={'breakdown': 'aging.bucket_label'}) }}
+    union all
+    {{ disclosure_indicator('outstanding_loans_by_aging', 'coalesce(aging.loan_count, 0)',
+        from_sql='periods cross join aging', breakdown_key='aging.aging_bucket', texts={'breakdown': 'aging.bucket_label'}) }}
+    union all
+    {%- for id, column in [('compensated_amount_by_payer', 'compensated_amount'), ('compensated_payments_by_payer', 'compensated_payment_count')] %}
+    {{ disclosure_indicator(id, 'case when compensation.has_payments then compensation.' ~ column ~ ' else 0 end',
+        from_sql='periods cross join compensation', breakdown_key='compensation.payer_type',
+        texts={'breakdown': 'compensation.payer_type', 'numerator': sql_string(measures[column])}) }}
+    union all
+    {%- endfor %}
+    {{ disclosure_indicator('real_apr_distribution', 'count(positions.loan_id)', from_sql=period_bins,
+        group_by=['apr_bins.bin_key', 'apr_bins.bin_label'], breakdown_key='apr_bins.bin_key', texts={'breakdown': 'apr_bins.bin_label'}) }}
+    union all
+    {%- for cap in ['comprehensive_cap_rate', 'void_line_rate', 'court_cap_rate'] %}
+    {{ disclosure_indicator('rate_cap_in_force', 'max(positions.' ~ cap ~ ')', from_sql=period_loans, group_by=[], breakdown_key=sql_string(cap)) }}
+    union all
+    {%- endfor %}
+    {%- for id, column in [('partner_outstanding_principal', 'outstanding_principal'), ('partner_outstanding_loan_count', 'outstanding_loan_count')] %}
+    {{ disclosure_indicator(id, 'case when partner_books.partner_id is null then 0 else partner_books.' ~ column ~ ' end',
+        from_sql=period_partners, breakdown_key='partners.partner_id', texts={'breakdown': partner_label}) }}
+    union all
+    {%- endfor %}
+    {{ disclosure_indicator('fee_rate_min', 'fees.rate_min', from_sql=period_fees,
+        breakdown_key="fees.product_code || ':' || fees.fee_name", texts=fee_texts) }}
+    union all
+    {{ disclosure_indicator('fee_rate_max', 'fees.rate_max', from_sql=period_fees,
+        breakdown_key="fees.product_code || ':' || fees.fee_name", texts=fee_texts) }}
+),
+
+indicators as (
     select
-        period_kind, period_id, period_start, period_end, is_period_closed,
-        {{ n.order }} as sort_order,
-        '{{ id }}' as indicator_id,
-        'rates' as indicator_group,
-        'total' as breakdown_key,
-        '{{ label }}' as label,
-        'rate' as unit,
-        cast(case when {{ terms.denominator }} > 0
-            then round(cast({{ terms.numerator | join(' + ') }} as double) / cast({{ terms.denominator }} as double), 8)
-        end as decimal(24, 8)) as value,
-        cast({{ terms.numerator | join(' + ') }} as decimal(24, 8)) as numerator_value,
-        cast({{ terms.denominator }} as decimal(24, 8)) as denominator_value,
-        '{{ terms.numerator | join(" + ") }}: {% for t in terms.numerator %}{{ measures[t] }}{{ " plus " if not loop.last }}{% endfor %}'
+        indicator_values.period_kind,
+        indicator_values.period_id,
+        indicator_values.period_start,
+        indicator_values.period_end,
+        indicator_values.is_period_closed,
+        catalogue.sort_order,
+        indicator_values.indicator_id,
+        catalogue.indicator_group,
+        indicator_values.breakdown_key,
+        {{ disclosure_indicator_texts('catalogue.label', 'catalogue', 'indicator_values', money_note) }} as label,
+        case when catalogue.unit = 'money' then '{{ money }}' else catalogue.unit end as unit,
+        indicator_values.value,
+        indicator_values.numerator_value,
+        indicator_values.denominator_value,
+        {{ disclosure_indicator_texts('catalogue.numerator_definition', 'catalogue', 'indicator_values', money_note) }}
             as numerator_definition,
-        '{{ terms.denominator }}: {{ measures[terms.denominator] }}' as denominator_definition,
-        {%- if one_kind %}
-        '{{ terms.numerator | join(" + ") }} / {{ terms.denominator }}: {% for t in terms.numerator %}{{ measures[t] }}{{ " plus " if not loop.last }}{% endfor %} over {{ measures[terms.denominator] }} ({{ kind_phrases[kind] }}; pack parameter {{ id }}; {{ disclosure_basis(basis) }})' as definition
-        {%- else %}
-        '{{ terms.numerator | join(" + ") }} / {{ terms.denominator }} (pack parameter {{ id }}; {{ disclosure_basis(basis) }})' as definition
-        {%- endif %}
-    from measures
-    union all
-    {%- endfor %}
-    {%- for id, label, numerator, basis in [
-        ('top10_borrower_share', 'Top-10 borrowers share of outstanding principal', 'top10_outstanding_principal', 'art. 10(5)'),
-        ('largest_borrower_share', 'Largest single borrower share of outstanding principal', 'largest_outstanding_principal', 'art. 10(5)'),
-    ] %}
-    {%- set n.order = n.order + 10 %}
-    select
-        period_kind, period_id, period_start, period_end, is_period_closed,
-        {{ n.order }} as sort_order,
-        '{{ id }}' as indicator_id,
-        'concentration' as indicator_group,
-        'total' as breakdown_key,
-        '{{ label }}' as label,
-        'rate' as unit,
-        cast(case when outstanding_principal > 0
-            then round(cast({{ numerator }} as double) / cast(outstanding_principal as double), 8)
-        end as decimal(24, 8)) as value,
-        cast({{ numerator }} as decimal(24, 8)) as numerator_value,
-        cast(outstanding_principal as decimal(24, 8)) as denominator_value,
-        '{{ numerator }}: {{ measures[numerator] }}' as numerator_definition,
-        'outstanding_principal: {{ measures["outstanding_principal"] }}' as denominator_definition,
-        '{{ numerator }} / outstanding_principal ({{ disclosure_basis(basis) }})' as definition
-    from measures
-    union all
-    {%- endfor %}
-    {%- for id, label, numerator, denominator, definition in [
-        ('real_apr_weighted_mean', 'Real APR, principal-weighted mean', 'apr_weighted_sum', 'apr_principal', 'sum(principal x real APR) / sum(principal) over the loans disbursed in the period'),
-        ('real_apr_max', 'Real APR, highest', 'apr_max', 'null', 'highest real APR of the loans disbursed in the period'),
-        ('real_apr_share_above_comprehensive_cap', 'Share of loans above the comprehensive-cost level', 'above_comprehensive_count', 'apr_loan_count', 'loans disbursed in the period whose real APR is above the comprehensive-cost level of their contract date / loans with a real APR'),
-        ('real_apr_share_above_void_line', 'Share of loans above the 36% void line', 'above_void_line_count', 'apr_loan_count', 'loans disbursed in the period whose real APR is above the void line / loans with a real APR'),
-        ('real_apr_share_above_court_cap', 'Share of loans above the court cap (private lending)', 'above_court_cap_count', 'apr_loan_count', 'loans disbursed in the period, funded by individual lenders, whose real APR is above the court cap of their contract date / loans with a real APR'),
-    ] %}
-    {%- set n.order = n.order + 10 %}
-    select
-        period_kind, period_id, period_start, period_end, is_period_closed,
-        {{ n.order }} as sort_order,
-        '{{ id }}' as indicator_id,
-        'real_apr' as indicator_group,
-        'total' as breakdown_key,
-        '{{ label }}' as label,
-        'rate' as unit,
-        {%- if denominator == 'null' %}
-        cast(round({{ numerator }}, 8) as decimal(24, 8)) as value,
-        cast(round({{ numerator }}, 8) as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        {%- else %}
-        cast(case when {{ denominator }} > 0
-            then round(cast({{ numerator }} as double) / cast({{ denominator }} as double), 8)
-        end as decimal(24, 8)) as value,
-        cast(round({{ numerator }}, 8) as decimal(24, 8)) as numerator_value,
-        cast({{ denominator }} as decimal(24, 8)) as denominator_value,
-        {%- endif %}
-        '{{ numerator }}' as numerator_definition,
-        {{ "null" if denominator == 'null' else "'" ~ denominator ~ "'" }} as denominator_definition,
-        '{{ definition }} (real APR in the pack convention ' || '{{ var("apr_convention", "cn_irr") }}' || '; {{ disclosure_basis("PBOC Announcement [2021] No. 3") }})' as definition
-    from measures
-    union all
-    {%- endfor %}
-    {%- set n.order = n.order + 10 %}
-    -- Aging of the outstanding principal by days past due (buckets from the pack).
-    select
-        periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
-        {{ n.order }} as sort_order,
-        'outstanding_principal_by_aging' as indicator_id,
-        'aging' as indicator_group,
-        buckets.aging_bucket as breakdown_key,
-        'Outstanding principal, ' || buckets.aging_bucket || case when buckets.aging_bucket = 'current' then '' else ' days past due' end as label,
-        '{{ money }}' as unit,
-        cast(case when by_bucket.aging_bucket is null then 0 else by_bucket.outstanding_principal end as decimal(24, 8)) as value,
-        cast(case when by_bucket.aging_bucket is null then 0 else by_bucket.outstanding_principal end as decimal(24, 8))
-            as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        'outstanding principal of active loans in the bucket' as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        'outstanding principal by days past due of the oldest unpaid installment (pack parameter overdue_bucket_upper_days){{ money_note }}' as definition
-    from periods
-    cross join (
-        {%- for label in aging_bucket_labels() %}
-        select '{{ label }}' as aging_bucket, {{ loop.index }} as bucket_order{{ " union all" if not loop.last }}
-        {%- endfor %}
-    ) as buckets
-    left join (
-        select aging_bucket, {{ sum_converted('outstanding_principal_reporting') }} as outstanding_principal, count(*) as loan_count
-        from positions where is_outstanding group by aging_bucket
-    ) as by_bucket on buckets.aging_bucket = by_bucket.aging_bucket
-    union all
-    select
-        periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
-        {{ n.order + 1 }} as sort_order,
-        'outstanding_loans_by_aging' as indicator_id,
-        'aging' as indicator_group,
-        buckets.aging_bucket as breakdown_key,
-        'Outstanding loans, ' || buckets.aging_bucket || case when buckets.aging_bucket = 'current' then '' else ' days past due' end as label,
-        'count' as unit,
-        cast(coalesce(by_bucket.loan_count, 0) as decimal(24, 8)) as value,
-        cast(coalesce(by_bucket.loan_count, 0) as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        'active loans with principal unpaid in the bucket' as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        'outstanding loans by days past due of the oldest unpaid installment (pack parameter overdue_bucket_upper_days)' as definition
-    from periods
-    cross join (
-        {%- for label in aging_bucket_labels() %}
-        select '{{ label }}' as aging_bucket{{ " union all" if not loop.last }}
-        {%- endfor %}
-    ) as buckets
-    left join (
-        select aging_bucket, count(*) as loan_count
-        from positions where is_outstanding group by aging_bucket
-    ) as by_bucket on buckets.aging_bucket = by_bucket.aging_bucket
-    union all
-    -- Compensation by who paid.
-    {%- set n.order = n.order + 10 %}
-    {%- for id, column, unit in [('compensated_amount_by_payer', 'compensated_amount', money), ('compensated_payments_by_payer', 'compensated_payment_count', 'count')] %}
-    select
-        periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
-        {{ n.order + loop.index0 }} as sort_order,
-        '{{ id }}' as indicator_id,
-        'compensation' as indicator_group,
-        payers.payer_type as breakdown_key,
-        '{{ "Compensated amount" if unit == money else "Compensated payments" }}, paid by the ' || payers.payer_type as label,
-        '{{ unit }}' as unit,
-        cast(case when by_payer.payer_type is null then 0 else by_payer.value end as decimal(24, 8)) as value,
-        cast(case when by_payer.payer_type is null then 0 else by_payer.value end as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        '{{ measures[column] }}, by payer type' as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        '{{ measures[column] }}, by payer type ({{ disclosure_basis("art. 10(9)") }}){{ money_note if unit == money }}' as definition
-    from periods
-    cross join (select 'guarantor' as payer_type union all select 'platform' as payer_type) as payers
-    left join (
-        select payer_type, {{ sum_converted(column ~ '_reporting') if unit == money else 'sum(' ~ column ~ ')' }} as value
-        from {{ ref('int_compensations_summarised') }} group by payer_type
-    ) as by_payer on payers.payer_type = by_payer.payer_type
-    union all
-    {%- endfor %}
-    -- The distribution of the real APR of the period's loans (2-point bins; the last is open)
-    -- and the caps in force on their contract dates (the highest of each line), for the chart.
-    {%- set n.order = n.order + 10 %}
-    select
-        periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
-        {{ n.order }} as sort_order,
-        'real_apr_distribution' as indicator_id,
-        'real_apr' as indicator_group,
-        bins.bin_key as breakdown_key,
-        'Loans with a real APR ' || bins.bin_label as label,
-        'count' as unit,
-        cast(count(positions.loan_id) as decimal(24, 8)) as value,
-        cast(count(positions.loan_id) as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        'loans disbursed in the period with a real APR in the bin' as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        'loans disbursed in the period by real APR, bins of 2 percentage points, lower bound included (within 1e-9: an APR on an edge is not split by float noise)' as definition
-    from periods
-    cross join (
-        {%- for k in range(20) %}
-        select '{{ "%02d" % (2 * k) }}' as bin_key, 'from {{ 2 * k }}% to under {{ 2 * k + 2 }}%' as bin_label,
-            {{ k }} as bin_number{{ " union all" if not loop.last }}
-        {%- endfor %}
-        union all select '40+' as bin_key, 'of 40% or more' as bin_label, 20 as bin_number
-    ) as bins
-    left join positions
-        on positions.disbursement_date >= periods.period_start
-        and positions.disbursement_date <= periods.period_end
-        and positions.real_apr is not null
-        and least(greatest(cast(floor(positions.real_apr * 50 + 1e-9) as integer), 0), 20) = bins.bin_number
-    group by periods.period_kind, periods.period_id, periods.period_start, periods.period_end,
-        periods.is_period_closed, bins.bin_key, bins.bin_label
-    union all
-    {%- for cap, label in [('comprehensive_cap_rate', 'Comprehensive-cost level'), ('void_line_rate', 'Void line'), ('court_cap_rate', 'Court cap (private lending)')] %}
-    select
-        periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
-        {{ n.order + loop.index }} as sort_order,
-        'rate_cap_in_force' as indicator_id,
-        'real_apr' as indicator_group,
-        '{{ cap }}' as breakdown_key,
-        '{{ label }} in force (highest over the period''s contract dates)' as label,
-        'rate' as unit,
-        cast(max(positions.{{ cap }}) as decimal(24, 8)) as value,
-        cast(max(positions.{{ cap }}) as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        'highest {{ cap }} of the loans disbursed in the period' as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        'cap on their contract dates (seeds rate_cap_policies and lpr_one_year_rates)' as definition
-    from periods
-    left join positions
-        on positions.disbursement_date >= periods.period_start
-        and positions.disbursement_date <= periods.period_end
-    group by periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed
-    union all
-    {%- endfor %}
-    -- The partner list: every partner institution in force at the period end, with its book.
-    {%- set n.order = n.order + 10 %}
-    {%- for id, expression, unit, what in [('partner_outstanding_principal', sum_converted('outstanding_principal_reporting'), money, 'outstanding principal'), ('partner_outstanding_loan_count', 'sum(case when is_outstanding then 1 else 0 end)', 'count', 'outstanding loans')] %}
-    select
-        periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
-        {{ n.order + loop.index0 }} as sort_order,
-        '{{ id }}' as indicator_id,
-        'partners' as indicator_group,
-        partners.partner_id as breakdown_key,
-        partners.partner_name || ' (' || partners.partner_role || '; ' || partners.licence || ')' as label,
-        '{{ unit }}' as unit,
-        cast(case when by_partner.partner_id is null then 0 else by_partner.value end as decimal(24, 8)) as value,
-        cast(case when by_partner.partner_id is null then 0 else by_partner.value end as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        '{{ what }} of the loans arranged with the partner' as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        'partner institution in force at the period end (seed partner_institutions) and the {{ what }} of its loans{{ money_note if unit == money }}' as definition
-    from periods
-    inner join {{ ref('stg_reference__partner_institutions') }} as partners
-        on partners.valid_from <= periods.period_end
-        and (partners.valid_to is null or partners.valid_to > periods.period_end)
-    left join (
-        select partner_id, {{ expression }} as value from positions group by partner_id
-    ) as by_partner on partners.partner_id = by_partner.partner_id
-    union all
-    {%- endfor %}
-    -- The fee schedule in force at the period end (art. 10(10)).
-    {%- set n.order = n.order + 10 %}
-    {%- for id, column, what in [('fee_rate_min', 'rate_min', 'lowest'), ('fee_rate_max', 'rate_max', 'highest')] %}
-    select
-        periods.period_kind, periods.period_id, periods.period_start, periods.period_end, periods.is_period_closed,
-        {{ n.order + loop.index0 }} as sort_order,
-        '{{ id }}' as indicator_id,
-        'fees' as indicator_group,
-        fees.product_code || ':' || fees.fee_name as breakdown_key,
-        fees.product_code || ' ' || replace(fees.fee_name, '_', ' ') || ' ({{ what }})' as label,
-        'rate' as unit,
-        cast(fees.{{ column }} as decimal(24, 8)) as value,
-        cast(fees.{{ column }} as decimal(24, 8)) as numerator_value,
-        cast(null as decimal(24, 8)) as denominator_value,
-        fees.charge_basis as numerator_definition,
-        cast(null as varchar) as denominator_definition,
-        '{{ what }} rate charged: ' || fees.charge_basis || ' (seed product_fee_schedules; {{ disclosure_basis("art. 10(10)") }})' as definition
-    from periods
-    inner join {{ ref('stg_reference__product_fee_schedules') }} as fees
-        on fees.valid_from <= periods.period_end
-        and (fees.valid_to is null or fees.valid_to > periods.period_end)
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
+        {{ disclosure_indicator_texts('catalogue.denominator_definition', 'catalogue', 'indicator_values', money_note) }}
+            as denominator_definition,
+        {{ disclosure_indicator_texts('catalogue.definition', 'catalogue', 'indicator_values', money_note) }} as definition
+    from indicator_values
+    inner join catalogue
+        on catalogue.indicator_id = indicator_values.indicator_id
+        and catalogue.breakdown_key in (indicator_values.breakdown_key, '*')
+        and {{ in_force('catalogue', 'indicator_values.period_end') }}
 ),
 
 final as (
