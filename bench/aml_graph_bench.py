@@ -18,7 +18,9 @@ current project); then the AML models (``models/intermediate/aml`` and
 ``models/marts/aml``) are timed with ``dbt run --select`` alternately with the project
 and pack of ``--before`` (a commit, checked out with ``git archive``) and of the working
 tree, ``--repeat`` times each, in their own processes; the best run of each is reported,
-with the slowest nodes and the machine load (``uptime``) around every run.
+with the slowest nodes and the machine load (``uptime``) around every run. CPU-seconds
+(user + sys of each dbt process, ``getrusage(RUSAGE_CHILDREN)``) are reported beside the wall
+time, with the median of the repeats: on a shared machine they move least.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -45,7 +49,7 @@ AML_SELECTION = ["path:models/intermediate/aml", "path:models/marts/aml"]
 GRAPH_MODELS = {
     "int_transfer_cycles_traced", "fct_customer_transfer_cycles", "int_customer_transfers_linked",
     "int_customer_pass_throughs_measured", "fct_customer_scatter_gathers", "fct_customer_gather_scatters",
-    "fct_customer_bipartite_flows", "fct_customer_layering_chains",
+    "fct_customer_bipartite_flows", "fct_customer_layering_chains", "int_transfers_forwarded",
 }  # fmt: skip
 
 
@@ -165,9 +169,14 @@ def dbt(
     ]  # fmt: skip
     env = {**os.environ, "REGWATCH_WAREHOUSE": str(warehouse_path)}
     load_before = os.getloadavg()
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU-seconds (user + sys) of the dbt process and DuckDB's threads: what a shared machine's
+    # load disturbs least (wall time swung 1.5-1.9x between identical runs under load).
+    cpu_seconds = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"dbt failed in {tree}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
@@ -177,6 +186,7 @@ def dbt(
     )
     return {
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
         "model_seconds": round(sum(t for _, t in nodes), 2),
         "nodes": nodes,
         "load_before": [round(x, 2) for x in load_before],
@@ -208,6 +218,7 @@ def _graph_sizes(warehouse_path: Path) -> dict[str, int]:
             "scatter-gather pairs": "SELECT count(*) FROM marts.fct_customer_scatter_gathers",
             "gather-scatter hubs": "SELECT count(*) FROM marts.fct_customer_gather_scatters",
             "bipartite blocks": "SELECT count(*) FROM marts.fct_customer_bipartite_flows",
+            "forwarded flows": "SELECT count(*) FROM intermediate.int_transfers_forwarded",
             "layering origins": "SELECT count(*) FROM marts.fct_customer_layering_chains",
         }.items():
             row = con.execute(sql).fetchone()
@@ -251,7 +262,7 @@ def main() -> None:
         for label, tree in (("before", before), ("after", REPO)):
             result = dbt(tree, warehouse_path, args.date, AML_SELECTION, work / f"target-{label}")
             runs[label].append(result)
-            print(f"{label}: {result['seconds']} s (models {result['model_seconds']} s), load "
+            print(f"{label}: {result['seconds']} s wall, {result['cpu_seconds']} CPU-s (models {result['model_seconds']} s), load "
                   f"{result['load_before']} -> {result['load_after']}; slowest {result['nodes'][:4]}", flush=True)  # fmt: skip
     best = {label: min(results, key=lambda r: r["seconds"]) for label, results in runs.items()}
     # Under a shared machine's load the wall times swing by 2x between identical runs; the
@@ -264,10 +275,18 @@ def main() -> None:
     }
     graph = _graph_sizes(warehouse_path)
     ratio = best["after"]["seconds"] / best["before"]["seconds"]
+    cpu = {label: statistics.median(r["cpu_seconds"] for r in results) for label, results in runs.items()}
+    wall = {label: statistics.median(r["seconds"] for r in results) for label, results in runs.items()}
+    cpu_ratio = cpu["after"] / cpu["before"]
     summary = {"sizes": sizes, "graph": graph, "runs": runs, "best": best, "ratio": round(ratio, 2),
+               "cpu_seconds_median": cpu, "wall_seconds_median": wall, "cpu_ratio": round(cpu_ratio, 2),
                "node_seconds_best": node_best, "graph_node_seconds": graph_nodes,
                "before": args.before, "date": args.date.isoformat()}  # fmt: skip
-    print(json.dumps({"graph": graph, "ratio": round(ratio, 2)}, indent=1))
+    print(json.dumps({"graph": graph, "ratio": round(ratio, 2), "cpu_ratio": round(cpu_ratio, 2)}, indent=1))
+    print(
+        f"AML models, median of {args.repeat}: before {cpu['before']:.1f} CPU-s ({wall['before']:.1f} s wall), "
+        f"after {cpu['after']:.1f} CPU-s ({wall['after']:.1f} s wall): {cpu_ratio:.2f}x CPU"
+    )
     print(
         f"AML models: before {best['before']['seconds']} s, after {best['after']['seconds']} s: {ratio:.2f}x"
     )

@@ -141,6 +141,16 @@ def _book() -> _Book:
     # one intermediary: WA > WB > WC is rapid in-out's case, not layering
     b.pay("WW1", "WA", "WB", "2025-06-09 10:00:00", "40000.00")
     b.pay("WW2", "WB", "WC", "2025-06-10 10:00:00", "39000.00")
+    # accounts shared between attempts (AMLworld, the demo's AT00014 and AT00032): PT1 is a sink of
+    # the bipartite block PS1..PS3 > PT1..PT3 (it keeps the 36,000) and, the same day, an
+    # intermediary of the walk PW > PT1 > PY > PZ (it forwards that flow: 35,000 in, 34,300 out).
+    # In aggregate it forwarded 48 % of what it received, so a per-customer measure broke the chain.
+    for s in range(1, 4):
+        for t in range(1, 4):
+            b.pay(f"P{s}{t}", f"PS{s}", f"PT{t}", f"2025-06-10 09:{s}{t}:00", "12000.00")
+    b.pay("PW1", "PW", "PT1", "2025-06-10 11:00:00", "35000.00")
+    b.pay("PW2", "PT1", "PY", "2025-06-10 15:00:00", "34300.00")
+    b.pay("PW3", "PY", "PZ", "2025-06-11 10:00:00", "33600.00")
     return b
 
 
@@ -239,7 +249,8 @@ def test_bipartite_block_of_sources_and_sinks(built: Settings, exceptions: pd.Da
     }  # fmt: skip
     assert rows["CBS1|CBT1"] == (3, 3, 9, "{CBS1, CBS2, CBS3} > {CBT1, CBT2, CBT3}")
     assert not [k for k in rows if k.startswith(("CTS", "CQ"))]  # tenants; the stack's layers pass money on
-    assert _fired(exceptions, "bipartite_flow") == {"CBS1|CBT1"}
+    assert rows["CPS1|CPT1"] == (3, 3, 9, "{CPS1, CPS2, CPS3} > {CPT1, CPT2, CPT3}")  # PT1 shared with a walk
+    assert _fired(exceptions, "bipartite_flow") == {"CBS1|CBT1", "CPS1|CPT1"}
 
 
 def test_layering_through_pass_through_layers(built: Settings, exceptions: pd.DataFrame) -> None:
@@ -256,7 +267,29 @@ def test_layering_through_pass_through_layers(built: Settings, exceptions: pd.Da
     assert {k for k in rows if k.startswith("CQ")} == {"CQS1", "CQS2", "CQS3"}
     # VB kept half; WB is a single intermediary; loops (cycles) are the cycle rule's
     assert not [k for k in rows if k.startswith(("CV", "CW", "CK", "CL", "CO", "CG", "CH"))]
-    assert _fired(exceptions, "layering_stack") == {"CRA", "CQS1", "CQS2", "CQS3"}
+    assert _fired(exceptions, "layering_stack") == {"CRA", "CQS1", "CQS2", "CQS3", "CPW"}
+
+
+def test_layering_through_a_customer_shared_with_another_attempt(
+    built: Settings, exceptions: pd.DataFrame
+) -> None:
+    """Pass-through is measured per flow: PT1 keeps the bipartite block's money but forwards the
+    walk's 35,000 (34,300 out, 98 %) within hours, so the walk is a layering chain; the block's
+    12,000 legs into PT1 are not forwarded by that 34,300 (2.9x), so no chain starts at PS1..PS3."""
+    rows = {
+        r[0]: r[1:]
+        for r in _query(
+            built, "SELECT entity_key, intermediary_count, customer_path, transaction_ids "
+            "FROM marts.fct_customer_layering_chains"
+        )
+    }  # fmt: skip
+    assert rows["CPW"] == (2, "CPW > CPT1 > CPY > CPZ", "PW1,PW2,PW3")
+    assert not [k for k in rows if k.startswith(("CPS", "CPT"))]
+    forwarded = _query(
+        built, "SELECT inflow_transaction_id, outflow_transaction_id, is_amount_matched "
+        "FROM intermediate.int_transfers_forwarded WHERE customer_id = 'CPT1' ORDER BY 1, 2"
+    )  # fmt: skip
+    assert forwarded == [("PW1", "PW2", True)]
 
 
 def test_graph_exceptions_explain_themselves(exceptions: pd.DataFrame) -> None:

@@ -2,14 +2,16 @@
 {#-
     One row per origin customer whose money passed through two or more layers of
     intermediaries (stack and random-walk layering, AMLworld): a chain of time-ordered
-    edges of the transfer graph origin > I1 > I2 > ... > sink, every intermediary a
-    pass-through (it forwarded between graph_pass_through_min_ratio and its inverse of what
-    it received: int_customer_pass_throughs_measured), all within graph_window_days of the
-    first hop, every customer distinct, at most layering_max_hops hops. The origin is not a
-    pass-through itself (where the money entered the graph).
+    edges of the transfer graph origin > I1 > I2 > ... > sink, every hop passing the previous
+    one on (int_transfers_forwarded, measured per flow: the intermediary paid out between
+    graph_pass_through_min_ratio and its inverse of that inflow's amount, or it is a
+    pass-through in aggregate, a stack's layer), all within graph_window_days of the first
+    hop, every customer distinct, at most layering_max_hops hops. The origin is not a
+    pass-through itself (where the money entered the graph). Per flow, not per customer: an
+    account shared between attempts (a sink of a bipartite block that is also a random walk's
+    intermediary the same day) keeps one flow and forwards the other.
 
-    One recursive CTE extends each chain by a later edge out of its last customer while that
-    customer is a pass-through. Only maximal chains count (no further hop possible); a chain
+    One recursive CTE extends each chain by an edge that forwards its last edge. Only maximal chains count (no further hop possible); a chain
     whose next hop returns to the origin is a cycle and left to the cycle rule, so are its
     prefixes (the closing hop is followed even beyond layering_max_hops, so a cycle too long
     for the cycle rule is not reported as layering either). Per origin the longest chain (then the earliest, then by transaction ids)
@@ -29,13 +31,13 @@ nodes as (
     select * from {{ ref('int_customer_pass_throughs_measured') }}
 ),
 
-forwarders as (
-    select customer_id from nodes where is_pass_through
+forwarded as (
+    select * from {{ ref('int_transfers_forwarded') }}
 ),
 
 chains (
     origin_customer_id, first_transaction_id, first_at, first_date, last_customer_id, last_at,
-    hop_count, node_path, customer_path, transaction_ids, parent_transaction_ids, hop_amounts,
+    last_transaction_id, hop_count, node_path, customer_path, transaction_ids, parent_transaction_ids, hop_amounts,
     is_closed
 ) as (
     select
@@ -45,6 +47,7 @@ chains (
         edges.transaction_date,
         edges.sink_customer_id,
         edges.transaction_at,
+        edges.transaction_id,
         1,
         cast('|' || edges.source_customer_id || '|' || edges.sink_customer_id || '|' as varchar),
         cast(edges.source_customer_id || ' > ' || edges.sink_customer_id as varchar),
@@ -63,6 +66,7 @@ chains (
         chains.first_date,
         edges.sink_customer_id,
         edges.transaction_at,
+        edges.transaction_id,
         chains.hop_count + 1,
         chains.node_path || edges.sink_customer_id || '|',
         chains.customer_path || ' > ' || edges.sink_customer_id,
@@ -71,10 +75,8 @@ chains (
         chains.hop_amounts || '; ' || cast(cast(edges.amount_cny as decimal(18, 2)) as varchar),
         edges.sink_customer_id = chains.origin_customer_id
     from chains
-    inner join forwarders on forwarders.customer_id = chains.last_customer_id
-    inner join edges
-        on edges.source_customer_id = chains.last_customer_id
-        and edges.transaction_at > chains.last_at
+    inner join forwarded on forwarded.inflow_transaction_id = chains.last_transaction_id
+    inner join edges on edges.transaction_id = forwarded.outflow_transaction_id
     where not chains.is_closed
         and (
             chains.hop_count < {{ pack_param('layering_max_hops') }}
