@@ -151,10 +151,15 @@ def test_a_writer_waits_for_readers_already_inside(tmp_path: Path) -> None:
         assert direct is True
         code = (
             "import sys, time; from pathlib import Path; from regwatch.ledger.runlock import hold; "
+            "print('ready', flush=True); "
             "t = time.perf_counter(); h = hold(Path(sys.argv[1]), 'regwatch run'); h.__enter__(); "
             "print(round(time.perf_counter() - t, 2))"
         )
         writer = subprocess.Popen([sys.executable, "-c", code, str(var)], stdout=subprocess.PIPE, text=True)
+        assert writer.stdout is not None
+        # The reader stays inside for 1 s from when the writer reaches the gate (its start-up,
+        # slow on a loaded machine, is not part of the wait measured).
+        assert writer.stdout.readline().strip() == "ready"
         time.sleep(1.0)
         assert writer.poll() is None  # still waiting at the gate
     out, _ = writer.communicate(timeout=30)
