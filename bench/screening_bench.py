@@ -7,9 +7,13 @@ A synthetic, seeded set: ``--names`` distinct party names (Chinese names in piny
 Arabic, Russian and Latin names, firms), repeated over ``--parties`` parties (a
 customer's accounts, a counterparty paid often), and a list of ``--entries`` entries
 drawn from the same name pools (a fifth Chinese names; a third with an alias). Times, in CPU seconds of one
-process: :func:`regwatch.screening.screen` (Party objects, as the dbt model used to
-call it) and :func:`regwatch.screening.screen_frame` (the parties table, as it calls it
-now), and checks that both return the same candidates in the same order.
+process: :func:`regwatch.screening.screen` (Party objects, the per-party reference),
+:func:`regwatch.screening.screen_frame` (the parties table in pandas, as the dbt model
+called it until issue 17) and the dbt models' path now (:func:`regwatch.screening.name_hits`
+on the distinct names, as ``int_watchlist_names_scored`` stores them, then
+``int_watchlist_matches_scored``'s own SQL joining, agreeing and ranking in DuckDB), and
+checks that all three return the same candidates in the same order. Parties and entries
+carry birth dates and countries drawn from small pools, so the agreements break ties.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import importlib.util
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -135,13 +141,36 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     names = _distinct(rng, args.names, 7)  # a Chinese platform's parties
     listed = _distinct(np.random.default_rng(args.seed + 1), args.entries + args.entries // 3 + 1, 2)
+    days = [date(1970, 3, 1), date(1981, 5, 5), None]
+    countries = ["CN", "cn ", "SY", "", None]
+    attributes = np.random.default_rng(args.seed + 2)
     entries = [
-        screening.ListEntry(f"WL-{i:05d}", listed[i], (listed[args.entries + i // 3],) if i % 3 == 0 else ())
+        screening.ListEntry(
+            f"WL-{i:05d}",
+            listed[i],
+            (listed[args.entries + i // 3],) if i % 3 == 0 else (),
+            days[int(attributes.integers(0, 3))],
+            countries[int(attributes.integers(0, 5))],
+        )
         for i in range(args.entries)
     ]
     picks = rng.integers(0, len(names), args.parties)
-    parties = [screening.Party(f"P{i}", names[k]) for i, k in enumerate(picks.tolist())]
-    table = pd.DataFrame({"screened_name": [p.name for p in parties], "date_of_birth": None, "country": None})
+    parties = [
+        screening.Party(
+            f"P{i:07d}",
+            names[k],
+            days[int(attributes.integers(0, 3))],
+            countries[int(attributes.integers(0, 5))],
+        )
+        for i, k in enumerate(picks.tolist())
+    ]
+    table = pd.DataFrame(
+        {
+            "screened_name": [p.name for p in parties],
+            "date_of_birth": [p.date_of_birth for p in parties],
+            "country": [p.country for p in parties],
+        }
+    )
     print(
         f"{args.parties:,} parties, {len(set(names)):,} distinct names, {len(entries):,} entries, floor {args.floor}"
     )
@@ -178,8 +207,99 @@ def main() -> None:
         zip(frame["party_row"], frame["list_id"], frame["name_score"], frame["match_rank"], strict=True)
     )
     print(f"screen() and screen_frame() agree: {same}")
-    if not same:
+    start = time.process_time()
+    rows = _by_sql(parties, entries, args.floor)
+    print(f"dbt path (name_hits + SQL):   {time.process_time() - start:7.2f} CPU-s, {len(rows):,} candidates")
+    expected = sorted(
+        (
+            (
+                m.party_key,
+                m.list_id,
+                m.matched_name,
+                m.is_alias,
+                m.name_score,
+                m.dob_agreement,
+                m.country_agreement,
+                m.rank,
+            )
+            for m in matches
+        ),
+        key=lambda m: (m[0], m[7]),
+    )
+    agree = rows == expected
+    print(f"screen() and the dbt path agree: {agree}")
+    if not (same and agree):
         raise SystemExit(1)
+
+
+def _by_sql(parties: list[Any], entries: list[Any], floor: float) -> list[tuple[Any, ...]]:
+    """The dbt models' path: distinct names scored once, int_watchlist_matches_scored.sql in DuckDB."""
+    import duckdb
+    import jinja2
+    import pandas as pd
+
+    from regwatch.screening import name_hits
+
+    model = (
+        REPO / "dbt_project" / "models" / "intermediate" / "screening" / "int_watchlist_matches_scored.sql"
+    )
+    sql = (
+        jinja2.Environment(undefined=jinja2.StrictUndefined)
+        .from_string(model.read_text())
+        .render(ref=lambda n: n)
+    )
+    party_table = pd.DataFrame(
+        {
+            "party_role": "customer",
+            "customer_id": [p.key for p in parties],
+            "customer_type": "individual",
+            "party_key": [p.key for p in parties],
+            "screened_name": [p.name for p in parties],
+            "date_of_birth": pd.Series([p.date_of_birth for p in parties], dtype=object),
+            "country": pd.Series([p.country for p in parties], dtype=object),
+            "counterparty_account": None,
+            "transaction_count": None,
+            "transaction_ids": None,
+            "first_transaction_at": None,
+        }
+    )
+    listed = pd.DataFrame(
+        {
+            "list_id": [e.list_id for e in entries],
+            "name": [e.name for e in entries],
+            "aliases": [";".join(e.aliases) for e in entries],
+            "date_of_birth": pd.Series([e.date_of_birth for e in entries], dtype=object),
+            "country": pd.Series([e.country for e in entries], dtype=object),
+            "list_name": [e.list_name for e in entries],
+            "delivered_business_date": date(2025, 6, 2),
+        }
+    )
+    con = duckdb.connect()
+    con.register("_parties", party_table)
+    con.register("_listed", listed)
+    con.execute(
+        "CREATE TABLE int_screening_parties_collected AS SELECT * REPLACE "
+        "(cast(date_of_birth AS date) AS date_of_birth, cast(country AS varchar) AS country) FROM _parties"
+    )
+    con.execute(
+        "CREATE TABLE stg_platform__watchlist AS SELECT * REPLACE "
+        "(cast(date_of_birth AS date) AS date_of_birth, cast(country AS varchar) AS country) FROM _listed"
+    )
+    names = sorted(
+        n
+        for (n,) in con.execute(
+            "SELECT DISTINCT screened_name FROM int_screening_parties_collected"
+        ).fetchall()
+    )
+    hits = name_hits(names, entries, floor)
+    con.register("_hits", hits)
+    con.execute("CREATE TABLE int_watchlist_names_scored AS SELECT * FROM _hits")
+    rows = con.execute(
+        "SELECT party_key, list_id, matched_name, is_alias, name_score, dob_agreement, country_agreement, "
+        f"match_rank FROM ({sql}) ORDER BY party_key, match_rank"
+    ).fetchall()
+    con.close()
+    return rows
 
 
 if __name__ == "__main__":

@@ -13,6 +13,11 @@ from pathlib import Path
 
 _CONTENT_DIRS = ("dbt_project", "checks", "reports")
 
+#: DuckDB's memory limit unless ``REGWATCH_DUCKDB_MEMORY_LIMIT`` says otherwise: a platform-scale
+#: day fits in it (DuckDB spills beyond it), and it leaves room for Python beside it on a
+#: 4 GiB budget (issue 17). Any size DuckDB's ``memory_limit`` accepts ("3GB", "512MB").
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+
 
 class SettingsError(ValueError):
     """The environment does not describe a usable regwatch project."""
@@ -51,6 +56,8 @@ class Settings:
     #: The DuckDB file to read; None = ``var/warehouse.duckdb`` (read-only commands during a run
     #: read the last sealed state, :mod:`regwatch.ledger.snapshot`).
     warehouse_file: Path | None = None
+    #: DuckDB's ``memory_limit`` for every connection to the warehouse (regwatch.warehouse.duckdb_config).
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
     def dispositions_path(self) -> Path:
@@ -147,6 +154,11 @@ class Settings:
             unmask = env.get("REGWATCH_UNMASK_PII", "").lower() in {"1", "true", "yes"}
         key = env.get("REGWATCH_PII_KEY")
         dispositions = overrides.pop("dispositions_file", None) or env.get("REGWATCH_DISPOSITIONS")
+        memory_limit = str(
+            overrides.pop("duckdb_memory_limit", None)
+            or env.get("REGWATCH_DUCKDB_MEMORY_LIMIT")
+            or DEFAULT_DUCKDB_MEMORY_LIMIT
+        )
         if overrides:
             raise SettingsError(f"unknown settings: {', '.join(sorted(overrides))}")
         settings = cls(
@@ -156,5 +168,6 @@ class Settings:
             pack=pack,
             unmask_pii=bool(unmask),
             dispositions_file=Path(str(dispositions)).resolve() if dispositions else None,
+            duckdb_memory_limit=memory_limit,
         )
         return replace(settings, pii_key=key) if key else settings

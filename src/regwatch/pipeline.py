@@ -83,7 +83,7 @@ def ingest(business_date: date, settings: Settings) -> StepResult:
     present = find_inputs(settings.landing_dir, business_date, required=())
     if not present or not settings.accept_degraded:
         find_inputs(settings.landing_dir, business_date, REQUIRED_FILES)  # a missing file: exit 2 here
-    with warehouse.connect(settings.warehouse_path) as con:
+    with warehouse.connect(settings.warehouse_path, memory_limit=settings.duckdb_memory_limit) as con:
         archive = Archive.of(settings)
         result = ingest_day(con, settings.landing_dir, business_date, archive, required=())
         verdict = delivery.assess(result, policy, settings.accept_degraded)
@@ -139,7 +139,7 @@ def transform(business_date: date, settings: Settings) -> StepResult:
     from regwatch.ingest import delivery
     from regwatch.rules import check_model_parameters, load_pack, read_dbt_manifest
 
-    with warehouse.connect(settings.warehouse_path) as con:
+    with warehouse.connect(settings.warehouse_path, memory_limit=settings.duckdb_memory_limit) as con:
         delivery.check(con, business_date)
     pack = load_pack(settings.pack_dir)
     result = dbt_transform.build(
@@ -163,8 +163,13 @@ def validate(business_date: date, settings: Settings) -> StepResult:
 
     info = run_info(business_date, settings)
     pack = load_pack(settings.pack_dir)
-    exceptions = run_rules(settings.warehouse_path, pack, business_date, info.run_id)
-    with warehouse.connect(settings.warehouse_path) as con, warehouse.transaction(con):
+    exceptions = run_rules(
+        settings.warehouse_path, pack, business_date, info.run_id, settings.duckdb_memory_limit
+    )
+    with (
+        warehouse.connect(settings.warehouse_path, memory_limit=settings.duckdb_memory_limit) as con,
+        warehouse.transaction(con),
+    ):
         warehouse.delete_partition(con, "results.exceptions", business_date)
         if len(exceptions):
             con.register("_exceptions", exceptions)
@@ -193,7 +198,10 @@ def update_alerts(business_date: date, settings: Settings) -> StepResult:
 
     info = run_info(business_date, settings)
     kinds = alerts.rule_kinds(load_pack(settings.pack_dir))  # condition or event, per rule
-    with warehouse.connect(settings.warehouse_path) as con, warehouse.transaction(con):
+    with (
+        warehouse.connect(settings.warehouse_path, memory_limit=settings.duckdb_memory_limit) as con,
+        warehouse.transaction(con),
+    ):
         summary = alerts.update(con, business_date, info.run_id, kinds)
     return StepResult("update_alerts", business_date, {"run_id": info.run_id, **summary.as_dict()})
 
@@ -289,7 +297,9 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
             f"rule pack {settings.pack_dir} changed during the run of {business_date}: run the date again"
         )
     reference = manifests.archive_tree(archive, settings.dbt_project_dir / "seeds")
-    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+    with warehouse.connect(
+        settings.warehouse_path, read_only=True, memory_limit=settings.duckdb_memory_limit
+    ) as con:
         rows = con.execute(
             "SELECT file_name, source_file, sha256, rows_read, rows_loaded, rows_quarantined "
             "FROM results.load_log WHERE business_date = ? ORDER BY file_name",

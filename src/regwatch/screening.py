@@ -560,6 +560,31 @@ def screen(
     return matches
 
 
+def name_hits(
+    names: Sequence[str], entries: Sequence[ListEntry], min_score: float, workers: int = 1
+) -> pd.DataFrame:
+    """:func:`screen_names` as a table: one row per (distinct name, list entry) at least ``min_score``.
+
+    Columns ``screened_name``, ``list_id``, ``matched_name`` (the entry's best-scoring name
+    or alias, the primary on ties), ``is_alias``, ``name_score`` (2 decimals); by name,
+    then entry. ``names`` are scored as given (callers pass each distinct name once, sorted):
+    what the dbt model ``int_watchlist_names_scored`` stores, and what
+    ``int_watchlist_matches_scored`` joins to the parties in SQL (agreements, ranks).
+    """
+    import pandas as pd
+
+    hits = screen_names(names, entries, min_score, workers)
+    return pd.DataFrame(
+        {
+            "screened_name": pd.Series([names[h.name_row] for h in hits], dtype=object),
+            "list_id": pd.Series([entries[h.entry_row].list_id for h in hits], dtype=object),
+            "matched_name": pd.Series([entries[h.entry_row].names[h.variant] for h in hits], dtype=object),
+            "is_alias": np.asarray([h.variant != 0 for h in hits], bool),
+            "name_score": np.asarray([h.name_score for h in hits], np.float64),
+        }
+    )
+
+
 def screen_frame(
     parties: pd.DataFrame, entries: Sequence[ListEntry], min_score: float, workers: int = 1
 ) -> pd.DataFrame:
@@ -590,20 +615,12 @@ def screen_frame(
         return empty
     names = parties["screened_name"].astype(str).to_numpy()
     distinct = sorted(set(names.tolist()))
-    hits = screen_names(distinct, entries, min_score, workers)
-    if not hits:
+    found = name_hits(distinct, entries, min_score, workers)
+    if not len(found):
         return empty
-    found = pd.DataFrame(
-        {
-            "screened_name": [distinct[h.name_row] for h in hits],
-            "list_id": [entries[h.entry_row].list_id for h in hits],
-            "matched_name": [entries[h.entry_row].names[h.variant] for h in hits],
-            "is_alias": np.asarray([h.variant != 0 for h in hits], bool),
-            "name_score": np.asarray([h.name_score for h in hits], np.float64),
-            "listed_dob": pd.to_datetime(pd.Series([entries[h.entry_row].date_of_birth for h in hits])),
-            "listed_country": pd.Series([entries[h.entry_row].country for h in hits], dtype=object),
-        }
-    )
+    by_id = {e.list_id: e for e in entries}
+    found["listed_dob"] = pd.to_datetime(pd.Series([by_id[i].date_of_birth for i in found["list_id"]]))
+    found["listed_country"] = pd.Series([by_id[i].country for i in found["list_id"]], dtype=object)
     left = pd.DataFrame(
         {
             "party_row": np.arange(len(parties), dtype=np.int64),

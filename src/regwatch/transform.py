@@ -2,19 +2,38 @@
 
 In-process saves dbt's ~4 s start-up on every call after the first. dbt writes its
 target and logs under ``var/dbt/``, never into the repository, and gets the
-warehouse path through ``REGWATCH_WAREHOUSE`` (read by ``dbt_project/profiles.yml``).
+warehouse path through ``REGWATCH_WAREHOUSE`` (read by ``dbt_project/profiles.yml``),
+with DuckDB's memory limit and spill folder (:func:`regwatch.warehouse.duckdb_config`).
+
+Two costs of a day that do not depend on the day are paid once:
+
+- **Parsing.** dbt re-parses the whole project whenever ``--vars`` change. The vars carry
+  only what a rule pack fixes (APR convention, reporting currency, parameters), so they
+  change with the pack, and a changed pack re-parses everything. The business date,
+  which changes every day but never changes the graph, travels as the environment
+  variable ``REGWATCH_BUSINESS_DATE``, read by the ``business_date()`` macro only while dbt
+  executes; so day D+1 reuses day D's parse (``target/partial_parse.msgpack``), and dbt
+  re-parses only the files that changed (their checksums are in the saved parse).
+- **Seeds.** The reference seeds are built only when their content changes: the sha256
+  of each seed (its CSV, the seed property files, ``dbt_project.yml``) is recorded in the
+  warehouse (``reference.seed_hashes``) after a build that loaded them; a build whose
+  hashes all match and whose seed tables all exist skips the seeds (their tests run).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from regwatch import warehouse
 from regwatch.config import Settings
 
 
@@ -30,6 +49,10 @@ class TransformResult:
     tests: int
     seeds: int
     seconds: float
+    #: How dbt parsed the project: "partial" (the saved parse reused as it was), "partial: N
+    #: files re-parsed" (those whose content changed) or "full: <dbt's reason>" (no saved
+    #: parse, another pack, another dbt version, ...).
+    parse: str = "full"
 
 
 def build(
@@ -62,6 +85,8 @@ def build(
 
     started = time.perf_counter()
     target = settings.dbt_target_dir
+    seed_hashes = _seed_hashes(settings.dbt_project_dir)
+    seeds_current = _seeds_current(settings, seed_hashes)
     args = [
         "build",
         "--project-dir",
@@ -73,9 +98,10 @@ def build(
         "--log-path",
         str(settings.var_dir / "dbt" / "logs"),
         "--vars",
+        # What the pack fixes, never the date (see the module's description): these change
+        # only with the pack, and a change re-parses the project.
         json.dumps(
             {
-                "business_date": business_date.isoformat(),
                 "apr_convention": apr_convention,
                 "reporting_currency": reporting_currency,
                 "pack": dict(sorted(pack_parameters.items())),
@@ -86,23 +112,38 @@ def build(
         # date's data: tests/unit/test_dbt_unit_tests.py runs them; a day's build skips them.
         "--exclude-resource-type",
         "unit_test",
+        *(["--exclude-resource-type", "seed"] if seeds_current else []),
         "--quiet",
         "--log-level",
         "none",
         "--log-level-file",
         "info",
         "--no-use-colors",
-        "--no-partial-parse",
     ]
-    previous = os.environ.get("REGWATCH_WAREHOUSE")
-    os.environ["REGWATCH_WAREHOUSE"] = str(settings.warehouse_path)
-    try:
-        result = dbtRunner().invoke(args)
-    finally:
-        if previous is None:
-            os.environ.pop("REGWATCH_WAREHOUSE", None)
-        else:
-            os.environ["REGWATCH_WAREHOUSE"] = previous
+    parse: list[str] = []
+
+    def on_event(event: Any) -> None:
+        name = event.info.name
+        if name == "UnableToPartialParse":
+            parse.append(f"full: {event.data.reason}")
+        elif name == "PartialParsingEnabled":
+            changed = int(event.data.added) + int(event.data.changed) + int(event.data.deleted)
+            parse.append(f"partial: {changed} files re-parsed" if changed else "partial")
+        elif name == "PartialParsingSkipParsing":
+            parse.append("partial")
+
+    environment = {
+        "REGWATCH_WAREHOUSE": str(settings.warehouse_path),
+        "REGWATCH_BUSINESS_DATE": business_date.isoformat(),
+        **{
+            f"REGWATCH_DUCKDB_{name.upper()}": value
+            for name, value in warehouse.duckdb_config(
+                settings.warehouse_path, settings.duckdb_memory_limit
+            ).items()
+        },
+    }
+    with _environment(environment):
+        result = dbtRunner(callbacks=[on_event]).invoke(args)
     if result.exception is not None:
         raise TransformError(f"dbt could not run: {_one_line(str(result.exception))}")
     counts = {"model": 0, "test": 0, "seed": 0}
@@ -118,6 +159,11 @@ def build(
         first = failures[0] if failures else "see var/dbt/logs/dbt.log"
         more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
         raise TransformError(f"dbt build for {business_date} failed: {first}{more}")
+    if not seeds_current:
+        warehouse.record_seed_hashes(settings.warehouse_path, seed_hashes)
+    # A full parse names its reason first; a partial one may still meet a reason later
+    # (dbt falls back to a full parse on an error), so any reason wins.
+    reasons = [p for p in parse if p.startswith("full")] or parse[-1:]
     return TransformResult(
         business_date,
         sum(counts.values()),
@@ -125,7 +171,47 @@ def build(
         counts["test"],
         counts["seed"],
         round(time.perf_counter() - started, 3),
+        reasons[0] if reasons else "full",
     )
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in ``os.environ`` for the block (dbt reads them there), then restored."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _seed_hashes(project_dir: Path) -> dict[str, str]:
+    """sha256 of each seed: its CSV, plus every seed property file and ``dbt_project.yml``.
+
+    The shared part covers what else shapes a seed's table (its ``column_types``, schema,
+    quoting): a change there rebuilds every seed, which is rare and cheap.
+    """
+    seeds = project_dir / "seeds"
+    shared = hashlib.sha256((project_dir / "dbt_project.yml").read_bytes())
+    for path in sorted(seeds.rglob("*.yml")):
+        shared.update(path.relative_to(seeds).as_posix().encode() + b"\0" + path.read_bytes())
+    common = shared.hexdigest()
+    return {
+        path.stem: hashlib.sha256(common.encode() + b"\0" + path.read_bytes()).hexdigest()
+        for path in sorted(seeds.rglob("*.csv"))
+    }
+
+
+def _seeds_current(settings: Settings, hashes: Mapping[str, str]) -> bool:
+    """Whether every seed table exists and was built from the seeds as they are now."""
+    if not settings.warehouse_path.exists():
+        return False
+    return warehouse.built_seed_hashes(settings.warehouse_path, hashes.keys()) == dict(hashes)
 
 
 def _one_line(text: str) -> str:

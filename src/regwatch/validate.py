@@ -20,7 +20,9 @@ from typing import Any
 import pandas as pd
 
 from regwatch._gx_duckdb import enable_gx_duckdb, speed_up_duckdb_reflection
+from regwatch.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from regwatch.rules import Rule, RulePack
+from regwatch.warehouse import duckdb_config
 
 EXCEPTION_COLUMNS = (
     "run_id",
@@ -90,19 +92,30 @@ def _index_columns(rules: list[Rule]) -> list[str]:
     return list(dict.fromkeys(column for rule in rules for column in (rule.entity_key, *rule.evidence)))
 
 
-def run_rules(warehouse_path: Path, pack: RulePack, business_date: date, run_id: str) -> pd.DataFrame:
+def run_rules(
+    warehouse_path: Path,
+    pack: RulePack,
+    business_date: date,
+    run_id: str,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+) -> pd.DataFrame:
     """Every rule of ``pack`` in force on ``business_date``: one row per failing entity."""
     rules = pack.applicable(business_date)
     rows: list[dict[str, Any]] = []
     if rules:
         with _quiet():
-            rows = _run(warehouse_path, pack, rules, business_date, run_id)
+            rows = _run(warehouse_path, pack, rules, business_date, run_id, memory_limit)
     frame = pd.DataFrame(rows, columns=list(EXCEPTION_COLUMNS))
     return frame.sort_values(["rule_id", "entity_key"], kind="stable").reset_index(drop=True)
 
 
 def _run(
-    warehouse_path: Path, pack: RulePack, rules: tuple[Rule, ...], business_date: date, run_id: str
+    warehouse_path: Path,
+    pack: RulePack,
+    rules: tuple[Rule, ...],
+    business_date: date,
+    run_id: str,
+    memory_limit: str,
 ) -> list[dict[str, Any]]:
     import great_expectations as gx
     import sqlalchemy as sa
@@ -112,7 +125,9 @@ def _run(
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     models = sorted({rule.model for rule in rules})
-    engine = sa.create_engine(f"duckdb:///{warehouse_path}")
+    # DuckDB's memory limit and spill folder, as on every connection (regwatch.warehouse).
+    engine_kwargs = {"connect_args": {"config": duckdb_config(warehouse_path, memory_limit)}}
+    engine = sa.create_engine(f"duckdb:///{warehouse_path}", **engine_kwargs)
     try:
         with engine.connect() as connection:
             tables = {
@@ -137,6 +152,7 @@ def _run(
             # Not read-only: DuckDB refuses a second connection to the same file in one
             # process with a different configuration, and the caller writes right after.
             connection_string=f"duckdb:///{warehouse_path}",
+            kwargs=engine_kwargs,
             assets=[TableAsset(name=m, table_name=m, schema_name=MARTS_SCHEMA) for m in models],
         )
     )

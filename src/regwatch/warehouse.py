@@ -8,13 +8,14 @@ date's partition in one transaction: results never double.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from regwatch.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from regwatch.contract import CONTRACTS
 
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -239,15 +240,32 @@ class NoWarehouseError(FileNotFoundError):
     """A read-only command found no warehouse at all: no business date has been run (exit 2)."""
 
 
+def duckdb_config(path: Path, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT) -> dict[str, str]:
+    """The DuckDB settings of every connection to the warehouse at ``path``: the one place they are set.
+
+    Unbounded, DuckDB takes 80 % of the machine's memory and a platform-scale day grew to
+    16 GiB; with ``memory_limit`` it spills to ``temp_directory`` instead (``duckdb_tmp/``
+    beside the warehouse, under ``var/``). Every connection regwatch opens (:func:`connect`,
+    GX's engine in :mod:`regwatch.validate`) and dbt's (``profiles.yml``, given these
+    values by :mod:`regwatch.transform`) use the same values: DuckDB refuses a second
+    connection to an open file with other settings. ``memory_limit`` is the setting
+    ``Settings.duckdb_memory_limit`` (``REGWATCH_DUCKDB_MEMORY_LIMIT``).
+    """
+    return {"memory_limit": memory_limit, "temp_directory": str(path.parent / "duckdb_tmp")}
+
+
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, read_only: bool = False, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating it and its schema when writing) and always close it."""
     if read_only and not path.exists():
         raise NoWarehouseError(
             f"no warehouse at {path}: run a business date first (regwatch run --business-date D)"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    config: dict[str, str | bool | int | float | list[str]] = {**duckdb_config(path, memory_limit)}
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         if not read_only:
             ensure_schema(con)
@@ -273,3 +291,33 @@ def delete_partition(
 ) -> None:
     """Remove one business date from a partitioned table (call inside a transaction)."""
     con.execute(f"DELETE FROM {table} WHERE {column} = ?", [business_date])
+
+
+#: The schema of the dbt seeds (``dbt_project.yml``) and of the record of what built them.
+SEED_SCHEMA = "reference"
+
+
+def built_seed_hashes(path: Path, seeds: Iterable[str]) -> dict[str, str]:
+    """The recorded sha256 of each of ``seeds`` whose table exists (:mod:`regwatch.transform`)."""
+    with connect(path, read_only=True) as con:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [SEED_SCHEMA]
+            ).fetchall()
+        }
+        if "seed_hashes" not in tables:
+            return {}
+        recorded = dict(con.execute(f"SELECT seed_name, sha256 FROM {SEED_SCHEMA}.seed_hashes").fetchall())
+    return {name: recorded[name] for name in seeds if name in tables and name in recorded}
+
+
+def record_seed_hashes(path: Path, hashes: dict[str, str]) -> None:
+    """Record the sha256 of the seeds a dbt build has just loaded (replacing the earlier record)."""
+    with connect(path) as con, transaction(con):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SEED_SCHEMA}")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {SEED_SCHEMA}.seed_hashes (seed_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL)"
+        )
+        con.execute(f"DELETE FROM {SEED_SCHEMA}.seed_hashes")
+        con.executemany(f"INSERT INTO {SEED_SCHEMA}.seed_hashes VALUES (?, ?)", sorted(hashes.items()))

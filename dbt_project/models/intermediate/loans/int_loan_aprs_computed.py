@@ -6,7 +6,15 @@ which SQL cannot solve. The convention comes from the rule pack (dbt var
 compound figures are both kept (PBOC [2021] No. 3 lets either be shown, the simple
 one labelled). dbt contracts do not apply to Python models, so the mart fct_loan_apr
 (SQL, contracted) joins this result to the loan's terms.
+
+The flows (12.5 M rows for a million loans) reach Python as numpy arrays, sorted by an
+integer code per loan (0, 1, ... in loan_id order), not as pandas objects sorted by the
+VARCHAR loan_id; what is per loan (its payment count, the source of its schedule) is
+aggregated in SQL. The codes are the ones ``pandas.factorize`` gave the sorted rows
+before, so every rate is the same to the bit.
 """
+
+_CODES = "select loan_id, row_number() over (order by loan_id) - 1 as loan_code from (select distinct loan_id from flows)"
 
 
 def model(dbt, session):
@@ -16,23 +24,57 @@ def model(dbt, session):
     from regwatch.apr import annual_rates
 
     method = dbt.config.get("apr_convention") or "cn_irr"
-    flows = dbt.ref("int_loan_cash_flows_assembled").order("loan_id, flow_date, flow_number").df()
-    codes, loan_ids = pd.factorize(flows["loan_id"], sort=False)
-    is_payment = (flows["flow_kind"] == "payment").to_numpy()
-    amount = np.where(is_payment, -1.0, 1.0) * flows["amount"].astype("float64").to_numpy()
-    day = flows["flow_date"].to_numpy().astype("datetime64[D]")
+    flows = dbt.ref("int_loan_cash_flows_assembled")
+    loans = flows.query(
+        "flows",
+        f"""
+        with codes as ({_CODES})
+        select
+            codes.loan_id,
+            count(*) filter (where flows.flow_kind = 'payment') as installment_count,
+            first(flows.flow_source order by flows.flow_date, flows.flow_number)
+                filter (where flows.flow_kind = 'payment' and flows.flow_source is not null) as cash_flow_source
+        from flows
+        inner join codes on flows.loan_id = codes.loan_id
+        group by codes.loan_id, codes.loan_code
+        order by codes.loan_code
+        """,
+    ).fetchnumpy()
+    arrays = flows.query(
+        "flows",
+        f"""
+        with codes as ({_CODES})
+        select
+            codes.loan_code,
+            flows.flow_kind = 'payment' as is_payment,
+            cast(flows.amount as double) as amount,
+            flows.flow_date
+        from flows
+        inner join codes on flows.loan_id = codes.loan_id
+        order by codes.loan_code, flows.flow_date, flows.flow_number
+        """,
+    ).fetchnumpy()
+
+    def plain(values, fill):
+        return np.ma.filled(values, fill) if np.ma.isMaskedArray(values) else np.asarray(values)
+
+    def objects(values):  # strings, a null as None (np.ma would fill it with "?")
+        return np.asarray(values.tolist() if np.ma.isMaskedArray(values) else values, dtype=object)
+
+    codes = plain(arrays["loan_code"], -1).astype(np.int64)
+    is_payment = plain(arrays["is_payment"], False).astype(bool)
+    amount = np.where(is_payment, -1.0, 1.0) * plain(arrays["amount"], np.nan).astype("float64")
+    day = plain(arrays["flow_date"], np.datetime64("NaT")).astype("datetime64[D]")
     rates = annual_rates(codes, day, amount, method)
-    source = flows.loc[is_payment].groupby(codes[is_payment], sort=True)["flow_source"].first()
     with np.errstate(invalid="ignore", over="ignore"):
         simple = rates.periodic_rate * rates.periods_per_year
         compound = (1.0 + rates.periodic_rate) ** rates.periods_per_year - 1.0
+    source = pd.Series(objects(loans["cash_flow_source"]), dtype=object)
     result = pd.DataFrame(
         {
-            "loan_id": np.asarray(loan_ids, dtype=object),
-            "installment_count": np.bincount(codes, weights=is_payment, minlength=len(loan_ids)).astype(
-                "int64"
-            ),
-            "cash_flow_source": source.reindex(range(len(loan_ids))).fillna("none").to_numpy(),
+            "loan_id": objects(loans["loan_id"]),
+            "installment_count": plain(loans["installment_count"], 0).astype("int64"),
+            "cash_flow_source": source.where(source.notna(), "none").to_numpy(),
             "real_apr": np.round(rates.annual_rate, 10),
             "real_apr_simple": np.round(simple, 10),
             "real_apr_compound": np.round(compound, 10),

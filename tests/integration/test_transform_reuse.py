@@ -1,0 +1,161 @@
+"""A day's transform reuses what does not depend on the day: dbt's parse and the seeds.
+
+Issue 17: every call parsed the whole project (``--no-partial-parse``; 36 % of a demo
+day's transform) and reloaded the 6 reference seeds. The business date now reaches dbt
+outside its vars, so day D+1 reuses day D's parse; the seeds are built only when their
+content changes. What must still happen: a new date is what the models see, an edited
+model or seed is re-parsed and rebuilt, another pack re-parses everything.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from regwatch import transform, warehouse
+from regwatch.config import Settings
+from regwatch.rules import load_pack
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
+SEEDS = 6
+
+
+def _dates_seen(settings: Settings) -> set[date]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT DISTINCT business_date FROM reporting.rpt_disclosure_indicators"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the project's content folders (the tests edit a model and a seed) and an empty warehouse."""
+    root = tmp_path_factory.mktemp("reuse")
+    for folder in ("dbt_project", "checks", "reports"):
+        shutil.copytree(
+            REPO_ROOT / folder, root / "project" / folder, ignore=shutil.ignore_patterns("target", "logs")
+        )
+    settings = Settings(project_root=root / "project", var_dir=root / "var", landing_dir=root / "landing")
+    with warehouse.connect(settings.warehouse_path):  # raw.* exist, empty: the staging views select from them
+        pass
+    return settings
+
+
+def test_day_two_reuses_day_one_parse_and_seeds(project: Settings) -> None:
+    first = transform.build(D1, project)
+    assert first.parse.startswith("full"), first.parse
+    assert first.seeds == SEEDS
+    assert _dates_seen(project) == {D1}
+
+    second = transform.build(D2, project)
+    assert second.parse == "partial"  # was "full": --no-partial-parse, and the date was a dbt var
+    assert second.seeds == 0  # was 6: every seed reloaded every day
+    assert second.tests == first.tests  # the seeds' own tests still run
+    assert _dates_seen(project) == {D1, D2}  # the new date reached the models all the same
+    recorded = dict(_query(project, "SELECT seed_name, sha256 FROM reference.seed_hashes"))
+    assert len(recorded) == SEEDS
+
+
+def test_an_edited_model_and_seed_are_rebuilt(project: Settings) -> None:
+    transform.build(D2, project)  # the state of the test before (any order)
+    seeds = project.dbt_project_dir / "seeds" / "reference" / "lpr_one_year_rates.csv"
+    seeds.write_text(seeds.read_text().replace("2015-10-24,2019-08-20,4.35,", "2015-10-24,2019-08-20,4.36,"))
+    model = project.dbt_project_dir / "models" / "staging" / "platform" / "stg_platform__fx_rates.sql"
+    model.write_text(
+        model.read_text().replace("select * from final", "select *, 1 as edited_marker from final")
+    )
+
+    result = transform.build(D3, project)
+    assert result.parse == "partial: 2 files re-parsed"
+    assert result.seeds == SEEDS
+    assert _query(
+        project, "SELECT rate_percent FROM reference.lpr_one_year_rates WHERE valid_from = '2015-10-24'"
+    ) == [(Decimal("4.36"),)]
+    assert ("edited_marker",) in _query(
+        project,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'staging' AND table_name = 'stg_platform__fx_rates'",
+    )
+    assert D3 in _dates_seen(project)
+
+    # A seed table dropped behind regwatch's back is built again, whatever the record says.
+    with duckdb.connect(str(project.warehouse_path)) as con:
+        con.execute("DROP TABLE reference.partner_institutions CASCADE")
+    again = transform.build(D3, project)
+    assert again.seeds == SEEDS
+    assert transform.build(D3, project).seeds == 0
+
+
+def test_another_pack_reparses_everything(project: Settings) -> None:
+    pack = load_pack(project.pack_dir)
+    parameters = {name: p.value for name, p in pack.parameters.items()}
+    transform.build(D2, project, pack.apr_convention, parameters, pack.currency)
+    changed = {**parameters, "watchlist_review_floor": float(parameters["watchlist_review_floor"]) + 1}
+    result = transform.build(D2, project, pack.apr_convention, changed, pack.currency)
+    assert result.parse == "full: config vars, config profile, or config target have changed"
+    # ... and the next day under that pack reuses it again.
+    assert transform.build(D3, project, pack.apr_convention, changed, pack.currency).parse == "partial"
+
+
+def test_the_business_date_is_required(project: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without regwatch's date, compiling a model fails with a message naming it, not a null date."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    pack = load_pack(project.pack_dir)
+    variables = {
+        "apr_convention": pack.apr_convention,
+        "reporting_currency": pack.currency,
+        "pack": {name: p.value for name, p in pack.parameters.items()},
+    }
+    monkeypatch.setenv("REGWATCH_WAREHOUSE", str(project.warehouse_path))
+    monkeypatch.delenv("REGWATCH_BUSINESS_DATE", raising=False)
+    result = dbtRunner().invoke(
+        [
+            "compile",
+            "--project-dir",
+            str(project.dbt_project_dir),
+            "--profiles-dir",
+            str(project.dbt_project_dir),
+            "--target-path",
+            str(project.var_dir / "dbt" / "compile-target"),
+            "--log-path",
+            str(project.var_dir / "dbt" / "logs"),
+            "--vars",
+            json.dumps(variables, default=str),
+            "--select",
+            "rpt_disclosure_indicators",
+            "--quiet",
+            "--log-level",
+            "none",
+        ]
+    )
+    assert not result.success
+    assert "REGWATCH_BUSINESS_DATE" in str(result.exception or result.result)
+
+
+def test_models_read_the_date_only_while_executing() -> None:
+    """The date never enters dbt's parse: only the business_date macro reads it, under ``execute``."""
+    project = REPO_ROOT / "dbt_project"
+    readers = [
+        path.relative_to(project).as_posix()
+        for folder in ("models", "macros", "tests")
+        for path in sorted((project / folder).rglob("*"))
+        if path.suffix in {".sql", ".py", ".yml"}
+        and ("REGWATCH_BUSINESS_DATE" in path.read_text() or "var('business_date'" in path.read_text())
+    ]
+    assert readers == ["macros/business_date.sql"]
