@@ -15,6 +15,8 @@ from __future__ import annotations
 import cProfile
 import json
 import pstats
+import subprocess
+import sys
 from datetime import date
 
 from regwatch import alerts, warehouse
@@ -58,3 +60,17 @@ def test_line_splits_per_alert_do_not_grow_with_the_finding(settings: Settings) 
     few, many = _splits(settings, 4), _splits(settings, 16)
     per_alert = (many - few) / 12
     assert per_alert < 300, per_alert  # measured: 488.5 with "anywhere" on every cell, 188.5 now
+
+
+def test_the_render_step_imports_neither_pandas_nor_numpy() -> None:
+    """The render step runs in a fresh process (the pipeline's render_reports task, the bench):
+    its imports are part of its cost. The report reads the delivery verdict through
+    ``regwatch.ingest.delivery``, which imported the loader (``regwatch.ingest.load``) for
+    two annotations, and with it pandas and numpy (~0.5 CPU-s of the 2,000-alert bench's
+    10.6 s, for nothing)."""
+    code = (
+        "import sys; import regwatch.reporting.daily, regwatch.reporting.render; "
+        "print(sorted(m for m in ('pandas', 'numpy', 'great_expectations', 'dbt') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]", out

@@ -29,12 +29,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 
 from regwatch.contract import CONTRACTS
-from regwatch.ingest.load import FileLoad, IngestResult
+
+if TYPE_CHECKING:  # annotations only: the report reads verdicts without importing the loader (pandas, numpy)
+    from regwatch.ingest.load import FileLoad, IngestResult
 
 FileVerdictStatus = Literal["loaded", "loaded_with_quarantine", "rejected", "empty", "missing", "unknown"]
 DateVerdict = Literal["complete", "degraded", "rejected"]

@@ -20,6 +20,7 @@ the same run renders the same bytes (HTML, PDF, CSV).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -103,10 +104,16 @@ def finding(message: str, list_titles: Mapping[str, str]) -> str:
     text = _ZERO_FOREIGN_LEG.sub(r"\1 \2", message)
     text = _ZERO_DOMESTIC_LEG.sub(r"\1", text)
     if list_titles:
-        ids = "|".join(re.escape(i) for i in sorted(list_titles, key=len, reverse=True))
-        run = re.compile(rf"\b(?:{ids})(?:,(?:{ids}))*\b")
+        run = _list_ids(tuple(sorted(list_titles, key=lambda i: (-len(i), i))))
         text = run.sub(lambda m: "; ".join(list_titles[i] for i in m.group(0).split(",")), text)
     return text
+
+
+@functools.lru_cache(maxsize=8)
+def _list_ids(ids: tuple[str, ...]) -> re.Pattern[str]:
+    """A run of list ids joined by commas, longest id first (built once per pack, not per value)."""
+    alternatives = "|".join(re.escape(i) for i in ids)
+    return re.compile(rf"\b(?:{alternatives})(?:,(?:{alternatives}))*\b")
 
 
 def domain_name(domain: str) -> str:
