@@ -21,6 +21,17 @@
 {%- endmacro %}
 
 {#-
+    An amount in ``currency`` in CNY, the unit of the AML marts: itself for CNY, else
+    amount x ``cny_per_unit`` (the cny_per_unit() of its date) rounded half away from zero to
+    the cent; null when that rate is missing or zero (never 0). The transactions
+    (int_transactions_converted) and the loans' proceeds (fct_loan_proceeds_outflows)
+    convert through it.
+-#}
+{% macro money_in_cny(amount, currency, cny_per_unit) -%}
+    case when {{ currency }} = 'CNY' then {{ amount }} else {{ money_at_rate(amount, cny_per_unit) }} end
+{%- endmacro %}
+
+{#-
     An amount in ``currency`` converted to the reporting currency R with the rates of one
     date, through the CNY cross rate - the same arithmetic as the transactions'
     (int_transactions_converted): amount x cny_per_unit(currency) / cny_per_unit(R),

@@ -45,8 +45,7 @@ rated as (
         dated.*,
         accounts.customer_id as account_customer_id,
         accounts.customer_type,
-        case when dated.currency = 'CNY' then cast(1 as decimal(18, 8)) else nullif(own_rate.cny_per_unit, 0) end
-            as cny_per_unit,
+        {{ cny_per_unit('dated.currency', 'own_rate') }} as cny_per_unit,
         nullif(usd_rate.cny_per_unit, 0) as usd_cny_per_unit,
         (
             dated.channel = 'cross_border'
@@ -74,10 +73,7 @@ final as (
         channel,
         amount,
         currency,
-        case
-            when currency = 'CNY' then amount
-            else {{ money_at_rate('amount', 'cny_per_unit') }}
-        end as amount_cny,
+        {{ money_in_cny('amount', 'currency', 'cny_per_unit') }} as amount_cny,
         case
             when currency = 'USD' then amount
             else {{ money_at_cross_rate('amount', 'cny_per_unit', 'usd_cny_per_unit') }}

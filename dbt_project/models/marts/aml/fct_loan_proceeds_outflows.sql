@@ -5,6 +5,12 @@
     to third parties inside the window. A third party is a counterparty that is neither
     one of the borrower's own accounts nor in the borrower's own name; cash withdrawals
     and card purchases are not transfers to a party.
+
+    Amounts are in CNY through the transactions' conversion (money_in_cny, the rate of the
+    disbursement date for the loan, int_transactions_converted's amount_cny for the
+    transfers): a rate missing (or zero) on either side leaves that amount unknown, never
+    0, and sets has_missing_fx_rate; the moved amount then sums the transfers that could be
+    converted (a lower bound). fct_fx_rates_used names the missing (date, currency).
 -#}
 with
 
@@ -28,24 +34,30 @@ fx_rates as (
     select * from {{ ref('stg_platform__fx_rates') }}
 ),
 
+rated as (
+    select
+        loans.*,
+        {{ cny_per_unit('loans.currency', 'fx_rates') }} as cny_per_unit
+    from loans
+    left join fx_rates
+        on loans.disbursement_date = fx_rates.rate_date
+        and loans.currency = fx_rates.currency
+    where loans.disbursement_date is not null
+),
+
 windows as (
     select
         loans.loan_id,
         loans.borrower_id as customer_id,
         loans.disbursement_date,
         loans.currency,
-        case
-            when loans.currency = 'CNY' then cast(loans.principal - loans.upfront_fee as decimal(18, 2))
-            else {{ money_at_rate('loans.principal - loans.upfront_fee', 'fx_rates.cny_per_unit') }}
-        end as net_disbursed_cny,
+        loans.cny_per_unit is null as has_missing_fx_rate,
+        cast({{ money_in_cny('loans.principal - loans.upfront_fee', 'loans.currency', 'loans.cny_per_unit') }}
+            as decimal(18, 2)) as net_disbursed_cny,
         cast(loans.disbursement_date as timestamp) as window_start_at,
         {{ dbt.dateadd('hour', pack_param('proceeds_window_hours'), 'cast(loans.disbursement_date as timestamp)') }}
             as window_end_at
-    from loans
-    left join fx_rates
-        on loans.disbursement_date = fx_rates.rate_date
-        and loans.currency = fx_rates.currency
-    where loans.disbursement_date is not null
+    from rated as loans
 ),
 
 third_party_debits as (
@@ -80,6 +92,8 @@ moved as (
         {{ dbt.listagg('distinct debits.counterparty_account', "','", 'order by debits.counterparty_account') }}
             as counterparty_accounts,
         min(debits.transaction_at) as first_transfer_at,
+        -- a transfer without a rate is left out of moved_cny (a lower bound) and flagged
+        max(case when debits.amount_cny is null then 1 else 0 end) as has_unconverted_transfer,
         max(case when debits.loaded_business_date = {{ business_date() }} then 1 else 0 end) as loaded_today
     from windows
     inner join third_party_debits as debits
@@ -117,7 +131,8 @@ final as (
         cast(coalesce(moved.transfer_count, 0) as integer) as transfer_count,
         cast(moved.counterparty_accounts as varchar) as counterparty_accounts,
         cast(moved.transaction_ids as varchar) as transaction_ids,
-        cast(moved.first_transfer_at as timestamp) as first_transfer_at
+        cast(moved.first_transfer_at as timestamp) as first_transfer_at,
+        (touched.has_missing_fx_rate or coalesce(moved.has_unconverted_transfer, 0) = 1) as has_missing_fx_rate
     from touched
     left join moved on touched.loan_id = moved.loan_id
 )
