@@ -10,7 +10,11 @@ the code version changed.
 
 Code is not restored: the rerun executes the code installed now and records the
 run's own code version, so the outputs are comparable; when the two differ, the
-report says so, and a byte difference may then be the code's.
+report says so, and a byte difference may then be the code's. The rule pack is restored
+as sealed (every file from the archive by its sha256), never today's; when the code
+installed now refuses that pack (a definition it no longer accepts, such as a bad-debt
+rate dividing a cumulative amount by a balance), the rerun stops with an
+:class:`AuditError` (exit 2) whose one line names the pack, its version and the reason.
 """
 
 from __future__ import annotations
@@ -83,6 +87,36 @@ class RerunResult:
             f"{verdict}: run {self.recorded.run_id} of {self.recorded.business_date} "
             f"({same}/{len(self.comparisons)} outputs identical, {rules})"
         )
+
+
+def _pack_label(manifest: Manifest) -> str:
+    pack = manifest.body["rule_pack"]
+    return f"rule pack {pack['name']} {pack['version']} (sha256 {str(pack['sha256'])[:12]})"
+
+
+def _refused(manifest: Manifest, settings: Settings, error: BaseException) -> str:
+    """One line: which run, which sealed pack, which code, and why the code refuses the pack."""
+    from regwatch.ledger.runs import code_version
+
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return (
+        f"run {manifest.run_id} of {manifest.business_date} cannot be rerun: the code installed now "
+        f"({code_version(settings.project_root)}; the run's was {manifest.body.get('code_version')}) "
+        f"refuses its sealed {_pack_label(manifest)}: {reason}"
+    )
+
+
+def _check_pack_loads(manifest: Manifest, project: Path) -> None:
+    """The sealed pack, restored in the scratch project, loads with the code installed now."""
+    from regwatch.rules import RulePackError, load_pack
+
+    try:
+        load_pack(project / "checks" / str(manifest.body["rule_pack"]["name"]))
+    except RulePackError as error:
+        raise AuditError(
+            f"run {manifest.run_id} of {manifest.business_date} cannot be rerun: its sealed "
+            f"{_pack_label(manifest)} does not load with the code installed now: {' '.join(str(error).split())}"
+        ) from error
 
 
 def _restore_tree(archive: Archive, files: Iterable[dict[str, Any]], root: Path) -> None:
@@ -169,6 +203,9 @@ def rerun(
     from regwatch.ingest.load import ingest_day
     from regwatch.ledger import carry
     from regwatch.ledger.runs import code_version
+    from regwatch.rules import RulePackError
+    from regwatch.transform import TransformError
+    from regwatch.validate import ValidationError
 
     recorded = manifests.find(settings, run, business_date)
     if recorded.body.get("manifest_version", 1) < 2:
@@ -178,6 +215,8 @@ def rerun(
     scratch.mkdir(parents=True)
     try:
         scratch_project(settings, recorded, rules, scratch / "project")
+        if rules == "recorded":
+            _check_pack_loads(recorded, scratch / "project")
         landing = scratch / "landing"
         days = _restore_landing(settings, recorded, landing)
         # The analysts' decisions as the run read them (archived by its ingest).
@@ -211,7 +250,12 @@ def rerun(
                     earlier[sealed.business_date] = sealed
             for day in sorted(earlier):
                 carry.restore(con, Archive.of(settings), earlier[day].body.get("state", []))
-        pipeline.run_day(recorded.business_date, scratch_settings)
+        try:
+            pipeline.run_day(recorded.business_date, scratch_settings)
+        except (RulePackError, TransformError, ValidationError) as error:
+            if rules != "recorded":
+                raise
+            raise AuditError(_refused(recorded, settings, error)) from error
         rerun_manifest = manifests.read(manifests.manifests(scratch_settings)[-1])
         comparisons = compare_outputs(recorded, rerun_manifest)
         differences = diff_manifests(

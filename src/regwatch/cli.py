@@ -32,7 +32,8 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: mapping: the README table is checked against it (tests/unit/test_cli.py).
 BAD_INPUT_ERRORS: dict[str, str] = {
     "AprError": "an APR cash-flow file that is not one, or has no solution",
-    "AuditError": "an audit request the ledger cannot answer (a run that cannot be rerun)",
+    "AuditError": "an audit request the ledger cannot answer (a run that cannot be rerun, such as one "
+    "sealed under a rule pack the code installed now refuses: the line names the pack and its version)",
     "DateNotRunError": "a business date that has not been run (the last date run is named)",
     "DeliveryRejectedError": "a delivery the verdict rejects (a required file empty, rejected whole or "
     "over the quarantine limit, a watch list that lost entries), or an earlier date's rejected delivery",

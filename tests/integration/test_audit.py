@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from dataclasses import replace
 from datetime import date
@@ -313,3 +314,46 @@ def test_restated_date_keeps_both_loads_and_reruns_reproduce_the_old_runs(audite
     assert result.exit_code == 0, result.output
     assert "loans.csv restated" in result.output and "UNEXPLAINED" not in result.output
     assert manifests.verify(audited).ok
+
+
+def test_rerun_of_a_seal_whose_pack_the_code_now_refuses_names_the_pack(
+    audited: Settings, tmp_path: Path
+) -> None:
+    """A run sealed under an older pack definition the code installed now refuses (issue 15).
+
+    Before point 7 the cn pack's bad-debt rate divided written-off principal (a flow) by the
+    outstanding principal (a stock); rpt_disclosure_indicators now refuses such a pack when
+    it compiles. A run sealed with it is rerun with its sealed pack (restored from the
+    archive by hash, not today's); since the code cannot honour that pack, the rerun exits
+    2 (AuditError) with one line naming the pack and its version, not a dbt traceback.
+    """
+    day = DAYS[0]
+    var = tmp_path / "var"
+    shutil.copytree(audited.var_dir, var, ignore=shutil.ignore_patterns("audit"))
+    settings = replace(audited, var_dir=var)
+    sealed = manifests.find(settings, business_date=day)
+    archive = Archive.of(settings)
+    files = sealed.body["rule_pack"]["files"]
+    header = next(f for f in files if f["path"] == "_pack.yml")
+    old = yaml.safe_load(archive.get(header["sha256"]))
+    old["version"] = "2026.11.9"
+    old["parameters"]["bad_debt_rate"]["value"] = {
+        "numerator": ["written_off_principal", "overdue_90_plus_loan_principal"],
+        "denominator": "outstanding_principal",
+    }
+    header["sha256"] = archive.put(yaml.safe_dump(old, sort_keys=False, allow_unicode=True).encode())
+    sealed.body["rule_pack"]["version"] = "2026.11.9"
+    sealed.path.write_text(json.dumps(sealed.body, indent=2, sort_keys=True))
+    # the rerun restores the pack as sealed, not today's
+    restored = tmp_path / "project"
+    audit.scratch_project(settings, manifests.find(settings, business_date=day), "recorded", restored)
+    assert yaml.safe_load((restored / "checks" / "cn" / "_pack.yml").read_text())["version"] == "2026.11.9"
+
+    result = CliRunner().invoke(
+        main, ["audit", "rerun", "--business-date", day.isoformat()], env=_env(settings)
+    )
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("regwatch: error: ") and "cn 2026.11.9" in line and sealed.run_id in line, line
+    assert "bad_debt_rate" in line, line
+    assert "Traceback" not in result.output
