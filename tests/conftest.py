@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,13 @@ import pytest
 from regwatch.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Runs through the CLI (Settings.from_env) render no PDF unless a test asks for one: WeasyPrint
+# is a third of a day's cost and only the tests about the PDF read it (they set
+# REGWATCH_NO_PDF=0, or build Settings with the default render_pdf=True). The manifest of
+# such a run records "pdf_rendered": false. Tests that build Settings themselves pass
+# render_pdf=False where they do not look at a PDF.
+os.environ.setdefault("REGWATCH_NO_PDF", "1")
 
 # One good row per file; tests add bad rows next to them.
 GOOD_ROWS: dict[str, str] = {

@@ -1,16 +1,27 @@
-"""Helpers the tests share: raw rows written straight into the warehouse, and queries on it.
+"""Helpers the tests share: raw rows written straight into the warehouse, queries on it, and
+directories built once per test session.
 
 Integration tests that exercise dbt on hand-made rows insert them into ``raw.*`` (as the
 ingest step would, with the four lineage columns) and read the models back.
+
+Generated platforms (and the ``var/`` of the days run on them) are built once per test
+session with :func:`built_once`, shared by the pytest-xdist workers, and treated as
+read-only; a test that changes data works on :func:`private_copy` (a directory copy of a
+built warehouse costs milliseconds, a rebuild tens of seconds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import fcntl
+import os
+import shutil
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
+import pytest
 
 from regwatch import warehouse
 from regwatch.config import Settings
@@ -74,3 +85,34 @@ def query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
     """All rows of ``sql`` on the settings' warehouse, opened read-only and closed again."""
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The directory ``name``, made by ``build(path)`` once per test session.
+
+    Under pytest-xdist every worker has its own session fixtures; the directory lives in
+    the session's shared temporary root and the first worker to ask builds it under a
+    file lock while the others wait, so a platform is generated and run once per
+    ``make test``. ``name`` must say everything the build depends on (generator
+    arguments, pack, dates): equal names share one build. Treat the result as read-only.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # pytest-of-<user>/pytest-<n>/: one per session, shared by the workers
+    root = base / "built-once"
+    root.mkdir(parents=True, exist_ok=True)
+    target, done = root / name, root / f"{name}.done"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)  # a build that failed half-way
+            target.mkdir()
+            build(target)
+            done.touch()
+    return target
+
+
+def private_copy(source: Path, target: Path) -> Path:
+    """A copy of a built directory (a platform's landing/ or var/) that a test may change."""
+    shutil.copytree(source, target, symlinks=True)
+    return target

@@ -232,6 +232,8 @@ def rerun(
             dispositions_file=dispositions,
             # A degraded delivery the operator accepted is accepted again, with the same reason.
             accept_degraded=(recorded.body.get("delivery") or {}).get("accepted_reason"),
+            # A run made without its PDF (Settings.render_pdf) is replayed without it.
+            render_pdf=recorded.body.get("pdf_rendered", True) is not False,
         )
         with warehouse.connect(scratch_settings.warehouse_path) as con:
             for day in days:

@@ -145,6 +145,8 @@ def _step_detail(result: Any) -> str:
             detail += f"; filings {', '.join(summary['filings'])}"
         if summary.get("filing_failures"):
             detail += f"; FILING FAILED {', '.join(f['period'] for f in summary['filing_failures'])}"
+        if summary.get("pdf") is False:
+            detail += "; no PDF rendered (REGWATCH_NO_PDF)"
         return detail
     if result.step == "seal_ledger":
         return Path(summary["manifest"]).name

@@ -58,6 +58,11 @@ class Settings:
     warehouse_file: Path | None = None
     #: DuckDB's ``memory_limit`` for every connection to the warehouse (regwatch.warehouse.duckdb_config).
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    #: False = the reports are rendered without their PDF (daily report, filing): a test
+    #: setting (``REGWATCH_NO_PDF=1``) for runs whose PDF no test reads; the step summary,
+    #: the CLI line and the sealed manifest (``"pdf_rendered": false``) record it, and
+    #: ``audit rerun`` / ``rebuild`` replay such a run the same way.
+    render_pdf: bool = True
 
     @property
     def dispositions_path(self) -> Path:
@@ -159,6 +164,9 @@ class Settings:
             or env.get("REGWATCH_DUCKDB_MEMORY_LIMIT")
             or DEFAULT_DUCKDB_MEMORY_LIMIT
         )
+        render_pdf = overrides.pop("render_pdf", None)
+        if render_pdf is None:
+            render_pdf = env.get("REGWATCH_NO_PDF", "").lower() not in {"1", "true", "yes"}
         if overrides:
             raise SettingsError(f"unknown settings: {', '.join(sorted(overrides))}")
         settings = cls(
@@ -169,5 +177,6 @@ class Settings:
             unmask_pii=bool(unmask),
             dispositions_file=Path(str(dispositions)).resolve() if dispositions else None,
             duckdb_memory_limit=memory_limit,
+            render_pdf=bool(render_pdf),
         )
         return replace(settings, pii_key=key) if key else settings

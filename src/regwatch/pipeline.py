@@ -255,6 +255,7 @@ def render_reports(business_date: date, settings: Settings) -> StepResult:
             "reports": [str(p) for p in published],
             "filings": [p for p in closed if p not in {f["period"] for f in failures}],
             "filing_failures": failures,
+            "pdf": settings.render_pdf,
             "staged": str(staging),
         },
         paths,
@@ -355,6 +356,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         ],
         state=state,
         delivery=delivery.manifest_entry(verdict),
+        pdf_rendered=settings.render_pdf,
     )
     shutil.rmtree(staging.parent, ignore_errors=True)
     published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)

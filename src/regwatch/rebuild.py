@@ -124,6 +124,8 @@ def rebuild(settings: Settings, on_replayed: Callable[[Replayed], None] | None =
             pinned_code_version=str(manifest.body["code_version"]),
             # A degraded delivery the operator accepted is accepted again, with the same reason.
             accept_degraded=(manifest.body.get("delivery") or {}).get("accepted_reason"),
+            # A run made without its PDF (Settings.render_pdf) is replayed without it.
+            render_pdf=manifest.body.get("pdf_rendered", True) is not False,
             dispositions_file=audit.restore_decisions(
                 settings, manifest, work / "decisions" / f"{manifest.sequence:06d}"
             ),

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -61,6 +61,7 @@ def build(
     apr_convention: str = "cn_irr",
     pack_parameters: Mapping[str, Any] | None = None,
     reporting_currency: str | None = None,
+    select: Sequence[str] = (),
 ) -> TransformResult:
     """``dbt build`` (seeds, models, tests) as of ``business_date``, APRs in the pack's convention.
 
@@ -71,6 +72,9 @@ def build(
     ``reporting_currency`` (the pack's ``currency``) reaches them as the dbt var
     ``reporting_currency``: the unit loan-side money is converted to and disclosed in.
     None means the settings' pack's currency.
+    ``select`` (dbt node selectors, e.g. ``+fct_loan_positions``) builds only those nodes
+    (seeds, models and their data tests): for tests of a few models on hand-made rows;
+    a business date's run builds everything (the default, empty).
     """
     from dbt.cli.main import dbtRunner
 
@@ -113,6 +117,8 @@ def build(
         "--exclude-resource-type",
         "unit_test",
         *(["--exclude-resource-type", "seed"] if seeds_current else []),
+        # A test of a data test's parents all built (cautious), never one on a model left out.
+        *(["--select", *select, "--indirect-selection", "cautious"] if select else []),
         "--quiet",
         "--log-level",
         "none",
@@ -159,7 +165,7 @@ def build(
         first = failures[0] if failures else "see var/dbt/logs/dbt.log"
         more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
         raise TransformError(f"dbt build for {business_date} failed: {first}{more}")
-    if not seeds_current:
+    if not seeds_current and not select:  # a selected build may have loaded only some seeds
         warehouse.record_seed_hashes(settings.warehouse_path, seed_hashes)
     # A full parse names its reason first; a partial one may still meet a reason later
     # (dbt falls back to a full parse on an error), so any reason wins.

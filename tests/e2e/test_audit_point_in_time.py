@@ -56,7 +56,9 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
     days = business_days(date(2025, 6, 2), date(2025, 7, 14))
     assert len(days) == 31
     generate(landing, days[0], days[-1], loans=200, accounts=100, seed=21)
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=landing)
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp_path / "var", landing_dir=landing
+    )
     full = os.environ.get("REGWATCH_AUDIT_FULL") == "1"
     day10, day30, day31, redelivered = days[9], days[29], days[30], days[0]
     for day in days[:30]:

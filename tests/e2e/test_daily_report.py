@@ -101,6 +101,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         "REGWATCH_VAR": str(var),
         "REGWATCH_LANDING": str(landing),
         "REGWATCH_DISPOSITIONS": str(decisions),
+        "REGWATCH_NO_PDF": "0",  # the PDF is read here (text for PII, first page as an image)
     }
     result = CliRunner().invoke(main, ["run", "--from", str(DAYS[0]), "--to", str(DAYS[-1])], env=env)
     assert result.exit_code == 0, result.output

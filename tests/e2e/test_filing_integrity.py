@@ -38,7 +38,9 @@ def us_platform(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     tmp = tmp_path_factory.mktemp("filing_us")
     generate(tmp / "landing", FIRST, CLOSE, loans=120, accounts=80, seed=9)
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="us")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="us"
+    )
     for day in (FIRST, CLOSE):
         pipeline.run_day(day, settings)
     return settings

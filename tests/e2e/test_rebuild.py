@@ -38,6 +38,7 @@ def test_a_lost_warehouse_is_refused_then_rebuilt_equal_to_a_clean_run(
     generate(landing, D1, D4, loans=120, accounts=60, seed=13)
     monkeypatch.setenv("REGWATCH_LANDING", str(landing))
     monkeypatch.delenv("REGWATCH_DISPOSITIONS", raising=False)
+    monkeypatch.setenv("REGWATCH_NO_PDF", "0")  # the rebuild reproduces the PDF's bytes too
 
     def regwatch(var: Path, *args: str) -> Result:
         monkeypatch.setenv("REGWATCH_VAR", str(var))

@@ -72,6 +72,15 @@ def platform_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     return tmp, landing, env
 
 
+@pytest.fixture(scope="module")
+def evaluated(platform_run: tuple[Path, Path, dict[str, str]]) -> str:
+    """The output of `regwatch rules evaluate` on the platform (read by two tests)."""
+    _, _, env = platform_run
+    result = CliRunner().invoke(main, ["rules", "evaluate"], env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def _attempt_customers(landing: Path) -> set[str]:
     """Customers of the AMLworld attempts and benign look-alikes (regwatch.demo.laundering)."""
     customers: set[str] = set()
@@ -162,15 +171,14 @@ def test_rerun_gives_identical_bytes_and_no_duplicates(
 
 
 def test_rules_evaluate_scores_every_rule_with_planted_truth(
-    platform_run: tuple[Path, Path, dict[str, str]],
+    platform_run: tuple[Path, Path, dict[str, str]], evaluated: str
 ) -> None:
     """`regwatch rules evaluate` on the demo platform: recall >= 0.95, precision >= 0.8 per rule."""
     from regwatch.rules import load_pack
 
-    _, landing, env = platform_run
-    result = CliRunner().invoke(main, ["rules", "evaluate"], env=env)
-    assert result.exit_code == 0, result.output
-    scores = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()[1:] if line.split()}
+    _, landing, _ = platform_run
+    output = evaluated
+    scores = {line.split()[0]: line.split()[1:] for line in output.splitlines()[1:] if line.split()}
     with (landing / "_truth" / "planted.csv").open(newline="") as handle:
         with_truth = {r["rule_id"] for r in csv.DictReader(handle)}
     pack_rules = {r.id for r in load_pack(REPO_ROOT / "checks" / "cn").rules}
@@ -178,31 +186,27 @@ def test_rules_evaluate_scores_every_rule_with_planted_truth(
     for rule_id in sorted(pack_rules & with_truth):
         planted, _found, _hits, _benign, precision, recall, _scored = scores[rule_id]
         assert int(planted) > 0, rule_id
-        assert float(recall) >= 0.95 and float(precision) >= 0.8, f"{rule_id}: {result.output}"
+        assert float(recall) >= 0.95 and float(precision) >= 0.8, f"{rule_id}: {output}"
 
 
-def test_rules_evaluate_scores_every_laundering_pattern(
-    platform_run: tuple[Path, Path, dict[str, str]],
-) -> None:
+def test_rules_evaluate_scores_every_laundering_pattern(evaluated: str) -> None:
     """Issue 14 acceptance: the eight AMLworld patterns planted next to benign look-alikes;
     recall >= 0.9 per pattern, precision >= 0.8 per detection rule."""
     from regwatch.demo.laundering import PATTERNS
 
-    _, _, env = platform_run
-    result = CliRunner().invoke(main, ["rules", "evaluate"], env=env)
-    assert result.exit_code == 0, result.output
-    rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()}
+    output = evaluated
+    rows = {line.split()[0]: line.split()[1:] for line in output.splitlines()}
     planted_patterns = [p for p in PATTERNS if p in rows]  # a small platform has room for some
-    assert len(planted_patterns) >= 4, result.output
+    assert len(planted_patterns) >= 4, output
     for pattern in planted_patterns:
         planted, _found, _benign, _flagged, _precision, recall = rows[pattern]
         assert int(planted) > 0, pattern
-        assert float(recall) >= 0.9, f"{pattern}: {result.output}"
-    assert sum(int(rows[p][2]) for p in planted_patterns) >= 1, result.output  # look-alikes planted
-    for line in result.output.splitlines():  # every detection rule, with truth rows of its own or not
+        assert float(recall) >= 0.9, f"{pattern}: {output}"
+    assert sum(int(rows[p][2]) for p in planted_patterns) >= 1, output  # look-alikes planted
+    for line in output.splitlines():  # every detection rule, with truth rows of its own or not
         if line.endswith(" laundering"):
             rule, _planted, _found, _hits, _benign, precision, _recall, _scored = line.split()
-            assert float(precision) >= 0.8, f"{rule}: {result.output}"
+            assert float(precision) >= 0.8, f"{rule}: {output}"
 
 
 def test_large_value_report_on_the_demo_platform(platform_run: tuple[Path, Path, dict[str, str]]) -> None:

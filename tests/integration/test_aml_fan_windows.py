@@ -109,7 +109,9 @@ def cn_pack() -> RulePack:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settings:
     tmp = tmp_path_factory.mktemp("fan_windows")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     accounts = [_account(f"A{c}", f"C{c}") for c in "ABCEGMKLNZ"]
     accounts += [
         tuple(["entity" if i == 2 else v for i, v in enumerate(_account(f"A{c}", f"C{c}"))]) for c in "PQ"

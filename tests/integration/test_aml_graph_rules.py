@@ -162,7 +162,9 @@ def cn_pack() -> RulePack:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settings:
     tmp = tmp_path_factory.mktemp("graph")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     book = _book()
     with warehouse.connect(settings.warehouse_path) as con:
         _insert(con, "accounts", date(2025, 6, 2), [_account(f"A{c}", f"C{c}") for c in book.customers])

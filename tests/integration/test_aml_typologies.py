@@ -199,7 +199,9 @@ def cn_pack() -> RulePack:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settings:
     tmp = tmp_path_factory.mktemp("typologies")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     with warehouse.connect(settings.warehouse_path) as con:
         for day, tables in _rows().items():
             for table, rows in tables.items():

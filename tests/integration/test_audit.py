@@ -39,7 +39,9 @@ DAYS = (date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4))
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("audit")
     generate(tmp / "landing", DAYS[0], DAYS[-1], loans=200, accounts=100, seed=3)
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     for day in DAYS:
         pipeline.run_day(day, settings)
     return settings
@@ -81,6 +83,18 @@ def test_chain_verifies_and_every_manifest_names_its_loads(audited: Settings) ->
     assert not (audited.var_dir / "staging" / chain[-1].run_id).exists()  # nothing left staged
 
 
+def test_a_run_without_its_pdf_says_so_and_reruns_without_it(audited: Settings) -> None:
+    """Settings.render_pdf False (the tests' setting, REGWATCH_NO_PDF=1): recorded, never silent."""
+    assert Settings(REPO_ROOT, audited.var_dir, audited.landing_dir).render_pdf  # production default
+    for m in (manifests.read(p) for p in manifests.manifests(audited)):
+        assert m.body["pdf_rendered"] is False
+        assert not [o for o in m.body["outputs"] if str(o["path"]).endswith(".pdf")]
+    sealed = manifests.find(audited, business_date=DAYS[0])
+    result = audit.rerun(audited, sealed.business_date, sealed.run_id)
+    assert result.reproduced, [(c.path, c.status) for c in result.comparisons]
+    assert result.rerun.body["pdf_rendered"] is False
+
+
 def test_diff_of_consecutive_days_names_new_deliveries_not_restatements(audited: Settings) -> None:
     """Issue 15, point 9: every file of the next day was called "restated (load None -> ...)", and a
     large-cash alert was blamed on loans.csv (a row naming the customer as a borrower)."""
@@ -116,10 +130,11 @@ def test_killed_at_every_step_boundary_leaves_no_manifest_then_same_bytes(
     sealed = manifests.find(audited, business_date=day)
     before_manifests = manifests.manifests(audited)
     before_published = _published(audited)
-    # Kill after 1, 2, 3, 4 steps: each time no new manifest, the published files untouched.
-    for done in range(1, len(pipeline.STEPS)):
-        for step in pipeline.STEPS[:done]:
-            step(day, audited)
+    # Kill after 1, 2, 3, 4, 5 steps: each time no new manifest, the published files untouched.
+    # (Each step replaces what it wrote before, so the state after steps[:done] is the same
+    # whether the run starts over each time or goes on one step at a time: one pass.)
+    for done, step in enumerate(pipeline.STEPS[:-1], start=1):
+        step(day, audited)
         assert manifests.manifests(audited) == before_manifests, f"killed after {done} steps"
         assert _published(audited) == before_published, f"killed after {done} steps"
 

@@ -203,6 +203,7 @@ def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
         REGWATCH_HOME=str(REPO_ROOT),
         REGWATCH_LANDING=str(landing),
         REGWATCH_VAR=str(var),
+        REGWATCH_NO_PDF="1",  # no test here reads a PDF (the manifest records it; the audit DAG replays it)
     )
     migrate = subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300

@@ -88,7 +88,9 @@ def _payment(
 
 
 def _build(tmp: Path, with_schedules: bool) -> Settings:
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     with warehouse.connect(settings.warehouse_path) as con:
         insert_raw(
             con,

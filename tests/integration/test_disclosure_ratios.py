@@ -112,12 +112,18 @@ def _seed(settings: Settings) -> None:
         )
 
 
+# Only the lineage of the disclosure indicators (not the 54 models of a day's run).
+LINEAGE = ("+rpt_disclosure_indicators",)
+
+
 @pytest.fixture(scope="module", params=["cn", "us"])
 def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp(f"ratios_{request.param}")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     _seed(settings)
-    transform.build(D, settings, pack_parameters=_parameters(request.param))
+    transform.build(D, settings, pack_parameters=_parameters(request.param), select=LINEAGE)
     return settings
 
 
@@ -167,7 +173,9 @@ def test_both_packs_define_the_ratios_alike() -> None:
 
 def test_a_pack_dividing_a_cumulative_amount_by_a_balance_is_refused(tmp_path: Path) -> None:
     """The old definition, put back in a pack: the build stops naming the kinds."""
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing"
+    )
     _seed(settings)
     parameters = _parameters("cn")
     parameters["bad_debt_rate"] = {
@@ -177,4 +185,4 @@ def test_a_pack_dividing_a_cumulative_amount_by_a_balance_is_refused(tmp_path: P
     with pytest.raises(
         TransformError, match=r"bad_debt_rate divides .* \(flow\) by outstanding_principal \(stock\)"
     ):
-        transform.build(D, settings, pack_parameters=parameters)
+        transform.build(D, settings, pack_parameters=parameters, select=LINEAGE)

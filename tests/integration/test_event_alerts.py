@@ -81,7 +81,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         f"{alert_key(WATCH, HIT)},reported,{DAYS[3]},,zhang.min,STR filed with the PBOC\n"
     )
     settings = Settings(
-        project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing", dispositions_file=decisions
+        project_root=REPO_ROOT,
+        render_pdf=False,
+        var_dir=tmp / "var",
+        landing_dir=tmp / "landing",
+        dispositions_file=decisions,
     )
     for day in DAYS:
         pipeline.run_day(day, settings)

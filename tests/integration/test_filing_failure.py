@@ -43,7 +43,9 @@ def _land(landing: Path, day: date) -> None:
 def empty_platform(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("empty_platform")
     _land(tmp / "landing", CLOSING)
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     pipeline.run_day(CLOSING, settings)  # FilingError (exit 2) before the fix
     return settings
 

@@ -50,7 +50,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     files["fx_rates"] = FX
     for name, text in files.items():
         (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="cn")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="cn"
+    )
     pipeline.run_day(DAY, settings)
     return settings
 

@@ -40,7 +40,7 @@ def _with_chinese_names(data: bytes, column: str) -> bytes:
 
 
 def _run(landing: Path, var: Path) -> dict[str, list[tuple[Any, ...]]]:
-    settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing)
+    settings = Settings(project_root=REPO_ROOT, render_pdf=False, var_dir=var, landing_dir=landing)
     for step in (pipeline.ingest, pipeline.transform, pipeline.validate):
         step(DAY, settings)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)

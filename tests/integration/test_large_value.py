@@ -156,7 +156,7 @@ def _landing_files() -> dict[str, bytes]:
 
 
 def _run(landing: Path, var: Path, pack: str) -> Settings:
-    settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing, pack=pack)
+    settings = Settings(project_root=REPO_ROOT, render_pdf=False, var_dir=var, landing_dir=landing, pack=pack)
     # seal_ledger publishes what render_reports staged (var/staging/<run>/ -> var/reports/)
     pipeline.run_day(DAY, settings)
     return settings
@@ -287,7 +287,11 @@ def test_the_report_is_byte_identical_on_rerun_and_rejects_a_broken_shape(
 def test_unmasked_runs_show_the_id_number(runs: dict[str, Settings], tmp_path: Path) -> None:
     source = runs["cn"]
     settings = Settings(
-        project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=source.landing_dir, unmask_pii=True
+        project_root=REPO_ROOT,
+        render_pdf=False,
+        var_dir=tmp_path / "var",
+        landing_dir=source.landing_dir,
+        unmask_pii=True,
     )
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(source.warehouse_path, settings.warehouse_path)
@@ -310,7 +314,9 @@ def test_a_degraded_delivery_is_marked_in_the_json(runs: dict[str, Settings], tm
         )
     )
     assert complete["delivery"] == {"verdict": "complete", "accepted_reason": None, "files_not_complete": []}
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=runs["cn"].landing_dir)
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp_path / "var", landing_dir=runs["cn"].landing_dir
+    )
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(runs["cn"].warehouse_path, settings.warehouse_path)
     with duckdb.connect(str(settings.warehouse_path)) as con:

@@ -33,7 +33,9 @@ FUTURE = date(2025, 10, 2)
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("dates")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="us")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="us"
+    )
     loans = [
         raw_loan("FUTURE", contract=FUTURE, currency="USD", rate="0.12"),  # dated four months after D
         raw_loan(

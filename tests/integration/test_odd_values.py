@@ -101,7 +101,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     files = {name: text.encode() for name, text in GOOD_ROWS.items()} | _files()
     for name, data in files.items():
         (folder / f"{name}.csv").write_bytes(data)
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     pipeline.run_day(DAY, settings)  # raised TransformError before the fix
     return settings
 

@@ -64,7 +64,9 @@ LOANS = ("NAMED_AND_FEE", "ALL_UNNAMED", "FEE_AS_FEE", "STILL_OVERDUE", "ON_TIME
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("overdue")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     with warehouse.connect(settings.warehouse_path) as con:
         insert_raw(con, "loans", D1, [raw_loan(loan_id) for loan_id in LOANS])
         insert_raw(

@@ -156,7 +156,7 @@ def _landing() -> dict[str, str]:
 
 
 def _run(landing: Path, var: Path, pack: str) -> Settings:
-    settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing, pack=pack)
+    settings = Settings(project_root=REPO_ROOT, render_pdf=False, var_dir=var, landing_dir=landing, pack=pack)
     pipeline.run_day(D, settings)
     return settings
 

@@ -83,7 +83,9 @@ def _txn(
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("screening")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     with warehouse.connect(settings.warehouse_path) as con:
         insert_raw(
             con,
@@ -267,7 +269,9 @@ def test_rules_fire_at_their_thresholds(built: Settings) -> None:
 
 
 def test_a_rerun_of_an_old_date_screens_against_the_old_list(built: Settings, tmp_path: Path) -> None:
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing"
+    )
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(built.warehouse_path, settings.warehouse_path)
     transform.build(D1, settings, pack_parameters=PARAMS)

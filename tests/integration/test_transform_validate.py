@@ -33,7 +33,9 @@ def _schedule(loan_id: str, principal: list[str], interest: list[str], fee: str)
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("dbt")
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp / "var", landing_dir=tmp / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
+    )
     # 12 % annuity, no fee: its real APR is its nominal rate.
     annuity_principal = [
         "946.19",
@@ -368,7 +370,9 @@ def test_a_rule_outside_its_window_does_not_run(built: Settings) -> None:
 
 def test_the_us_pack_takes_its_own_apr_convention(built: Settings, tmp_path: Path) -> None:
     """A second jurisdiction: the pack's convention (Reg Z) reaches the mart, its cap the rules."""
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing"
+    )
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(built.warehouse_path, settings.warehouse_path)
     transform.build(

@@ -202,3 +202,21 @@ def test_a_read_only_command_without_a_warehouse_is_bad_input(tmp_path: Path, ar
         "run a business date first (regwatch run --business-date D)\n"
     )
     assert not (var / "warehouse.duckdb").exists()
+
+
+def test_no_pdf_is_a_setting_the_run_line_shows() -> None:
+    """REGWATCH_NO_PDF=1 (the tests' setting) turns the PDF off; the default renders it."""
+    from datetime import date
+
+    from regwatch.cli import _step_detail
+    from regwatch.config import Settings
+    from regwatch.pipeline import StepResult
+
+    home = {"REGWATCH_HOME": str(REPO_ROOT)}
+    assert Settings.from_env(home).render_pdf
+    assert Settings.from_env({**home, "REGWATCH_NO_PDF": "0"}).render_pdf
+    assert not Settings.from_env({**home, "REGWATCH_NO_PDF": "1"}).render_pdf
+    summary = {"reports": ["var/reports/2025-06-02/daily_exceptions.html"], "filings": [], "pdf": False}
+    line = _step_detail(StepResult("render_reports", date(2025, 6, 2), summary))
+    assert line == "daily_exceptions.html; no PDF rendered (REGWATCH_NO_PDF)"
+    assert "PDF" not in _step_detail(StepResult("render_reports", date(2025, 6, 2), {**summary, "pdf": True}))

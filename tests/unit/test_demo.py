@@ -26,6 +26,7 @@ from regwatch.demo.loans import COURT_CAP_RULE, OVERDUE_RULE, RATE_CAP_RULE, VOI
 from regwatch.demo.malformed import BAD_INPUT_CLASSES
 from regwatch.demo.transactions import FIRE_KINDS, LARGE_VALUE_RULES, MISS_KINDS, MISSING_FX_RULE
 from tests.conftest import REPO_ROOT
+from tests.helpers import built_once
 
 START, END = date(2025, 6, 2), date(2025, 6, 10)  # 7 business days
 CN = calibration.load(REPO_ROOT / "checks" / "cn")  # the lines the truth is planted against
@@ -34,9 +35,12 @@ Rows = list[dict[str, str]]
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("platform") / "landing"
-    generate(out, START, END, loans=300, accounts=200, seed=5)
-    return out
+    # The same platform as the other generator tests of seed 5: generated once per session.
+    return built_once(
+        tmp_path_factory,
+        "landing-2025-06-02-2025-06-10-300-200-5",
+        lambda out: generate(out, START, END, loans=300, accounts=200, seed=5),
+    )
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:

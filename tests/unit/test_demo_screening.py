@@ -18,6 +18,7 @@ from regwatch.demo import screening as ds
 from regwatch.demo.base import SURNAMES, SYLLABLES
 from regwatch.screening import score_matrix
 from tests.conftest import REPO_ROOT
+from tests.helpers import built_once
 
 START, END = date(2025, 6, 2), date(2025, 6, 10)
 CN = calibration.load(REPO_ROOT / "checks" / "cn")  # the thresholds the cases are planted against
@@ -26,9 +27,12 @@ Rows = list[dict[str, str]]
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("screening") / "landing"
-    generate(out, START, END, loans=300, accounts=200, seed=5)
-    return out
+    # The same platform as the other generator tests of seed 5: generated once per session.
+    return built_once(
+        tmp_path_factory,
+        "landing-2025-06-02-2025-06-10-300-200-5",
+        lambda out: generate(out, START, END, loans=300, accounts=200, seed=5),
+    )
 
 
 def _rows(out: Path, name: str) -> Rows:

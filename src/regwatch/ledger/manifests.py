@@ -165,6 +165,7 @@ def seal(
     state: Sequence[dict[str, Any]] = (),
     delivery: dict[str, Any] | None = None,
     filing: dict[str, Any] | None = None,
+    pdf_rendered: bool = True,
 ) -> Path:
     """Archive the run's outputs, write its manifest, then publish the outputs; returns the manifest.
 
@@ -230,6 +231,10 @@ def seal(
         body["delivery"] = delivery
     if filing is not None:
         body["filing"] = filing
+    if not pdf_rendered:
+        # Reports made without their PDF (Settings.render_pdf, a test setting): said, never silent;
+        # audit rerun and rebuild replay the run the same way.
+        body["pdf_rendered"] = False
     body["manifest_sha256"] = _self_digest(body)
     label = run_id if filing is None else f"filing-{Path(str(filing['folder'])).name}"
     target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{label}.json"

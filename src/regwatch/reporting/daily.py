@@ -875,7 +875,8 @@ def render_daily(
     run_id: str,
     filing_failures: Sequence[Mapping[str, str]] = (),
 ) -> list[Path]:
-    """``var/reports/<D>/daily_exceptions.{html,pdf,csv}`` for the run of ``business_date``.
+    """``var/reports/<D>/daily_exceptions.{html,pdf,csv}`` for the run of ``business_date``
+    (no PDF when ``settings.render_pdf`` is False).
 
     ``filing_failures`` (period, error) are the filings the run could not make: shown in
     red above everything else, since the officer must act on them today.
@@ -890,7 +891,7 @@ def render_daily(
         html = template.render(**context, print_edition=False)
         # The PDF is drawn from a print edition of the same page: long tables (cash flows)
         # become paragraphs, which WeasyPrint lays out many times faster.
-        printed = template.render(**context, print_edition=True)
+        printed = template.render(**context, print_edition=True) if settings.render_pdf else None
     except jinja2.TemplateError as error:
         raise ReportError(f"daily_exceptions.html.j2: {error}") from error
     folder = settings.reports_dir / business_date.isoformat()
@@ -898,6 +899,7 @@ def render_daily(
     pdf_path = folder / "daily_exceptions.pdf"
     csv_path = folder / "daily_exceptions.csv"
     write_atomic(html_path, html.encode("utf-8"))
-    write_atomic(pdf_path, html_to_pdf(printed, business_date))
+    if printed is not None:  # settings.render_pdf False: recorded by the run (regwatch.pipeline)
+        write_atomic(pdf_path, html_to_pdf(printed, business_date))
     write_atomic(csv_path, _csv(context["alerts"], context["business_date"], run_id))
-    return [html_path, pdf_path, csv_path]
+    return [html_path, pdf_path, csv_path] if printed is not None else [html_path, csv_path]

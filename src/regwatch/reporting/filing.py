@@ -439,7 +439,8 @@ def render_filing(
     folder = folder_for(settings, period.period_id, provisional=not context["is_final"])
     outputs = {
         f"{REPORT_NAME}.html": html.encode("utf-8"),
-        f"{REPORT_NAME}.pdf": html_to_pdf(html, context["as_of"]),
+        # settings.render_pdf False (a test setting): no PDF, recorded in the sealed manifest.
+        **({f"{REPORT_NAME}.pdf": html_to_pdf(html, context["as_of"])} if settings.render_pdf else {}),
         f"{REPORT_NAME}.json": (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
         f"{REPORT_NAME}.csv": _csv(document),
         "overdue_rate_trend.svg": (context["trend_chart"] + "\n").encode("utf-8"),
@@ -588,6 +589,7 @@ def _seal_filing(
             outputs_root=staging,
             tool_versions=tool_versions(),
             pack_files=record["files"],
+            pdf_rendered=settings.render_pdf,
             filing={
                 "period": period.period_id,
                 "status": "final" if closed else "provisional",
