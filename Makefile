@@ -52,8 +52,10 @@ demo: install
 test: install
 	$(BIN)/pytest -n 2 --dist loadfile
 
+# Two workers here too: the unit tests' cost is a few files (hypothesis, the generator, the
+# dbt unit tests' one parse), so one file per worker halves the wall time.
 test-fast: install
-	$(BIN)/pytest -m "not integration and not e2e"
+	$(BIN)/pytest -m "not integration and not e2e" -n 2 --dist loadfile
 
 # The dbt unit tests alone (unit_tests: in models/**/_*__unit_tests.yml; make test and
 # make test-fast run them too, as tests/unit/test_dbt_unit_tests.py).

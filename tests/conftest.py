@@ -1,9 +1,12 @@
-"""Shared fixtures: a tiny, hand-readable landing folder that honours the input contract."""
+"""Shared fixtures: a tiny, hand-readable landing folder that honours the input contract, and
+generated platforms whose days are run once per test session (copied by the tests that
+change them)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -83,3 +86,50 @@ def make_landing(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=tmp_path / "landing")
+
+
+# --------------------------------------------------------------------------- built once, copied when changed
+
+#: The sealed platform: generated for four business days, the first three run and sealed.
+SEALED_DAYS = (date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4))
+SEALED_NEXT = date(2025, 6, 5)
+
+
+@dataclass(frozen=True)
+class SealedPlatform:
+    """A generated platform (200 loans, 100 accounts, seed 3; 2025-06-02 to 06-05) with
+    :data:`SEALED_DAYS` run through the whole pipeline and sealed (no PDF), and
+    :data:`SEALED_NEXT` delivered but not run. Read-only: :meth:`copy` it to change it."""
+
+    landing: Path
+    var: Path
+
+    def copy(self, target: Path) -> Settings:
+        """A private copy (landing/ and var/: warehouse, archive, ledger, reports) under ``target``."""
+        from tests.helpers import private_copy
+
+        return Settings(
+            project_root=REPO_ROOT,
+            render_pdf=False,
+            var_dir=private_copy(self.var, target / "var"),
+            landing_dir=private_copy(self.landing, target / "landing"),
+        )
+
+
+@pytest.fixture(scope="session")
+def sealed_platform(tmp_path_factory: pytest.TempPathFactory) -> SealedPlatform:
+    """Built once per ``make test`` (shared by the xdist workers): test_rebuild."""
+    from regwatch import pipeline
+    from regwatch.demo import generate
+    from tests.helpers import built_once
+
+    def build(root: Path) -> None:
+        generate(root / "landing", SEALED_DAYS[0], SEALED_NEXT, loans=200, accounts=100, seed=3)
+        settings = Settings(
+            project_root=REPO_ROOT, render_pdf=False, var_dir=root / "var", landing_dir=root / "landing"
+        )
+        for day in SEALED_DAYS:
+            pipeline.run_day(day, settings)
+
+    root = built_once(tmp_path_factory, "sealed-platform-200-100-3", build)
+    return SealedPlatform(root / "landing", root / "var")

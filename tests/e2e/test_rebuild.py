@@ -12,9 +12,7 @@ a run depends only on its inputs, pack and code).
 
 from __future__ import annotations
 
-import shutil
 import time
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,33 +20,32 @@ from click.testing import CliRunner, Result
 
 from regwatch.cli import main
 from regwatch.config import Settings
-from regwatch.demo import generate
 from regwatch.ledger import manifests
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SEALED_NEXT, SealedPlatform
+from tests.helpers import private_copy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-D1, D3, D4 = date(2025, 6, 2), date(2025, 6, 4), date(2025, 6, 5)
+D4 = SEALED_NEXT
 
 
 def test_a_lost_warehouse_is_refused_then_rebuilt_equal_to_a_clean_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sealed_platform: SealedPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    landing = tmp_path / "landing"
-    generate(landing, D1, D4, loans=120, accounts=60, seed=13)
+    landing = sealed_platform.landing  # read only here: the runs read it, the rebuild reads the archive
     monkeypatch.setenv("REGWATCH_LANDING", str(landing))
     monkeypatch.delenv("REGWATCH_DISPOSITIONS", raising=False)
-    monkeypatch.setenv("REGWATCH_NO_PDF", "0")  # the rebuild reproduces the PDF's bytes too
+    monkeypatch.setenv("REGWATCH_NO_PDF", "0")  # the fourth day's PDF is compared byte for byte too
 
     def regwatch(var: Path, *args: str) -> Result:
         monkeypatch.setenv("REGWATCH_VAR", str(var))
         return CliRunner().invoke(main, list(args))
 
-    # Three days sealed; a copy of var/ goes on to the fourth day undisturbed (the clean run).
-    clean, var = tmp_path / "clean", tmp_path / "var"
-    result = regwatch(var, "run", "--from", str(D1), "--to", str(D3))
-    assert result.exit_code == 0, result.output
-    shutil.copytree(var, clean, symlinks=True)
+    # Three days sealed (the session's sealed platform: tests/conftest.py, without their PDF,
+    # which the rebuild replays so); a copy of var/ goes on to the fourth day undisturbed (the
+    # clean run).
+    var = private_copy(sealed_platform.var, tmp_path / "var")
+    clean = private_copy(sealed_platform.var, tmp_path / "clean")
     result = regwatch(clean, "run", "--business-date", str(D4))
     assert result.exit_code == 0, result.output
 
