@@ -46,6 +46,7 @@ BAD_INPUT_ERRORS: dict[str, str] = {
     "RulePackError": "a rule pack that does not load",
     "RunNotFoundError": "a run or business date the ledger does not hold",
     "SettingsError": "settings that describe no usable project",
+    "SourceConfigError": "a sources.yml that does not describe a usable source, or a source it does not hold",
 }
 
 
@@ -399,6 +400,48 @@ def generate(start: date, end: date, loans: int, accounts: int, seed: int, out: 
         f"{result.business_dates[-1]}) to {out}: {sum(result.rows_written.values()):,} rows, "
         f"{result.planted} planted cases, {result.malformed} malformed rows; truth in {out / '_truth'}"
     )
+
+
+@main.command()
+@click.option("--business-date", type=DATE, required=True, help="The business date to extract.")
+@click.option("--source", "source_name", required=True, help="A source of sources.yml.")
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The sources file (default sources.yml in the project).",
+)
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Landing folder (default var/landing).",
+)
+@_handles_errors
+def extract(business_date: date, source_name: str, sources_file: Path | None, landing: Path | None) -> None:
+    """Extract a business date from the platform's database into landing/D/ (Parquet).
+
+    Reads the rows committed since the last sealed extract (less the overlap window
+    for late commits) and before the date's cut-off; `regwatch run` then ingests them
+    like any delivery. The watermark advances only when the date's run is sealed.
+    """
+    from regwatch.pipeline import extract as extract_step
+
+    settings = _settings(landing)
+    with _writing(settings, "regwatch extract", [business_date]):
+        result = extract_step(business_date, settings, source_name, sources_file)
+    summary = result.summary
+    since = (
+        f"since the sealed extract of {summary['since_sealed_date']}"
+        if summary["since_sealed_date"]
+        else "first extract"
+    )
+    folder = settings.landing_for(business_date)
+    click.echo(
+        f"extracted {business_date} from {source_name} ({since}): {summary['rows']:,} rows into {folder}"
+    )
+    for name, table in summary["tables"].items():
+        line = f"{table['rows']:,} rows" if table["delivered"] else "unchanged, not delivered"
+        click.echo(f"  {name:<13} {line}; watermark {table['watermark'] or '-'}")
 
 
 DEMO_START = date(2025, 6, 2)

@@ -280,6 +280,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     """
     import shutil
 
+    from regwatch.extract import state as extract_state
     from regwatch.ingest import delivery
     from regwatch.ledger import carry, manifests, snapshot
     from regwatch.ledger.archive import Archive
@@ -314,6 +315,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         loads = loads_seen(con, business_date)
         state = carry.snapshot(con, settings, business_date, archive)
         verdict = delivery.read(con, business_date)
+        extracted = extract_state.extract_block(con, archive, business_date)
     inputs = [
         {
             "file_name": name,
@@ -358,6 +360,8 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         delivery=delivery.manifest_entry(verdict),
         pdf_rendered=settings.render_pdf,
     )
+    if extracted is not None:  # the source's watermark advances only now (regwatch.extract.state)
+        extract_state.seal(settings, extracted, business_date, info.run_id)
     shutil.rmtree(staging.parent, ignore_errors=True)
     published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)
     # What read-only commands show while a later run holds the warehouse (regwatch.ledger.snapshot).
@@ -409,6 +413,46 @@ def run_day(
         if on_step is not None:
             on_step(result)
     return results
+
+
+def extract(
+    business_date: date, settings: Settings, source_name: str, sources_file: Path | None = None
+) -> StepResult:
+    """Extract the date from a database source of ``sources.yml`` into ``landing/D/``.
+
+    Not one of :data:`STEPS`: a platform that delivers files has nothing to extract. The
+    ingest that follows loads the extract like any delivery; the source's watermark
+    advances when :func:`seal_ledger` seals the date (:mod:`regwatch.extract.state`).
+    """
+    from regwatch.extract.postgres import extract_day
+    from regwatch.extract.sources import source_named
+
+    source = source_named(sources_file or settings.project_root / "sources.yml", source_name)
+    result = extract_day(settings, source, business_date)
+    return StepResult(
+        "extract",
+        business_date,
+        {
+            "source": source_name,
+            "since_sealed_date": result.base_date.isoformat() if result.base_date else None,
+            "rows": result.rows,
+            "tables": {
+                t.file_name: {"rows": t.rows, "delivered": t.delivered, "watermark": t.watermark}
+                for t in result.tables
+            },
+        },
+        tuple(sorted(p for p in result.folder.iterdir() if p.is_file())),
+    )
+
+
+def locked_extract(business_date: date, settings: Settings, source_name: str, command: str) -> StepResult:
+    """:func:`extract` under the run lock, after the consistency check (what the Airflow task calls)."""
+    from regwatch.ledger.consistency import require_consistent
+    from regwatch.ledger.runlock import hold
+
+    with hold(settings.var_dir, command, [business_date]):
+        require_consistent(settings)
+        return extract(business_date, settings, source_name)
 
 
 def locked_step(name: str, business_date: date, settings: Settings, command: str) -> StepResult:

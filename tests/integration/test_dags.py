@@ -134,6 +134,7 @@ def test_conventions(dagbag: dict[str, Any]) -> None:
 def test_daily_structure(dagbag: dict[str, Any]) -> None:
     dag = dagbag["dags"]["regwatch_daily"]
     assert {t: v["downstream"] for t, v in dag["tasks"].items()} == {
+        "extract": ["ingest"],
         "ingest": ["transform"],
         "transform": ["validate"],
         "validate": ["update_alerts"],
@@ -224,7 +225,7 @@ def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
         timeout=600,
     )
     result = _last_json(done)
-    steps = ["ingest", "transform", "validate", "update_alerts", "render_reports", "seal_ledger"]
+    steps = ["extract", "ingest", "transform", "validate", "update_alerts", "render_reports", "seal_ledger"]
     assert result["states"] == dict.fromkeys(steps, "success"), done.stdout[-3000:] + done.stderr[-3000:]
     assert result["run_state"] == "success"
     for step in steps:

@@ -31,7 +31,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("storage", frozenset({"warehouse"})),
     # Manifests, archive, run ids, carried results, snapshot, consistency, run lock.
     ("run records", frozenset({"ledger"})),
-    ("ingest", frozenset({"ingest"})),
+    # The delivery: extracted from the platform's database (extract) or landed as files, then loaded.
+    ("ingest", frozenset({"extract", "ingest"})),
     ("transform and validate", frozenset({"transform", "validate", "_gx_duckdb"})),
     ("alerts", frozenset({"alerts"})),
     ("reporting", frozenset({"reporting"})),

@@ -306,7 +306,7 @@ def test_random_bytes_quarantine_per_row(tmp_path: Path) -> None:
         (b"encoding: klingon\n", "unknown encoding 'klingon'"),
         (b"encoding: utf-16\n", "encoding 'utf-16' is not supported"),
         (b"encoding: {trades: gbk}\n", "encoding declared for unknown file trades"),
-        (b"charset: gbk\n", "expected a mapping with the key encoding, found charset"),
+        (b"charset: gbk\n", "expected a mapping with the keys encoding or extract, found charset"),
         (b"encoding: [gbk\n", "cannot be read"),
     ],
 )

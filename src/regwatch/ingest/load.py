@@ -171,7 +171,8 @@ def read_delivery_manifest(folder: Path) -> tuple[Path | None, dict[str, str]]:
 
     ``_delivery.yml`` (or ``.json``) may hold ``encoding: gb18030`` (every file) or
     ``encoding: {transactions: gb18030, watchlist: latin-1}``. A declared encoding
-    beats detection. A manifest that cannot be read is bad input (IngestError).
+    beats detection. ``regwatch extract`` writes its ``extract:`` block here (source,
+    queries, watermark bounds, rows): part of the load's identity and archived with it. A manifest that cannot be read is bad input (IngestError).
     """
     present = [folder / n for n in MANIFEST_NAMES if (folder / n).is_file()]
     if not present:
@@ -188,9 +189,11 @@ def read_delivery_manifest(folder: Path) -> tuple[Path | None, dict[str, str]]:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise IngestError(f"{path}: cannot be read: {first}") from error
     body = {} if body is None else body
-    if not isinstance(body, dict) or set(body) - {"encoding"}:
+    if not isinstance(body, dict) or set(body) - {"encoding", "extract"}:
         keys = ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
-        raise IngestError(f"{path}: expected a mapping with the key encoding, found {keys}")
+        raise IngestError(f"{path}: expected a mapping with the keys encoding or extract, found {keys}")
+    if not isinstance(body.get("extract", {}), dict):  # written by regwatch extract: kept and archived
+        raise IngestError(f"{path}: extract must be the mapping regwatch extract writes")
     encoding = body.get("encoding", {})
     named = {n: encoding for n in CONTRACTS} if isinstance(encoding, str) else encoding
     if not isinstance(named, dict) or not all(isinstance(v, str) for v in named.values()):
