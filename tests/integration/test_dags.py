@@ -296,7 +296,10 @@ def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path) -
     result, done = dag_test("2025-06-03", tmp_path / "var-rejected", None)
     assert result["run_state"] == "failed", done.stderr[-3000:]
     assert result["states"]["ingest"] == "failed"
-    assert {result["states"][t] for t in result["states"] if t != "ingest"} == {"upstream_failed"}
+    assert result["states"]["extract"] == "success"  # no source: the files were delivered
+    assert {result["states"][t] for t in result["states"] if t not in ("extract", "ingest")} == {
+        "upstream_failed"
+    }
     assert "rejected, nothing computed" in done.stdout + done.stderr
     assert not (tmp_path / "var-rejected" / "reports").exists()
 
