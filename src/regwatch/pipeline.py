@@ -315,7 +315,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         loads = loads_seen(con, business_date)
         state = carry.snapshot(con, settings, business_date, archive)
         verdict = delivery.read(con, business_date)
-        extracted = extract_state.extract_block(con, archive, business_date)
+        extracted = extract_state.extract_block(settings, con, archive, business_date)
     inputs = [
         {
             "file_name": name,

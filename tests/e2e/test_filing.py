@@ -497,7 +497,12 @@ def test_filing_twice_gives_identical_bytes(platform: Platform, tmp_path: Path) 
     } == set(before)
     again = file_period(platform.settings, "2025Q2")
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in again} == before
-    env = {"REGWATCH_HOME": str(REPO_ROOT), "REGWATCH_VAR": str(platform.settings.var_dir)}
+    # the platform was sealed with its PDF: the command must render it too (conftest sets NO_PDF)
+    env = {
+        "REGWATCH_HOME": str(REPO_ROOT),
+        "REGWATCH_VAR": str(platform.settings.var_dir),
+        "REGWATCH_NO_PDF": "0",
+    }
     result = CliRunner().invoke(main, ["filing", "--period", "2025Q2"], env=env)
     assert result.exit_code == 0, result.output
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in again} == before
@@ -510,7 +515,12 @@ def test_filing_twice_gives_identical_bytes(platform: Platform, tmp_path: Path) 
 def test_a_period_not_run_is_refused_in_one_line(platform: Platform) -> None:
     from regwatch.cli import main
 
-    env = {"REGWATCH_HOME": str(REPO_ROOT), "REGWATCH_VAR": str(platform.settings.var_dir)}
+    # the platform was sealed with its PDF: the command must render it too (conftest sets NO_PDF)
+    env = {
+        "REGWATCH_HOME": str(REPO_ROOT),
+        "REGWATCH_VAR": str(platform.settings.var_dir),
+        "REGWATCH_NO_PDF": "0",
+    }
     result = CliRunner().invoke(main, ["filing", "--period", "2025Q3"], env=env)
     assert result.exit_code == 2
     assert "no business date of period 2025Q3" in result.output

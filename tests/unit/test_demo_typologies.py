@@ -57,7 +57,9 @@ def _good(out: Path, name: str) -> pd.DataFrame:
     for day in business_days(START, END):
         text = (out / day.isoformat() / f"{name}.csv").read_bytes().decode("utf-8", errors="surrogateescape")
         header, *rows = list(csv.reader(io.StringIO(text, newline="")))
-        frame = pd.DataFrame(rows, columns=header, dtype=str)
+        # object, not str: with pyarrow installed pandas stores str in Arrow, which refuses the
+        # surrogates a malformed row decodes to
+        frame = pd.DataFrame(rows, columns=header, dtype=object)
         frame = frame[~(frame.index + 1).isin(bad[day.isoformat()])]
         frames.append(frame.assign(loaded=day))
     return pd.concat(frames, ignore_index=True)

@@ -96,15 +96,22 @@ def write_batch(folder: Path, body: dict[str, Any]) -> None:
 
 
 def extract_block(
-    con: duckdb.DuckDBPyConnection, archive: Archive, business_date: date
+    settings: Settings, con: duckdb.DuckDBPyConnection, archive: Archive, business_date: date
 ) -> dict[str, Any] | None:
-    """The ``extract`` block of the delivery manifest of D's current load (None: a file delivery)."""
+    """The ``extract`` block of the delivery manifest of D's current load (None: a file delivery).
+
+    A ``var/`` that never extracted has nothing to advance and reads nothing here. Should the
+    load record be missing from the archive, nothing advances either: the next extract then
+    refuses loudly (this date's extract is not sealed), never delivers a row twice.
+    """
+    if not (settings.var_dir / "extract").is_dir():
+        return None
     row = con.execute(
         "SELECT record_sha256 FROM raw.load_arrivals WHERE business_date = ? "
         "ORDER BY arrival_seq DESC LIMIT 1",
         [business_date],
     ).fetchone()
-    if row is None:
+    if row is None or not archive.path(str(row[0])).is_file():
         return None
     record = json.loads(archive.get(str(row[0])))
     manifest = record.get("delivery_manifest")
