@@ -32,7 +32,7 @@
         cast({{ shown }} as decimal(24, 8)) as numerator_value,
         cast({{ denominator if denominator is not none else 'null' }} as decimal(24, 8)) as denominator_value,
         {%- for name in disclosure_text_names() %}
-        cast({{ texts.get(name, 'null') }} as varchar) as text_{{ name }}{{ ',' if not loop.last }}
+        cast({{ texts.get(name, 'null') }} as {{ dbt.type_string() }}) as text_{{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ from_sql }}
     {%- if group_by is not none %}

@@ -14,16 +14,16 @@
     from (
         select
             'month' as period_kind,
-            cast(extract(year from {{ business_date() }}) as varchar) || '-'
-                || lpad(cast(extract(month from {{ business_date() }}) as varchar), 2, '0') as period_id,
+            cast(extract(year from {{ business_date() }}) as {{ dbt.type_string() }}) || '-'
+                || lpad(cast(extract(month from {{ business_date() }}) as {{ dbt.type_string() }}), 2, '0') as period_id,
             cast({{ dbt.date_trunc('month', business_date()) }} as date) as period_start,
             cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', business_date()))) }} as date)
                 as period_end
         union all
         select
             'quarter' as period_kind,
-            cast(extract(year from {{ business_date() }}) as varchar) || 'Q'
-                || cast(extract(quarter from {{ business_date() }}) as varchar) as period_id,
+            cast(extract(year from {{ business_date() }}) as {{ dbt.type_string() }}) || 'Q'
+                || cast(extract(quarter from {{ business_date() }}) as {{ dbt.type_string() }}) as period_id,
             cast({{ dbt.date_trunc('quarter', business_date()) }} as date) as period_start,
             cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, dbt.date_trunc('quarter', business_date()))) }} as date)
                 as period_end

@@ -9,3 +9,11 @@
 {% macro duckdb__safe_cast(field, type) -%}
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}
+
+{#-
+    Spark 4 runs in ANSI mode, where a plain cast fails the query on a bad value; its
+    try_cast returns null like DuckDB's.
+-#}
+{% macro spark__safe_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

@@ -398,23 +398,23 @@ indicators as (
 final as (
     select
         {{ business_date() }} as business_date,
-        cast(period_kind as varchar) as period_kind,
-        cast(period_id as varchar) as period_id,
+        cast(period_kind as {{ dbt.type_string() }}) as period_kind,
+        cast(period_id as {{ dbt.type_string() }}) as period_id,
         cast(period_start as date) as period_start,
         cast(period_end as date) as period_end,
         cast(is_period_closed as boolean) as is_period_closed,
         cast(sort_order as integer) as sort_order,
-        cast(indicator_id as varchar) as indicator_id,
-        cast(indicator_group as varchar) as indicator_group,
-        cast(breakdown_key as varchar) as breakdown_key,
-        cast(label as varchar) as label,
-        cast(unit as varchar) as unit,
+        cast(indicator_id as {{ dbt.type_string() }}) as indicator_id,
+        cast(indicator_group as {{ dbt.type_string() }}) as indicator_group,
+        cast(breakdown_key as {{ dbt.type_string() }}) as breakdown_key,
+        cast(label as {{ dbt.type_string() }}) as label,
+        cast(unit as {{ dbt.type_string() }}) as unit,
         value,
         numerator_value,
         denominator_value,
-        cast(definition as varchar) as definition,
-        cast(numerator_definition as varchar) as numerator_definition,
-        cast(denominator_definition as varchar) as denominator_definition
+        cast(definition as {{ dbt.type_string() }}) as definition,
+        cast(numerator_definition as {{ dbt.type_string() }}) as numerator_definition,
+        cast(denominator_definition as {{ dbt.type_string() }}) as denominator_definition
     from indicators
 )
 

@@ -16,7 +16,7 @@ transactions as (
 final as (
     select
         groups.business_date,
-        groups.customer_id || '|' || cast(groups.transaction_date as varchar) as report_key,
+        groups.customer_id || '|' || cast(groups.transaction_date as {{ dbt.type_string() }}) as report_key,
         transactions.transaction_id,
         transactions.account_id,
         transactions.transaction_at,

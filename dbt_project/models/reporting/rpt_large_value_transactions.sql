@@ -43,13 +43,13 @@ described as (
         groups.large_value_category || ' ' || groups.direction || ': '
             || case
                 when groups.reportable_line = 'CNY'
-                    then 'CNY ' || cast(groups.cny_amount as varchar) || ' >= ' || cast(groups.cny_threshold as varchar)
+                    then 'CNY ' || cast(groups.cny_amount as {{ dbt.type_string() }}) || ' >= ' || cast(groups.cny_threshold as {{ dbt.type_string() }})
                 when groups.reportable_line = 'USD'
-                    then 'USD ' || cast(groups.foreign_amount_usd as varchar) || ' >= '
-                        || cast(groups.usd_threshold as varchar)
-                else 'CNY ' || cast(groups.cny_amount as varchar) || ' >= ' || cast(groups.cny_threshold as varchar)
-                    || ' and USD ' || cast(groups.foreign_amount_usd as varchar) || ' >= '
-                    || cast(groups.usd_threshold as varchar)
+                    then 'USD ' || cast(groups.foreign_amount_usd as {{ dbt.type_string() }}) || ' >= '
+                        || cast(groups.usd_threshold as {{ dbt.type_string() }})
+                else 'CNY ' || cast(groups.cny_amount as {{ dbt.type_string() }}) || ' >= ' || cast(groups.cny_threshold as {{ dbt.type_string() }})
+                    || ' and USD ' || cast(groups.foreign_amount_usd as {{ dbt.type_string() }}) || ' >= '
+                    || cast(groups.usd_threshold as {{ dbt.type_string() }})
             end as line_reached
     from groups
 ),
@@ -75,7 +75,7 @@ customer_days as (
 final as (
     select
         {{ business_date() }} as business_date,
-        customer_days.customer_id || '|' || cast(customer_days.transaction_date as varchar) as report_key,
+        customer_days.customer_id || '|' || cast(customer_days.transaction_date as {{ dbt.type_string() }}) as report_key,
         customer_days.customer_id,
         customer_days.customer_type,
         customers.full_name,
@@ -89,7 +89,7 @@ final as (
         customer_days.amount_cny,
         customer_days.transaction_ids,
         customer_days.has_missing_fx_rate,
-        cast(coalesce(customer_days.unconverted_transaction_ids, '') as varchar) as unconverted_transaction_ids
+        cast(coalesce(customer_days.unconverted_transaction_ids, '') as {{ dbt.type_string() }}) as unconverted_transaction_ids
     from customer_days
     left join customers on customer_days.customer_id = customers.customer_id
 )

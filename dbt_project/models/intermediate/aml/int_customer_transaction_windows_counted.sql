@@ -38,7 +38,7 @@ structuring as (
         min(transaction_date) as near_line_first_date,
         max(transaction_date) as near_line_last_date,
         {{ dbt.listagg('transaction_id', "','", 'order by transaction_at, transaction_id') }} as near_line_transaction_ids,
-        {{ dbt.listagg("cast(transaction_date as varchar) || ' ' || cast(amount_cny as varchar)", "'; '", 'order by transaction_at, transaction_id') }} as near_line_amounts
+        {{ dbt.listagg("cast(transaction_date as " ~ dbt.type_string() ~ ") || ' ' || cast(amount_cny as " ~ dbt.type_string() ~ ")", "'; '", 'order by transaction_at, transaction_id') }} as near_line_amounts
     from structuring_legs
     group by customer_id, direction
 ),

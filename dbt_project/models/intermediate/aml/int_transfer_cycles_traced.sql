@@ -52,10 +52,10 @@ paths (
         transaction_date,
         amount_cny,
         1,
-        cast('|' || customer_id || '|' || counterparty_customer_id || '|' as varchar),
-        cast(customer_id || ' > ' || counterparty_customer_id as varchar),
-        cast(transaction_id as varchar),
-        cast(cast(amount_cny as decimal(18, 2)) as varchar),
+        cast('|' || customer_id || '|' || counterparty_customer_id || '|' as {{ dbt.type_string() }}),
+        cast(customer_id || ' > ' || counterparty_customer_id as {{ dbt.type_string() }}),
+        cast(transaction_id as {{ dbt.type_string() }}),
+        cast(cast(amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         false
     from hops
     union all
@@ -73,7 +73,7 @@ paths (
         paths.node_path || hops.counterparty_customer_id || '|',
         paths.customer_path || ' > ' || hops.counterparty_customer_id,
         paths.transaction_ids || ',' || hops.transaction_id,
-        paths.hop_amounts || '; ' || cast(cast(hops.amount_cny as decimal(18, 2)) as varchar),
+        paths.hop_amounts || '; ' || cast(cast(hops.amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         hops.counterparty_customer_id = paths.origin_customer_id
     from paths
     inner join hops

@@ -24,7 +24,7 @@ delivered as (
 
 derived as (
     select
-        cast(loan_id as varchar) as loan_id,
+        cast(loan_id as {{ dbt.type_string() }}) as loan_id,
         cast(installment_no as integer) as installment_no,
         cast(due_date as date) as due_date,
         cast(cast(principal_cents as decimal(18, 0)) * cast(0.01 as decimal(3, 2)) as decimal(18, 2)) as principal_due,

@@ -53,12 +53,12 @@ loan_caps as (
         policies.policy_id
         || case
             when policies.cap_kind = 'fixed'
-                then ': fixed ' || cast(cast(policies.fixed_rate * 100 as decimal(8, 2)) as varchar) || '%'
-            else ': ' || cast(cast(policies.multiplier as integer) as varchar) || ' x one-year LPR '
-                || cast(cast(loan_reference_rates.reference_rate * 100 as decimal(8, 2)) as varchar) || '% ('
+                then ': fixed ' || cast(cast(policies.fixed_rate * 100 as decimal(8, 2)) as {{ dbt.type_string() }}) || '%'
+            else ': ' || cast(cast(policies.multiplier as integer) as {{ dbt.type_string() }}) || ' x one-year LPR '
+                || cast(cast(loan_reference_rates.reference_rate * 100 as decimal(8, 2)) as {{ dbt.type_string() }}) || '% ('
                 || loan_reference_rates.rate_source || ')'
         end
-        || ' in force on the contract date ' || cast(loans.contract_date as varchar) as cap_source
+        || ' in force on the contract date ' || cast(loans.contract_date as {{ dbt.type_string() }}) as cap_source
     from loans
     inner join policies
         on loans.contract_date >= policies.valid_from

@@ -78,16 +78,16 @@ final as (
         full_name as screened_name,
         date_of_birth,
         country,
-        cast(null as varchar) as counterparty_account,
+        cast(null as {{ dbt.type_string() }}) as counterparty_account,
         cast(null as integer) as transaction_count,
-        cast(null as varchar) as transaction_ids,
+        cast(null as {{ dbt.type_string() }}) as transaction_ids,
         cast(null as timestamp) as first_transaction_at
     from customers
     union all
     select
         'counterparty' as party_role,
         customer_id,
-        cast(null as varchar) as customer_type,
+        cast(null as {{ dbt.type_string() }}) as customer_type,
         customer_id || '|cp:' || coalesce(counterparty_account, 'name:' || counterparty_name) as party_key,
         counterparty_name as screened_name,
         cast(null as date) as date_of_birth,

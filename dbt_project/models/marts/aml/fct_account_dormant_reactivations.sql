@@ -59,7 +59,7 @@ dormant_accounts as (
         status_at_start.*,
         case
             when status_at_start.status = 'dormant' then 'account master: dormant'
-            else 'no transaction since ' || cast(bounds.idle_start_date as varchar)
+            else 'no transaction since ' || cast(bounds.idle_start_date as {{ dbt.type_string() }})
         end as dormancy_basis,
         bounds.window_start_date,
         bounds.idle_start_date

@@ -73,15 +73,15 @@ ring_links as (
 final as (
     select
         {{ business_date() }} as business_date,
-        cast(members.customer_id || '|ring:' || members.ring_id as varchar) as entity_key,
-        cast(members.customer_id as varchar) as customer_id,
-        cast(members.ring_id as varchar) as ring_id,
+        cast(members.customer_id || '|ring:' || members.ring_id as {{ dbt.type_string() }}) as entity_key,
+        cast(members.customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(members.ring_id as {{ dbt.type_string() }}) as ring_id,
         ring_members.ring_borrower_count,
         ring_members.ring_customer_count,
-        cast(ring_members.ring_borrower_ids as varchar) as ring_borrower_ids,
-        cast(ring_members.ring_customer_ids as varchar) as ring_customer_ids,
-        cast(ring_links.shared_device_ids as varchar) as shared_device_ids,
-        cast(ring_links.shared_repayment_accounts as varchar) as shared_repayment_accounts,
+        cast(ring_members.ring_borrower_ids as {{ dbt.type_string() }}) as ring_borrower_ids,
+        cast(ring_members.ring_customer_ids as {{ dbt.type_string() }}) as ring_customer_ids,
+        cast(ring_links.shared_device_ids as {{ dbt.type_string() }}) as shared_device_ids,
+        cast(ring_links.shared_repayment_accounts as {{ dbt.type_string() }}) as shared_repayment_accounts,
         ring_members.ring_loan_count,
         ring_members.ring_written_off_loan_count,
         cast(ring_links.last_link_business_date as date) as last_link_business_date

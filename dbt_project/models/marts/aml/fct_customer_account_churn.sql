@@ -45,8 +45,8 @@ touched as (
 final as (
     select
         {{ business_date() }} as business_date,
-        cast(in_window.customer_id || '|account_churn' as varchar) as entity_key,
-        cast(in_window.customer_id as varchar) as customer_id,
+        cast(in_window.customer_id || '|account_churn' as {{ dbt.type_string() }}) as entity_key,
+        cast(in_window.customer_id as {{ dbt.type_string() }}) as customer_id,
         cast({{ dbt.dateadd('day', '1 - ' ~ pack_param('churn_window_days'), business_date()) }} as date)
             as window_start_date,
         cast(sum(case when event_kind = 'opened' then 1 else 0 end) as integer) as accounts_opened,

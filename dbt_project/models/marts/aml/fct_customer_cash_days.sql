@@ -46,7 +46,7 @@ customer_days as (
 final as (
     select
         {{ business_date() }} as business_date,
-        customer_id || '|' || cast(transaction_date as varchar) || '|' || direction as entity_key,
+        customer_id || '|' || cast(transaction_date as {{ dbt.type_string() }}) || '|' || direction as entity_key,
         customer_id,
         customer_type,
         transaction_date,

@@ -141,7 +141,7 @@ deadlines as (
 final as (
     select
         {{ business_date() }} as business_date,
-        assessed.customer_id || '|' || cast(assessed.transaction_date as varchar) || '|'
+        assessed.customer_id || '|' || cast(assessed.transaction_date as {{ dbt.type_string() }}) || '|'
             || assessed.large_value_category || '|' || assessed.direction as entity_key,
         assessed.customer_id,
         assessed.customer_type,
@@ -176,7 +176,7 @@ final as (
                 then '; totals are a lower bound, legs not converted (no FX rate): '
                     || assessed.unconverted_transaction_ids
                 else ''
-            end as varchar
+            end as {{ dbt.type_string() }}
         ) as fx_gap_note
     from assessed
     left join deadlines

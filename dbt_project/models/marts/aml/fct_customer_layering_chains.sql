@@ -49,11 +49,11 @@ chains (
         edges.transaction_at,
         edges.transaction_id,
         1,
-        cast('|' || edges.source_customer_id || '|' || edges.sink_customer_id || '|' as varchar),
-        cast(edges.source_customer_id || ' > ' || edges.sink_customer_id as varchar),
-        cast(edges.transaction_id as varchar),
-        cast(null as varchar),
-        cast(cast(edges.amount_cny as decimal(18, 2)) as varchar),
+        cast('|' || edges.source_customer_id || '|' || edges.sink_customer_id || '|' as {{ dbt.type_string() }}),
+        cast(edges.source_customer_id || ' > ' || edges.sink_customer_id as {{ dbt.type_string() }}),
+        cast(edges.transaction_id as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(cast(edges.amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         false
     from edges
     left join nodes on nodes.customer_id = edges.source_customer_id
@@ -72,7 +72,7 @@ chains (
         chains.customer_path || ' > ' || edges.sink_customer_id,
         chains.transaction_ids || ',' || edges.transaction_id,
         chains.transaction_ids,
-        chains.hop_amounts || '; ' || cast(cast(edges.amount_cny as decimal(18, 2)) as varchar),
+        chains.hop_amounts || '; ' || cast(cast(edges.amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         edges.sink_customer_id = chains.origin_customer_id
     from chains
     inner join forwarded on forwarded.inflow_transaction_id = chains.last_transaction_id

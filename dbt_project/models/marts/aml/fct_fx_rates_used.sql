@@ -46,28 +46,28 @@ fx_rates as (
 
 conversions as (
     select transaction_date as rate_date, currency as from_currency, '{{ code }}' as to_currency,
-        transaction_id, cast(null as varchar) as loan_id
+        transaction_id, cast(null as {{ dbt.type_string() }}) as loan_id
     from transactions
     union all
-    select transaction_date, currency, 'USD', transaction_id, cast(null as varchar)
+    select transaction_date, currency, 'USD', transaction_id, cast(null as {{ dbt.type_string() }})
     from transactions
     where currency <> '{{ code }}' and large_value_category is not null
     union all
-    select disbursement_date, currency, '{{ code }}', cast(null as varchar), loan_id
+    select disbursement_date, currency, '{{ code }}', cast(null as {{ dbt.type_string() }}), loan_id
     from positions
     union all
-    select {{ business_date() }}, currency, '{{ code }}', cast(null as varchar), loan_id
+    select {{ business_date() }}, currency, '{{ code }}', cast(null as {{ dbt.type_string() }}), loan_id
     from positions
     where is_outstanding
     union all
-    select coalesce(written_off_date, {{ business_date() }}), currency, '{{ code }}', cast(null as varchar), loan_id
+    select coalesce(written_off_date, {{ business_date() }}), currency, '{{ code }}', cast(null as {{ dbt.type_string() }}), loan_id
     from positions
     where is_written_off
     union all
-    select paid_date, currency, '{{ code }}', cast(null as varchar), loan_id
+    select paid_date, currency, '{{ code }}', cast(null as {{ dbt.type_string() }}), loan_id
     from compensations
     union all
-    select recoveries.paid_date, positions.currency, '{{ code }}', cast(null as varchar), positions.loan_id
+    select recoveries.paid_date, positions.currency, '{{ code }}', cast(null as {{ dbt.type_string() }}), positions.loan_id
     from {{ ref('int_repayments_allocated') }} as recoveries
     inner join positions on recoveries.loan_id = positions.loan_id
     where positions.is_written_off and recoveries.paid_date > positions.written_off_date
@@ -113,7 +113,7 @@ used as (
 final as (
     select
         {{ business_date() }} as business_date,
-        used.currency || '|' || cast(used.rate_date as varchar) as entity_key,
+        used.currency || '|' || cast(used.rate_date as {{ dbt.type_string() }}) as entity_key,
         used.rate_date,
         used.currency,
         '{{ code }}' as reporting_currency,
@@ -122,15 +122,15 @@ final as (
         cast(
             coalesce(used.first_transaction_ids, '')
             || case when used.transaction_count > 20
-                then ' (+' || cast(used.transaction_count - 20 as varchar) || ' more)' else '' end
-            as varchar
+                then ' (+' || cast(used.transaction_count - 20 as {{ dbt.type_string() }}) || ' more)' else '' end
+            as {{ dbt.type_string() }}
         ) as transaction_ids,
         used.loan_count,
         cast(
             coalesce(used.first_loan_ids, '')
             || case when used.loan_count > 20
-                then ' (+' || cast(used.loan_count - 20 as varchar) || ' more)' else '' end
-            as varchar
+                then ' (+' || cast(used.loan_count - 20 as {{ dbt.type_string() }}) || ' more)' else '' end
+            as {{ dbt.type_string() }}
         ) as loan_ids
     from used
     left join fx_rates

@@ -115,9 +115,9 @@ touched as (
 final as (
     select
         {{ business_date() }} as business_date,
-        cast(touched.customer_id || '|' || touched.loan_id as varchar) as entity_key,
-        cast(touched.customer_id as varchar) as customer_id,
-        cast(touched.loan_id as varchar) as loan_id,
+        cast(touched.customer_id || '|' || touched.loan_id as {{ dbt.type_string() }}) as entity_key,
+        cast(touched.customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(touched.loan_id as {{ dbt.type_string() }}) as loan_id,
         touched.disbursement_date,
         cast(touched.window_end_at as timestamp) as window_end_at,
         touched.net_disbursed_cny,
@@ -129,8 +129,8 @@ final as (
             end as double
         ) as moved_share,
         cast(coalesce(moved.transfer_count, 0) as integer) as transfer_count,
-        cast(moved.counterparty_accounts as varchar) as counterparty_accounts,
-        cast(moved.transaction_ids as varchar) as transaction_ids,
+        cast(moved.counterparty_accounts as {{ dbt.type_string() }}) as counterparty_accounts,
+        cast(moved.transaction_ids as {{ dbt.type_string() }}) as transaction_ids,
         cast(moved.first_transfer_at as timestamp) as first_transfer_at,
         (touched.has_missing_fx_rate or coalesce(moved.has_unconverted_transfer, 0) = 1) as has_missing_fx_rate
     from touched

@@ -229,7 +229,7 @@ final as (
         cast(positions.installment_count as integer) as installment_count,
         positions.term_months,
         positions.repayment_method,
-        cast(positions.schedule_source as varchar) as schedule_source,
+        cast(positions.schedule_source as {{ dbt.type_string() }}) as schedule_source,
         positions.schedule_source = 'terms' as is_schedule_derived,
         positions.is_outstanding and positions.overdue_installment_count > 0 as is_overdue,
         cast(case when positions.is_outstanding then positions.installment_days_past_due else 0 end as integer)
@@ -253,7 +253,7 @@ final as (
         aprs.court_cap_rate,
         aprs.comprehensive_cap_rate,
         aprs.void_line_rate,
-        cast('{{ reporting_currency() }}' as varchar) as reporting_currency,
+        cast('{{ reporting_currency() }}' as {{ dbt.type_string() }}) as reporting_currency,
         positions.principal_reporting,
         positions.outstanding_principal_reporting,
         positions.outstanding_interest_reporting,

@@ -25,11 +25,11 @@ totals as (
 final as (
     select
         {{ business_date() }} as business_date,
-        cast('platform' as varchar) as entity_key,
+        cast('platform' as {{ dbt.type_string() }}) as entity_key,
         cast(case when not has_missing_fx_rate then coalesce(outstanding_principal, 0) end as decimal(18, 2)) as outstanding_principal,
         cast(case when not has_missing_fx_rate then coalesce(top10_outstanding_principal, 0) end as decimal(18, 2)) as top10_outstanding_principal,
         cast(case when not has_missing_fx_rate then coalesce(largest_outstanding_principal, 0) end as decimal(18, 2)) as largest_outstanding_principal,
-        cast(largest_borrower_id as varchar) as largest_borrower_id,
+        cast(largest_borrower_id as {{ dbt.type_string() }}) as largest_borrower_id,
         cast(borrower_count as integer) as borrower_count,
         cast(
             case when outstanding_principal > 0 and not has_missing_fx_rate

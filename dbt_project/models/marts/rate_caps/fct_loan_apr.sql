@@ -27,8 +27,8 @@ flows as (
         loan_id,
         sum(case when flow_kind = 'payment' then amount else 0 end) as total_repayable,
         {{ dbt.listagg(
-            "cast(flow_date as varchar) || ' ' || case when flow_kind = 'advance' then '+' else '-' end"
-            ~ " || cast(amount as varchar)",
+            "cast(flow_date as " ~ dbt.type_string() ~ ") || ' ' || case when flow_kind = 'advance' then '+' else '-' end"
+            ~ " || cast(amount as " ~ dbt.type_string() ~ ")",
             "'; '",
             "order by flow_number"
         ) }} as cash_flows
@@ -58,13 +58,13 @@ final as (
         cast(aprs.real_apr as double) as real_apr,
         cast(aprs.real_apr_simple as double) as real_apr_simple,
         cast(aprs.real_apr_compound as double) as real_apr_compound,
-        cast(aprs.apr_convention as varchar) as apr_convention,
-        cast(aprs.apr_unit_period as varchar) as apr_unit_period,
+        cast(aprs.apr_convention as {{ dbt.type_string() }}) as apr_convention,
+        cast(aprs.apr_unit_period as {{ dbt.type_string() }}) as apr_unit_period,
         cast(aprs.apr_periods_per_year as double) as apr_periods_per_year,
         cast(coalesce(aprs.installment_count, 0) as integer) as installment_count,
-        cast(coalesce(aprs.cash_flow_source, 'none') as varchar) as cash_flow_source,
-        cast(flows.cash_flows as varchar) as cash_flows,
-        cast(aprs.apr_error as varchar) as apr_error,
+        cast(coalesce(aprs.cash_flow_source, 'none') as {{ dbt.type_string() }}) as cash_flow_source,
+        cast(flows.cash_flows as {{ dbt.type_string() }}) as cash_flows,
+        cast(aprs.apr_error as {{ dbt.type_string() }}) as apr_error,
         caps.is_private_lending,
         caps.lpr_at_contract,
         case when caps.is_private_lending then caps.court_cap_level end as court_cap_rate,

@@ -11,7 +11,7 @@ latest as (
 
 final as (
     select
-        account_id || '|' || cast(updated_at as varchar) as account_version_id,
+        account_id || '|' || cast(updated_at as {{ dbt.type_string() }}) as account_version_id,
         account_id,
         customer_id,
         customer_type,

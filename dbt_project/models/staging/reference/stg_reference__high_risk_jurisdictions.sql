@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        jurisdiction_code || '|' || list_name || '|' || cast(valid_from as varchar) as listing_id,
+        jurisdiction_code || '|' || list_name || '|' || cast(valid_from as {{ dbt.type_string() }}) as listing_id,
         upper(jurisdiction_code) as jurisdiction_code,
         jurisdiction_name,
         list_name,
