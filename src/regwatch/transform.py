@@ -53,6 +53,9 @@ class TransformResult:
     #: files re-parsed" (those whose content changed) or "full: <dbt's reason>" (no saved
     #: parse, another pack, another dbt version, ...).
     parse: str = "full"
+    #: How the incremental models were built: "incremental since <date>" (only the loads after
+    #: the last build's date merged in) or "full refresh: <why>" (every model from the raw layer).
+    build: str = "full refresh: first build"
 
 
 def build(
@@ -62,6 +65,7 @@ def build(
     pack_parameters: Mapping[str, Any] | None = None,
     reporting_currency: str | None = None,
     select: Sequence[str] = (),
+    full_refresh: bool = False,
 ) -> TransformResult:
     """``dbt build`` (seeds, models, tests) as of ``business_date``, APRs in the pack's convention.
 
@@ -75,6 +79,11 @@ def build(
     ``select`` (dbt node selectors, e.g. ``+fct_loan_positions``) builds only those nodes
     (seeds, models and their data tests): for tests of a few models on hand-made rows;
     a business date's run builds everything (the default, empty).
+
+    The incremental models (issue 17) merge in only the loads after the last build's date
+    when that build is a base to continue from (:func:`_continues_from`); otherwise, or with
+    ``full_refresh``, every model is rebuilt from the raw layer (``dbt --full-refresh``).
+    Either way the tables are the same: tests/integration/test_incremental_builds.py.
     """
     from dbt.cli.main import dbtRunner
 
@@ -91,6 +100,20 @@ def build(
     target = settings.dbt_target_dir
     seed_hashes = _seed_hashes(settings.dbt_project_dir)
     seeds_current = _seeds_current(settings, seed_hashes)
+    # What the pack fixes, never the date (see the module's description): these change only
+    # with the pack, and a change re-parses the project.
+    dbt_vars = json.dumps(
+        {
+            "apr_convention": apr_convention,
+            "reporting_currency": reporting_currency,
+            "pack": dict(sorted(pack_parameters.items())),
+        },
+        default=str,
+    )
+    project_sha256 = _project_fingerprint(settings.dbt_project_dir, dbt_vars, seed_hashes)
+    built_through, build_mode = _continues_from(settings, business_date, project_sha256, select)
+    if full_refresh and built_through is not None:
+        built_through, build_mode = None, "full refresh: asked for"
     args = [
         "build",
         "--project-dir",
@@ -102,21 +125,13 @@ def build(
         "--log-path",
         str(settings.var_dir / "dbt" / "logs"),
         "--vars",
-        # What the pack fixes, never the date (see the module's description): these change
-        # only with the pack, and a change re-parses the project.
-        json.dumps(
-            {
-                "apr_convention": apr_convention,
-                "reporting_currency": reporting_currency,
-                "pack": dict(sorted(pack_parameters.items())),
-            },
-            default=str,
-        ),
+        dbt_vars,
         # The dbt unit tests (models/**/_*__unit_tests.yml) test the SQL on fixed rows, not the
         # date's data: tests/unit/test_dbt_unit_tests.py runs them; a day's build skips them.
         "--exclude-resource-type",
         "unit_test",
         *(["--exclude-resource-type", "seed"] if seeds_current else []),
+        *(["--full-refresh"] if built_through is None else []),
         # A test of a data test's parents all built (cautious), never one on a model left out.
         *(["--select", *select, "--indirect-selection", "cautious"] if select else []),
         "--quiet",
@@ -141,6 +156,8 @@ def build(
     environment = {
         "REGWATCH_WAREHOUSE": str(settings.warehouse_path),
         "REGWATCH_BUSINESS_DATE": business_date.isoformat(),
+        # The business date of the build the incremental models continue from (built_through()).
+        "REGWATCH_BUILT_THROUGH": built_through.isoformat() if built_through else "",
         **{
             f"REGWATCH_DUCKDB_{name.upper()}": value
             for name, value in warehouse.duckdb_config(
@@ -148,6 +165,10 @@ def build(
             ).items()
         },
     }
+    if build_mode != "full refresh: first build":
+        # A build that fails half-way leaves some incremental models merged and others not:
+        # with no record, the next build is a full refresh.
+        warehouse.record_build_state(settings.warehouse_path, None)
     with _environment(environment):
         result = dbtRunner(callbacks=[on_event]).invoke(args)
     if result.exception is not None:
@@ -167,6 +188,8 @@ def build(
         raise TransformError(f"dbt build for {business_date} failed: {first}{more}")
     if not seeds_current and not select:  # a selected build may have loaded only some seeds
         warehouse.record_seed_hashes(settings.warehouse_path, seed_hashes)
+    if not select:  # a selected build (a few models on hand-made rows) is no base to continue from
+        warehouse.record_build_state(settings.warehouse_path, business_date, project_sha256)
     # A full parse names its reason first; a partial one may still meet a reason later
     # (dbt falls back to a full parse on an error), so any reason wins.
     reasons = [p for p in parse if p.startswith("full")] or parse[-1:]
@@ -178,7 +201,50 @@ def build(
         counts["seed"],
         round(time.perf_counter() - started, 3),
         reasons[0] if reasons else "full",
+        build_mode,
     )
+
+
+def _continues_from(
+    settings: Settings, business_date: date, project_sha256: str, select: Sequence[str]
+) -> tuple[date | None, str]:
+    """The business date of the build this one may continue from incrementally, and why (not).
+
+    The incremental models (staging merged by load, ...) hold the state of the last build.
+    Merging in only the loads after its date gives what a build from scratch gives when
+    that build completed, ``business_date`` is after its date (a rerun of an earlier or the
+    same date rebuilds everything: a model as of an earlier date cannot be taken back out
+    of a later state), the project and the pack's parameters are the same (their sha256),
+    and the raw layer holds for the dates up to it exactly what it held then (no date
+    restated since, no row added by hand). Anything else is a full refresh.
+    """
+    if select:
+        return None, "full refresh: a selected build"
+    state = warehouse.built_state(settings.warehouse_path)
+    if state is None:
+        return None, "full refresh: first build"
+    built, built_project, built_raw = state
+    if business_date <= built:
+        return None, f"full refresh: {business_date} is not after the last build's date {built}"
+    if built_project != project_sha256:
+        return None, "full refresh: the project or the pack's parameters changed"
+    if warehouse.read_raw_fingerprint(settings.warehouse_path, built) != built_raw:
+        return None, f"full refresh: the raw layer up to {built} changed (a date restated)"
+    return built, f"incremental since {built}"
+
+
+def _project_fingerprint(project_dir: Path, dbt_vars: str, seed_hashes: Mapping[str, str]) -> str:
+    """sha256 of everything that shapes a model's rows but the data: SQL, macros, YAML, vars, seeds, dbt."""
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(f"{dbt_version}\0{dbt_vars}\0{sorted(seed_hashes.items())}".encode())
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in ("models", "macros", "tests"):
+        files += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    for path in files:
+        if path.exists():
+            digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ date's partition in one transaction: results never double.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -321,3 +322,68 @@ def record_seed_hashes(path: Path, hashes: dict[str, str]) -> None:
         )
         con.execute(f"DELETE FROM {SEED_SCHEMA}.seed_hashes")
         con.executemany(f"INSERT INTO {SEED_SCHEMA}.seed_hashes VALUES (?, ?)", sorted(hashes.items()))
+
+
+#: The record of the last dbt build a day's incremental build continues from (regwatch.transform).
+BUILD_STATE_TABLE = "staging.incremental_build_state"
+
+
+def raw_fingerprint(con: duckdb.DuckDBPyConnection, through: date) -> str:
+    """sha256 of what the raw layer holds for the business dates up to ``through``.
+
+    Every arrival of a load of those dates (a restated date is a new arrival) and the
+    number of rows of each raw table up to that date (rows put into raw.* by hand, as
+    test fixtures do, carry no arrival). Equal fingerprints mean those dates are as a
+    build up to ``through`` saw them.
+    """
+    digest = hashlib.sha256()
+    arrivals = con.execute(
+        "SELECT arrival_seq, load_id, business_date FROM raw.load_arrivals"
+        " WHERE business_date <= ? ORDER BY arrival_seq",
+        [through],
+    ).fetchall()
+    digest.update(repr(arrivals).encode())
+    for name in sorted(CONTRACTS):
+        row = con.execute(f"SELECT count(*) FROM raw.{name} WHERE _business_date <= ?", [through]).fetchone()
+        digest.update(f"{name}:{row[0] if row else 0}".encode())
+    return digest.hexdigest()
+
+
+def built_state(path: Path) -> tuple[date, str, str] | None:
+    """(business date, project fingerprint, raw fingerprint) of the last complete build, or None."""
+    if not path.exists():
+        return None
+    schema, table = BUILD_STATE_TABLE.split(".")
+    with connect(path, read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()
+        if not exists or not exists[0]:
+            return None
+        row = con.execute(
+            f"SELECT business_date, project_sha256, raw_sha256 FROM {BUILD_STATE_TABLE}"
+        ).fetchone()
+    return (row[0], str(row[1]), str(row[2])) if row else None
+
+
+def read_raw_fingerprint(path: Path, through: date) -> str:
+    """:func:`raw_fingerprint` of the warehouse at ``path``, opened read-only."""
+    with connect(path, read_only=True) as con:
+        return raw_fingerprint(con, through)
+
+
+def record_build_state(path: Path, business_date: date | None, project_sha256: str = "") -> None:
+    """Record the build just completed as of ``business_date`` (None: forget any record, before a build)."""
+    with connect(path) as con, transaction(con):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {BUILD_STATE_TABLE.split('.')[0]}")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {BUILD_STATE_TABLE} (business_date DATE NOT NULL,"
+            " project_sha256 VARCHAR NOT NULL, raw_sha256 VARCHAR NOT NULL)"
+        )
+        con.execute(f"DELETE FROM {BUILD_STATE_TABLE}")
+        if business_date is not None:
+            con.execute(
+                f"INSERT INTO {BUILD_STATE_TABLE} VALUES (?, ?, ?)",
+                [business_date, project_sha256, raw_fingerprint(con, business_date)],
+            )

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='business_date', incremental_strategy='delete+insert', on_schema_change='fail') }}
+{{ config(materialized='incremental', unique_key='business_date', incremental_strategy='delete+insert', on_schema_change='fail', full_refresh=false) }}
 {#-
     The disclosure indicators of CBRC [2017] No. 113 art. 10 (and the quarterly items the
     seeds add: bad-debt rate, real annualised rate, partner list) for each period that
@@ -7,6 +7,9 @@
     by business date: every run keeps its own rows (a rerun of D replaces them), so the
     table holds the indicators of every month end and quarter end that was run
     (is_period_closed: D is the period's last weekday), and the trend within each period.
+    Its earlier dates' rows are results, not a function of the raw layer: a day that cannot
+    continue from the last build (regwatch.transform: dbt --full-refresh) rebuilds every
+    other model from scratch but never this table (full_refresh=false).
 
     The indicators are the rows of the catalogue seed disclosure_indicators in force at the
     period end (its order, group, label, unit, legal basis and definition templates); this

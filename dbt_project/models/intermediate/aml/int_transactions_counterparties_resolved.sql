@@ -1,14 +1,22 @@
+{{ config(materialized='incremental', unique_key='transaction_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
 {#-
     Every transaction delivered up to D with its customer and CNY amount (from
     int_transactions_converted) and its counterparty: account, name, country, and, when
     the counterparty account is an account of this platform, that account's customer.
     counterparty_key identifies a counterparty for distinct counts (account, else name);
     null for cash, which has none.
+
+    Incremental (issue 17), like int_transactions_converted: only the transactions whose
+    inputs changed since the last build, or whose counterparty account's latest version did.
 -#}
+-- depends_on: {{ ref('stg_platform__fx_rates') }}
 with
 
 transactions as (
     select * from {{ ref('int_transactions_converted') }}
+    {%- if is_incremental() %}
+    where {{ transaction_inputs_changed('transaction_date', 'counterparty_account') }}
+    {%- endif %}
 ),
 
 details as (
@@ -19,6 +27,9 @@ details as (
         upper(nullif(trim(counterparty_country), '')) as counterparty_country,
         purpose
     from {{ ref('stg_platform__transactions') }}
+    {%- if is_incremental() %}
+    where {{ transaction_inputs_changed('cast(transaction_at as date)', 'counterparty_account') }}
+    {%- endif %}
 ),
 
 platform_accounts as (

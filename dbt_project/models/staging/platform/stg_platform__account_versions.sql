@@ -3,6 +3,8 @@
     account and updated_at, the latest delivery winning. For "status as of an earlier
     date", the devices an account was ever seen on and the status changes of its life.
 -#}
+{{ config(unique_key='account_version_id') }}
+
 with
 
 latest as (

@@ -1,3 +1,5 @@
+{{ config(unique_key='funding_id') }}
+
 with
 
 latest as (

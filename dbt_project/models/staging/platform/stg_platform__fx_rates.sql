@@ -1,3 +1,5 @@
+{{ config(unique_key=['rate_date', 'currency']) }}
+
 with
 
 latest as (

@@ -1,3 +1,5 @@
+{{ config(unique_key='payment_id') }}
+
 with
 
 latest as (

@@ -1,3 +1,5 @@
+{{ config(unique_key=['loan_id', 'installment_no']) }}
+
 with
 
 latest as (

@@ -1,3 +1,5 @@
+{{ config(unique_key='transaction_id') }}
+
 with
 
 latest as (

@@ -5,6 +5,9 @@
     would keep it forever). A rerun of an old date screens against that day's list, and
     of a date delivered again only its current load counts.
 -#}
+{#- A view: a delivery replaces the whole list, and deliveries are few (no merge by key). -#}
+{{ config(materialized='view') }}
+
 with
 
 deliveries as (
