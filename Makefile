@@ -23,7 +23,7 @@ help:
 	@echo "make test-dbt - only the dbt unit tests (each model scenario on fixed rows, no project build)"
 	@echo "make lint   - ruff (lint + format check) and mypy"
 	@echo "make bench  - the benchmarks in bench/ (not part of make test)"
-	@echo "make system-deps - Debian packages the rendering tests use (chromium, poppler-utils); needs root"
+	@echo "make system-deps - Debian packages the rendering and extract tests use (chromium, poppler-utils, mariadb-server); needs root"
 
 $(BIN)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -34,10 +34,13 @@ install: $(BIN)/.synced
 
 # Debian packages for the tests that look at reports as a person would: headless
 # Chromium (screenshots of the HTML) and poppler's pdftoppm (PDF pages as images).
-# WeasyPrint's own libraries (pango) ship with the base image. CI runs this first.
-SYSTEM_PACKAGES := chromium poppler-utils fonts-dejavu-core
+# WeasyPrint's own libraries (pango) ship with the base image. mariadb-server: the
+# extract tests' private MariaDB (tests/mariadb.py; PostgreSQL's server binaries are in
+# the image). CI runs this first.
+SYSTEM_PACKAGES := chromium poppler-utils fonts-dejavu-core mariadb-server
 system-deps:
-	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null; then \
+	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null \
+		&& PATH="$$PATH:/usr/sbin" command -v mariadbd >/dev/null; then \
 		echo "system packages present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \

@@ -125,7 +125,7 @@ def _extract() -> dict[str, Any]:
 
     from regwatch import pipeline
     from regwatch.config import Settings
-    from regwatch.extract.postgres import ExtractError
+    from regwatch.extract.run import ExtractError
     from regwatch.extract.sources import SourceConfigError
     from regwatch.extract.state import ExtractStateError
 

@@ -424,7 +424,7 @@ def extract(
     ingest that follows loads the extract like any delivery; the source's watermark
     advances when :func:`seal_ledger` seals the date (:mod:`regwatch.extract.state`).
     """
-    from regwatch.extract.postgres import extract_day
+    from regwatch.extract.run import extract_day
     from regwatch.extract.sources import source_named
 
     source = source_named(sources_file or settings.project_root / "sources.yml", source_name)

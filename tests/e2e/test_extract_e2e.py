@@ -1,6 +1,7 @@
-"""Issue 18's acceptance: a platform loaded into PostgreSQL, extracted and run for three
-business days, gives the very exceptions, alerts and report rows of the same platform
-delivered as files; the watermark advances with each seal; a rerun needs no database.
+"""Issue 18's acceptance: a platform loaded into PostgreSQL (and into MariaDB, when
+mariadb-server is installed), extracted and run for three business days, gives the very
+exceptions, alerts and report rows of the same platform delivered as files; the watermark
+advances with each seal; a rerun needs no database.
 """
 
 from __future__ import annotations
@@ -18,17 +19,13 @@ from regwatch.config import Settings
 from regwatch.demo import generate
 from regwatch.extract import state
 from regwatch.extract.demo_source import load_day, sources_yaml
-from regwatch.extract.postgres import extract_day
+from regwatch.extract.run import extract_day
 from regwatch.extract.sources import load_sources
 from regwatch.pipeline import run_day
+from tests import mariadb, postgres
 from tests.conftest import REPO_ROOT
-from tests.postgres import private_cluster, server_bin
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(server_bin() is None, reason="no PostgreSQL server binaries (set PG_BIN)"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DAYS = (date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4))
 ENV = "REGWATCH_E2E_SOURCE_URI"
@@ -36,21 +33,51 @@ RUN_ID = re.compile(r"\b\d{8}-[0-9a-f]{12}\b|\b[0-9a-f]{64}\b")
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Settings]]:
-    root = tmp_path_factory.mktemp("extract-e2e")
+def by_file(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The platform delivered as files, run for the three days."""
+    root = tmp_path_factory.mktemp("extract-e2e-files")
     files = root / "files"
     # No malformed rows: a typed database cannot hold them (the file path's quarantine is
     # tested elsewhere); everything else of the demo platform is there.
     generate(files, DAYS[0], DAYS[-1], loans=150, accounts=100, seed=11, malformed_rate=0)
-    by_file = Settings.from_env({}, project_root=REPO_ROOT, var_dir=root / "by_file", landing_dir=files)
+    settings = Settings.from_env({}, project_root=REPO_ROOT, var_dir=root / "by_file", landing_dir=files)
+    for day in DAYS:
+        run_day(day, settings)
+    return settings
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(postgres.server_bin() is None, reason="no PostgreSQL server binaries"),
+        ),
+        pytest.param(
+            "mariadb",
+            marks=[
+                pytest.mark.mariadb,
+                pytest.mark.skipif(
+                    mariadb.server_bin() is None, reason="no MariaDB server (make system-deps)"
+                ),
+            ],
+        ),
+    ],
+)
+def runs(
+    request: pytest.FixtureRequest, by_file: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, Settings]]:
+    """The same platform loaded into the database date by date, extracted and run."""
+    kind = request.param
+    root = tmp_path_factory.mktemp(f"extract-e2e-{kind}")
     by_extract = Settings.from_env({}, project_root=REPO_ROOT, var_dir=root / "by_extract")
-    (root / "sources.yml").write_text(sources_yaml("platform", uri_env=ENV))
+    (root / "sources.yml").write_text(sources_yaml("platform", uri_env=ENV, kind=kind))
     source = load_sources(root / "sources.yml")["platform"]
-    with private_cluster() as uri, pytest.MonkeyPatch.context() as patch:
+    server = postgres.private_cluster if kind == "postgresql" else mariadb.private_server
+    with server("platform") as uri, pytest.MonkeyPatch.context() as patch:
         patch.setenv(ENV, uri)
         for day in DAYS:
-            run_day(day, by_file)
-            load_day(uri, files, day)
+            load_day(uri, by_file.landing_dir, day)
             extract_day(by_extract, source, day)
             run_day(day, by_extract)
     yield by_file, by_extract

@@ -1,4 +1,4 @@
-"""Load a landing tree into PostgreSQL as a platform's own OLTP database would hold it.
+"""Load a landing tree into PostgreSQL or MySQL/MariaDB as a platform's own OLTP database would hold it.
 
 The example source of ``sources.yml`` (``platform_demo``) and the extract tests: one
 typed table per contract file, keyed by the contract key, each row stamped with
@@ -7,13 +7,18 @@ date by date upserts (a restated loan version or schedule row is updated in plac
 committed again); the watch list is replaced whole, as its publisher replaces it.
 
     python -m regwatch.extract.demo_source --landing var/landing --uri postgresql://... [--through D]
+    python -m regwatch.extract.demo_source --landing var/landing --uri mysql://user@host/db
+
+The URI's scheme picks the database (``mysql://`` and ``mariadb://`` are one kind).
 """
 
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -31,6 +36,18 @@ PG_TYPES = {
     "timestamp": "timestamp",
     "boolean": "boolean",
 }
+#: MySQL/MariaDB type of each logical contract type (``TIMESTAMP``: committed_at, read in UTC).
+MYSQL_TYPES = {
+    "string": "TEXT",
+    "enum": "VARCHAR(64)",
+    "currency": "CHAR(3)",
+    "integer": "INT",
+    "decimal": "DECIMAL(24,2)",
+    "rate": "DECIMAL(16,8)",
+    "date": "DATE",
+    "timestamp": "DATETIME",
+    "boolean": "BOOLEAN",
+}
 #: The watch list is replaced whole by each delivery; everything else is upserted by key.
 SNAPSHOT_TABLES = ("watchlist",)
 #: When a date's rows were committed: 20:00 in the platform's time zone.
@@ -47,7 +64,22 @@ def table_ddl(contract: FileContract) -> str:
     )
 
 
-def sources_yaml(source: str = "platform_demo", uri_env: str = "REGWATCH_SOURCE_URI") -> str:
+def mysql_table_ddl(contract: FileContract) -> str:
+    """The MySQL table of a contract file (a key column is a VARCHAR: TEXT cannot be a key)."""
+    columns = []
+    for c in contract.columns:
+        kind = "VARCHAR(255)" if c.name in contract.key and c.type == "string" else MYSQL_TYPES[c.type]
+        columns.append(f"`{c.name}` {kind}")
+    key = ", ".join(f"`{k}`" for k in contract.key)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {contract.name} ({', '.join(columns)}, "
+        f"committed_at TIMESTAMP(6) NOT NULL, PRIMARY KEY ({key})) DEFAULT CHARSET = utf8mb4"
+    )
+
+
+def sources_yaml(
+    source: str = "platform_demo", uri_env: str = "REGWATCH_SOURCE_URI", kind: str = "postgresql"
+) -> str:
     """The ``sources.yml`` text that extracts every contract file from these tables."""
     lines = [
         "# The databases `regwatch extract --source NAME` reads (README: Extract from your database).",
@@ -57,7 +89,7 @@ def sources_yaml(source: str = "platform_demo", uri_env: str = "REGWATCH_SOURCE_
         "# PostgreSQL by `python -m regwatch.extract.demo_source` (written by its sources_yaml()).",
         "sources:",
         f"  {source}:",
-        "    kind: postgresql",
+        f"    kind: {kind}",
         f"    uri_env: {uri_env}",
         "    airflow_conn_id: regwatch_platform",
         "    overlap_seconds: 3600",
@@ -79,6 +111,8 @@ def sources_yaml(source: str = "platform_demo", uri_env: str = "REGWATCH_SOURCE_
 
 def load_day(uri: str, landing: Path, business_date: date) -> dict[str, int]:
     """Upsert the date folder's CSV files into the database; rows per table."""
+    if uri.split(":", 1)[0].split("+", 1)[0] in ("mysql", "mariadb"):
+        return _load_day_mysql(uri, landing, business_date)
     import adbc_driver_postgresql.dbapi as adbc_pg
 
     folder = landing / business_date.isoformat()
@@ -117,6 +151,56 @@ def load_day(uri: str, landing: Path, business_date: date) -> dict[str, int]:
                 f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
             )
             counts[name] = staged.num_rows
+        connection.commit()
+    db.close()
+    return counts
+
+
+def _load_day_mysql(uri: str, landing: Path, business_date: date) -> dict[str, int]:
+    import pymysql
+
+    from regwatch.extract.databases import mysql_connect_args
+
+    folder = landing / business_date.isoformat()
+    evening = datetime.fromisoformat(f"{business_date.isoformat()} {COMMIT_TIME}").replace(
+        tzinfo=ZoneInfo(ZONE)
+    )
+    committed = evening.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    counts: dict[str, int] = {}
+    db = duckdb.connect()
+    connection = pymysql.connect(
+        **mysql_connect_args(uri), charset="utf8mb4", init_command="SET time_zone = '+00:00'"
+    )
+    with connection, connection.cursor() as cursor:
+        for name, contract in CONTRACTS.items():
+            cursor.execute(mysql_table_ddl(contract))
+            path = folder / f"{name}.csv"
+            if not path.is_file():
+                continue
+            literal = str(path).replace("'", "''")
+            values = ", ".join(
+                f"CASE lower(\"{c.name}\") WHEN 'true' THEN '1' WHEN 'false' THEN '0' "
+                f"ELSE NULLIF(\"{c.name}\", '') END"
+                if c.type == "boolean"
+                else f"NULLIF(\"{c.name}\", '')"
+                for c in contract.columns
+            )
+            rows: list[tuple[Any, ...]] = [
+                (*r, committed)
+                for r in db.sql(
+                    f"SELECT {values} FROM read_csv('{literal}', header = true, all_varchar = true)"
+                ).fetchall()
+            ]
+            if name in SNAPSHOT_TABLES:
+                cursor.execute(f"DELETE FROM {name}")
+            names = [*contract.column_names, "committed_at"]
+            updates = ", ".join(f"`{c}` = VALUES(`{c}`)" for c in names if c not in contract.key)
+            cursor.executemany(
+                f"INSERT INTO {name} ({', '.join(f'`{c}`' for c in names)}) "
+                f"VALUES ({', '.join(['%s'] * len(names))}) ON DUPLICATE KEY UPDATE {updates}",
+                rows,
+            )
+            counts[name] = len(rows)
         connection.commit()
     db.close()
     return counts

@@ -22,8 +22,12 @@ from regwatch.contract import CONTRACTS
 
 Mode = Literal["incremental", "snapshot"]
 
-#: PostgreSQL types a watermark column may have (the bound is cast to it in the query).
+#: Types a watermark column may have (the bound is cast to it in the query). On MySQL /
+#: MariaDB ``timestamptz`` is a ``TIMESTAMP`` column (read in a UTC session), ``timestamp``
+#: a ``DATETIME``.
 WATERMARK_TYPES = ("timestamptz", "timestamp", "date", "bigint")
+#: The databases regwatch reads (:mod:`regwatch.extract.databases`); mariadb is mysql's driver.
+KINDS = ("postgresql", "mysql", "mariadb")
 
 
 class SourceConfigError(ValueError):
@@ -115,8 +119,9 @@ def _source(name: str, body: object) -> Source:
     unknown = set(body) - {"kind", "uri_env", "airflow_conn_id", "overlap_seconds", "timezone", "tables"}
     if unknown:
         raise SourceConfigError(f"{where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
-    if body.get("kind") != "postgresql":
-        raise SourceConfigError(f"{where}: kind must be postgresql (MySQL/MariaDB are not built yet)")
+    kind = body.get("kind")
+    if kind not in KINDS:
+        raise SourceConfigError(f"{where}: kind must be one of {', '.join(KINDS)}")
     uri_env, conn_id = body.get("uri_env"), body.get("airflow_conn_id")
     if not uri_env and not conn_id:
         raise SourceConfigError(f"{where}: name the connection with uri_env or airflow_conn_id")
@@ -128,7 +133,7 @@ def _source(name: str, body: object) -> Source:
         raise SourceConfigError(f"{where}: overlap_seconds must be a whole number of seconds >= 0")
     return Source(
         name=name,
-        kind="postgresql",
+        kind=str(kind),
         tables=tuple(_table(name, str(f), t) for f, t in sorted(tables.items())),
         uri_env=str(uri_env) if uri_env else None,
         airflow_conn_id=str(conn_id) if conn_id else None,
@@ -158,8 +163,9 @@ def source_named(path: Path, name: str) -> Source:
 
 
 def plain_uri(uri: str) -> str:
-    """A libpq URI as ADBC takes it: ``postgres://`` and SQLAlchemy driver suffixes
-    (``postgresql+psycopg://``, what Airflow's PostgresHook.get_uri returns) normalised."""
+    """A URI as the drivers take it: ``postgres://`` and SQLAlchemy driver suffixes
+    (``postgresql+psycopg://``, what Airflow's PostgresHook.get_uri returns;
+    ``mysql+pymysql://``) normalised."""
     parts = urlsplit(uri)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "postgres":

@@ -11,7 +11,8 @@ was, so the next extract reads the same rows again.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,19 +31,36 @@ class ExtractStateError(RuntimeError):
 
 @dataclass(frozen=True)
 class Base:
-    """Where D's extract starts: the sealed batches before D, newest first (date, batch.json)."""
+    """Where D's extract starts: the sealed extracts before D, newest first.
 
-    history: list[tuple[date, dict[str, Any]]]
+    Their ``batch.json`` files are read only as far as an extract needs them (the newest
+    for the watermark; the overlap window's few), never the whole history.
+    """
+
+    folder: Path
+    dates: tuple[date, ...]
+    _cache: dict[date, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def sealed_date(self) -> date | None:
-        return self.history[0][0] if self.history else None
+        return self.dates[0] if self.dates else None
+
+    def batch(self, day: date) -> dict[str, Any]:
+        if day not in self._cache:
+            path = self.folder / day.isoformat() / "batch.json"
+            self._cache[day] = json.loads(path.read_text(encoding="utf-8"))
+        return self._cache[day]
+
+    def batches(self) -> Iterator[tuple[date, dict[str, Any]]]:
+        """(date, batch.json) of each sealed extract, newest first, read lazily."""
+        for day in self.dates:
+            yield day, self.batch(day)
 
     def watermark(self, table: str) -> str | None:
         """The table's watermark after the last sealed batch (None: never extracted)."""
-        if not self.history:
+        if not self.dates:
             return None
-        entry = self.history[0][1]["tables"].get(table)
+        entry = self.batch(self.dates[0])["tables"].get(table)
         return None if entry is None else entry.get("watermark")
 
 
@@ -62,11 +80,6 @@ def _sealed(settings: Settings, source: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in body.items()}
 
 
-def _batch(settings: Settings, source: str, day: date) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((batch_dir(settings, source, day) / "batch.json").read_text("utf-8"))
-    return body
-
-
 def base_for(settings: Settings, source: str, business_date: date) -> Base:
     """The sealed state D's extract starts from; refuses while an earlier extract waits for its seal."""
     sealed = _sealed(settings, source)
@@ -83,9 +96,7 @@ def base_for(settings: Settings, source: str, business_date: date) -> Base:
             f"source {source}: the extract of {pending[0]} is not sealed yet: run "
             f"`regwatch run --business-date {pending[0]}` first (its rows would be delivered twice)"
         )
-    return Base(
-        [(date.fromisoformat(d), _batch(settings, source, date.fromisoformat(d))) for d in reversed(before)]
-    )
+    return Base(root, tuple(date.fromisoformat(d) for d in reversed(before)))
 
 
 def write_batch(folder: Path, body: dict[str, Any]) -> None:

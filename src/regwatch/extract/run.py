@@ -1,11 +1,13 @@
-"""Extract one business date from a PostgreSQL source into ``landing/D/`` as Parquet.
+"""Extract one business date from a source database into ``landing/D/`` as Parquet.
 
-The rows stream from the database as Arrow record batches (ADBC, libpq's binary COPY
-under it) into DuckDB, which drops rows already delivered and writes one Parquet file
-per contract file. Every value is written as text exactly as the database printed it
-(``numeric`` arrives from ADBC as a string and stays one; ``timestamptz`` is written in
-UTC), so the very same ingest that reads a CSV delivery types, checks and quarantines
-it. All tables are read in one REPEATABLE READ transaction: one consistent snapshot.
+The rows stream from the database as Arrow record batches (PostgreSQL: ADBC, libpq's
+binary COPY under it; MySQL/MariaDB: PyMySQL's text protocol, :mod:`regwatch.extract.databases`)
+into DuckDB, which drops rows already delivered and writes one Parquet file per contract
+file. Every value is written as text exactly as the database printed it (``numeric`` /
+``DECIMAL`` digits never pass through a float; ``timestamptz`` / MySQL ``TIMESTAMP`` in
+UTC; text decoded from the column's own character set), so the very same ingest that
+reads a CSV delivery types, checks and quarantines it. All tables are read in one
+REPEATABLE READ, read-only transaction: one consistent snapshot.
 
 The date folder is built aside and renamed into place whole, with the extract block
 (source, queries, watermark bounds, rows) in its ``_delivery.yml``; ingest archives that
@@ -30,9 +32,11 @@ import yaml
 from regwatch.config import Settings
 from regwatch.contract import CONTRACTS
 from regwatch.extract import state
+from regwatch.extract.databases import SourceDatabase, describe_error, open_database
 from regwatch.extract.sources import Source, TableSpec, connection_uri
 from regwatch.files import sha256_file, write_atomic
 from regwatch.ingest.load import MANIFEST_NAMES
+from regwatch.warehouse import duckdb_config
 
 
 class ExtractError(RuntimeError):
@@ -59,11 +63,6 @@ class ExtractResult:
     @property
     def rows(self) -> int:
         return sum(t.rows for t in self.tables)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 # ---------------------------------------------------------------- watermark values
@@ -116,22 +115,17 @@ def _low(base: str | None, spec: TableSpec, overlap_seconds: int) -> str | None:
 # ---------------------------------------------------------------- the extract
 
 
-def _where(spec: TableSpec, low: str | None, cutoff: str | None) -> tuple[str, list[str]]:
-    col = f'q."{spec.watermark}"'
-    cast = spec.watermark_type
+def _where(
+    database: SourceDatabase, spec: TableSpec, low: str | None, cutoff: str | None
+) -> tuple[str, list[Any]]:
+    col = f"q.{database.quote(spec.watermark)}"
     parts, params = [f"{col} IS NOT NULL"], []
-    if low is not None:
-        params.append(low)
-        parts.append(f"{col} > CAST(${len(params)} AS {cast})")
-    if cutoff is not None:
-        params.append(cutoff)
-        parts.append(f"{col} < CAST(${len(params)} AS {cast})")
+    for op, bound in ((">", low), ("<", cutoff)):
+        if bound is not None:
+            sql, values = database.compare(col, op, bound, spec.watermark_type)
+            parts.append(sql)
+            params += values
     return " AND ".join(parts), params
-
-
-def _fetch(cursor: Any, sql: str, params: list[str]) -> Any:
-    cursor.execute(sql, tuple(params) if params else None)
-    return cursor.fetch_record_batch()
 
 
 def _text_columns(con: duckdb.DuckDBPyConnection, relation: str, names: tuple[str, ...]) -> str:
@@ -152,7 +146,7 @@ def _key_sql(spec: TableSpec) -> str:
 
 def _extract_table(
     settings: Settings,
-    cursor: Any,
+    database: SourceDatabase,
     db: duckdb.DuckDBPyConnection,
     source: Source,
     spec: TableSpec,
@@ -166,13 +160,17 @@ def _extract_table(
     cutoff = _cutoff(business_date, spec, source.timezone)
     base_wm = base.watermark(spec.file_name)
     frame = f"SELECT * FROM ({spec.query}) q"
+    duck_type = _duck_type(spec)
     try:
         # The newest watermark before the cut-off: never older than what was sealed.
-        cond, params = _where(spec, None, cutoff)
-        top = _fetch(
-            cursor, f'SELECT max(q."{spec.watermark}") AS top FROM ({spec.query}) q WHERE {cond}', params
+        cond, params = _where(database, spec, None, cutoff)
+        top = database.fetch(
+            f"SELECT max(q.{database.quote(spec.watermark)}) AS top FROM ({spec.query}) q WHERE {cond}",
+            params,
         )
-        top_value = top.read_all().column(0)[0].as_py()
+        db.register("top_mark", top.read_all())
+        ((top_value,),) = db.execute(f"SELECT CAST(top AS {duck_type}) FROM top_mark").fetchall()
+        db.unregister("top_mark")
         top_text = None if top_value is None else _text(top_value, spec.watermark_type)
         went_back = (
             base_wm is not None
@@ -203,22 +201,23 @@ def _extract_table(
             low = None
         else:
             low = _low(base_wm, spec, source.overlap_seconds)
-        cond, params = _where(spec, low, cutoff)
-        reader = _fetch(cursor, f"{frame} WHERE {cond}", params)
+        cond, params = _where(database, spec, low, cutoff)
+        reader = database.fetch(f"{frame} WHERE {cond}", params)
     except ExtractError:
         raise
     except Exception as error:  # driver errors: missing table/column, permission, lost connection
-        raise ExtractError(f"{where}: {_first_line(error)}") from error
+        raise ExtractError(f"{where}: {describe_error(error)}") from error
     db.register("batch", reader)
     columns = {str(r[0]) for r in db.execute("DESCRIBE batch").fetchall()}
     missing = [c for c in (*contract.column_names, spec.watermark) if c not in columns]
     if missing:
         raise ExtractError(f"{where}: the query returns no column {', '.join(missing)}")
-    wm = f'"{spec.watermark}"'
+    # The watermark typed (a MySQL source hands it over as text; the UTC session's text).
+    wm = f'CAST("{spec.watermark}" AS {duck_type})'
     known = []
     if spec.mode == "incremental" and low is not None:
         floor = _parse(low, spec.watermark_type)
-        for day, batch in base.history:  # newest first
+        for day, batch in base.batches():  # newest first
             then = batch["tables"].get(spec.file_name) or {}
             top_of_batch = then.get("max_row_watermark")
             if then.get("keys_file") and top_of_batch and _parse(top_of_batch, spec.watermark_type) > floor:
@@ -233,11 +232,15 @@ def _extract_table(
             f"WHERE NOT EXISTS (SELECT 1 FROM read_parquet([{files}]) k "
             f"WHERE k.key = ({_key_sql(spec)}) AND k.wm = CAST({wm} AS VARCHAR))"
         )
-    db.execute(
-        f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT *, {_key_sql(spec)} AS _key, "
-        f"CAST({wm} AS VARCHAR) AS _wm, {wm} AS _wmv FROM batch {anti}"
-    )
-    db.unregister("batch")
+    try:  # the rows stream from the database while DuckDB reads them
+        db.execute(
+            f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT *, {_key_sql(spec)} AS _key, "
+            f"CAST({wm} AS VARCHAR) AS _wm, {wm} AS _wmv FROM batch {anti}"
+        )
+    except Exception as error:  # a connection lost mid-stream, a value the column cannot hold
+        raise ExtractError(f"{where}: {describe_error(error)}") from error
+    finally:
+        db.unregister("batch")
     rows, top_row = db.execute("SELECT count(*), max(_wmv) FROM fresh").fetchone() or (0, None)
     order = ", ".join(f'"{k}"' for k in spec.key)
     target = out_dir / f"{spec.file_name}.parquet"
@@ -294,8 +297,6 @@ def _is_extract_folder(folder: Path, source: str) -> bool:
 
 def extract_day(settings: Settings, source: Source, business_date: date) -> ExtractResult:
     """Extract D from ``source`` into ``landing/D/`` (replacing an earlier extract of D)."""
-    import adbc_driver_postgresql.dbapi as adbc_pg
-
     folder = settings.landing_for(business_date)
     if not _is_extract_folder(folder, source.name):
         raise ExtractError(
@@ -310,28 +311,29 @@ def extract_day(settings: Settings, source: Source, business_date: date) -> Extr
         path.mkdir(parents=True)
     try:
         try:
-            connection = adbc_pg.connect(uri)
+            database = open_database(source.kind, uri)
         except Exception as error:
-            raise ExtractError(f"source {source.name}: cannot connect: {_first_line(error)}") from error
-        db = duckdb.connect()
+            raise ExtractError(f"source {source.name}: cannot connect: {describe_error(error)}") from error
+        # Bounded like every DuckDB regwatch opens (REGWATCH_DUCKDB_MEMORY_LIMIT; spills to var/).
+        db = duckdb.connect(config={**duckdb_config(settings.warehouse_path, settings.duckdb_memory_limit)})
         db.execute("SET TimeZone = 'UTC'")
         db.execute("SET threads = 1")  # one writer: the Parquet bytes depend only on the rows
         results: list[TableResult] = []
         entries: dict[str, dict[str, Any]] = {}
-        with connection:
-            cursor = connection.cursor()
+        try:
             try:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                database.begin()
             except Exception as error:
-                raise ExtractError(f"source {source.name}: {_first_line(error)}") from error
+                raise ExtractError(f"source {source.name}: {describe_error(error)}") from error
             for spec in source.tables:
                 result, entry = _extract_table(
-                    settings, cursor, db, source, spec, base, business_date, work, keys_work
+                    settings, database, db, source, spec, base, business_date, work, keys_work
                 )
                 results.append(result)
                 entries[spec.file_name] = entry
-            connection.rollback()  # read only: nothing to keep
-        db.close()
+        finally:
+            database.close()  # read only: nothing to keep
+            db.close()
         block: dict[str, Any] = {
             "source": source.name,
             "kind": source.kind,
