@@ -43,6 +43,8 @@ RUN pip install --no-cache-dir uv \
 COPY --chown=airflow:root dbt_project /opt/regwatch/dbt_project
 COPY --chown=airflow:root checks /opt/regwatch/checks
 COPY --chown=airflow:root reports /opt/regwatch/reports
+# The databases `regwatch extract` reads (connections come from the environment).
+COPY --chown=airflow:root sources.yml /opt/regwatch/sources.yml
 # docker-compose.yml mounts ./dags over this; the copy makes the image usable on its own.
 COPY --chown=airflow:root dags /opt/airflow/dags
 

@@ -72,9 +72,17 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 POOL = "regwatch_duckdb"
+# The hop from the platform's database into DuckDB, as Airflow Assets (the OpenLineage
+# provider reports them too): extract reads the source database and writes the date's
+# delivery; ingest reads the delivery and writes the warehouse's raw tables. Each asset
+# event carries the date's figures (source, rows); the ledger seals the run's own
+# OpenLineage events with the database's real tables (regwatch.ledger.lineage).
+SOURCE_DATABASE = Asset(name="regwatch_source_database", uri="x-regwatch://source-database", group="regwatch")
+LANDING = Asset(name="regwatch_landing", uri="x-regwatch://landing", group="regwatch")
+WAREHOUSE_RAW = Asset(name="regwatch_warehouse_raw", uri="x-regwatch://warehouse/raw", group="regwatch")
 DEFAULT_ARGS = {"retries": 1, "retry_delay": timedelta(minutes=10), "pool": POOL}
 
 
@@ -133,6 +141,7 @@ def _extract() -> dict[str, Any]:
     business_date = context["data_interval_start"].date()
     source = (context["params"].get("source") or os.environ.get("REGWATCH_SOURCE") or "").strip()
     if not source:
+        context["outlet_events"][LANDING].extra = {"business_date": business_date.isoformat(), "source": None}
         return {"step": "extract", "business_date": business_date.isoformat(), "summary": "no source: files"}
     holder = f"airflow {context['dag'].dag_id} {context['run_id']} task extract"
     try:
@@ -140,6 +149,11 @@ def _extract() -> dict[str, Any]:
     except (ExtractError, ExtractStateError, SourceConfigError) as error:
         raise AirflowFailException(str(error)) from error  # the same source fails the same way
     payload = {"step": result.step, "business_date": business_date.isoformat(), "summary": result.summary}
+    context["outlet_events"][LANDING].extra = {
+        "business_date": business_date.isoformat(),
+        "source": source,
+        "rows": result.summary["rows"],
+    }
     return json.loads(json.dumps(payload, default=str))
 
 
@@ -167,13 +181,19 @@ def _extract() -> dict[str, Any]:
     doc_md=__doc__,
 )
 def regwatch_daily() -> None:
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, inlets=[SOURCE_DATABASE], outlets=[LANDING])
     def extract() -> dict[str, Any]:
         return _extract()
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, inlets=[LANDING], outlets=[WAREHOUSE_RAW])
     def ingest() -> dict[str, Any]:
-        return _run_step("ingest")
+        loaded = _run_step("ingest")
+        get_current_context()["outlet_events"][WAREHOUSE_RAW].extra = {
+            "business_date": loaded["business_date"],
+            "rows_read": loaded["summary"].get("rows_read"),
+            "rows_quarantined": loaded["summary"].get("rows_quarantined"),
+        }
+        return loaded
 
     @task(multiple_outputs=False)
     def transform() -> dict[str, Any]:

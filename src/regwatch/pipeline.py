@@ -282,7 +282,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
 
     from regwatch.extract import state as extract_state
     from regwatch.ingest import delivery
-    from regwatch.ledger import carry, manifests, snapshot
+    from regwatch.ledger import carry, lineage, manifests, snapshot
     from regwatch.ledger.archive import Archive
     from regwatch.rules import pack_digest
 
@@ -328,6 +328,20 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         for name, source, digest, read, loaded, quarantined in rows
     ]
     outputs = sorted(p for p in staging.rglob("*") if p.is_file())
+    run_events: list[Any] = []
+
+    def lineage_events(sealed_at: str) -> bytes:
+        # OpenLineage: the extract (when D's delivery was extracted) and the load, beside the manifest.
+        run_events[:] = lineage.events(
+            run_id=info.run_id,
+            business_date=business_date.isoformat(),
+            sealed_at=sealed_at,
+            warehouse=settings.warehouse_path,
+            inputs=inputs,
+            extract=extracted,
+        )
+        return lineage.serialize(run_events)
+
     manifest = manifests.seal(
         settings,
         business_date=business_date,
@@ -359,7 +373,9 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         state=state,
         delivery=delivery.manifest_entry(verdict),
         pdf_rendered=settings.render_pdf,
+        lineage=lineage_events,
     )
+    lineage.emit(run_events)  # to a configured OpenLineage backend too (none by default)
     if extracted is not None:  # the source's watermark advances only now (regwatch.extract.state)
         extract_state.seal(settings, extracted, business_date, info.run_id)
     shutil.rmtree(staging.parent, ignore_errors=True)

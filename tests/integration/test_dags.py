@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 DAGS = REPO_ROOT / "dags"
 BIN = Path(sys.executable).parent
 POOL = "regwatch_duckdb"
+STEPS = ("extract", "ingest", "transform", "validate", "update_alerts", "render_reports", "seal_ledger")
 
 _INSPECT = """
 import json
@@ -53,7 +54,8 @@ for dag_id, dag in bag.dags.items():
         "catchup": dag.catchup, "start_date": dag.start_date.isoformat() if dag.start_date else None,
         "scheduled": scheduled, "manual": manual,
         "tasks": {t.task_id: {"downstream": sorted(t.downstream_task_ids), "retries": t.retries,
-                              "pool": t.pool, "pool_slots": t.pool_slots}
+                              "pool": t.pool, "pool_slots": t.pool_slots,
+                              "inlets": [a.uri for a in t.inlets], "outlets": [a.uri for a in t.outlets]}
                   for t in dag.tasks},
     }
 print(json.dumps(out))
@@ -143,6 +145,13 @@ def test_daily_structure(dagbag: dict[str, Any]) -> None:
         "seal_ledger": [],
     }
     assert dag["tags"] == ["daily", "regwatch"]
+    # The database -> DuckDB hop as Airflow Assets: source database -> extract -> landing -> ingest -> raw.
+    assert {
+        t: (v["inlets"], v["outlets"]) for t, v in dag["tasks"].items() if v["inlets"] or v["outlets"]
+    } == {
+        "extract": (["x-regwatch://source-database"], ["x-regwatch://landing"]),
+        "ingest": (["x-regwatch://landing"], ["x-regwatch://warehouse/raw"]),
+    }
 
 
 def test_audit_structure(dagbag: dict[str, Any]) -> None:
@@ -310,3 +319,71 @@ def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path) -
     assert result["xcoms"]["ingest"]["summary"]["delivery"] == "degraded"
     (manifest,) = (tmp_path / "var-accepted" / "ledger").glob("*.json")
     assert json.loads(manifest.read_text())["delivery"]["accepted_reason"] == reason
+
+
+@pytest.mark.e2e
+def test_airflow_dags_test_extracts_from_postgresql_and_seals(tmp_path: Path) -> None:
+    """Issue 18: `airflow dags test regwatch_daily` runs extract -> seal against a private
+    PostgreSQL holding the demo platform; the watermark advances with the seal, and the
+    ledger seals the run's OpenLineage events naming the database's tables."""
+    from regwatch.demo import generate
+    from regwatch.extract.demo_source import load_day
+    from tests.postgres import private_cluster, server_bin
+
+    if server_bin() is None:
+        pytest.skip("no PostgreSQL server binaries (set PG_BIN)")
+    business_date = date(2025, 6, 2)
+    files, landing, var = tmp_path / "files", tmp_path / "landing", tmp_path / "var"
+    generate(files, business_date, business_date, loans=120, accounts=80, seed=7, malformed_rate=0)
+    with private_cluster() as uri:
+        load_day(uri, files, business_date)
+        env = _airflow_env(
+            tmp_path / "airflow",
+            REGWATCH_HOME=str(REPO_ROOT),  # sources.yml's platform_demo reads REGWATCH_SOURCE_URI
+            REGWATCH_LANDING=str(landing),
+            REGWATCH_VAR=str(var),
+            REGWATCH_NO_PDF="1",
+            REGWATCH_SOURCE="platform_demo",
+            REGWATCH_SOURCE_URI=uri,
+            AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(
+                {"type": "file", "log_file_path": str(tmp_path / "airflow-lineage.jsonl"), "append": True}
+            ),
+        )
+        migrate = subprocess.run(
+            [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+        # Triggered at 2025-06-03 00:00: the interval [06-02, 06-03), business date 2025-06-02.
+        done = subprocess.run(
+            [str(BIN / "airflow"), "dags", "test", "regwatch_daily", "2025-06-03"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    log = done.stdout[-4000:] + done.stderr[-4000:]
+    assert done.returncode == 0, log
+    delivered = landing / business_date.isoformat()
+    block = (delivered / "_delivery.yml").read_text()
+    assert "source: platform_demo" in block and "kind: postgresql" in block, block[:500]
+    assert {p.name for p in delivered.glob("*.parquet")} >= {"loans.parquet", "transactions.parquet"}
+    sealed = json.loads((var / "extract" / "platform_demo" / "sealed.json").read_text())
+    assert list(sealed) == [business_date.isoformat()]  # the watermark advanced with the seal
+    (manifest,) = (var / "ledger").glob(f"*_{business_date.isoformat()}_*.json")
+    body = json.loads(manifest.read_text())
+    assert body["run_id"] == sealed[business_date.isoformat()]
+    assert {i["file_name"] for i in body["inputs"]} >= {"loans", "transactions", "watchlist"}
+    events = [json.loads(line) for line in (var / body["lineage"]["path"]).read_text().splitlines()]
+    assert [e["job"]["name"] for e in events] == ["regwatch.extract.platform_demo", "regwatch.load"]
+    host = uri.split("@", 1)[1].split("/", 1)[0]
+    assert {(d["namespace"], d["name"]) for d in events[0]["inputs"]} >= {
+        (f"postgres://{host}", "platform.public.transactions"),
+        (f"postgres://{host}", "platform.public.loans"),
+    }
+    assert (var / "reports" / business_date.isoformat() / "daily_exceptions.html").is_file()
+    # Airflow's own OpenLineage events (the provider, file transport): every task completed.
+    airflow_events = [
+        json.loads(line) for line in (tmp_path / "airflow-lineage.jsonl").read_text().splitlines()
+    ]
+    completed = {e["job"]["name"] for e in airflow_events if e["eventType"] == "COMPLETE"}
+    assert completed == {"regwatch_daily", *(f"regwatch_daily.{t}" for t in STEPS)}, log

@@ -60,6 +60,15 @@ def describe_error(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def dataset_namespace(kind: str, uri: str) -> tuple[str, str]:
+    """(OpenLineage namespace, database) of a source: ``postgres://host:port`` or
+    ``mysql://host:port`` and the database name; never the user or password."""
+    parts = urlsplit(uri)
+    scheme = "postgres" if kind == "postgresql" else "mysql"
+    port = parts.port or (5432 if kind == "postgresql" else 3306)
+    return f"{scheme}://{parts.hostname or 'localhost'}:{port}", unquote(parts.path.lstrip("/"))
+
+
 def open_database(kind: str, uri: str) -> SourceDatabase:
     """Connect to the source (driver errors propagate: the caller names the source)."""
     if kind == "postgresql":

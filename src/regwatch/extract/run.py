@@ -32,7 +32,7 @@ import yaml
 from regwatch.config import Settings
 from regwatch.contract import CONTRACTS
 from regwatch.extract import state
-from regwatch.extract.databases import SourceDatabase, describe_error, open_database
+from regwatch.extract.databases import SourceDatabase, dataset_namespace, describe_error, open_database
 from regwatch.extract.sources import Source, TableSpec, connection_uri
 from regwatch.files import sha256_file, write_atomic
 from regwatch.ingest.load import MANIFEST_NAMES
@@ -304,6 +304,7 @@ def extract_day(settings: Settings, source: Source, business_date: date) -> Extr
         )
     base = state.base_for(settings, source.name, business_date)
     uri = connection_uri(source)
+    namespace, database_name = dataset_namespace(source.kind, uri)
     work = settings.landing_dir / f".extract-{business_date.isoformat()}-{source.name}"
     keys_work = state.source_dir(settings, source.name) / f".{business_date.isoformat()}.tmp"
     for path in (work, keys_work):
@@ -339,6 +340,9 @@ def extract_day(settings: Settings, source: Source, business_date: date) -> Extr
             "kind": source.kind,
             "business_date": business_date.isoformat(),
             "since_sealed_date": base.sealed_date.isoformat() if base.sealed_date else None,
+            # Where the rows came from, for lineage (regwatch.ledger.lineage): host, port, database.
+            "dataset_namespace": namespace,
+            "database": database_name,
             "overlap_seconds": source.overlap_seconds,
             "timezone": source.timezone,
             "tables": {

@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,6 +34,8 @@ from regwatch.ledger.archive import Archive
 from regwatch.ledger.runlock import publishing
 
 MANIFEST_VERSION = 2
+#: The run's OpenLineage events beside its manifest (regwatch.ledger.lineage).
+LINEAGE_SUFFIX = ".lineage.jsonl"
 
 
 class LedgerError(RuntimeError):
@@ -166,6 +168,7 @@ def seal(
     delivery: dict[str, Any] | None = None,
     filing: dict[str, Any] | None = None,
     pdf_rendered: bool = True,
+    lineage: Callable[[str], bytes] | None = None,
 ) -> Path:
     """Archive the run's outputs, write its manifest, then publish the outputs; returns the manifest.
 
@@ -177,8 +180,13 @@ def seal(
     is published to ``var/reports/<its path under outputs_root>`` by an atomic rename: a
     killed seal leaves either no manifest (and the previous published files) or a
     manifest whose outputs are all in the archive.
+
+    ``lineage`` gives the run's OpenLineage events (JSON lines, :mod:`regwatch.ledger.lineage`)
+    for the manifest's ``sealed_at``: archived, written beside the manifest as
+    ``<manifest>.lineage.jsonl`` and named with its sha256 in the manifest.
     """
     archive = Archive.of(settings)
+    sealed_at = datetime.now(UTC).isoformat(timespec="seconds")
     root = outputs_root if outputs_root is not None else settings.published_reports_dir
     existing = manifests(settings)
     previous = existing[-1] if existing else None
@@ -204,7 +212,7 @@ def seal(
         "sequence": sequence,
         "run_id": run_id,
         "business_date": business_date.isoformat(),
-        "sealed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sealed_at": sealed_at,
         "rule_pack": {
             "name": pack_name,
             "version": pack_version,
@@ -235,12 +243,22 @@ def seal(
         # Reports made without their PDF (Settings.render_pdf, a test setting): said, never silent;
         # audit rerun and rebuild replay the run the same way.
         body["pdf_rendered"] = False
-    body["manifest_sha256"] = _self_digest(body)
     label = run_id if filing is None else f"filing-{Path(str(filing['folder'])).name}"
     target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{label}.json"
+    events = lineage(sealed_at) if lineage is not None else None
+    if events is not None:
+        lineage_path = target.with_name(f"{target.stem}{LINEAGE_SUFFIX}")
+        body["lineage"] = {
+            "path": lineage_path.relative_to(settings.var_dir).as_posix(),
+            "sha256": archive.put(events),
+            "events": events.count(b"\n"),
+        }
+    body["manifest_sha256"] = _self_digest(body)
     if target.exists():
         raise LedgerError(f"manifest {target.name} exists already: the ledger is append-only")
     with publishing(settings.ledger_dir):
+        if events is not None:
+            write_atomic(lineage_path, events)
         write_atomic(target, canonical(body))
         for published_path, digest in published:
             publish(archive, digest, published_path)
@@ -324,6 +342,8 @@ def _manifest_problems(
             yield f"results snapshot {item['table']}", item["sha256"]
         for item in body.get("outputs", []):
             yield f"output {item['path']}", item["sha256"]
+        if body.get("lineage"):
+            yield f"lineage events {body['lineage']['path']}", body["lineage"]["sha256"]
 
     for what, digest in objects():
         problem = checker.check(digest)
@@ -357,6 +377,13 @@ def verify(settings: Settings) -> VerifyResult:
             for item in body.get("outputs", []):
                 outputs += 1
                 latest_output[str(item["path"])] = (str(item["sha256"]), path.name)
+            lineage = body.get("lineage")
+            if lineage:  # the events beside the manifest are the ones it sealed
+                beside = settings.var_dir / str(lineage["path"])
+                if not beside.is_file():
+                    problems.append(f"{path.name}: lineage events {lineage['path']} are missing")
+                elif sha256_file(beside) != lineage["sha256"]:
+                    problems.append(f"{path.name}: lineage events {lineage['path']} were altered")
         except (KeyError, TypeError, AttributeError) as error:
             problems.append(f"{path.name}: malformed manifest (missing or bad field {error})")
         previous = path
