@@ -416,3 +416,26 @@ def test_bad_sources_file_is_bad_usage(tmp_path: Path) -> None:
         "database": "db",
         "unix_socket": "/run/m.sock",
     }
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [None, "encoding: gb18030\n", "extract: {source: other}\n", "extract: [broken\n"],
+)
+def test_an_extract_never_replaces_a_file_delivery_or_another_source(
+    settings: Settings, tmp_path: Path, manifest: str | None
+) -> None:
+    """Checked before any connection: a date folder holding delivered files (with or without
+    a manifest of its own, or another source's extract) is left alone."""
+    folder = settings.landing_for(D1)
+    folder.mkdir(parents=True)
+    (folder / "loans.csv").write_text(GOOD_ROWS["loans"])
+    if manifest is not None:
+        (folder / "_delivery.yml").write_text(manifest)
+    path = tmp_path / "sources.yml"
+    path.write_text(sources_yaml("platform", uri_env="REGWATCH_UNSET_URI"))
+    with pytest.raises(ExtractError, match="holds a file delivery"):
+        extract_day(settings, load_sources(path)["platform"], D1)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["loans.csv", *(["_delivery.yml"] if manifest else [])]
+    )

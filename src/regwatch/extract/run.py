@@ -35,7 +35,7 @@ from regwatch.extract import state
 from regwatch.extract.databases import SourceDatabase, dataset_namespace, describe_error, open_database
 from regwatch.extract.sources import Source, TableSpec, connection_uri
 from regwatch.files import sha256_file, write_atomic
-from regwatch.ingest.load import MANIFEST_NAMES
+from regwatch.ingest.load import MANIFEST_NAMES, IngestError, read_delivery_body
 from regwatch.warehouse import duckdb_config
 
 
@@ -287,11 +287,11 @@ def _is_extract_folder(folder: Path, source: str) -> bool:
     files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
     if not files:
         return True
-    manifest = folder / MANIFEST_NAMES[0]
-    if not manifest.is_file():
+    try:
+        _path, body = read_delivery_body(folder)
+    except IngestError:  # a manifest ingest would refuse: not one regwatch extract wrote
         return False
-    body = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    block = body.get("extract") if isinstance(body, dict) else None
+    block = body.get("extract")
     return isinstance(block, dict) and block.get("source") == source
 
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -166,13 +166,11 @@ def unknown_inputs(folder: Path) -> tuple[tuple[str, str | None], ...]:
     return tuple((name, closest_contract(name)) for name in stray)
 
 
-def read_delivery_manifest(folder: Path) -> tuple[Path | None, dict[str, str]]:
-    """The date folder's delivery manifest and the encodings it declares (file name -> encoding).
+def read_delivery_body(folder: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The date folder's delivery manifest, checked, and its body (keys ``encoding``, ``extract``).
 
-    ``_delivery.yml`` (or ``.json``) may hold ``encoding: gb18030`` (every file) or
-    ``encoding: {transactions: gb18030, watchlist: latin-1}``. A declared encoding
-    beats detection. ``regwatch extract`` writes its ``extract:`` block here (source,
-    queries, watermark bounds, rows): part of the load's identity and archived with it. A manifest that cannot be read is bad input (IngestError).
+    (None, {}) when the folder has none; IngestError when it cannot be read or is not the
+    mapping ingest and ``regwatch extract`` write.
     """
     present = [folder / n for n in MANIFEST_NAMES if (folder / n).is_file()]
     if not present:
@@ -194,6 +192,20 @@ def read_delivery_manifest(folder: Path) -> tuple[Path | None, dict[str, str]]:
         raise IngestError(f"{path}: expected a mapping with the keys encoding or extract, found {keys}")
     if not isinstance(body.get("extract", {}), dict):  # written by regwatch extract: kept and archived
         raise IngestError(f"{path}: extract must be the mapping regwatch extract writes")
+    return path, body
+
+
+def read_delivery_manifest(folder: Path) -> tuple[Path | None, dict[str, str]]:
+    """The date folder's delivery manifest and the encodings it declares (file name -> encoding).
+
+    ``_delivery.yml`` (or ``.json``) may hold ``encoding: gb18030`` (every file) or
+    ``encoding: {transactions: gb18030, watchlist: latin-1}``. A declared encoding
+    beats detection. ``regwatch extract`` writes its ``extract:`` block here (source,
+    queries, watermark bounds, rows): part of the load's identity and archived with it. A manifest that cannot be read is bad input (IngestError).
+    """
+    path, body = read_delivery_body(folder)
+    if path is None:
+        return None, {}
     encoding = body.get("encoding", {})
     named = {n: encoding for n in CONTRACTS} if isinstance(encoding, str) else encoding
     if not isinstance(named, dict) or not all(isinstance(v, str) for v in named.values()):
