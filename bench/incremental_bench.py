@@ -43,7 +43,9 @@ def _settings(work: Path) -> Any:
     from regwatch.config import Settings
 
     return Settings(
-        project_root=REPO,
+        # a copy of the project's content folders (under --work): edits to the checkout while
+        # the bench runs would change the project's sha256 and make the next day a full refresh
+        project_root=work.parent / "project",
         var_dir=work / "var",
         landing_dir=work / "landing",
         render_pdf=False,
@@ -140,6 +142,10 @@ def main(argv: list[str] | None = None) -> None:
         loans=args.loans,
         history_days=1,
     )
+    project = work.parent / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    for folder in ("dbt_project", "checks", "reports"):
+        shutil.copytree(REPO / folder, project / folder, ignore=shutil.ignore_patterns("target", "logs"))
     results = {mode: run(work, days, mode) for mode in args.modes.split(",")}
     for mode, rows in results.items():
         first, last = rows[0], rows[-1]
