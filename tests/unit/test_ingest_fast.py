@@ -43,7 +43,7 @@ def _both(con: duckdb.DuckDBPyConnection, path: Path, data: bytes) -> tuple[Any,
     """(fast, reference): each as (header, rejects, rows_read, physical lines, blank lines, staged columns,
     staged rows); fast may be None."""
     path.write_bytes(data)
-    fast = load._stage_csv_fast(con, TXN, path, data)
+    fast = load._stage_csv_fast(con, TXN, path)
     fast_result = None
     if fast is not None:
         fast_result = (fast.header, fast.rejects, fast.rows_read, *_lines(fast), *_staged(con))

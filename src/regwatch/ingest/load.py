@@ -13,13 +13,14 @@ import bisect
 import codecs
 import csv
 import difflib
+import hashlib
 import io
 import itertools
 import json
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -312,10 +313,13 @@ def ingest_day(
     """
     paths = find_inputs(landing_dir, business_date, required)  # () = the delivery verdict judges
     manifest_path, declared = read_delivery_manifest(landing_dir / business_date.isoformat())
-    # Hashed and archived in chunks; each file is read whole only when its turn comes to be
-    # loaded (one file in memory at a time, not the whole delivery: 2.3 GB on a 10M-transaction
-    # day), and checked against the digest the load is named by.
-    digests = {name: sha256_file(path) for name, path in paths.items()}
+    # Hashed and archived in chunks (archiving hashes as it copies: one read per file); a file
+    # is read again only when its turn comes to be loaded, by pieces unless the reference
+    # parser needs it whole, and checked against the digest the load is named by.
+    if archive is not None:
+        digests = {name: archive.put_file(path) for name, path in paths.items()}
+    else:
+        digests = {name: sha256_file(path) for name, path in paths.items()}
     identity = list(digests.items())
     manifest: tuple[str, str] | None = None
     if manifest_path is not None:  # how the files are to be read is part of the delivery
@@ -326,9 +330,6 @@ def ingest_day(
             archive.put(manifest_bytes)
     inputs_sha = inputs_digest(identity)
     load_id = f"{business_date:%Y%m%d}-{inputs_sha[:12]}"
-    if archive is not None:
-        for name, path in paths.items():
-            archive.put_file(path, digests[name])
     known = con.execute(
         "SELECT record_sha256 FROM raw.load_arrivals WHERE load_id = ? LIMIT 1", [load_id]
     ).fetchone()
@@ -350,16 +351,9 @@ def ingest_day(
                 declaration = (
                     (declared[name], manifest_path.name) if name in declared and manifest_path else None
                 )
-                data = path.read_bytes()
-                if sha256_bytes(data) != digests[name]:
-                    raise IngestError(
-                        f"{source} changed while it was ingested (sha256 differs from the one hashed "
-                        "and archived): deliver the date again"
-                    )
                 load = _load_file(
-                    con, CONTRACTS[name], path, data, source, business_date, load_id, declaration
+                    con, CONTRACTS[name], path, digests[name], source, business_date, load_id, declaration
                 )
-                del data
                 if not load.balanced:
                     raise IngestError(
                         f"{source}: {load.rows_read} rows read but {load.rows_loaded} loaded "
@@ -774,12 +768,179 @@ def _shape_reject(number: int, fields: list[str], width: int) -> _Reject:
     )
 
 
-#: Bytes of input checked for UTF-8 in one piece (only a piece that fails is split into lines).
+#: Bytes of input read (and checked for UTF-8) in one piece; a piece always ends at a line end.
 _UTF8_PIECE = 1 << 22
 #: DuckDB's CSV buffer (None: DuckDB's default); tests lower it to exercise the parallel reader.
 _CSV_BUFFER_SIZE: int | None = None
 #: Longest line the fast path reads; a longer one sends the file to the reference parser.
 _CSV_MAX_LINE = 1 << 21
+
+
+def _pieces(path: Path) -> Iterator[bytes]:
+    """The file's bytes in pieces of about ``_UTF8_PIECE``, each ending just after a ``\\n`` (the last maybe not).
+
+    A line, and so a multi-byte character, never straddles two pieces; one piece is in memory at a time.
+    """
+    carry = b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_UTF8_PIECE), b""):
+            end = block.rfind(b"\n")
+            if end == -1:
+                carry += block
+                continue
+            yield carry + block[: end + 1]
+            carry = block[end + 1 :]
+    if carry:
+        yield carry
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _undecodable_lines(text: bytes, encoding: str) -> list[int]:
+    """Indexes of the ``\\n``-separated lines of ``text`` that do not decode in ``encoding``.
+
+    ``\\n`` is never part of a multi-byte character in the encodings read here, so a line
+    decodes alone exactly when the text decodes up to its end: one decode per bad line,
+    resumed after it, instead of one per line.
+    """
+    found: list[int] = []
+    start, line = 0, 0  # the line that starts at ``start``
+    while start < len(text):
+        try:
+            text[start:].decode(encoding)
+            break
+        except UnicodeDecodeError as error:
+            bad = start + error.start
+            line += text.count(b"\n", start, bad)
+            found.append(line)
+            end = text.find(b"\n", bad)
+            if end == -1:
+                break
+            start, line = end + 1, line + 1
+    return found
+
+
+@dataclass
+class _Scan:
+    """One streaming read of a CSV file: its hash, and what decides its encoding and whether the fast path applies."""
+
+    #: (size, mtime) before the read: DuckDB's later reads must see the same file
+    stamp: tuple[int, int]
+    size: int = 0
+    sha256: str = ""
+    #: the first line's bytes, without its ``\\n`` (BOM included)
+    first_line: bytes = b""
+    bom: bool = False
+    ascii: bool = True
+    #: the file (after a leading BOM) is valid UTF-8
+    utf8: bool = True
+    quote: bool = False
+    nul: bool = False
+    cr: int = 0
+    lf: int = 0
+    crlf: int = 0
+    commas: int = 0
+    ends_lf: bool = False
+    ends_ctrl_z: bool = False
+    #: line numbers (the header is line 0) of empty lines ("" or a lone "\\r")
+    blank: list[int] = field(default_factory=list)
+    #: line numbers of the lines that are not valid UTF-8
+    invalid: list[int] = field(default_factory=list)
+
+
+def _scan_csv(path: Path) -> _Scan:
+    """Read a CSV once, by pieces (never whole): sha256, encoding evidence, line ends, blank and non-UTF-8 lines."""
+    scan = _Scan(_stamp(path))
+    digest = hashlib.sha256()
+    line = 0  # number of the piece's first line
+    last = b""
+    for index, piece in enumerate(_pieces(path)):
+        digest.update(piece)
+        scan.size += len(piece)
+        last = piece[-1:]
+        text = piece
+        if index == 0:
+            scan.bom = piece.startswith(_BOM)
+            scan.first_line = piece.split(b"\n", 1)[0]
+            text = piece[3:] if scan.bom else piece
+        if not piece.isascii():
+            scan.ascii = False
+            bad = _undecodable_lines(text, "utf-8")
+            if bad:
+                scan.utf8 = False
+                scan.invalid.extend(line + b for b in bad)
+        scan.quote = scan.quote or b'"' in piece
+        scan.nul = scan.nul or b"\x00" in piece
+        scan.cr += piece.count(b"\r")
+        scan.crlf += piece.count(b"\r\n")
+        scan.commas += piece.count(b",")
+        starts = [0] if line > 0 and (piece.startswith(b"\n") or piece.startswith(b"\r\n")) else []
+        for pattern in (b"\n\n", b"\n\r\n"):
+            at = piece.find(pattern)
+            while at != -1:
+                starts.append(at + 1)
+                at = piece.find(pattern, at + 1)
+        counted, before = 0, 0
+        for start in sorted(starts):
+            before += piece.count(b"\n", counted, start)
+            counted = start
+            scan.blank.append(line + before)
+        newlines = piece.count(b"\n")
+        scan.lf += newlines
+        line += newlines
+    scan.sha256 = digest.hexdigest()
+    scan.ends_lf = last == b"\n"
+    scan.ends_ctrl_z = last == _CTRL_Z
+    return scan
+
+
+def _decoding_of(
+    scan: _Scan, path: Path, contract: FileContract, declared: tuple[str, str] | None
+) -> _Decoding | None:
+    """The file's decoding as :func:`_choose_encoding` gives it, when the file is read as UTF-8 and the scan
+    can tell; None when only the whole bytes can (another encoding, re-encoded before staging)."""
+    if declared is not None:
+        encoding, where = declared
+        if encoding not in ("utf-8", "utf-8-sig"):
+            return None
+        return _Decoding(
+            "utf-8",
+            f"declared in {where}",
+            f"invalid encoding: not valid utf-8 (declared in {where})",
+            scan.utf8,
+        )
+    if scan.bom:
+        return _Decoding(
+            "utf-8",
+            "UTF-8 byte order mark",
+            "invalid encoding: not valid utf-8 (the file has a UTF-8 byte order mark)",
+            scan.utf8,
+        )
+    if scan.ascii:
+        return _Decoding("utf-8", "ASCII only", "", True)
+    if scan.utf8:
+        return _Decoding("utf-8", "valid UTF-8", "", True)
+    if contract.screening_list:
+        return None
+    # Not UTF-8: as _line_counts counts, by pieces (a line decodes alone as it does in its piece).
+    lines = not_gb = 0
+    for piece in _pieces(path):
+        if not piece.isascii():
+            lines += sum(1 for raw in piece.split(b"\n") if not raw.isascii())
+            not_gb += len(_undecodable_lines(piece, "gb18030"))
+    utf8_lines, gb_lines = lines - len(scan.invalid), lines - not_gb
+    if not_gb == 0 or gb_lines > utf8_lines:  # GB18030: re-encoded (or the reference parser) from the bytes
+        return None
+    return _Decoding(
+        "utf-8",
+        f"mostly UTF-8: {lines - utf8_lines} of {lines} lines with non-ASCII bytes are not valid UTF-8"
+        f" (GB18030 reads {gb_lines}); they are quarantined",
+        f"invalid encoding: not valid utf-8 (tried {', '.join(_DETECTED)})",
+        False,
+    )
 
 
 class _NotFast(Exception):
@@ -790,32 +951,33 @@ def _stage_csv_fast(
     con: duckdb.DuckDBPyConnection,
     contract: FileContract,
     path: Path,
-    data: bytes,
+    scan: _Scan | None = None,
     bad_bytes: str = "invalid UTF-8",
 ) -> _Parsed | None:
-    """Stage a CSV with DuckDB's parallel reader, giving exactly :func:`_parse_csv`'s result.
+    """Stage a UTF-8 CSV with DuckDB's parallel reader, giving exactly :func:`_parse_csv`'s result.
 
     Applies to files without quote characters, NUL bytes or lone carriage returns
     (line ends all ``\\n`` or all ``\\r\\n``): there a CSV record is a physical line and
-    its fields are the line split at commas, in Python and in DuckDB alike. Python
-    finds the blank lines and the lines that are not UTF-8 (one decode per 4 MiB,
-    line by line only in a piece that fails); DuckDB reads the file in parallel and
-    rejects the lines that are not UTF-8 or have the wrong number of fields. Every
-    line DuckDB rejects is looked up in ``data`` and checked in Python, every line
-    Python found not UTF-8 must be among them, and the counts must reconcile
-    (each non-blank line staged or rejected, which also catches a file changed on
-    disk since ``data`` was read). The staged rows, in file order, get their row
-    numbers from the lines skipped before them. If anything does not add up this
-    returns None and the caller uses the reference parser.
+    its fields are the line split at commas, in Python and in DuckDB alike. The file is
+    never held whole: one streaming read (``scan``, :func:`_scan_csv`) finds the blank
+    lines and the lines that are not UTF-8; DuckDB then reads the file in parallel
+    twice. The first read keeps nothing but a count, the longest field and the lines
+    it rejects (not UTF-8, wrong number of fields); each rejected line is read back from
+    the file and checked in Python, every line Python found not UTF-8 must be among
+    them, and the counts must reconcile (each non-blank line staged or rejected). The
+    staged rows get their row numbers from the lines skipped before them. ``_staged``
+    is then a view: the second read, row by row beside those numbers, which
+    :func:`_load_file` reads once (no copy of the file as text is kept). If anything
+    does not add up this returns None and the caller uses the reference parser.
     """
     try:
-        return _fast_csv(con, contract, path, data, bad_bytes)
+        return _fast_csv(con, contract, path, scan or _scan_csv(path), bad_bytes)
     except _NotFast:
         _drop_staged(con)
         return None
 
 
-_FAST_TEMP = ("_staged_lines", "_staged_numbers", "_staged_rejects", "_staged_scans")
+_FAST_TEMP = ("_staged_numbers", "_staged_rejects", "_staged_scans")
 
 
 def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
@@ -829,34 +991,32 @@ def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _fast_csv(
-    con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, data: bytes, bad_bytes: str
+    con: duckdb.DuckDBPyConnection, contract: FileContract, path: Path, scan: _Scan, bad_bytes: str
 ) -> _Parsed:
-    if b'"' in data or b"\x00" in data:
+    if scan.quote or scan.nul:
         raise _NotFast("quote characters or NUL bytes")
-    n_cr = data.count(b"\r")
-    if n_cr == 0:
-        term = b"\n"
-    elif n_cr == data.count(b"\n") == data.count(b"\r\n"):
-        term = b"\r\n"
+    if scan.cr == 0:
+        crlf = False
+    elif scan.cr == scan.lf == scan.crlf:
+        crlf = True
     else:
         raise _NotFast("mixed line ends")
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    header_end = data.find(term, start)
-    if header_end <= start:
+    first = scan.first_line.removeprefix(_BOM)
+    first = first.removesuffix(b"\r") if crlf else first
+    if scan.lf == 0 or not first:
         raise _NotFast("no header line")
     try:
-        header = [h.strip() for h in data[start:header_end].decode("utf-8").split(",")]
+        header = [h.strip() for h in first.decode("utf-8").split(",")]
     except UnicodeDecodeError as error:
         raise _NotFast("header not UTF-8") from error
     width = len(header)
-    body = header_end + len(term)
-    if width < 2 or body >= len(data):
+    if width < 2 or (scan.lf == 1 and scan.ends_lf):
         raise _NotFast("one column or no data lines")
 
-    # Records of the body: one per terminator, plus an unterminated last line.
-    records = data.count(term, body) + (0 if data.endswith(term) else 1)
-    blank = _blank_lines(data, term, header_end, body)
-    invalid = _invalid_utf8_lines(data, body)
+    # Records of the body: one per line end after the header's, plus an unterminated last line.
+    records = scan.lf - 1 + (0 if scan.ends_lf else 1)
+    blank = scan.blank
+    invalid = {n for n in scan.invalid if n > 0}
 
     for table in _FAST_TEMP:
         con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -872,29 +1032,21 @@ def _fast_csv(
         # to itself it ends lines at \\n or \\r\\n, which is all this path admits
         "strict_mode = true",
         "null_padding = false",
-        "store_rejects = true",
-        "rejects_table = '_staged_rejects'",
-        "rejects_scan = '_staged_scans'",
         f"max_line_size = {_CSV_MAX_LINE}",
     ]
     if _CSV_BUFFER_SIZE is not None:
         options.append(f"buffer_size = {_CSV_BUFFER_SIZE}")
-    con.execute(
-        "CREATE TEMP TABLE _staged_lines AS "
-        f"SELECT * FROM read_csv('{_sql_str(str(path))}', {', '.join(options)})"
-    )
-    # Rows keep the file's order (insertion order is preserved, DuckDB's default).
-    staged = _count(con, "_staged_lines")
+    source = f"read_csv('{_sql_str(str(path))}', {', '.join(options)}"
     lengths = ", ".join(f"coalesce(strlen(c{i}), 0)" for i in range(width))
-    longest = con.execute(f"SELECT max(greatest({lengths})) FROM _staged_lines").fetchone()
-    if longest and longest[0] is not None and int(longest[0]) > _MAX_FIELD:
+    counted = con.execute(
+        f"SELECT count(*), max(greatest({lengths})) FROM {source}, "
+        "store_rejects = true, rejects_table = '_staged_rejects', rejects_scan = '_staged_scans')"
+    ).fetchall()  # all: DuckDB writes the rejects tables only when the result is consumed
+    staged, longest = int(counted[0][0]), counted[0][1]
+    if longest is not None and int(longest) > _MAX_FIELD:
         raise _NotFast("a field larger than the limit (the reference parser quarantines it)")
-    rejected = con.execute(
-        "SELECT line, min(byte_position) FROM _staged_rejects GROUP BY line ORDER BY line"
-    ).fetchall()
-    rejects = _check_rejects(
-        data, term, body, [(int(r[0]), int(r[1])) for r in rejected], invalid, header, bad_bytes
-    )
+    rejected = con.execute("SELECT DISTINCT line FROM _staged_rejects ORDER BY line").fetchall()
+    rejects = _check_rejects(path, crlf, [int(r[0]) for r in rejected], invalid, header, bad_bytes)
     if staged + len(rejects) + len(blank) != records:
         raise _NotFast("counts do not reconcile")
     # Staged line i (file order) is the i-th record DuckDB neither skipped nor rejected.
@@ -904,10 +1056,10 @@ def _fast_csv(
     # ("1,2,3," as three fields). Every staged line has width - 1 commas exactly when
     # the file's commas add up (none has fewer, so none can have more); if they do
     # not, the lines with too many are found and taken out of the staged rows.
-    if data.count(b",") != (width - 1) * (1 + staged) + sum(_commas(r) for r in rejects):
+    if scan.commas != (width - 1) * (1 + staged) + sum(_commas(r) for r in rejects):
         known = {*skipped}
-        extra = [n for n in _lines_off_width(data, term, body, width) if n not in known]
-        for number, raw in zip(extra, _find_lines(data, term, body, [(n, 0) for n in extra]), strict=True):
+        extra = [n for n in _lines_off_width(path, width, crlf) if n not in known]
+        for number, raw in zip(extra, _read_lines(path, extra, crlf), strict=True):
             if any(len(f) > _MAX_FIELD for f in raw.split(b",")):
                 raise _NotFast("a line with a field larger than the limit")
             rejects.append(_shape_reject(number, raw.decode("utf-8").split(","), width))
@@ -915,19 +1067,20 @@ def _fast_csv(
         rejects.sort(key=lambda r: r[0])
     index = _column_index(contract, header)
     select = "".join(f"coalesce(l.c{i}, '') AS \"{c}\", " for c, i in index.items())
-    # Both sides are tables, so DuckDB scans them in lockstep (a positional scan).
     con.register("_staged_frame", pd.DataFrame({"_row_number": numbers}))
     con.execute("CREATE TEMP TABLE _staged_numbers AS SELECT _row_number FROM _staged_frame")
     con.unregister("_staged_frame")
-    # A view, not a third copy of a big file: _load_file reads it once.
+    del numbers
+    for table in ("_staged_rejects", "_staged_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    # A view, not a copy of the file as text: the second read skips exactly the lines the
+    # first rejected (same options), and a positional join keeps the two in lockstep.
     con.execute(
         f"""CREATE TEMP VIEW _staged AS
             SELECT {select}n._row_number
-            FROM _staged_lines AS l POSITIONAL JOIN _staged_numbers AS n
+            FROM {source}, ignore_errors = true) AS l POSITIONAL JOIN _staged_numbers AS n
             WHERE n._row_number > 0"""
     )
-    for table in ("_staged_rejects", "_staged_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
     return _Parsed(
         header,
         [],
@@ -947,85 +1100,39 @@ def _commas(reject: _Reject) -> int:
     return raw.count(",")
 
 
-def _blank_lines(data: bytes, term: bytes, header_end: int, body: int) -> list[int]:
-    """Record numbers of the empty lines of the body (Python's csv counts them, then skips them)."""
-    numbers: list[int] = []
-    twice = term + term
-    counted_to, before = body, 0  # terminators in data[body:counted_to]
-    at = data.find(twice, header_end)
-    while at != -1:
-        line_start = at + len(term)
-        before += data.count(term, counted_to, line_start)
-        counted_to = line_start
-        numbers.append(before + 1)
-        at = data.find(twice, line_start)
-    return numbers
-
-
-def _invalid_utf8_lines(data: bytes, body: int) -> set[int]:
-    """Record numbers of the body lines that are not valid UTF-8 (as Python decodes it)."""
-    found: set[int] = set()
-    view = memoryview(data)
-    piece_start, before = body, 0
-    while piece_start < len(data):
-        piece_end = data.find(b"\n", min(len(data), piece_start + _UTF8_PIECE))
-        piece_end = len(data) if piece_end == -1 else piece_end + 1
-        try:
-            str(view[piece_start:piece_end], "utf-8")
-        except UnicodeDecodeError:
-            for offset, line in enumerate(data[piece_start:piece_end].split(b"\n")):
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError:
-                    found.add(before + offset + 1)
-        before += data.count(b"\n", piece_start, piece_end)
-        piece_start = piece_end
-    return found
-
-
-def _find_lines(data: bytes, term: bytes, body: int, wanted: list[tuple[int, int]]) -> list[bytes]:
-    """The bytes of body lines by record number (ascending), without their terminator.
-
-    Each number comes with a byte position that is only a hint where to start
-    looking (DuckDB's may point into the next line): lines are identified by
-    counting line ends from the body.
-    """
-    found: list[bytes] = []
-    cursor, cursor_number = body, 1  # a line start and its record number
-    for number, hint in wanted:
-        if number < cursor_number:
-            raise _NotFast("lines out of order")
-        at = data.rfind(b"\n", cursor, max(cursor, hint))
-        start = cursor if at == -1 else at + 1
-        current = cursor_number + data.count(b"\n", cursor, start)
-        while current > number:
-            start = data.rfind(b"\n", 0, start - 1) + 1
-            current -= 1
-        while current < number:
-            at = data.find(b"\n", start)
-            if at == -1:
-                raise _NotFast("a line is past the end of the file")
-            start, current = at + 1, current + 1
-        cursor, cursor_number = start, number
-        end = data.find(b"\n", start)
-        raw = data[start : len(data) if end == -1 else end]
-        found.append(raw.removesuffix(b"\r") if term == b"\r\n" else raw)
-    return found
+def _read_lines(path: Path, numbers: Sequence[int], crlf: bool) -> list[bytes]:
+    """The bytes of lines by number (the header is line 0), without their line end, read by pieces."""
+    wanted = sorted(set(numbers))
+    found: dict[int, bytes] = {}
+    at, line = 0, 0  # next wanted index; number of the piece's first line
+    for piece in _pieces(path):
+        if at == len(wanted):
+            break
+        starting = piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
+        if wanted[at] < line + starting:
+            lines = piece.split(b"\n")
+            while at < len(wanted) and wanted[at] < line + starting:
+                raw = lines[wanted[at] - line]
+                found[wanted[at]] = raw.removesuffix(b"\r") if crlf else raw
+                at += 1
+        line += piece.count(b"\n")
+    if at < len(wanted):
+        raise _NotFast("a line is past the end of the file")
+    return [found[n] for n in numbers]
 
 
 def _check_rejects(
-    data: bytes,
-    term: bytes,
-    body: int,
-    rejected: list[tuple[int, int]],
+    path: Path,
+    crlf: bool,
+    rejected: list[int],
     invalid: set[int],
     header: list[str],
     bad_bytes: str,
 ) -> list[_Reject]:
     """Each line DuckDB rejected, checked and recorded as the reference parser would."""
     rejects: list[_Reject] = []
-    wanted = [(line - 1, hint) for line, hint in rejected]  # DuckDB counts the header as line 1
-    for (number, _), raw in zip(wanted, _find_lines(data, term, body, wanted), strict=True):
+    numbers = [line - 1 for line in rejected]  # DuckDB counts the header as line 1
+    for number, raw in zip(numbers, _read_lines(path, numbers, crlf), strict=True):
         fields = raw.decode("utf-8", errors="surrogateescape").split(",")
         if number not in invalid and any(len(f) > _MAX_FIELD for f in raw.split(b",")):
             raise _NotFast("a rejected line with a field larger than the limit")
@@ -1040,26 +1147,22 @@ def _check_rejects(
     return rejects
 
 
-def _lines_off_width(data: bytes, term: bytes, body: int, width: int) -> list[int]:
-    """Record numbers of the non-blank body lines without exactly ``width - 1`` commas (numpy, by pieces)."""
-    array = np.frombuffer(data, np.uint8)
-    blank_length = len(term) - 1  # an empty line is "" or, with CRLF, "\r"
+def _lines_off_width(path: Path, width: int, crlf: bool) -> list[int]:
+    """Numbers of the non-blank body lines without exactly ``width - 1`` commas (numpy, by pieces)."""
+    blank_length = 1 if crlf else 0  # an empty line is "" or, with CRLF, "\r"
     found: list[int] = []
-    piece_start, before = body, 0
-    while piece_start < len(data):
-        piece_end = data.find(b"\n", min(len(data), piece_start + _UTF8_PIECE))
-        piece_end = len(data) if piece_end == -1 else piece_end + 1
-        piece = array[piece_start:piece_end]
-        ends = np.flatnonzero(piece == 10)
-        if piece[-1] != 10:
-            ends = np.append(ends, len(piece))
+    before = 0  # number of the piece's first line
+    for piece in _pieces(path):
+        array = np.frombuffer(piece, np.uint8)
+        ends = np.flatnonzero(array == 10)
+        if array[-1] != 10:
+            ends = np.append(ends, len(array))
         starts = np.concatenate([[0], ends[:-1] + 1])
-        commas = np.concatenate([[0], np.cumsum(piece == 44, dtype=np.int64)])
+        commas = np.concatenate([[0], np.cumsum(array == 44, dtype=np.int64)])
         counts = commas[ends] - commas[starts]
         off = np.flatnonzero((counts != width - 1) & (ends - starts > blank_length))
-        found.extend((before + off + 1).tolist())
+        found.extend(n for n in (before + off).tolist() if n > 0)
         before += len(ends)
-        piece_start = piece_end
     return found
 
 
@@ -1074,8 +1177,15 @@ def _stage(
     data: bytes,
     decoding: _Decoding | None = None,
     as_delivered: bool = True,
+    keep: ExitStack | None = None,
+    try_fast: bool = True,
 ) -> tuple[_Parsed, list[str]]:
-    """Put the file's well-formed rows into temp table (or view) ``_staged`` as VARCHAR, with ``_row_number``."""
+    """Put the file's well-formed rows into temp table (or view) ``_staged`` as VARCHAR, with ``_row_number``.
+
+    ``data`` (unused for Parquet) is the file's bytes as they are to be read; a re-encoded
+    copy that the fast path stages lives in a temporary file until ``keep`` closes (the
+    view reads it). ``try_fast=False``: the fast path already declined these bytes.
+    """
     _drop_staged(con)
     if path.suffix == ".parquet":
         try:
@@ -1103,10 +1213,22 @@ def _stage(
         return parsed, parsed.header
     # Staged as UTF-8: a file in another encoding is re-encoded first (the archive keeps the delivered bytes).
     utf8 = data if decoding.encoding == "utf-8" else data.decode(decoding.encoding).encode("utf-8")
-    with _as_file(path, utf8, as_delivered and utf8 is data) as csv_path:
-        fast = _stage_csv_fast(con, contract, csv_path, utf8, decoding.bad_reason)
+    fast = None
+    if try_fast:
+        with ExitStack() as local:
+            csv_path = (keep or local).enter_context(_as_file(path, utf8, as_delivered and utf8 is data))
+            fast = _stage_csv_fast(con, contract, csv_path, None, decoding.bad_reason)
+            if fast is not None and keep is None:  # the view must not outlive its file
+                _materialise_staged(con)
     csv_parsed = fast if fast is not None else _stage_csv_reference(con, contract, utf8, decoding.bad_reason)
     return csv_parsed, csv_parsed.header
+
+
+def _materialise_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn the fast path's ``_staged`` view into a table (its file is about to go)."""
+    con.execute("CREATE TEMP TABLE _staged_copy AS SELECT * FROM _staged")
+    _drop_staged(con)
+    con.execute("ALTER TABLE _staged_copy RENAME TO _staged")
 
 
 @contextmanager
@@ -1271,7 +1393,7 @@ def _record_nulled(
                        'optional value nulled, entry kept for screening: ' || {why}, {raw_json}
                 FROM _checked
                 WHERE {why} IS NOT NULL
-                  AND _row_number IN (SELECT _row_number FROM _typed WHERE _row_number = _first_row)
+                  AND _reason IS NULL AND _first_row IS NULL
                 ORDER BY _row_number""",
             lineage,
         )
@@ -1295,7 +1417,7 @@ def _count_markers(
 ) -> list[str]:
     """A note on how many values were the source's own null markers (read as empty)."""
     total = " + ".join(f'count(*) FILTER (WHERE trim("{c.name}") IN ({_sql_list(markers)}))' for c in present)
-    row = con.execute(f"SELECT {total} FROM _staged").fetchone()
+    row = con.execute(f"SELECT {total} FROM _checked").fetchone()
     found = int(row[0]) if row and row[0] else 0
     if not found:
         return []
@@ -1308,25 +1430,73 @@ def _load_file(
     con: duckdb.DuckDBPyConnection,
     contract: FileContract,
     path: Path,
-    data: bytes,
+    digest: str,
     source: str,
     business_date: date,
     load_id: str,
     declared: tuple[str, str] | None = None,
 ) -> FileLoad:
+    """Load one file: staged as text once, checked in one pass, typed rows and quarantine rows both
+    selected from that pass (``_checked``). ``digest`` is the sha256 the load is named by: the
+    file read now must have it (a file that changed since it was hashed stops the load).
+
+    A UTF-8 CSV is never held whole in Python: it is read by pieces (:func:`_scan_csv`) and
+    staged by DuckDB (:func:`_stage_csv_fast`). Only a file the fast path cannot stage (quoted
+    fields, another encoding, a Ctrl-Z end) is read whole, as the reference parser needs.
+    """
+    with ExitStack() as keep:
+        return _load_staged(con, contract, path, digest, source, business_date, load_id, declared, keep)
+
+
+def _load_staged(
+    con: duckdb.DuckDBPyConnection,
+    contract: FileContract,
+    path: Path,
+    digest: str,
+    source: str,
+    business_date: date,
+    load_id: str,
+    declared: tuple[str, str] | None,
+    keep: ExitStack,
+) -> FileLoad:
     name = contract.name
     notes: list[str] = []
-    body = data
+    changed = IngestError(
+        f"{source} changed while it was ingested (sha256 differs from the one hashed "
+        "and archived): deliver the date again"
+    )
+    stamp: tuple[int, int] | None = None
     if path.suffix == ".parquet":
+        if sha256_file(path) != digest:
+            raise changed
         decoding = _Decoding("utf-8", "Parquet (strings are UTF-8 by format)", "", True)
+        parsed, header = _stage(con, contract, path, b"", decoding)
+        empty = path.stat().st_size == 0
     else:
-        if body.endswith(_CTRL_Z):  # DOS end-of-file mark, as some list publishers still write
-            body = body.rstrip(_CTRL_Z)
-            notes.append("trailing end-of-file byte 0x1A (Ctrl-Z) ignored")
-        decoding = _choose_encoding(body, contract, declared)
+        scan = _scan_csv(path)
+        if scan.sha256 != digest:
+            raise changed
+        stamp = scan.stamp
+        streamed = None if scan.ends_ctrl_z else _decoding_of(scan, path, contract, declared)
+        fast = None if streamed is None else _stage_csv_fast(con, contract, path, scan, streamed.bad_reason)
+        if fast is not None and streamed is not None:
+            decoding, parsed, header, empty = streamed, fast, fast.header, scan.size == 0
+        else:  # read whole: the reference parser, or bytes re-encoded to UTF-8 first
+            data = path.read_bytes()
+            if sha256_bytes(data) != digest:
+                raise changed
+            body = data
+            if body.endswith(_CTRL_Z):  # DOS end-of-file mark, as some list publishers still write
+                body = body.rstrip(_CTRL_Z)
+                notes.append("trailing end-of-file byte 0x1A (Ctrl-Z) ignored")
+            decoding = _choose_encoding(body, contract, declared)
+            parsed, header = _stage(
+                con, contract, path, body, decoding, body is data, keep, try_fast=streamed is None
+            )
+            empty = not body
+            del data, body
         if decoding.evidence not in ("ASCII only", "valid UTF-8"):
             notes.append(f"read as {decoding.encoding}: {decoding.evidence}")
-    parsed, header = _stage(con, contract, path, body, decoding, as_delivered=body is data)
     index = _column_index(contract, header)
     extra = [h for h in header if _header_key(h) not in contract.column_names]
     if extra:
@@ -1374,9 +1544,10 @@ def _load_file(
         )
         loaded = 0
     else:
-        # Each column's reason is computed once (inner query), then the first one wins.
-        # A screening list keeps a row whose only fault is an optional value: that
-        # value is nulled (and recorded), the entry is still screened.
+        # One pass over the staged text: each column's reason computed once (inner query),
+        # the first one wins. A screening list keeps a row whose only fault is an optional
+        # value: that value is nulled (and recorded), the entry is still screened. Typed
+        # raw rows and quarantine rows are both selected from this one table, in file order.
         markers = contract.null_markers
         why = {c.name: f'"_why_{i}"' for i, c in enumerate(present)}
         nullable = {c.name: why[c.name] for c in present if contract.screening_list and not c.required}
@@ -1391,22 +1562,20 @@ def _load_file(
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _checked AS
                 SELECT * EXCLUDE ({", ".join(fatal.values())}),
-                       {first_column} AS _bad_column, {first_reason} AS _reason
+                       {first_column} AS _bad_column, {first_reason} AS _reason,
+                       CAST(NULL AS INTEGER) AS _first_row
                 FROM (SELECT *, {reasons} FROM _staged)"""
         )
-        casts = ", ".join(
-            f'CASE WHEN {nullable[c.name]} IS NULL THEN {_cast_sql(c, markers)} END AS "{c.name}"'
+        _drop_staged(con)  # the fast path's file read ends here; the staged text is not kept twice
+        staged = _count(con, "_checked")
+        if staged != parsed.rows_read - len(parsed.rejects) or (stamp is not None and _stamp(path) != stamp):
+            raise changed
+        typed = {
+            c.name: f"CASE WHEN {nullable[c.name]} IS NULL THEN {_cast_sql(c, markers)} END"
             if c.name in nullable
-            else f'{_cast_sql(c, markers)} AS "{c.name}"'
+            else _cast_sql(c, markers)
             for c in present
-        )
-        key = ", ".join(f'"{k}"' for k in contract.key)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _typed AS
-                SELECT {casts}, _row_number,
-                       min(_row_number) OVER (PARTITION BY {key}) AS _first_row
-                FROM _checked WHERE _reason IS NULL"""
-        )
+        }
         # Invalid values first, then duplicate keys among the valid rows: the first
         # occurrence of a key loads, every later one is quarantined pointing at it.
         value_of = (
@@ -1415,18 +1584,20 @@ def _load_file(
         con.execute(
             f"""INSERT INTO quarantine.rows
                 SELECT ?, ?, ?, ?, _row_number, _bad_column, {value_of}, _reason, {raw_json}
-                FROM _checked WHERE _reason IS NOT NULL""",
+                FROM _checked WHERE _reason IS NOT NULL ORDER BY _row_number""",
             lineage,
         )
-        _quarantine_duplicates(con, contract, present, lineage)
+        _quarantine_duplicates(con, contract, typed, raw_json, lineage)
         all_columns = ", ".join(
-            (f'"{c.name}"' if c.name in index else f'NULL AS "{c.name}"') for c in contract.columns
+            (f'{typed[c.name]} AS "{c.name}"' if c.name in index else f'NULL AS "{c.name}"')
+            for c in contract.columns
         )
         before = _count(con, f"raw.{name}")
+        # No ORDER BY: a filtered scan of _checked keeps file order (insertion order is preserved).
         con.execute(
             f"""INSERT INTO raw.{name}
-                SELECT {all_columns}, ?, ?, ?, _row_number FROM _typed
-                WHERE _row_number = _first_row ORDER BY _row_number""",
+                SELECT {all_columns}, ?, ?, ?, _row_number FROM _checked
+                WHERE _reason IS NULL AND _first_row IS NULL""",
             [load_id, business_date, source],
         )
         loaded = _count(con, f"raw.{name}") - before
@@ -1440,8 +1611,10 @@ def _load_file(
     ).fetchone()
     quarantined = int(quarantined_row[0]) if quarantined_row else 0
     _drop_staged(con)
-    for table in ("_checked", "_typed"):
+    for table in ("_checked", "_first_rows"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    if stamp is not None and _stamp(path) != stamp:
+        raise changed
     if parsed.blank_lines:
         notes.append(f"{parsed.blank_lines} blank line{'s' if parsed.blank_lines > 1 else ''} skipped")
     if parsed.multiline_records:
@@ -1453,7 +1626,7 @@ def _load_file(
     why_file: str | None = None
     if parsed.rows_read == 0:
         status = "empty"
-        if not body:
+        if empty:
             why_file = "0 bytes: no header and no data"
         elif not header:
             why_file = "no header line and no data records"
@@ -1469,7 +1642,7 @@ def _load_file(
     return FileLoad(
         name,
         source,
-        sha256_bytes(data),
+        digest,
         parsed.rows_read,
         loaded,
         quarantined,
@@ -1510,18 +1683,40 @@ def _header_rejection(
 
 
 def _quarantine_duplicates(
-    con: duckdb.DuckDBPyConnection, contract: FileContract, present: list[Column], lineage: list[object]
+    con: duckdb.DuckDBPyConnection,
+    contract: FileContract,
+    typed: dict[str, str],
+    raw_json: str,
+    lineage: list[object],
 ) -> None:
-    key_text = " || ', ' || ".join(
-        f"'{k}=' || coalesce(CAST(t.\"{k}\" AS VARCHAR), '')" for k in contract.key
+    """Mark (``_checked._first_row``) and quarantine every valid row whose typed key came earlier in the file.
+
+    The keys that occur more than once are found by one aggregate (it spills under
+    DuckDB's memory_limit); only when there are any are their rows marked.
+    """
+    keys = {f"_k{i}": typed[k] for i, k in enumerate(contract.key)}
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _first_rows AS
+            SELECT {", ".join(keys)}, min(_row_number) AS _first
+            FROM (SELECT {", ".join(f"{expr} AS {alias}" for alias, expr in keys.items())}, _row_number
+                  FROM _checked WHERE _reason IS NULL)
+            GROUP BY ALL HAVING count(*) > 1"""
     )
-    raw_json = "to_json(struct_pack(" + ", ".join(f'"{c.name}" := c."{c.name}"' for c in present) + "))"
+    if not _count(con, "_first_rows"):
+        return
+    match = " AND ".join(f"({expr}) IS NOT DISTINCT FROM f.{alias}" for alias, expr in keys.items())
+    con.execute(
+        f"""UPDATE _checked SET _first_row = f._first FROM _first_rows AS f
+            WHERE _checked._reason IS NULL AND {match} AND _checked._row_number <> f._first"""
+    )
+    key_text = " || ', ' || ".join(
+        f"'{k}=' || coalesce(CAST(({typed[k]}) AS VARCHAR), '')" for k in contract.key
+    )
     con.execute(
         f"""INSERT INTO quarantine.rows
-            SELECT ?, ?, ?, ?, t._row_number, '{", ".join(contract.key)}', {key_text},
-                   'duplicate key within the file (first at row ' || t._first_row || ')', {raw_json}
-            FROM _typed t JOIN _checked c ON c._row_number = t._row_number
-            WHERE t._row_number <> t._first_row""",
+            SELECT ?, ?, ?, ?, _row_number, '{", ".join(contract.key)}', {key_text},
+                   'duplicate key within the file (first at row ' || _first_row || ')', {raw_json}
+            FROM _checked WHERE _first_row IS NOT NULL ORDER BY _row_number""",
         lineage,
     )
 
