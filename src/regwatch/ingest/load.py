@@ -799,28 +799,31 @@ def _stamp(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
+def _non_ascii_lines(text: bytes) -> Iterator[tuple[int, bytes]]:
+    """(index, bytes) of the ``\\n``-separated lines of ``text`` that hold a byte above 0x7F."""
+    for index, raw in enumerate(text.split(b"\n")):
+        if not raw.isascii():
+            yield index, raw
+
+
+def _line_decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _undecodable_lines(text: bytes, encoding: str) -> list[int]:
     """Indexes of the ``\\n``-separated lines of ``text`` that do not decode in ``encoding``.
 
-    ``\\n`` is never part of a multi-byte character in the encodings read here, so a line
-    decodes alone exactly when the text decodes up to its end: one decode per bad line,
-    resumed after it, instead of one per line.
+    ``\\n`` is never part of a multi-byte character in the encodings read here, so the text
+    decodes exactly when each of its lines does; only a text that does not is looked at
+    line by line, and only at its lines with non-ASCII bytes.
     """
-    found: list[int] = []
-    start, line = 0, 0  # the line that starts at ``start``
-    while start < len(text):
-        try:
-            text[start:].decode(encoding)
-            break
-        except UnicodeDecodeError as error:
-            bad = start + error.start
-            line += text.count(b"\n", start, bad)
-            found.append(line)
-            end = text.find(b"\n", bad)
-            if end == -1:
-                break
-            start, line = end + 1, line + 1
-    return found
+    if _line_decodes(text, encoding):
+        return []
+    return [index for index, raw in _non_ascii_lines(text) if not _line_decodes(raw, encoding)]
 
 
 @dataclass
@@ -874,11 +877,12 @@ def _scan_csv(path: Path) -> _Scan:
                 scan.invalid.extend(line + b for b in bad)
         scan.quote = scan.quote or b'"' in piece
         scan.nul = scan.nul or b"\x00" in piece
-        scan.cr += piece.count(b"\r")
-        scan.crlf += piece.count(b"\r\n")
+        cr = piece.count(b"\r")
+        scan.cr += cr
+        scan.crlf += piece.count(b"\r\n") if cr else 0
         scan.commas += piece.count(b",")
         starts = [0] if line > 0 and (piece.startswith(b"\n") or piece.startswith(b"\r\n")) else []
-        for pattern in (b"\n\n", b"\n\r\n"):
+        for pattern in (b"\n\n", b"\n\r\n") if cr else (b"\n\n",):
             at = piece.find(pattern)
             while at != -1:
                 starts.append(at + 1)
@@ -929,8 +933,9 @@ def _decoding_of(
     lines = not_gb = 0
     for piece in _pieces(path):
         if not piece.isascii():
-            lines += sum(1 for raw in piece.split(b"\n") if not raw.isascii())
-            not_gb += len(_undecodable_lines(piece, "gb18030"))
+            for _, raw in _non_ascii_lines(piece):
+                lines += 1
+                not_gb += not _line_decodes(raw, "gb18030")
     utf8_lines, gb_lines = lines - len(scan.invalid), lines - not_gb
     if not_gb == 0 or gb_lines > utf8_lines:  # GB18030: re-encoded (or the reference parser) from the bytes
         return None
@@ -1297,9 +1302,13 @@ def _sql_list(values: Sequence[str]) -> str:
     return ", ".join(f"'{_sql_str(v)}'" for v in values)
 
 
-def _reason_sql(col: Column, markers: Sequence[str] = ()) -> str:
-    """SQL giving why ``col``'s value breaks the contract, or NULL when it is fine."""
-    v = _value_sql(col, markers)
+def _reason_sql(col: Column, markers: Sequence[str] = (), value: str | None = None) -> str:
+    """SQL giving why ``col``'s value breaks the contract, or NULL when it is fine.
+
+    ``value``: a column holding :func:`_value_sql` already (computed once: trimming every
+    value again in each check was most of a big file's check time).
+    """
+    v = value or _value_sql(col, markers)
     checks: list[tuple[str, str]] = []
     if col.required:
         checks.append((f"{v} IS NULL", "missing required value"))
@@ -1366,8 +1375,8 @@ def _value_sql(col: Column, markers: Sequence[str] = ()) -> str:
     )
 
 
-def _cast_sql(col: Column, markers: Sequence[str] = ()) -> str:
-    v = _value_sql(col, markers)
+def _cast_sql(col: Column, markers: Sequence[str] = (), value: str | None = None) -> str:
+    v = value or _value_sql(col, markers)
     if col.type == "boolean":
         return f"lower({v}) IN ('true', '1')"
     if col.type in ("string", "enum", "currency"):
@@ -1552,7 +1561,14 @@ def _load_staged(
         why = {c.name: f'"_why_{i}"' for i, c in enumerate(present)}
         nullable = {c.name: why[c.name] for c in present if contract.screening_list and not c.required}
         fatal = {col: w for col, w in why.items() if col not in nullable}
-        reasons = ", ".join(f"{_reason_sql(c, markers)} AS {why[c.name]}" for c in present)
+        # Each value trimmed once (_v_i), every check and cast reads that; _checked keeps it only
+        # where the cast needs it (not for text columns, which load as delivered).
+        value = {c.name: f'"_v_{i}"' for i, c in enumerate(present)}
+        values = ", ".join(f"{_value_sql(c, markers)} AS {value[c.name]}" for c in present)
+        reasons = ", ".join(f"{_reason_sql(c, markers, value[c.name])} AS {why[c.name]}" for c in present)
+        text_only = [
+            value[c.name] for c in present if c.type in ("string", "enum", "currency") and not markers
+        ]
         first_column = (
             "COALESCE("
             + ", ".join(f"CASE WHEN {w} IS NOT NULL THEN '{col}' END" for col, w in fatal.items())
@@ -1561,19 +1577,19 @@ def _load_staged(
         first_reason = "COALESCE(" + ", ".join(fatal.values()) + ")"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _checked AS
-                SELECT * EXCLUDE ({", ".join(fatal.values())}),
+                SELECT * EXCLUDE ({", ".join([*fatal.values(), *text_only])}),
                        {first_column} AS _bad_column, {first_reason} AS _reason,
                        CAST(NULL AS INTEGER) AS _first_row
-                FROM (SELECT *, {reasons} FROM _staged)"""
+                FROM (SELECT *, {reasons} FROM (SELECT *, {values} FROM _staged))"""
         )
         _drop_staged(con)  # the fast path's file read ends here; the staged text is not kept twice
         staged = _count(con, "_checked")
         if staged != parsed.rows_read - len(parsed.rejects) or (stamp is not None and _stamp(path) != stamp):
             raise changed
         typed = {
-            c.name: f"CASE WHEN {nullable[c.name]} IS NULL THEN {_cast_sql(c, markers)} END"
+            c.name: f"CASE WHEN {nullable[c.name]} IS NULL THEN {_cast_sql(c, markers, value[c.name])} END"
             if c.name in nullable
-            else _cast_sql(c, markers)
+            else _cast_sql(c, markers, value[c.name])
             for c in present
         }
         # Invalid values first, then duplicate keys among the valid rows: the first
