@@ -98,8 +98,12 @@ class _Date(click.ParamType[date]):
 DATE = _Date()
 
 
-def _settings(landing: Path | None = None, pack: str | None = None, var: Path | None = None) -> Settings:
+def _settings(
+    landing: Path | None = None, pack: str | None = None, var: Path | None = None, engine: str | None = None
+) -> Settings:
     overrides: dict[str, object] = {}
+    if engine is not None:
+        overrides["engine"] = engine
     if landing is not None:
         overrides["landing_dir"] = landing
     if pack is not None:
@@ -279,6 +283,12 @@ def _final_summary(dates: list[date], reports: list[Path], alerts: dict[str, Any
 )
 @click.option("--pack", help="Rule pack under checks/ (default cn).")
 @click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    help="The engine dbt builds the project on (default duckdb, or REGWATCH_ENGINE); spark needs "
+    "the spark extra (uv sync --extra spark) and Java 17.",
+)
+@click.option(
     "--accept-degraded",
     "accept_degraded",
     metavar="REASON",
@@ -292,6 +302,7 @@ def run(
     end: date | None,
     landing: Path | None,
     pack: str | None,
+    engine: str | None,
     accept_degraded: str | None,
 ) -> None:
     """Run every step for one business date, or for each date of a range in order.
@@ -305,7 +316,7 @@ def run(
         raise click.BadParameter(
             "give the reason for running on a degraded delivery", param_hint="--accept-degraded"
         )
-    settings = replace(_settings(landing, pack), accept_degraded=accept_degraded)
+    settings = replace(_settings(landing, pack, engine=engine), accept_degraded=accept_degraded)
     if business_date is not None:
         dates = [business_date]
     else:

@@ -18,6 +18,12 @@ _CONTENT_DIRS = ("dbt_project", "checks", "reports")
 #: 4 GiB budget (issue 17). Any size DuckDB's ``memory_limit`` accepts ("3GB", "512MB").
 DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
+#: The engines the dbt project runs on (issue 19): DuckDB embedded (the default), or Spark
+#: through dbt-spark (the optional ``spark`` extra) for platforms that outgrow one machine.
+ENGINES = ("duckdb", "spark")
+#: Spark's master unless ``REGWATCH_SPARK_MASTER`` names a cluster's (``spark://host:7077``).
+DEFAULT_SPARK_MASTER = "local[*]"
+
 
 class SettingsError(ValueError):
     """The environment does not describe a usable regwatch project."""
@@ -63,6 +69,15 @@ class Settings:
     #: the CLI line and the sealed manifest (``"pdf_rendered": false``) record it, and
     #: ``audit rerun`` / ``rebuild`` replay such a run the same way.
     render_pdf: bool = True
+    #: The engine dbt builds the project on (``--engine``, ``REGWATCH_ENGINE``): one of
+    #: :data:`ENGINES`; ``spark`` needs the ``spark`` extra (``uv sync --extra spark``).
+    engine: str = "duckdb"
+    #: Spark's master when ``engine`` is spark (``REGWATCH_SPARK_MASTER``).
+    spark_master: str = DEFAULT_SPARK_MASTER
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise SettingsError(f"unknown engine {self.engine!r}: one of {', '.join(ENGINES)}")
 
     @property
     def dispositions_path(self) -> Path:
@@ -110,7 +125,15 @@ class Settings:
 
     @property
     def dbt_target_dir(self) -> Path:
-        return self.var_dir / "dbt" / "target"
+        """dbt's target folder: one per engine (a parse for one adapter is no parse for another)."""
+        if self.engine == "duckdb":
+            return self.var_dir / "dbt" / "target"
+        return self.var_dir / "dbt" / f"target-{self.engine}"
+
+    @property
+    def spark_dir(self) -> Path:
+        """What the Spark engine keeps: its warehouse (Parquet) and metastore, under ``var/spark``."""
+        return self.var_dir / "spark"
 
     @property
     def checks_dir(self) -> Path:
@@ -167,6 +190,10 @@ class Settings:
         render_pdf = overrides.pop("render_pdf", None)
         if render_pdf is None:
             render_pdf = env.get("REGWATCH_NO_PDF", "").lower() not in {"1", "true", "yes"}
+        engine = str(overrides.pop("engine", None) or env.get("REGWATCH_ENGINE") or "duckdb")
+        spark_master = str(
+            overrides.pop("spark_master", None) or env.get("REGWATCH_SPARK_MASTER") or DEFAULT_SPARK_MASTER
+        )
         if overrides:
             raise SettingsError(f"unknown settings: {', '.join(sorted(overrides))}")
         settings = cls(
@@ -178,5 +205,7 @@ class Settings:
             dispositions_file=Path(str(dispositions)).resolve() if dispositions else None,
             duckdb_memory_limit=memory_limit,
             render_pdf=bool(render_pdf),
+            engine=engine,
+            spark_master=spark_master,
         )
         return replace(settings, pii_key=key) if key else settings

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -99,7 +99,9 @@ def build(
     started = time.perf_counter()
     target = settings.dbt_target_dir
     seed_hashes = _seed_hashes(settings.dbt_project_dir)
-    seeds_current = _seeds_current(settings, seed_hashes)
+    on_spark = settings.engine == "spark"
+    # On Spark the seeds are loaded every build (their record lives in the DuckDB warehouse).
+    seeds_current = not on_spark and _seeds_current(settings, seed_hashes)
     # What the pack fixes, never the date (see the module's description): these change only
     # with the pack, and a change re-parses the project.
     dbt_vars = json.dumps(
@@ -114,8 +116,12 @@ def build(
     built_through, build_mode = _continues_from(settings, business_date, project_sha256, select)
     if full_refresh and built_through is not None:
         built_through, build_mode = None, "full refresh: asked for"
+    if on_spark:  # the incremental state is the DuckDB warehouse's; Spark's tables are rebuilt
+        built_through, build_mode = None, "full refresh: the Spark engine"
     args = [
         "build",
+        "--target",
+        "spark" if on_spark else "local",
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",
@@ -133,7 +139,7 @@ def build(
         *(["--exclude-resource-type", "seed"] if seeds_current else []),
         *(["--full-refresh"] if built_through is None else []),
         # A test of a data test's parents all built (cautious), never one on a model left out.
-        *(["--select", *select, "--indirect-selection", "cautious"] if select else []),
+        *(["--select", *select, "--indirect-selection", "cautious"] if select and not on_spark else []),
         "--quiet",
         "--log-level",
         "none",
@@ -154,6 +160,7 @@ def build(
             parse.append("partial")
 
     environment = {
+        "REGWATCH_SPARK_MASTER": settings.spark_master,
         "REGWATCH_WAREHOUSE": str(settings.warehouse_path),
         "REGWATCH_BUSINESS_DATE": business_date.isoformat(),
         # The business date of the build the incremental models continue from (built_through()).
@@ -169,26 +176,33 @@ def build(
         # A build that fails half-way leaves some incremental models merged and others not:
         # with no record, the next build is a full refresh.
         warehouse.record_build_state(settings.warehouse_path, None)
-    with _environment(environment):
-        result = dbtRunner(callbacks=[on_event]).invoke(args)
-    if result.exception is not None:
-        raise TransformError(f"dbt could not run: {_one_line(str(result.exception))}")
     counts = {"model": 0, "test": 0, "seed": 0}
-    failures: list[str] = []
-    node_results: Any = result.result or []
-    for node_result in node_results:
-        node: Any = node_result.node
-        kind = str(node.resource_type)
-        counts[kind] = counts.get(kind, 0) + 1
-        if str(node_result.status) in {"error", "fail", "runtime error"}:
-            failures.append(f"{kind} {node.name}: {_one_line(str(node_result.message))}")
-    if failures or not result.success:
-        first = failures[0] if failures else "see var/dbt/logs/dbt.log"
-        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-        raise TransformError(f"dbt build for {business_date} failed: {first}{more}")
-    if not seeds_current and not select:  # a selected build may have loaded only some seeds
+
+    def invoke(phase: Sequence[str] = ()) -> None:
+        result = dbtRunner(callbacks=[on_event]).invoke([*args, *phase])
+        if result.exception is not None:
+            raise TransformError(f"dbt could not run: {_one_line(str(result.exception))}")
+        failures: list[str] = []
+        node_results: Any = result.result or []
+        for node_result in node_results:
+            node: Any = node_result.node
+            kind = str(node.resource_type)
+            counts[kind] = counts.get(kind, 0) + 1
+            if str(node_result.status) in {"error", "fail", "runtime error"}:
+                failures.append(f"{kind} {node.name}: {_one_line(str(node_result.message))}")
+        if failures or not result.success:
+            first = failures[0] if failures else "see var/dbt/logs/dbt.log"
+            more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise TransformError(f"dbt build for {business_date} failed: {first}{more}")
+
+    with _environment(environment):
+        if on_spark:
+            counts["model"] += _build_on_spark(settings, target, invoke, select)
+        else:
+            invoke()
+    if not seeds_current and not select and not on_spark:  # a selected build may have loaded only some seeds
         warehouse.record_seed_hashes(settings.warehouse_path, seed_hashes)
-    if not select:  # a selected build (a few models on hand-made rows) is no base to continue from
+    if not select and not on_spark:  # a selected build (a few models on hand-made rows) is no base to continue from
         warehouse.record_build_state(settings.warehouse_path, business_date, project_sha256)
     # A full parse names its reason first; a partial one may still meet a reason later
     # (dbt falls back to a full parse on an error), so any reason wins.
@@ -245,6 +259,42 @@ def _project_fingerprint(project_dir: Path, dbt_vars: str, seed_hashes: Mapping[
         if path.exists():
             digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def _build_on_spark(
+    settings: Settings, target: Path, invoke: Callable[[Sequence[str]], None], select: Sequence[str]
+) -> int:
+    """The dbt build on Spark, in three dbt invocations around the project's Python models.
+
+    dbt-spark cannot run a Python model in a session (it needs a Databricks cluster), so
+    regwatch runs each one itself (:func:`regwatch.spark.run_python_model`) once its
+    parents are built, and dbt builds what reads it afterwards: (1) the parents of the
+    installments rebuilt from terms and of the watch-list name scores, (2) what the APR
+    reads, (3) everything else. A model's ``ref`` to a Python model names the table
+    regwatch wrote. Returns the Python models run.
+    """
+    from regwatch import spark as engine
+
+    if select:
+        raise TransformError("a selected build (select=) is not supported on the Spark engine")
+    session = engine.session(settings)
+    engine.publish_raw(settings, session)
+    derived, scored, aprs = engine.PYTHON_MODELS
+    # Seeds and models in three builds; the data tests (one may read models of every
+    # phase, e.g. assert_loan_apr_covers_every_loan) once everything is built, before any
+    # rule reads a mart.
+    nodes = ["--resource-type", "seed", "--resource-type", "model"]
+    invoke([*nodes, "--select", f"+{derived}", f"+{scored}", "--exclude", derived, scored])
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    engine.run_python_model(settings, session, manifest, derived)
+    engine.run_python_model(settings, session, manifest, scored)
+    invoke([*nodes, "--select", f"+{aprs}", "--exclude", f"+{derived}", f"+{scored}", aprs])
+    engine.run_python_model(settings, session, manifest, aprs)
+    invoke([*nodes, "--exclude", f"+{aprs}", f"+{scored}"])
+    invoke(["--resource-type", "test"])
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    engine.copy_back(settings, session, manifest)
+    return len(engine.PYTHON_MODELS)
 
 
 @contextmanager

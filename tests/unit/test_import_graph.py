@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("run records", frozenset({"ledger"})),
     # The delivery: extracted from the platform's database (extract) or landed as files, then loaded.
     ("ingest", frozenset({"extract", "ingest"})),
-    ("transform and validate", frozenset({"transform", "validate", "_gx_duckdb"})),
+    ("transform and validate", frozenset({"transform", "validate", "_gx_duckdb", "spark"})),
     ("alerts", frozenset({"alerts"})),
     ("reporting", frozenset({"reporting"})),
     ("orchestration", frozenset({"pipeline"})),

@@ -125,3 +125,16 @@ def test_no_macro_call_inside_a_jinja_string() -> None:
     ]
     assert nested == []
     assert _nested_expressions('{{ f("cast(x as {{ dbt.type_string() }})") }}') == [1]
+
+
+def test_yaml_types_are_portable() -> None:
+    # Contracts and seed column types: DuckDB reads `string` as VARCHAR; Spark has no
+    # `varchar` without a size.
+    found = [
+        f"{path.relative_to(DBT_PROJECT)}:{number}"
+        for path in sorted(DBT_PROJECT.rglob("*.yml"))
+        if "target" not in path.relative_to(DBT_PROJECT).parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r":\s*varchar\b", line, flags=re.IGNORECASE)
+    ]
+    assert found == []
