@@ -202,7 +202,9 @@ def build(
             invoke()
     if not seeds_current and not select and not on_spark:  # a selected build may have loaded only some seeds
         warehouse.record_seed_hashes(settings.warehouse_path, seed_hashes)
-    if not select and not on_spark:  # a selected build (a few models on hand-made rows) is no base to continue from
+    if (
+        not select and not on_spark
+    ):  # a selected build (a few models on hand-made rows) is no base to continue from
         warehouse.record_build_state(settings.warehouse_path, business_date, project_sha256)
     # A full parse names its reason first; a partial one may still meet a reason later
     # (dbt falls back to a full parse on an error), so any reason wins.
