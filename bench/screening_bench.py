@@ -208,7 +208,7 @@ def main() -> None:
     )
     print(f"screen() and screen_frame() agree: {same}")
     start = time.process_time()
-    rows = _by_sql(parties, entries, args.floor)
+    rows = matches_by_sql(parties, entries, args.floor)
     print(f"dbt path (name_hits + SQL):   {time.process_time() - start:7.2f} CPU-s, {len(rows):,} candidates")
     expected = sorted(
         (
@@ -232,8 +232,11 @@ def main() -> None:
         raise SystemExit(1)
 
 
-def _by_sql(parties: list[Any], entries: list[Any], floor: float) -> list[tuple[Any, ...]]:
-    """The dbt models' path: distinct names scored once, int_watchlist_matches_scored.sql in DuckDB."""
+def matches_by_sql(parties: list[Any], entries: list[Any], floor: float) -> list[tuple[Any, ...]]:
+    """The dbt models' path on ``parties``: distinct names scored once (``name_hits``, as
+    int_watchlist_names_scored stores them), then int_watchlist_matches_scored's own SQL
+    (rendered with its refs pointing at these tables) joining, agreeing and ranking in DuckDB.
+    Also the oracle of tests/unit/test_screening.py (against the per-party ``screen()``)."""
     import duckdb
     import jinja2
     import pandas as pd

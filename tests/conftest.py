@@ -60,6 +60,33 @@ GOOD_ROWS: dict[str, str] = {
 DAY = date(2025, 6, 2)
 
 
+#: Test files that share a platform built once per session run as one xdist group (one
+#: worker), so that the other worker never sits waiting for a build it does not need.
+SHARED_BUILDS = {
+    "tests/e2e/test_daily_report.py": "e2e-platform",
+    "tests/e2e/test_run.py": "e2e-platform",
+    "tests/e2e/test_rebuild.py": "sealed-platform",
+    "tests/integration/test_audit.py": "sealed-platform",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (make test) each test file is one group, as under
+    ``--dist loadfile`` (its module fixtures built once), except the files of
+    :data:`SHARED_BUILDS`; and the groups holding e2e or slow tests are sent first, so
+    that the longest work starts first (with ``--no-loadscope-reorder``)."""
+    group_of: dict[str, str] = {}
+    for item in items:
+        path = item.path.relative_to(REPO_ROOT).as_posix()
+        group = SHARED_BUILDS.get(path, path)
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(group))
+        group_of[item.nodeid] = group
+    heavy = {group_of[i.nodeid] for i in items if i.get_closest_marker("e2e") or i.get_closest_marker("slow")}
+    items.sort(key=lambda item: group_of[item.nodeid] not in heavy)  # stable: a file keeps its order
+
+
 @pytest.fixture
 def make_landing(tmp_path: Path) -> Callable[..., Path]:
     """Write a landing folder for DAY; ``extra`` appends raw bytes to a file, ``replace`` swaps one."""
@@ -97,7 +124,7 @@ SEALED_NEXT = date(2025, 6, 5)
 
 @dataclass(frozen=True)
 class SealedPlatform:
-    """A generated platform (200 loans, 100 accounts, seed 3; 2025-06-02 to 06-05) with
+    """A generated platform (200 loans, 100 accounts, seed 4; 2025-06-02 to 06-05) with
     :data:`SEALED_DAYS` run through the whole pipeline and sealed (no PDF), and
     :data:`SEALED_NEXT` delivered but not run. Read-only: :meth:`copy` it to change it."""
 
@@ -118,18 +145,169 @@ class SealedPlatform:
 
 @pytest.fixture(scope="session")
 def sealed_platform(tmp_path_factory: pytest.TempPathFactory) -> SealedPlatform:
-    """Built once per ``make test`` (shared by the xdist workers): test_rebuild."""
+    """Built once per ``make test``: test_rebuild and test_audit (one xdist group). Seed 4 plants
+    a large-cash case on each of the first three days (test_audit re-parameterises that rule on
+    the second)."""
     from regwatch import pipeline
     from regwatch.demo import generate
     from tests.helpers import built_once
 
     def build(root: Path) -> None:
-        generate(root / "landing", SEALED_DAYS[0], SEALED_NEXT, loans=200, accounts=100, seed=3)
+        generate(root / "landing", SEALED_DAYS[0], SEALED_NEXT, loans=200, accounts=100, seed=4)
         settings = Settings(
             project_root=REPO_ROOT, render_pdf=False, var_dir=root / "var", landing_dir=root / "landing"
         )
         for day in SEALED_DAYS:
             pipeline.run_day(day, settings)
 
-    root = built_once(tmp_path_factory, "sealed-platform-200-100-3", build)
+    root = built_once(tmp_path_factory, "sealed-platform-200-100-4", build)
     return SealedPlatform(root / "landing", root / "var")
+
+
+#: The e2e platform: ten generated business days run once per session through the CLI.
+E2E_DAYS = tuple(date(2025, 6, d) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13))
+E2E_RATE = "cn.rate_caps.real_apr_above_comprehensive_cap"
+#: A loan the platform prices above the 24 % comprehensive-cost level on day 3 and re-prices on day 7.
+REPRICED_LOAN = "L99000001"
+
+
+@dataclass(frozen=True)
+class E2EPlatform:
+    """The generated platform of the e2e tests (400 loans, 250 accounts, seed 11), its
+    :data:`E2E_DAYS` run through ``regwatch run`` with an analysts' decisions file, each day
+    without its PDF but the last. On top of the generator's planted truth it holds a loan
+    priced above the 24 % level on day 3 and re-priced on day 7 (:data:`REPRICED_LOAN`,
+    written into ``_truth/planted.csv`` like the generator's cases), a false-positive
+    decision with an expiry and an escalation of a one-off large-cash alert.
+    Read-only: :meth:`copy` it to change it."""
+
+    root: Path
+    landing: Path
+    var: Path
+    #: What the build planted and decided: ``false_positive`` (an alert key), ``once`` (alert
+    #: key) and ``once_day`` of the escalated large-cash alert, ``output`` of the last run.
+    facts: dict[str, str]
+
+    @property
+    def decisions(self) -> Path:
+        return self.var / "decisions" / "dispositions.csv"
+
+    def env(self, pdf: bool = True) -> dict[str, str]:
+        """The environment of a ``regwatch`` command on this platform (the CLI's settings)."""
+        return {
+            "REGWATCH_HOME": str(REPO_ROOT),
+            "REGWATCH_VAR": str(self.var),
+            "REGWATCH_LANDING": str(self.landing),
+            "REGWATCH_DISPOSITIONS": str(self.decisions),
+            "REGWATCH_NO_PDF": "0" if pdf else "1",
+        }
+
+    def copy(self, target: Path) -> E2EPlatform:
+        """A private copy (landing/ and var/, the decisions file with it) under ``target``."""
+        from tests.helpers import private_copy
+
+        private_copy(self.landing, target / "landing")
+        private_copy(self.var, target / "var")
+        return E2EPlatform(target, target / "landing", target / "var", self.facts)
+
+
+def _plant_repriced_loan(landing: Path) -> None:
+    import csv
+
+    with (landing / str(E2E_DAYS[0]) / "accounts.csv").open(newline="") as handle:
+        customer = next(csv.DictReader(handle))["customer_id"]
+
+    def row(nominal_rate: str, updated_at: str) -> str:
+        return (
+            f"{REPRICED_LOAN},{customer},individual,CL-EI,,false,{E2E_DAYS[2]},{E2E_DAYS[2]},10000.00,CNY,12,"
+            f"equal_installment,{nominal_rate},0.00,active,,{updated_at}\n"
+        )
+
+    with (landing / str(E2E_DAYS[2]) / "loans.csv").open("a") as handle:
+        handle.write(row("0.300000", f"{E2E_DAYS[2]} 10:00:00"))
+    with (landing / str(E2E_DAYS[6]) / "loans.csv").open("a") as handle:
+        handle.write(row("0.180000", f"{E2E_DAYS[6]} 10:00:00"))
+
+
+def _build_e2e_platform(root: Path) -> None:
+    import csv
+    import json
+
+    from click.testing import CliRunner
+
+    from regwatch.alerts import alert_key
+    from regwatch.cli import main
+    from regwatch.demo import generate
+
+    landing, var = root / "landing", root / "var"
+    generate(landing, E2E_DAYS[0], E2E_DAYS[-1], loans=400, accounts=250, seed=11)
+    _plant_repriced_loan(landing)
+    with (landing / "_truth" / "planted.csv").open(newline="") as handle:
+        planted = list(csv.DictReader(handle))
+    first_day_caps = [
+        r for r in planted if r["rule_id"] == E2E_RATE and r["business_date"] == str(E2E_DAYS[0])
+    ]
+    cash_once = [
+        r
+        for r in planted
+        if r["rule_id"] == "cn.aml.large_cash"
+        and E2E_DAYS[0] < date.fromisoformat(r["business_date"]) < E2E_DAYS[-1]
+    ]
+    assert first_day_caps and cash_once, "the generator plants a day-1 rate-cap case and a large-cash case"
+    fp = alert_key(E2E_RATE, first_day_caps[0]["entity_key"])
+    cash = cash_once[0]
+    once = alert_key(cash["rule_id"], cash["entity_key"])
+    decided = E2E_DAYS[E2E_DAYS.index(date.fromisoformat(cash["business_date"])) + 1]
+    platform = E2EPlatform(root, landing, var, {})
+    platform.decisions.parent.mkdir(parents=True)
+    platform.decisions.write_text(
+        "alert_key,decision,decided_on,until,analyst,note\n"
+        f"{fp},false_positive,{E2E_DAYS[1]},{E2E_DAYS[4]},li.na,fee waived in the contract amendment of 13800138000\n"
+        f"{once},escalated,{decided},,wang.wei,second line to review\n"
+        f"{fp},ignore,{E2E_DAYS[1]},,li.na,not a decision\n"
+    )
+    # Nine days without their PDF (WeasyPrint is a third of a day), the last with it: its print
+    # edition carries every open alert, the decisions and their notes, and the ten-day chart.
+    runner = CliRunner()
+    nine = ["run", "--from", str(E2E_DAYS[0]), "--to", str(E2E_DAYS[-2])]
+    result = runner.invoke(main, nine, env=platform.env(pdf=False))
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["run", "--business-date", str(E2E_DAYS[-1])], env=platform.env())
+    assert result.exit_code == 0, result.output
+    # The loan re-priced on day 7 is a planted case too: recorded with the rules it made fire,
+    # so that `rules evaluate` and the exact comparison of test_run count it as planted.
+    import duckdb
+
+    with duckdb.connect(str(var / "warehouse.duckdb"), read_only=True) as con:
+        fired = con.execute(
+            "SELECT rule_id, min(business_date) FROM results.exceptions WHERE entity_key = ? GROUP BY 1",
+            [REPRICED_LOAN],
+        ).fetchall()
+    assert (E2E_RATE, E2E_DAYS[2]) in fired, fired
+    with (landing / "_truth" / "planted.csv").open("a", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        for n, (rule_id, first) in enumerate(sorted(fired), start=1):
+            writer.writerow(
+                [
+                    f"TP{n:05d}",
+                    rule_id,
+                    REPRICED_LOAN,
+                    first,
+                    "test_plant",
+                    "priced above the cap, re-priced on day 7",
+                ]
+            )
+    facts = {"false_positive": fp, "once": once, "once_day": cash["business_date"], "output": result.output}
+    (root / "facts.json").write_text(json.dumps(facts))
+
+
+@pytest.fixture(scope="session")
+def e2e_platform(tmp_path_factory: pytest.TempPathFactory) -> E2EPlatform:
+    """Built once per ``make test`` (test_daily_report, test_run: one xdist group, one worker)."""
+    import json
+
+    from tests.helpers import built_once
+
+    root = built_once(tmp_path_factory, "e2e-platform-400-250-11", _build_e2e_platform)
+    facts = json.loads((root / "facts.json").read_text())
+    return E2EPlatform(root, root / "landing", root / "var", facts)

@@ -1,13 +1,15 @@
 """The compliance officer's morning over 10 generated business days, through the CLI.
 
-One generated platform, run day by day with a decisions file. On top of the
-generator's planted truth the test plants, in the landing files, a loan priced above
-the 24 % comprehensive-cost level on day 3 that the platform re-prices on day 7 (an
-alert that persists, then stops). Checked: the alert lifecycle (new / open / resolved /
-suppressed and back), the report's sections, that no ID number or phone number of
-the inputs appears unmasked in any output (HTML, PDF text, CSV), that a rerun gives
-the same bytes, and the report as a person sees it: the HTML in headless Chromium and
-the PDF's first page as an image, both kept under test-artifacts/.
+The session's e2e platform (tests/conftest.py: generated, run day by day through the CLI
+with a decisions file, once per session, shared with test_run). On top of the
+generator's planted truth it plants, in the landing files, a loan priced above the
+24 % comprehensive-cost level on day 3 that the platform re-prices on day 7 (an alert
+that persists, then stops). Checked: the alert lifecycle (new / open / resolved /
+suppressed and back), the report's sections, that no ID number or phone number of the
+inputs appears unmasked in any output (HTML and CSV of every day, the PDF of the last
+day, the only one rendered), that a rerun gives the same bytes, and the report as a
+person sees it: the HTML in headless Chromium and the PDF's first page as an image,
+both kept under test-artifacts/. Tests that run or change something work on a copy.
 """
 
 from __future__ import annotations
@@ -30,15 +32,13 @@ from click.testing import CliRunner
 
 from regwatch.alerts import alert_key
 from regwatch.cli import main
-from regwatch.demo import business_days, generate
 from regwatch.severity import COLOURS
-from tests.conftest import REPO_ROOT
+from tests.conftest import E2E_DAYS, E2E_RATE, REPO_ROOT, REPRICED_LOAN, E2EPlatform
 
 pytestmark = pytest.mark.e2e
 
-DAYS = business_days(date(2025, 6, 2), date(2025, 6, 13))
-RATE = "cn.rate_caps.real_apr_above_comprehensive_cap"
-REPRICED_LOAN = "L99000001"
+DAYS = E2E_DAYS
+RATE = E2E_RATE
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 NAVY = (31, 58, 95)  # header and summary-band rule (#1f3a5f)
 # critical and high bars of the alerts chart (regwatch.severity.COLOURS, also the CSS badges')
@@ -56,64 +56,23 @@ class Demo:
     repriced: str  # alert key of the loan above the cap from day 3, re-priced on day 7
 
 
-def _loan_row(nominal_rate: str, updated_at: str, customer: str) -> str:
-    return (
-        f"{REPRICED_LOAN},{customer},individual,CL-EI,,false,{DAYS[2]},{DAYS[2]},10000.00,CNY,12,"
-        f"equal_installment,{nominal_rate},0.00,active,,{updated_at}\n"
+def _demo(platform: E2EPlatform) -> Demo:
+    facts = platform.facts
+    return Demo(
+        platform.var,
+        platform.landing,
+        platform.env(),
+        facts["output"],
+        facts["false_positive"],
+        (facts["once"], date.fromisoformat(facts["once_day"])),
+        alert_key(RATE, REPRICED_LOAN),
     )
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    tmp = tmp_path_factory.mktemp("morning")
-    landing, var = tmp / "landing", tmp / "var"
-    generate(landing, DAYS[0], DAYS[-1], loans=150, accounts=120, seed=21)
-    with (landing / "_truth" / "planted.csv").open(newline="") as handle:
-        planted = list(csv.DictReader(handle))
-    first_day_caps = [r for r in planted if r["rule_id"] == RATE and r["business_date"] == str(DAYS[0])]
-    cash_once = [
-        r
-        for r in planted
-        if r["rule_id"] == "cn.aml.large_cash" and DAYS[0] < date.fromisoformat(r["business_date"]) < DAYS[-1]
-    ]
-    assert first_day_caps and cash_once, "the generator plants a day-1 rate-cap case and a large-cash case"
-    with (landing / str(DAYS[0]) / "accounts.csv").open(newline="") as handle:
-        customer = next(csv.DictReader(handle))["customer_id"]
-    # a loan priced above the 24 % level, delivered on day 3, re-priced (new version) on day 7
-    with (landing / str(DAYS[2]) / "loans.csv").open("a") as handle:
-        handle.write(_loan_row("0.300000", f"{DAYS[2]} 10:00:00", customer))
-    with (landing / str(DAYS[6]) / "loans.csv").open("a") as handle:
-        handle.write(_loan_row("0.180000", f"{DAYS[6]} 10:00:00", customer))
-
-    fp = alert_key(RATE, first_day_caps[0]["entity_key"])
-    cash = cash_once[0]
-    once = alert_key(cash["rule_id"], cash["entity_key"])
-    decisions = var / "decisions" / "dispositions.csv"
-    decisions.parent.mkdir(parents=True)
-    decisions.write_text(
-        "alert_key,decision,decided_on,until,analyst,note\n"
-        f"{fp},false_positive,{DAYS[1]},{DAYS[4]},li.na,fee waived in the contract amendment of 13800138000\n"
-        f"{once},escalated,{_next(cash['business_date'])},,wang.wei,second line to review\n"
-        f"{fp},ignore,{DAYS[1]},,li.na,not a decision\n"
-    )
-    env = {
-        "REGWATCH_HOME": str(REPO_ROOT),
-        "REGWATCH_VAR": str(var),
-        "REGWATCH_LANDING": str(landing),
-        "REGWATCH_DISPOSITIONS": str(decisions),
-        "REGWATCH_NO_PDF": "0",  # the PDF is read here (text for PII, first page as an image)
-    }
-    result = CliRunner().invoke(main, ["run", "--from", str(DAYS[0]), "--to", str(DAYS[-1])], env=env)
-    assert result.exit_code == 0, result.output
-    return Demo(
-        var,
-        landing,
-        env,
-        result.output,
-        fp,
-        (once, date.fromisoformat(cash["business_date"])),
-        alert_key(RATE, REPRICED_LOAN),
-    )
+def demo(e2e_platform: E2EPlatform) -> Demo:
+    """The session's e2e platform (tests/conftest.py), read only: ten days run by the CLI."""
+    return _demo(e2e_platform)
 
 
 def _next(day: str) -> date:
@@ -209,7 +168,8 @@ def test_no_id_or_phone_number_unmasked_in_any_output(demo: Demo) -> None:
     assert len(secrets) > 100
     outputs = sorted((demo.var / "reports").rglob("*.*"))
     daily = [p for p in outputs if p.name.startswith("daily_exceptions.")]
-    assert {p.suffix for p in daily} == {".html", ".pdf", ".csv"} and len(daily) == 3 * len(DAYS)
+    assert {p.suffix for p in daily} == {".html", ".pdf", ".csv"} and len(daily) == 2 * len(DAYS) + 1
+    assert [p.parent.name for p in daily if p.suffix == ".pdf"] == [str(DAYS[-1])]
     pattern = re.compile(r"(?<![0-9A-Za-z])(1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
     for path in outputs:
         if path.suffix == ".pdf":
@@ -225,7 +185,8 @@ def test_no_id_or_phone_number_unmasked_in_any_output(demo: Demo) -> None:
         assert not leaks, f"{path.name} shows unmasked PII: {leaks[:3]}"
 
 
-def test_rerun_gives_identical_report_bytes(demo: Demo) -> None:
+def test_rerun_gives_identical_report_bytes(e2e_platform: E2EPlatform, tmp_path: Path) -> None:
+    demo = _demo(e2e_platform.copy(tmp_path))
     folder = demo.var / "reports" / str(DAYS[-1])
 
     def digest() -> dict[str, str]:
@@ -241,8 +202,9 @@ def test_rerun_gives_identical_report_bytes(demo: Demo) -> None:
     assert digest() == before
 
 
-def test_audit_rerun_reads_the_decisions_file_as_it_was(demo: Demo) -> None:
+def test_audit_rerun_reads_the_decisions_file_as_it_was(e2e_platform: E2EPlatform, tmp_path: Path) -> None:
     """Reproducing a day with a suppression after the analysts rewrote their decisions file."""
+    demo = _demo(e2e_platform.copy(tmp_path))
     decisions = Path(demo.env["REGWATCH_DISPOSITIONS"])
     original = decisions.read_bytes()
     manifest = json.loads(sorted((demo.var / "ledger").glob(f"*_{DAYS[3]}_*.json"))[-1].read_text())

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
+from bench.screening_bench import matches_by_sql
 from regwatch.screening import (
     ListEntry,
     Party,
@@ -326,78 +327,6 @@ def test_scoring_is_deterministic_and_order_free() -> None:
     assert sorted((n - 1 - i, m - 1 - j, v) for i, j, v in reversed_rows) == first
 
 
-def _matches_by_sql(parties: list[Party], entries: list[ListEntry], floor: float) -> list[tuple[object, ...]]:
-    """The dbt models' path on ``parties``: distinct names scored once (``name_hits``, as
-    int_watchlist_names_scored stores them), then int_watchlist_matches_scored's own SQL
-    (rendered with its refs pointing at these tables) joining, agreeing and ranking."""
-    import duckdb
-    import jinja2
-    import pandas as pd
-
-    from regwatch.screening import name_hits
-    from tests.conftest import REPO_ROOT
-
-    model = (
-        REPO_ROOT
-        / "dbt_project"
-        / "models"
-        / "intermediate"
-        / "screening"
-        / "int_watchlist_matches_scored.sql"
-    )
-    sql = (
-        jinja2.Environment(undefined=jinja2.StrictUndefined)
-        .from_string(model.read_text())
-        .render(ref=lambda n: n)
-    )
-    party_table = pd.DataFrame(
-        {
-            "party_role": "customer",
-            "customer_id": [p.key for p in parties],
-            "customer_type": "individual",
-            "party_key": [p.key for p in parties],
-            "screened_name": [p.name for p in parties],
-            "date_of_birth": pd.Series([p.date_of_birth for p in parties], dtype=object),
-            "country": pd.Series([p.country for p in parties], dtype=object),
-            "counterparty_account": None,
-            "transaction_count": None,
-            "transaction_ids": None,
-            "first_transaction_at": None,
-        }
-    )
-    listed = pd.DataFrame(
-        {
-            "list_id": [e.list_id for e in entries],
-            "name": [e.name for e in entries],
-            "aliases": [";".join(e.aliases) for e in entries],
-            "date_of_birth": pd.Series([e.date_of_birth for e in entries], dtype=object),
-            "country": pd.Series([e.country for e in entries], dtype=object),
-            "list_name": [e.list_name for e in entries],
-            "delivered_business_date": date(2025, 6, 2),
-        }
-    )
-    hits = name_hits(sorted({p.name for p in parties}), entries, floor)
-    con = duckdb.connect()
-    con.register("_parties", party_table)
-    con.register("_listed", listed)
-    con.register("_hits", hits)
-    con.execute(
-        "CREATE TABLE int_screening_parties_collected AS SELECT * REPLACE "
-        "(cast(date_of_birth AS date) AS date_of_birth, cast(country AS varchar) AS country) FROM _parties"
-    )
-    con.execute(
-        "CREATE TABLE stg_platform__watchlist AS SELECT * REPLACE "
-        "(cast(date_of_birth AS date) AS date_of_birth, cast(country AS varchar) AS country) FROM _listed"
-    )
-    con.execute("CREATE TABLE int_watchlist_names_scored AS SELECT * FROM _hits")
-    rows = con.execute(
-        f"SELECT party_key, list_id, matched_name, is_alias, name_score, dob_agreement, country_agreement, "
-        f"match_rank FROM ({sql}) ORDER BY party_key, match_rank"
-    ).fetchall()
-    con.close()
-    return rows
-
-
 def _expected(parties: list[Party], entries: list[ListEntry], floor: float) -> list[tuple[object, ...]]:
     found = [
         (
@@ -434,8 +363,8 @@ def test_the_sql_join_gives_screen_s_candidates_and_ranks() -> None:
     ]
     expected = _expected(parties, entries, 80)
     assert len(expected) >= 8
-    assert _matches_by_sql(parties, entries, 80) == expected
-    assert _matches_by_sql(parties, entries, 101) == []
+    assert matches_by_sql(parties, entries, 80) == expected
+    assert matches_by_sql(parties, entries, 101) == []
 
 
 def test_the_sql_join_agrees_on_the_labelled_screening_pairs() -> None:
@@ -473,4 +402,4 @@ def test_the_sql_join_agrees_on_the_labelled_screening_pairs() -> None:
     for floor in (80, 90):
         expected = _expected(parties, entries, floor)
         assert len(expected) > len(pairs)
-        assert _matches_by_sql(parties, entries, floor) == expected
+        assert matches_by_sql(parties, entries, floor) == expected
