@@ -25,6 +25,7 @@ import pytest
 
 from regwatch import warehouse
 from regwatch.config import Settings
+from regwatch.rules import RulePack
 
 
 def insert_raw(
@@ -79,6 +80,17 @@ def raw_loan(
         written_off,
         updated,
     )
+
+
+def reading(pack: RulePack, *models: str) -> RulePack:
+    """``pack`` with only the rules that read one of ``models``: the rules a test runs on a
+    warehouse where only those marts' lineage was built (``transform.build(select=lineage(...))``)."""
+    return pack.model_copy(update={"rules": tuple(r for r in pack.rules if r.model in models)})
+
+
+def lineage(*models: str) -> tuple[str, ...]:
+    """dbt selectors of ``models`` with every parent (seeds, staging, intermediate models)."""
+    return tuple(f"+{model}" for model in models)
 
 
 def query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
