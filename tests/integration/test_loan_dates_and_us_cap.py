@@ -22,7 +22,7 @@ from regwatch.config import Settings
 from regwatch.rules import RulePack, load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
-from tests.helpers import raw_loan
+from tests.helpers import lineage, raw_loan
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                 [*row, f"load-{D1}", D1, f"{D1}/loans.csv", number],
             )
     parameters = {name: p.value for name, p in load_pack(REPO_ROOT / "checks" / "us").parameters.items()}
-    transform.build(D, settings, apr_convention="us_reg_z", pack_parameters=parameters)
+    # The two marts the data-quality and rate-cap rules read (the families run below), with their parents.
+    transform.build(
+        D,
+        settings,
+        apr_convention="us_reg_z",
+        pack_parameters=parameters,
+        select=lineage("fct_loan_apr", "fct_loan_positions"),
+    )
     return settings
 
 
