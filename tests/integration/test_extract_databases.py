@@ -155,6 +155,16 @@ def _seal(settings: Settings, day: date) -> None:
     state.seal(settings, block, day, f"run-{day}")
 
 
+def _first_day_extracted(
+    uri: str, settings: Settings, source: Source, tmp_path: Path, seal: bool = True
+) -> None:
+    """D1's good rows loaded into the database and extracted, then sealed unless ``seal`` is False."""
+    load_day(uri, _landing(tmp_path / "files", D1), D1)
+    extract_day(settings, source, D1)
+    if seal:
+        _seal(settings, D1)
+
+
 def _rows(settings: Settings, day: date, name: str) -> list[tuple[object, ...]]:
     path = settings.landing_for(day) / f"{name}.parquet"
     return duckdb.sql(f"SELECT * FROM read_parquet('{path}')").fetchall()
@@ -247,9 +257,7 @@ def test_a_killed_extract_rerun_loads_nothing_twice(
 ) -> None:
     from regwatch.extract import run
 
-    load_day(uri, _landing(tmp_path / "files", D1), D1)
-    extract_day(settings, source, D1)
-    _seal(settings, D1)
+    _first_day_extracted(uri, settings, source, tmp_path)
     backend.sql(uri, f"UPDATE loans SET status = 'settled', committed_at = {backend.at(D2_EVENING)}")
     first = extract_day(settings, source, D2)
     manifest = (settings.landing_for(D2) / "_delivery.yml").read_bytes()
@@ -278,9 +286,7 @@ def test_a_killed_extract_rerun_loads_nothing_twice(
 def test_a_late_commit_inside_the_overlap_window_is_delivered_once(
     backend: Backend, uri: str, settings: Settings, source: Source, tmp_path: Path
 ) -> None:
-    load_day(uri, _landing(tmp_path / "files", D1), D1)
-    extract_day(settings, source, D1)
-    _seal(settings, D1)
+    _first_day_extracted(uri, settings, source, tmp_path)
     # committed after D1's extract, stamped 30 minutes before D1's watermark (12:00 UTC)
     backend.sql(
         uri,
@@ -297,8 +303,7 @@ def test_a_late_commit_inside_the_overlap_window_is_delivered_once(
 def test_an_unsealed_earlier_extract_blocks_the_next_date(
     uri: str, settings: Settings, source: Source, tmp_path: Path
 ) -> None:
-    load_day(uri, _landing(tmp_path / "files", D1), D1)
-    extract_day(settings, source, D1)
+    _first_day_extracted(uri, settings, source, tmp_path, seal=False)
     with pytest.raises(state.ExtractStateError, match="extract of 2025-06-02 is not sealed yet"):
         extract_day(settings, source, D2)
 
@@ -323,9 +328,7 @@ def test_source_faults_are_one_line_naming_the_source_and_table(
     damage: str,
     message: str | None,
 ) -> None:
-    load_day(uri, _landing(tmp_path / "files", D1), D1)
-    extract_day(settings, source, D1)
-    _seal(settings, D1)
+    _first_day_extracted(uri, settings, source, tmp_path)
     backend.sql(uri, damage)
     if message is None:
         backend.sql(
