@@ -64,7 +64,6 @@ DAY = date(2025, 6, 2)
 #: worker), so that the other worker never sits waiting for a build it does not need.
 SHARED_BUILDS = {
     "tests/e2e/test_daily_report.py": "e2e-platform",
-    "tests/e2e/test_run.py": "e2e-platform",
     "tests/e2e/test_rebuild.py": "sealed-platform",
     "tests/integration/test_audit.py": "sealed-platform",
 }
@@ -275,7 +274,7 @@ def _build_e2e_platform(root: Path) -> None:
     result = runner.invoke(main, ["run", "--business-date", str(E2E_DAYS[-1])], env=platform.env())
     assert result.exit_code == 0, result.output
     # The loan re-priced on day 7 is a planted case too: recorded with the rules it made fire,
-    # so that `rules evaluate` and the exact comparison of test_run count it as planted.
+    # so that `rules evaluate` on this platform and a comparison with the truth count it as planted.
     import duckdb
 
     with duckdb.connect(str(var / "warehouse.duckdb"), read_only=True) as con:
@@ -303,7 +302,7 @@ def _build_e2e_platform(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def e2e_platform(tmp_path_factory: pytest.TempPathFactory) -> E2EPlatform:
-    """Built once per ``make test`` (test_daily_report, test_run: one xdist group, one worker)."""
+    """Built once per ``make test`` (test_daily_report; files that read it share its xdist group)."""
     import json
 
     from tests.helpers import built_once

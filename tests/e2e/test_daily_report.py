@@ -1,7 +1,7 @@
 """The compliance officer's morning over 10 generated business days, through the CLI.
 
 The session's e2e platform (tests/conftest.py: generated, run day by day through the CLI
-with a decisions file, once per session, shared with test_run). On top of the
+with a decisions file, once per session). On top of the
 generator's planted truth it plants, in the landing files, a loan priced above the
 24 % comprehensive-cost level on day 3 that the platform re-prices on day 7 (an alert
 that persists, then stops). Checked: the alert lifecycle (new / open / resolved /

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -13,14 +14,15 @@ import pytest
 from click.testing import CliRunner
 
 from regwatch.cli import main
+from regwatch.demo import generate
 from regwatch.demo.evaluate import is_detection_rule
 from regwatch.demo.typologies import TYPOLOGY_RULES, WINDOW_RULES
-from tests.conftest import DAY, E2E_DAYS, REPO_ROOT, E2EPlatform
+from tests.conftest import DAY, REPO_ROOT
 from tests.unit.test_ingest import BAD_LOANS
 
 pytestmark = pytest.mark.e2e
 
-START, END = E2E_DAYS[0], E2E_DAYS[-1]
+START, END = date(2025, 6, 2), date(2025, 6, 6)
 
 ALL_RULES = {
     "cn.aml.large_cash",
@@ -60,9 +62,14 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def platform_run(e2e_platform: E2EPlatform) -> tuple[Path, Path, dict[str, str]]:
-    """The session's e2e platform (tests/conftest.py: ten days run by `regwatch run`), read only."""
-    return e2e_platform.root, e2e_platform.landing, e2e_platform.env(pdf=False)
+def platform_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    landing = tmp / "landing"
+    generate(landing, START, END, loans=400, accounts=250, seed=11)
+    env = _env(tmp, landing)
+    result = CliRunner().invoke(main, ["run", "--from", str(START), "--to", str(END)], env=env)
+    assert result.exit_code == 0, result.output
+    return tmp, landing, env
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +148,10 @@ def test_reports_list_the_exceptions_of_their_day(platform_run: tuple[Path, Path
         assert entity_key in html
 
 
-def test_rerun_gives_identical_bytes_and_no_duplicates(e2e_platform: E2EPlatform, tmp_path: Path) -> None:
-    copy = e2e_platform.copy(tmp_path)
-    tmp, env = copy.root, copy.env(pdf=False)
+def test_rerun_gives_identical_bytes_and_no_duplicates(
+    platform_run: tuple[Path, Path, dict[str, str]],
+) -> None:
+    tmp, _, env = platform_run
     folder = tmp / "var" / "reports" / START.isoformat()
     before = _digest(folder)
     con = duckdb.connect(str(tmp / "var" / "warehouse.duckdb"), read_only=True)
