@@ -210,26 +210,25 @@ def main() -> None:
     start = time.process_time()
     rows = matches_by_sql(parties, entries, args.floor)
     print(f"dbt path (name_hits + SQL):   {time.process_time() - start:7.2f} CPU-s, {len(rows):,} candidates")
-    expected = sorted(
-        (
-            (
-                m.party_key,
-                m.list_id,
-                m.matched_name,
-                m.is_alias,
-                m.name_score,
-                m.dob_agreement,
-                m.country_agreement,
-                m.rank,
-            )
-            for m in matches
-        ),
-        key=lambda m: (m[0], m[7]),
-    )
+    expected = sorted((match_row(m) for m in matches), key=lambda m: (m[0], m[7]))
     agree = rows == expected
     print(f"screen() and the dbt path agree: {agree}")
     if not (same and agree):
         raise SystemExit(1)
+
+
+def match_row(match: Any) -> tuple[Any, ...]:
+    """A ``screen()`` match as the row :func:`matches_by_sql` returns (its columns, in order)."""
+    return (
+        match.party_key,
+        match.list_id,
+        match.matched_name,
+        match.is_alias,
+        match.name_score,
+        match.dob_agreement,
+        match.country_agreement,
+        match.rank,
+    )
 
 
 def matches_by_sql(parties: list[Any], entries: list[Any], floor: float) -> list[tuple[Any, ...]]:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from bench.screening_bench import matches_by_sql
+from bench.screening_bench import match_row, matches_by_sql
 from regwatch.screening import (
     ListEntry,
     Party,
@@ -328,20 +328,7 @@ def test_scoring_is_deterministic_and_order_free() -> None:
 
 
 def _expected(parties: list[Party], entries: list[ListEntry], floor: float) -> list[tuple[object, ...]]:
-    found = [
-        (
-            m.party_key,
-            m.list_id,
-            m.matched_name,
-            m.is_alias,
-            m.name_score,
-            m.dob_agreement,
-            m.country_agreement,
-            m.rank,
-        )
-        for m in screen(parties, entries, floor)
-    ]
-    return sorted(found, key=lambda m: (m[0], m[7]))
+    return sorted((match_row(m) for m in screen(parties, entries, floor)), key=lambda m: (m[0], m[7]))
 
 
 def test_the_sql_join_gives_screen_s_candidates_and_ranks() -> None:
