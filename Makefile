@@ -52,16 +52,16 @@ system-deps:
 demo: install
 	$(BIN)/regwatch demo
 
-# Two workers (one per core). Each test file is one xdist group (its module fixtures built
-# once), except the files sharing a platform built once per session (one group each:
-# tests/conftest.py SHARED_BUILDS); the groups with e2e or slow tests go first, in file order.
+# Two workers (one per core), each test file on one worker (its module fixtures built once);
+# the files with e2e or slow tests are sent first (tests/conftest.py orders them, and
+# --no-loadscope-reorder keeps that order): the longest work starts first.
 test: install
-	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not spark"
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not spark"
 
 # Two workers here too: the unit tests' cost is a few files (hypothesis, the generator, the
 # dbt unit tests' one parse), so one file per worker halves the wall time.
 test-fast: install
-	$(BIN)/pytest -m "not integration and not e2e" -n 2 --dist loadgroup
+	$(BIN)/pytest -m "not integration and not e2e" -n 2 --dist loadfile
 
 # The dbt unit tests alone (unit_tests: in models/**/_*__unit_tests.yml; make test and
 # make test-fast run them too, as tests/unit/test_dbt_unit_tests.py).

@@ -60,30 +60,12 @@ GOOD_ROWS: dict[str, str] = {
 DAY = date(2025, 6, 2)
 
 
-#: Test files that share a platform built once per session run as one xdist group (one
-#: worker), so that the other worker never sits waiting for a build it does not need.
-SHARED_BUILDS = {
-    "tests/e2e/test_daily_report.py": "e2e-platform",
-    "tests/e2e/test_rebuild.py": "sealed-platform",
-    "tests/integration/test_audit.py": "sealed-platform",
-}
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` (make test) each test file is one group, as under
-    ``--dist loadfile`` (its module fixtures built once), except the files of
-    :data:`SHARED_BUILDS`; and the groups holding e2e or slow tests are sent first, so
-    that the longest work starts first (with ``--no-loadscope-reorder``)."""
-    group_of: dict[str, str] = {}
-    for item in items:
-        path = item.path.relative_to(REPO_ROOT).as_posix()
-        group = SHARED_BUILDS.get(path, path)
-        if not any(item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(group))
-        group_of[item.nodeid] = group
-    heavy = {group_of[i.nodeid] for i in items if i.get_closest_marker("e2e") or i.get_closest_marker("slow")}
-    items.sort(key=lambda item: group_of[item.nodeid] not in heavy)  # stable: a file keeps its order
+    """The test files holding e2e or slow tests first, each file's tests in their order: under
+    ``make test`` (``--dist loadfile --no-loadscope-reorder``) the longest work starts first."""
+    heavy = {i.path for i in items if i.get_closest_marker("e2e") or i.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable: a file keeps its order
 
 
 @pytest.fixture
@@ -144,7 +126,7 @@ class SealedPlatform:
 
 @pytest.fixture(scope="session")
 def sealed_platform(tmp_path_factory: pytest.TempPathFactory) -> SealedPlatform:
-    """Built once per ``make test``: test_rebuild and test_audit (one xdist group). Seed 4 plants
+    """Built once per ``make test``: test_rebuild and test_audit (shared by the xdist workers). Seed 4 plants
     a large-cash case on each of the first three days (test_audit re-parameterises that rule on
     the second)."""
     from regwatch import pipeline
@@ -302,7 +284,7 @@ def _build_e2e_platform(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def e2e_platform(tmp_path_factory: pytest.TempPathFactory) -> E2EPlatform:
-    """Built once per ``make test`` (test_daily_report; files that read it share its xdist group)."""
+    """Built once per ``make test`` (test_daily_report; shared by the xdist workers)."""
     import json
 
     from tests.helpers import built_once
