@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from regwatch.config import Settings
+from regwatch.contract import CONTRACTS
 
 
 class SparkEngineError(RuntimeError):
@@ -102,19 +103,10 @@ def parquet_folder(settings: Settings, schema: str, table: str) -> Path:
     return settings.spark_dir.resolve() / schema / table
 
 
-#: The dbt sources (schema ``raw``) the Spark engine reads: the platform's typed extracts and
-#: the register of deliveries (dbt_project/models/staging/platform/_platform__sources.yml).
-SOURCE_TABLES = (
-    "loans",
-    "schedules",
-    "repayments",
-    "fundings",
-    "accounts",
-    "transactions",
-    "fx_rates",
-    "watchlist",
-    "load_arrivals",
-)
+#: The dbt sources (schema ``raw``) the Spark engine reads: one typed table per file of the
+#: input contract and the register of deliveries
+#: (dbt_project/models/staging/platform/_platform__sources.yml).
+SOURCE_TABLES = (*CONTRACTS, "load_arrivals")
 
 
 def publish_raw(settings: Settings, spark: Any) -> dict[str, int]:
