@@ -133,14 +133,21 @@ def _child_main(name: str, work: Path, day: date, memory: str) -> dict[str, Any]
     if name in STEP_NAMES:
         from regwatch import pipeline
 
+        file_cpu = _time_files() if name == "ingest" else {}
+        node_cpu = _time_nodes() if name == "transform" else {}
         result = pipeline.locked_step(name, day, settings, "platform_bench")
         out["seconds"] = result.seconds
         if name == "ingest":
             files = result.summary.get("files", {})
             out["rows_read"] = sum(f.get("read", 0) for f in files.values())
             out["quarantined"] = sum(f.get("quarantined", 0) for f in files.values())
+            out["file_cpu_seconds"] = {k: round(v, 2) for k, v in file_cpu.items()}
+            out["transaction_side_cpu_seconds"] = round(
+                sum(v for k, v in file_cpu.items() if k not in LOAN_FILES), 2
+            )
         if name == "transform":
             out["nodes"] = _slowest_nodes(settings.dbt_target_dir)
+            out |= _transaction_side_nodes(settings.dbt_target_dir, node_cpu)
         if name == "validate":
             out["exceptions"] = _exceptions(settings, day)
     elif name == "floor_ingest":
@@ -152,6 +159,119 @@ def _child_main(name: str, work: Path, day: date, memory: str) -> dict[str, Any]
     else:
         raise SystemExit(f"no step {name}")
     return out
+
+
+#: The loan side's input files; every other file (transactions, accounts, fx rates, watch list)
+#: is the transaction side's, whose ingest + AML models + validate issue 17 bounds at 120 CPU-s.
+LOAN_FILES = frozenset({"loans", "schedules", "repayments", "fundings"})
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process, DuckDB's too
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time_files() -> dict[str, float]:
+    """CPU seconds of each file's load in this (ingest) process: ingest loads one file at a time."""
+    from regwatch.ingest import load
+
+    spent: dict[str, float] = {}
+    original = load._load_file
+
+    def timed(con: Any, contract: Any, *args: Any, **kwargs: Any) -> Any:
+        before = _cpu()
+        try:
+            return original(con, contract, *args, **kwargs)
+        finally:
+            spent[contract.name] = spent.get(contract.name, 0.0) + _cpu() - before
+
+    load._load_file = timed  # type: ignore[assignment]
+    return spent
+
+
+def _time_nodes() -> dict[str, float]:
+    """CPU seconds of each dbt node in this (transform) process.
+
+    dbt runs two nodes at a time (``threads: 2``): the CPU spent between two node events is
+    shared equally by the nodes running then (an estimate; the floor's per-node CPU is exact).
+    """
+    import dbt.cli.main
+
+    spent: dict[str, float] = {}
+    running: set[str] = set()
+    last = [_cpu()]
+
+    def on_event(event: Any) -> None:
+        name = event.info.name
+        if name not in ("NodeStart", "NodeFinished"):
+            return
+        now = _cpu()
+        for uid in running:
+            spent[uid] = spent.get(uid, 0.0) + (now - last[0]) / len(running)
+        last[0] = now
+        uid = event.data.node_info.unique_id
+        (running.add if name == "NodeStart" else running.discard)(uid)
+
+    original = dbt.cli.main.dbtRunner
+
+    class Timed(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, callbacks: list[Any] | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, callbacks=[*(callbacks or []), on_event], **kwargs)
+
+    dbt.cli.main.dbtRunner = Timed  # type: ignore[misc]
+    return spent
+
+
+def _loan_side(node: dict[str, Any]) -> bool:
+    """A node of the loan side: the loan, APR, disclosure and rate-cap models, the schedules',
+    repayments' and fundings' staging (an AML mart may read one, e.g. the FX rates used by both)."""
+    path = node.get("original_file_path", "")
+    folders = set(path.split("/")[1:-1])
+    staged = node.get("name", "").removeprefix("stg_platform__")
+    return bool(folders & {"loans", "apr", "disclosures", "rate_caps"}) or staged.startswith(
+        ("schedule", "repayment", "funding")
+    )
+
+
+def _transaction_nodes(manifest: dict[str, Any]) -> set[str]:
+    """The models under marts/aml and marts/screening and every node they read (transitively) short of the loan side,
+    and the tests of those."""
+    nodes = {**manifest["nodes"], **manifest.get("sources", {})}
+    side = {
+        uid
+        for uid, n in nodes.items()
+        if n.get("resource_type") == "model"
+        and n.get("original_file_path", "").startswith(("models/marts/aml/", "models/marts/screening/"))
+    }
+    todo = list(side)
+    while todo:
+        for parent in nodes.get(todo.pop(), {}).get("depends_on", {}).get("nodes", []):
+            if parent not in side and not _loan_side(nodes.get(parent, {})):
+                side.add(parent)
+                todo.append(parent)
+    tests = {
+        uid
+        for uid, n in nodes.items()
+        if n.get("resource_type") == "test" and set(n.get("depends_on", {}).get("nodes", [])) <= side
+    }
+    return side | tests
+
+
+def _transaction_side_nodes(target: Path, node_cpu: dict[str, float]) -> dict[str, Any]:
+    manifest = json.loads((target / "manifest.json").read_text())
+    side = _transaction_nodes(manifest)
+    ran = {
+        r["unique_id"]: r["execution_time"]
+        for r in json.loads((target / "run_results.json").read_text())["results"]
+    }
+    aml = sorted(((uid, round(node_cpu.get(uid, 0.0), 2)) for uid in side if uid in ran), key=lambda x: -x[1])
+    return {
+        "transaction_side_nodes": len(aml),
+        "transaction_side_cpu_seconds": round(sum(c for _, c in aml), 2),
+        "transaction_side_node_seconds": round(sum(ran[uid] for uid, _ in aml), 2),
+        "transaction_side_slowest": aml[:12],
+        "node_cpu_seconds_total": round(sum(node_cpu.values()), 2),
+    }
 
 
 def _exceptions(settings: Any, day: date) -> dict[str, int]:
@@ -189,11 +309,13 @@ def _floor_ingest(settings: Any, day: date, path: Path, memory: str) -> dict[str
     con = duckdb.connect(str(path))
     con.execute(f"SET memory_limit = '{memory}'")
     loaded = rejected = 0
+    file_cpu: dict[str, float] = {}
     started = time.perf_counter()
     for source in sorted((settings.landing_dir / day.isoformat()).glob("*.csv")):
         contract = CONTRACTS.get(source.stem)
         if contract is None:
             continue
+        before = _cpu()
         with source.open("rb") as handle:
             header = handle.readline().decode().strip().split(",")
         types = {c: contract.column(c).sql_type if c in contract.column_names else "VARCHAR" for c in header}
@@ -204,10 +326,17 @@ def _floor_ingest(settings: Any, day: date, path: Path, memory: str) -> dict[str
         )
         loaded += _one(con, f"SELECT count(*) FROM {source.stem}")
         rejected += _one(con, "SELECT count(*) FROM reject_errors")
+        file_cpu[source.stem] = round(_cpu() - before, 2)
     con.close()
     seconds = time.perf_counter() - started
     path.unlink(missing_ok=True)
-    return {"seconds": round(seconds, 2), "rows_loaded": loaded, "rejects": rejected}
+    return {
+        "seconds": round(seconds, 2),
+        "rows_loaded": loaded,
+        "rejects": rejected,
+        "file_cpu_seconds": file_cpu,
+        "transaction_side_cpu_seconds": round(sum(v for k, v in file_cpu.items() if k not in LOAN_FILES), 2),
+    }
 
 
 def _one(con: Any, sql: str) -> int:
@@ -227,19 +356,24 @@ def _floor_transform(settings: Any, memory: str) -> dict[str, Any]:
     con.execute(f"SET memory_limit = '{memory}'")
     con.execute("BEGIN")
     counted = {"sql": 0, "python_dbt_seconds": 0.0, "seeds": 0, "tests": 0}
+    side = _transaction_nodes(manifest)
+    node_cpu: dict[str, float] = {}
     started = time.perf_counter()
     for n, result in enumerate(results):
         uid = result["unique_id"]
         node = nodes.get(uid, {})
         kind = node.get("resource_type", uid.split(".")[0])
+        before = _cpu()
         if kind == "seed":
             seed = settings.project_root / "dbt_project" / node["original_file_path"]
             con.execute(f"CREATE TEMP TABLE floor_{n} AS SELECT * FROM read_csv('{seed}')")
             counted["seeds"] += 1
+            node_cpu[uid] = _cpu() - before
             continue
         code = result.get("compiled_code") or node.get("compiled_code")
         if node.get("language") == "python" or not code:
             counted["python_dbt_seconds"] += float(result["execution_time"])
+            node_cpu[uid] = float(result["execution_time"])  # dbt's own time (wall), as the floor counts it
             continue
         if kind == "test":
             con.execute(code).fetchall()
@@ -250,11 +384,18 @@ def _floor_transform(settings: Any, memory: str) -> dict[str, Any]:
         else:
             con.execute(f"CREATE TEMP TABLE floor_{n} AS {code}")
             counted["sql"] += 1
+        node_cpu[uid] = _cpu() - before
     seconds = time.perf_counter() - started
     con.execute("ROLLBACK")
     con.close()
     counted["python_dbt_seconds"] = round(counted["python_dbt_seconds"], 2)
-    return {"seconds": round(seconds + counted["python_dbt_seconds"], 2), "nodes": counted}
+    aml = sorted(((uid, round(c, 2)) for uid, c in node_cpu.items() if uid in side), key=lambda x: -x[1])
+    return {
+        "seconds": round(seconds + counted["python_dbt_seconds"], 2),
+        "nodes": counted,
+        "transaction_side_cpu_seconds": round(sum(c for _, c in aml), 2),
+        "transaction_side_slowest": aml[:12],
+    }
 
 
 def _floor_validate(settings: Any, day: date, memory: str) -> dict[str, Any]:
@@ -351,19 +492,49 @@ def _landing_digest(landing: Path) -> str:
     return digest.hexdigest()
 
 
-def run_day_bench(work: Path, day: date, sizes: dict[str, int], memory: str) -> dict[str, Any]:
+def run_day_bench(
+    work: Path, day: date, sizes: dict[str, int], memory: str, names: tuple[str, ...] = STEP_NAMES
+) -> dict[str, Any]:
+    """The day through the steps ``names`` (a prefix of :data:`STEP_NAMES`), each followed by its floor."""
     generated = _generate(work, day, day, sizes)
     print(f"generated: {generated['platform']} ({generated['wall_seconds']:.0f} s wall)", flush=True)
     shutil.rmtree(work / "var", ignore_errors=True)
     steps: dict[str, Any] = {}
     floors: dict[str, Any] = {}
-    for name in STEP_NAMES:
+    for name in names:
         steps[name] = _run_child(name, work, day)
         print(json.dumps(steps[name], default=str), flush=True)
         if name in FLOORS:
             floors[name] = _run_child(FLOORS[name], work, day, ("--floor-memory", memory))
             print(json.dumps(floors[name], default=str), flush=True)
     return {"generated": generated, "steps": steps, "floors": floors}
+
+
+def _floor_cpu(name: str, floor: dict[str, Any]) -> float:
+    """A floor's CPU seconds; the transform floor's include dbt's time for the Python models (no SQL to run)."""
+    python = floor.get("nodes", {}).get("python_dbt_seconds", 0.0) if name == "transform" else 0.0
+    return float(floor["cpu_seconds"]) + float(python)
+
+
+def transaction_side(day: dict[str, Any]) -> dict[str, float] | None:
+    """Issue 17's transaction side: the non-loan files' ingest + the AML models' nodes + validate, CPU-s."""
+    steps, floors = day["steps"], day["floors"]
+    if not all(n in steps for n in ("ingest", "transform", "validate")):
+        return None
+    side = {
+        "ingest": steps["ingest"]["transaction_side_cpu_seconds"],
+        "aml_models": steps["transform"]["transaction_side_cpu_seconds"],
+        "validate": steps["validate"]["cpu_seconds"],
+    }
+    side["total"] = round(sum(side.values()), 1)
+    if all(n in floors for n in ("ingest", "transform", "validate")):
+        side["floor"] = round(
+            floors["ingest"]["transaction_side_cpu_seconds"]
+            + floors["transform"]["transaction_side_cpu_seconds"]
+            + floors["validate"]["cpu_seconds"],
+            1,
+        )
+    return side
 
 
 def run_history_bench(work: Path, end: date, days: int, sizes: dict[str, int]) -> dict[str, Any]:
@@ -416,18 +587,34 @@ def table(summary: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for name in STEP_NAMES:
+            if name not in day["steps"]:
+                lines.append(f"| {name} | not run | | | | | |")
+                continue
             s = day["steps"][name]
             f = day["floors"].get(name)
-            floor = f"{f['cpu_seconds']:.1f}" if f else "—"
-            ratio = f"{s['cpu_seconds'] / f['cpu_seconds']:.1f}x" if f and f["cpu_seconds"] else "—"
+            floor_cpu = _floor_cpu(name, f) if f else 0.0
+            floor = f"{floor_cpu:.1f}" if f else "—"
+            ratio = f"{s['cpu_seconds'] / floor_cpu:.1f}x" if f and floor_cpu else "—"
             load = "/".join(f"{x:.1f}" for x in s["load_average"]["start"])
             lines.append(
                 f"| {name} | {s['cpu_seconds']:.1f} | {s['wall_seconds']:.1f} | {floor} | {ratio} "
                 f"| {s['peak_rss_mib'] / 1024:.2f} GiB | {load} |"
             )
-        total = sum(day["steps"][n]["cpu_seconds"] for n in STEP_NAMES)
-        wall = sum(day["steps"][n]["wall_seconds"] for n in STEP_NAMES)
-        lines.append(f"| **all steps** | **{total:.1f}** | **{wall:.1f}** | | | | |")
+        total = sum(s["cpu_seconds"] for s in day["steps"].values())
+        wall = sum(s["wall_seconds"] for s in day["steps"].values())
+        peak = max(s["peak_rss_mib"] for s in day["steps"].values())
+        lines.append(
+            f"| **steps run** | **{total:.1f}** | **{wall:.1f}** | | | **{peak / 1024:.2f} GiB** | |"
+        )
+        side = transaction_side(day)
+        if side:
+            floor = f"; floor {side['floor']:.1f} CPU-s" if "floor" in side else ""
+            lines += [
+                "",
+                f"Transaction side (issue 17: <= 120 CPU-s): ingest of the non-loan files {side['ingest']:.1f}"
+                f" + AML models' nodes {side['aml_models']:.1f} + validate {side['validate']:.1f}"
+                f" = **{side['total']:.1f} CPU-s**{floor}.",
+            ]
     if "history" in summary:
         h = summary["history"]
         first, last = h["days"][0], h["days"][-1]
@@ -454,6 +641,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--history-transactions", type=int, default=1_000_000)
     parser.add_argument("--history-loans", type=int, default=100_000)
     parser.add_argument("--no-day", action="store_true", help="only the history run")
+    parser.add_argument(
+        "--steps", type=int, default=len(STEP_NAMES), help="run the day's first N steps only (profiling)"
+    )
     parser.add_argument("--date", type=date.fromisoformat, default=date(2025, 6, 30))
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench" / "platform")
     parser.add_argument("--floor-memory", default="4GB", help="DuckDB memory_limit of the floor")
@@ -488,7 +678,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {"machine": _machine(), "date": time.strftime("%Y-%m-%d"), "sizes": sizes}
     if not args.no_day:
         work = args.work / f"day-{args.loans}-{args.transactions}"
-        summary["day"] = run_day_bench(work, args.date, sizes, args.floor_memory)
+        summary["day"] = run_day_bench(work, args.date, sizes, args.floor_memory, STEP_NAMES[: args.steps])
     if args.history_days:
         history = {
             "loans": args.history_loans,

@@ -38,6 +38,15 @@ def test_tiny_platform_through_every_step_with_its_floor(tmp_path: Path) -> None
     assert day["steps"]["validate"]["exceptions"]["total"] > 0
     assert day["steps"]["validate"]["exceptions"]["on_bulk_loans"] == 0
     assert len(summary["history"]["days"]) == 2
+    # the transaction side (issue 17's 120 CPU-s): non-loan files, the AML and screening marts' lineage
+    assert set(ingest["file_cpu_seconds"]) >= {"transactions", "accounts", "loans"}
+    assert 0 < ingest["transaction_side_cpu_seconds"] < ingest["cpu_seconds"]
+    transform = day["steps"]["transform"]
+    aml = {uid.split(".")[-1] for uid, _ in transform["transaction_side_slowest"]}
+    assert transform["transaction_side_nodes"] > 20 and not aml & {"int_loan_aprs_computed", "fct_loan_apr"}
+    side = platform_bench.transaction_side(day)
+    assert side is not None and side["total"] > 0 and side["floor"] > 0
     text = platform_bench.table(summary)
     assert "| transform |" in text and "History: 2 business dates" in text
+    assert "Transaction side (issue 17" in text
     assert (tmp_path / "out.json").is_file()
