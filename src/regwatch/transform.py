@@ -221,6 +221,46 @@ def build(
     )
 
 
+def incremental_since(dbt: Any) -> str | None:
+    """In a dbt Python model: the last build's date (ISO) when the build is incremental, else None.
+
+    What the ``built_through()`` macro gives a SQL model (a Python model cannot call a macro):
+    only what a load after that date brought is built again. The Spark engine's ``dbt``
+    object has no ``is_incremental``: its builds are full refreshes.
+    """
+    if not getattr(dbt, "is_incremental", False):
+        return None
+    since = os.environ.get("REGWATCH_BUILT_THROUGH", "")
+    if not since:
+        raise TransformError(
+            "an incremental build needs the date of the build it continues from: regwatch passes it"
+            " as REGWATCH_BUILT_THROUGH (or run dbt with --full-refresh)"
+        )
+    return date.fromisoformat(since).isoformat()
+
+
+def loans_with_changed_inputs(dbt: Any) -> Any:
+    """In a dbt Python model: the loan ids whose rows an incremental build rebuilds, else None.
+
+    The ``loans_with_changed_inputs`` macro's set for a Python model (a DuckDB relation of
+    ``loan_id``): a load after the last build brought their terms or a schedule row. None in
+    a full refresh (every loan). The model must ``dbt.ref`` both staging models itself (dbt
+    finds a Python model's parents in its own source).
+    """
+    since = incremental_since(dbt)
+    if since is None:
+        return None
+    after = f"loaded_business_date > DATE '{since}'"
+    return (
+        dbt.ref("stg_platform__loans")
+        .filter(after)
+        .project("loan_id")
+        .union(dbt.ref("stg_platform__schedules").filter(after).project("loan_id"))
+        .distinct()
+        .set_alias("changed")
+    )
+
+
 def _continues_from(
     settings: Settings, business_date: date, project_sha256: str, select: Sequence[str]
 ) -> tuple[date | None, str]:

@@ -8,6 +8,14 @@
     order they were made. Whatever a payment has left over (overpayment, and its penalty,
     which belongs to no installment) is a row with a null installment_no: every cent of
     every payment lands in exactly one row, and every payment has at least one.
+
+    Incremental by loan (issue 17): a payment's allocation depends on its loan's
+    installments and payments only, so a day's build allocates again only the loans whose
+    terms or schedule changed, that a repayment delivered since names (or named before it
+    was delivered again under another loan), or that have a payment dated after the last
+    build's date (loans_with_changed_inputs(repayments=true)). Each of their payments has a
+    row, and delete+insert on payment_id replaces every row of each (also of a payment that
+    moved to another loan: the loan it left is allocated again too).
 -#}
 {%- set order = pack_value('repayment_allocation_order') -%}
 {%- if order not in ('earliest_due_first', 'latest_due_first') -%}
@@ -16,7 +24,12 @@
 {%- set direction = 'asc' if order == 'earliest_due_first' else 'desc' -%}
 {%- set components = ['principal', 'interest', 'fee'] -%}
 with
-
+-- depends_on: {{ ref('stg_platform__loans') }}, {{ ref('stg_platform__schedules') }}
+{% if is_incremental() %}
+rebuilt_loans as (
+    {{ loans_with_changed_inputs(repayments=true) }}
+),
+{% endif %}
 repayments as (
     select
         payment_id,
@@ -31,10 +44,16 @@ repayments as (
         payer_type
     from {{ ref('stg_platform__repayments') }}
     where cast(paid_at as date) <= {{ business_date() }}
+    {%- if is_incremental() %}
+        and loan_id in (select loan_id from rebuilt_loans)
+    {%- endif %}
 ),
 
 schedules as (
     select * from {{ ref('int_loan_installments_completed') }}
+    {%- if is_incremental() %}
+    where loan_id in (select loan_id from rebuilt_loans)
+    {%- endif %}
 ),
 
 named as (

@@ -12,6 +12,13 @@ integer code per loan (0, 1, ... in loan_id order), not as pandas objects sorted
 VARCHAR loan_id; what is per loan (its payment count, the source of its schedule) is
 aggregated in SQL. The codes are the ones ``pandas.factorize`` gave the sorted rows
 before, so every rate is the same to the bit.
+
+Incremental by loan (issue 17): a day's build computes the APR only of the loans whose
+inputs (terms, schedule rows, hence fees) a load after the last build brought, the
+loans_with_changed_inputs macro's set; delete+insert on loan_id replaces their rows. A
+loan's rate depends on its own flows only (annual_rates solves each loan alone), so the
+rows kept are those a build from scratch computes. A changed fee schedule, APR convention
+or pack rebuilds every loan (a full refresh: regwatch.transform).
 """
 
 _CODES = "select loan_id, row_number() over (order by loan_id) - 1 as loan_code from (select distinct loan_id from flows)"
@@ -22,9 +29,15 @@ def model(dbt, session):
     import pandas as pd
 
     from regwatch.apr import annual_rates
+    from regwatch.transform import loans_with_changed_inputs
 
     method = dbt.config.get("apr_convention") or "cn_irr"
     flows = dbt.ref("int_loan_cash_flows_assembled")
+    # The parents of the changed set (loans_with_changed_inputs), named here for dbt.
+    dbt.ref("stg_platform__loans"), dbt.ref("stg_platform__schedules")
+    changed = loans_with_changed_inputs(dbt)
+    if changed is not None:
+        flows = flows.join(changed, "loan_id")
     loans = flows.query(
         "flows",
         f"""

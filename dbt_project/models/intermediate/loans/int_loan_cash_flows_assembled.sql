@@ -7,11 +7,19 @@
     (regwatch.installments: cents half up, interest on the remaining principal, the last
     installment absorbing the rounding). Amounts are positive; flow_kind says which side
     of the equation a flow is on, flow_source where the payments came from (schedule | terms).
+
+    Incremental by loan (issue 17): only the loans whose terms or schedule rows changed
+    since the last build (loans_with_changed_inputs); every loan has its advance row, so
+    delete+insert on loan_id replaces all of a rebuilt loan's flows.
 -#}
+-- depends_on: {{ ref('stg_platform__schedules') }}
 with
 
 loans as (
     select * from {{ ref('stg_platform__loans') }}
+    {%- if is_incremental() %}
+    where loan_id in ({{ loans_with_changed_inputs() }})
+    {%- endif %}
 ),
 
 advances as (

@@ -6,8 +6,12 @@
     without any gets the installments int_loan_installments_derived rebuilt from its
     terms (schedule_source 'terms', is_derived): an empty schedules.csv no longer makes
     every loan current. A loan whose terms give no schedule has no row here.
+
+    Incremental by loan (issue 17): only the loans whose terms or schedule rows changed
+    since the last build (loans_with_changed_inputs; the pre-hook deletes their old rows).
 -#}
 with
+-- depends_on: {{ ref('stg_platform__loans') }}
 
 delivered as (
     select
@@ -20,6 +24,9 @@ delivered as (
         'schedule' as schedule_source,
         false as is_derived
     from {{ ref('stg_platform__schedules') }}
+    {%- if is_incremental() %}
+    where loan_id in ({{ loans_with_changed_inputs() }})
+    {%- endif %}
 ),
 
 derived as (
@@ -33,6 +40,9 @@ derived as (
         'terms' as schedule_source,
         true as is_derived
     from {{ ref('int_loan_installments_derived') }}
+    {%- if is_incremental() %}
+    where loan_id in ({{ loans_with_changed_inputs() }})
+    {%- endif %}
 ),
 
 final as (

@@ -8,6 +8,11 @@ installment absorbing the rounding). A loan whose terms give no schedule (a term
 months, or beyond regwatch.installments.MAX_TERM_MONTHS) gets none here:
 int_loan_installments_completed and fct_loan_positions say so (schedule_source 'none')
 and the data-quality rule <pack>.data_quality.loan_schedule_not_derivable raises it.
+
+Incremental by loan (issue 17): a day's build rebuilds only the loans whose terms or
+schedule rows a load after the last build brought (the loans_with_changed_inputs macro,
+whose pre-hook first deletes their rows, so a loan that got a schedule keeps none);
+every other loan's installments are as the last build made them.
 """
 
 
@@ -15,9 +20,15 @@ def model(dbt, session):
     import pandas as pd
 
     from regwatch.installments import from_terms
+    from regwatch.transform import loans_with_changed_inputs
 
-    loans = dbt.ref("stg_platform__loans").df()
+    loans = dbt.ref("stg_platform__loans")
     schedules = dbt.ref("stg_platform__schedules")
+    changed = loans_with_changed_inputs(dbt)
+    if changed is not None:
+        loans = loans.join(changed, "loan_id")
+        schedules = schedules.join(changed, "loan_id")
+    loans = loans.df()
     scheduled = set(schedules.project("loan_id").distinct().df()["loan_id"])
     loans = loans.loc[~loans["loan_id"].isin(scheduled)].sort_values("loan_id", kind="stable")
     cents = (loans["principal"].astype("float64") * 100).round().to_numpy()
@@ -38,3 +49,4 @@ def model(dbt, session):
             "interest_cents": pd.Series(built.interest_cents, dtype="int64"),
         }
     )
+

@@ -23,17 +23,7 @@ overdue as (
 ),
 
 flows as (
-    select
-        loan_id,
-        sum(case when flow_kind = 'payment' then amount else 0 end) as total_repayable,
-        {{ dbt.listagg(
-            "cast(flow_date as " ~ dbt.type_string() ~ ") || ' ' || case when flow_kind = 'advance' then '+' else '-' end"
-            ~ " || cast(amount as " ~ dbt.type_string() ~ ")",
-            "'; '",
-            "order by flow_number"
-        ) }} as cash_flows
-    from {{ ref('int_loan_cash_flows_assembled') }}
-    group by loan_id
+    select * from {{ ref('int_loan_cash_flows_summarised') }}
 ),
 
 final as (
