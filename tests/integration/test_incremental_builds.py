@@ -267,7 +267,9 @@ def test_each_day_built_incrementally_equals_it_built_from_scratch(
             # Only the APRs of the loans whose inputs the day's load changed are computed.
             changed = _loans_changed(settings, day)
             assert set(restated) <= changed
-            assert computed == [len(changed)], f"{day}: {computed} APRs computed, {len(changed)} loans changed"
+            assert computed == [len(changed)], (
+                f"{day}: {computed} APRs computed, {len(changed)} loans changed"
+            )
             assert len(changed) < _loan_count(settings) / 2
         if restated:  # the restated loans' APRs were computed again (and changed)
             after = _aprs(settings, restated)

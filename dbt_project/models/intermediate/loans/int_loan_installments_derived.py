@@ -49,4 +49,3 @@ def model(dbt, session):
             "interest_cents": pd.Series(built.interest_cents, dtype="int64"),
         }
     )
-
