@@ -40,7 +40,9 @@ def by_file(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     # No malformed rows: a typed database cannot hold them (the file path's quarantine is
     # tested elsewhere); everything else of the demo platform is there.
     generate(files, DAYS[0], DAYS[-1], loans=150, accounts=100, seed=11, malformed_rate=0)
-    settings = Settings.from_env({}, project_root=REPO_ROOT, var_dir=root / "by_file", landing_dir=files)
+    settings = Settings.from_env(
+        {}, project_root=REPO_ROOT, render_pdf=False, var_dir=root / "by_file", landing_dir=files
+    )
     for day in DAYS:
         run_day(day, settings)
     return settings
@@ -70,7 +72,7 @@ def runs(
     """The same platform loaded into the database date by date, extracted and run."""
     kind = request.param
     root = tmp_path_factory.mktemp(f"extract-e2e-{kind}")
-    by_extract = Settings.from_env({}, project_root=REPO_ROOT, var_dir=root / "by_extract")
+    by_extract = Settings.from_env({}, project_root=REPO_ROOT, render_pdf=False, var_dir=root / "by_extract")
     (root / "sources.yml").write_text(sources_yaml("platform", uri_env=ENV, kind=kind))
     source = load_sources(root / "sources.yml")["platform"]
     server = postgres.private_cluster if kind == "postgresql" else mariadb.private_server

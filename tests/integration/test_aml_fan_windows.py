@@ -22,11 +22,18 @@ from regwatch.config import Settings
 from regwatch.rules import RulePack, load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
+from tests.helpers import lineage, reading
 from tests.integration.test_aml_typologies import Row, _account, _insert, _query, _txn
 
 pytestmark = pytest.mark.integration
 
 D = date(2025, 6, 13)
+#: The marts this file reads: only their lineage is built and only the rules reading them run.
+MARTS = (
+    "fct_customer_fan_in_windows",
+    "fct_customer_fan_out_windows",
+    "fct_customer_activity_spikes",
+)
 
 
 def _legs(
@@ -119,13 +126,14 @@ def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settin
     with warehouse.connect(settings.warehouse_path) as con:
         _insert(con, "accounts", date(2025, 6, 2), accounts)
         _insert(con, "transactions", D, _rows())
-    transform.build(D, settings, pack_parameters={n: p.value for n, p in cn_pack.parameters.items()})
+    parameters = {n: p.value for n, p in cn_pack.parameters.items()}
+    transform.build(D, settings, pack_parameters=parameters, select=lineage(*MARTS))
     return settings
 
 
 @pytest.fixture(scope="module")
 def exceptions(built: Settings, cn_pack: RulePack) -> pd.DataFrame:
-    return run_rules(built.warehouse_path, cn_pack, D, "RUN")
+    return run_rules(built.warehouse_path, reading(cn_pack, *MARTS), D, "RUN")
 
 
 def _fired(exceptions: pd.DataFrame, rule: str) -> set[str]:

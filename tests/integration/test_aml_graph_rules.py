@@ -21,11 +21,20 @@ from regwatch.config import Settings
 from regwatch.rules import RulePack, load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
+from tests.helpers import lineage, reading
 from tests.integration.test_aml_typologies import _account, _insert
 
 pytestmark = pytest.mark.integration
 
 D = date(2025, 6, 13)
+#: The marts this file reads: only their lineage is built and only the rules reading them run.
+MARTS = (
+    "fct_customer_transfer_cycles",
+    "fct_customer_scatter_gathers",
+    "fct_customer_gather_scatters",
+    "fct_customer_bipartite_flows",
+    "fct_customer_layering_chains",
+)
 Row = tuple[object, ...]
 
 
@@ -169,13 +178,14 @@ def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settin
     with warehouse.connect(settings.warehouse_path) as con:
         _insert(con, "accounts", date(2025, 6, 2), [_account(f"A{c}", f"C{c}") for c in book.customers])
         _insert(con, "transactions", D, book.rows)
-    transform.build(D, settings, pack_parameters={n: p.value for n, p in cn_pack.parameters.items()})
+    parameters = {n: p.value for n, p in cn_pack.parameters.items()}
+    transform.build(D, settings, pack_parameters=parameters, select=lineage(*MARTS))
     return settings
 
 
 @pytest.fixture(scope="module")
 def exceptions(built: Settings, cn_pack: RulePack) -> pd.DataFrame:
-    return run_rules(built.warehouse_path, cn_pack, D, "RUN")
+    return run_rules(built.warehouse_path, reading(cn_pack, *MARTS), D, "RUN")
 
 
 def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:

@@ -20,12 +20,24 @@ from regwatch.config import Settings
 from regwatch.rules import RulePack, load_pack
 from regwatch.validate import run_rules
 from tests.conftest import REPO_ROOT
+from tests.helpers import lineage, reading
 
 pytestmark = pytest.mark.integration
 
 D = date(2025, 6, 13)
 LOAD0, LOAD1 = date(2025, 6, 2), D  # history loaded on 06-02 (and a few later loads), the day itself
 Row = tuple[object, ...]
+#: The marts this file reads: only their lineage is built and only the rules reading them run.
+MARTS = (
+    "fct_customer_cash_structuring",
+    "fct_customer_fan_in_windows",
+    "fct_customer_fan_out_windows",
+    "fct_customer_rapid_in_out",
+    "fct_account_dormant_reactivations",
+    "fct_high_risk_jurisdiction_transactions",
+    "fct_customer_transfer_cycles",
+    "fct_customer_large_value_days",
+)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, day: date, rows: list[Row]) -> None:
@@ -206,13 +218,14 @@ def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settin
         for day, tables in _rows().items():
             for table, rows in tables.items():
                 _insert(con, table, day, rows)
-    transform.build(D, settings, pack_parameters={n: p.value for n, p in cn_pack.parameters.items()})
+    parameters = {n: p.value for n, p in cn_pack.parameters.items()}
+    transform.build(D, settings, pack_parameters=parameters, select=lineage(*MARTS))
     return settings
 
 
 @pytest.fixture(scope="module")
 def exceptions(built: Settings, cn_pack: RulePack) -> pd.DataFrame:
-    return run_rules(built.warehouse_path, cn_pack, D, "RUN")
+    return run_rules(built.warehouse_path, reading(cn_pack, *MARTS), D, "RUN")
 
 
 def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
