@@ -6,15 +6,10 @@
     business date, so the parse is reused across days).
 -#}
 {% macro built_through() -%}
-    {%- set value = env_var('REGWATCH_BUILT_THROUGH', '') if execute else '' -%}
-    {%- if value == '' -%}
-        {%- if execute and is_incremental() -%}
-            {{ exceptions.raise_compiler_error("an incremental build needs the date of the build it continues from: regwatch passes it as REGWATCH_BUILT_THROUGH (or run dbt with --full-refresh)") }}
-        {%- endif -%}
-        cast(null as date)
-    {%- else -%}
-        cast('{{ value }}' as date)
-    {%- endif -%}
+    {{- date_from_env(
+        'REGWATCH_BUILT_THROUGH', is_incremental(),
+        "an incremental build needs the date of the build it continues from: regwatch passes it as REGWATCH_BUILT_THROUGH (or run dbt with --full-refresh)",
+    ) -}}
 {%- endmacro %}
 
 {#-

@@ -395,21 +395,17 @@ class DiffResult:
             f"{sum(c.change == 'disappeared' for c in self.changes)} disappeared, "
             f"{sum(c.change == 'changed' for c in self.changes)} changed"
         ]
-        if self.rule_causes:
-            out.append("rules:")
-            out.extend(f"  {rule}: {cause}" for rule, cause in sorted(self.rule_causes.items()))
-        if self.parameter_changes:
-            out.append("pack parameters:")
-            out.extend(f"  {p}" for p in self.parameter_changes)
-        if self.restatements:
-            out.append("inputs restated:")
-            out.extend(f"  {r.describe()}" for r in self.restatements)
-        if self.deliveries:
-            out.append("inputs of business dates only one run saw:")
-            out.extend(f"  {r.describe()}" for r in self.deliveries)
-        if self.reference_changes:
-            out.append("reference data:")
-            out.extend(f"  {r}" for r in self.reference_changes)
+        sections: list[tuple[str, list[str]]] = [
+            ("rules:", [f"{rule}: {cause}" for rule, cause in sorted(self.rule_causes.items())]),
+            ("pack parameters:", list(self.parameter_changes)),
+            ("inputs restated:", [r.describe() for r in self.restatements]),
+            ("inputs of business dates only one run saw:", [r.describe() for r in self.deliveries]),
+            ("reference data:", list(self.reference_changes)),
+        ]
+        for title, items in sections:
+            if items:
+                out.append(title)
+                out.extend(f"  {item}" for item in items)
         if self.code_change:
             out.append(f"code: {self.code_change}")
         if self.tool_changes:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
@@ -262,19 +262,33 @@ def _pair_score(
     best = _align(a, b, sim)
     if not joined_agree:
         return best
-    if len(a_forms) > 1:
-        own = set(a)
-        useful = {x for form in a_forms[1:] for x in form if x not in own and any((x, y) in sim for y in b)}
-        for form in a_forms[1:]:
-            if useful.intersection(form):
-                best = max(best, _align(form, b, sim))
-    if len(b_forms) > 1:
-        own = set(b)
-        useful = {y for form in b_forms[1:] for y in form if y not in own and any((x, y) in sim for x in a)}
-        for form in b_forms[1:]:
-            if useful.intersection(form):
-                best = max(best, _align(a, form, sim))
-    return best
+    return max(
+        [best, *_joined_alignments(a_forms, b, sim), *_joined_alignments(b_forms, a, sim, reverse=True)]
+    )
+
+
+def _joined_alignments(
+    forms: list[tuple[str, ...]],
+    other: tuple[str, ...],
+    sim: dict[tuple[str, str], float],
+    reverse: bool = False,
+) -> Iterator[float]:
+    """The alignments of one name's joined forms (``forms[1:]``) against the other name's words.
+
+    Only a form with a joined word that is not one of the name's own words and agrees with
+    a word of ``other`` is aligned. ``reverse``: the forms are the second name's (``sim``
+    and :func:`_align` take the first name's word first).
+    """
+    own = set(forms[0])
+    useful = {
+        x
+        for form in forms[1:]
+        for x in form
+        if x not in own and any(((y, x) if reverse else (x, y)) in sim for y in other)
+    }
+    for form in forms[1:]:
+        if useful.intersection(form):
+            yield _align(other, form, sim) if reverse else _align(form, other, sim)
 
 
 def _word_similarities(

@@ -45,6 +45,15 @@ _INTEGER = r"^-?[0-9]+$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?(Z|[+-]00:?00)?$"
 _BOOLEANS = ("true", "false", "1", "0")
+# Per column type: the pattern a value must match, the SQL type it must also cast to (a
+# well-formed but impossible date, 2025-02-30, matches the pattern), and the reason given.
+_FORMATS: dict[str, tuple[str, str | None, str]] = {
+    "integer": (_INTEGER, None, "wrong type: expected an integer"),
+    "decimal": (_MONEY, None, "wrong type: expected an amount with at most 2 decimals"),
+    "rate": (_RATE, None, "wrong type: expected a decimal number"),
+    "date": (_DATE, "DATE", "unparseable date (expected YYYY-MM-DD)"),
+    "timestamp": (_TIMESTAMP, "TIMESTAMP", "unparseable timestamp (expected YYYY-MM-DD HH:MM:SS, UTC)"),
+}
 
 
 FileStatus = Literal["loaded", "loaded_with_quarantine", "rejected", "empty"]
@@ -1312,31 +1321,12 @@ def _reason_sql(col: Column, markers: Sequence[str] = (), value: str | None = No
     checks: list[tuple[str, str]] = []
     if col.required:
         checks.append((f"{v} IS NULL", "missing required value"))
-    if col.type == "integer":
-        checks.append((f"NOT regexp_full_match({v}, '{_INTEGER}')", "wrong type: expected an integer"))
-    elif col.type == "decimal":
-        checks.append(
-            (
-                f"NOT regexp_full_match({v}, '{_MONEY}')",
-                "wrong type: expected an amount with at most 2 decimals",
-            )
-        )
-    elif col.type == "rate":
-        checks.append((f"NOT regexp_full_match({v}, '{_RATE}')", "wrong type: expected a decimal number"))
-    elif col.type == "date":
-        checks.append(
-            (
-                f"NOT regexp_full_match({v}, '{_DATE}') OR TRY_CAST({v} AS DATE) IS NULL",
-                "unparseable date (expected YYYY-MM-DD)",
-            )
-        )
-    elif col.type == "timestamp":
-        checks.append(
-            (
-                f"NOT regexp_full_match({v}, '{_TIMESTAMP}') OR TRY_CAST({v} AS TIMESTAMP) IS NULL",
-                "unparseable timestamp (expected YYYY-MM-DD HH:MM:SS, UTC)",
-            )
-        )
+    if col.type in _FORMATS:
+        pattern, cast_type, reason = _FORMATS[col.type]
+        cond = f"NOT regexp_full_match({v}, '{pattern}')"
+        if cast_type is not None:
+            cond += f" OR TRY_CAST({v} AS {cast_type}) IS NULL"
+        checks.append((cond, reason))
     elif col.type == "boolean":
         checks.append((f"lower({v}) NOT IN ({_sql_list(_BOOLEANS)})", "wrong type: expected true or false"))
     elif col.type == "enum":
@@ -1472,222 +1462,212 @@ def _load_file(
     staged by DuckDB (:func:`_stage_csv_fast`). Only a file the fast path cannot stage (quoted
     fields, another encoding, a Ctrl-Z end) is read whole, as the reference parser needs.
     """
-    with ExitStack() as keep:
-        return _load_staged(con, contract, path, digest, source, business_date, load_id, declared, keep)
-
-
-def _load_staged(
-    con: duckdb.DuckDBPyConnection,
-    contract: FileContract,
-    path: Path,
-    digest: str,
-    source: str,
-    business_date: date,
-    load_id: str,
-    declared: tuple[str, str] | None,
-    keep: ExitStack,
-) -> FileLoad:
-    name = contract.name
-    notes: list[str] = []
-    changed = IngestError(
-        f"{source} changed while it was ingested (sha256 differs from the one hashed "
-        "and archived): deliver the date again"
-    )
-    stamp: tuple[int, int] | None = None
-    if path.suffix == ".parquet":
-        if sha256_file(path) != digest:
-            raise changed
-        decoding = _Decoding("utf-8", "Parquet (strings are UTF-8 by format)", "", True)
-        parsed, header = _stage(con, contract, path, b"", decoding)
-        empty = path.stat().st_size == 0
-    else:
-        scan = _scan_csv(path)
-        if scan.sha256 != digest:
-            raise changed
-        stamp = scan.stamp
-        streamed = None if scan.ends_ctrl_z else _decoding_of(scan, path, contract, declared)
-        fast = None if streamed is None else _stage_csv_fast(con, contract, path, scan, streamed.bad_reason)
-        if fast is not None and streamed is not None:
-            decoding, parsed, header, empty = streamed, fast, fast.header, scan.size == 0
-        else:  # read whole: the reference parser, or bytes re-encoded to UTF-8 first
-            data = path.read_bytes()
-            if sha256_bytes(data) != digest:
+    with ExitStack() as keep:  # a staged copy of the file lives until the load ends
+        name = contract.name
+        notes: list[str] = []
+        changed = IngestError(
+            f"{source} changed while it was ingested (sha256 differs from the one hashed "
+            "and archived): deliver the date again"
+        )
+        stamp: tuple[int, int] | None = None
+        if path.suffix == ".parquet":
+            if sha256_file(path) != digest:
                 raise changed
-            body = data
-            if body.endswith(_CTRL_Z):  # DOS end-of-file mark, as some list publishers still write
-                body = body.rstrip(_CTRL_Z)
-                notes.append("trailing end-of-file byte 0x1A (Ctrl-Z) ignored")
-            decoding = _choose_encoding(body, contract, declared)
-            parsed, header = _stage(
-                con, contract, path, body, decoding, body is data, keep, try_fast=streamed is None
-            )
-            empty = not body
-            del data, body
-        if decoding.evidence not in ("ASCII only", "valid UTF-8"):
-            notes.append(f"read as {decoding.encoding}: {decoding.evidence}")
-    index = _column_index(contract, header)
-    extra = [h for h in header if _header_key(h) not in contract.column_names]
-    if extra:
-        notes.append(f"unexpected column{'s' if len(extra) > 1 else ''} ignored: {', '.join(extra)}")
-    renamed = [f"{header[i]!r} as {c}" for c, i in index.items() if header[i] != c]
-    if renamed:
-        notes.append(f"header matched ignoring case, spaces and BOM: {', '.join(renamed)}")
-    keys = [_header_key(h) for h in header]
-    twice = sorted({k for k in keys if k in contract.column_names and keys.count(k) > 1})
-    missing_required = [c.name for c in contract.columns if c.required and c.name not in index]
-    missing_optional = [c.name for c in contract.columns if not c.required and c.name not in index]
-    rejection = _header_rejection(contract, header, index, missing_required, twice)
-    if missing_optional:
-        notes.append(
-            f"optional column{'s' if len(missing_optional) > 1 else ''} absent: {', '.join(missing_optional)}"
-        )
-    lineage = [load_id, business_date, source, name]
-
-    if parsed.rejects:  # one insert for all (a big file can have thousands)
-        rejects = pd.DataFrame(
-            parsed.rejects,
-            columns=["row_number", "column_name", "value", "reason", "raw_record"],
-            dtype=object,
-        )
-        con.register("_rejects", rejects)
-        con.execute(
-            "INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, CAST(row_number AS INTEGER), CAST(column_name AS VARCHAR),"
-            " CAST(value AS VARCHAR), reason, raw_record FROM _rejects ORDER BY row_number",
-            lineage,
-        )
-        con.unregister("_rejects")
-    present = [c for c in contract.columns if c.name in index]
-    raw_json = (
-        "to_json(struct_pack(" + ", ".join(f'"{c.name}" := "{c.name}"' for c in present) + "))"
-        if present
-        else "NULL"
-    )
-
-    if rejection is not None:
-        reason = rejection
-        notes.append(f"{reason}: whole file quarantined")
-        con.execute(
-            f"INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, _row_number, ?, NULL, ?, {raw_json} FROM _staged",
-            [*lineage, (missing_required or twice)[0], f"{reason}: whole file quarantined"],
-        )
-        loaded = 0
-    else:
-        # One pass over the staged text: each column's reason computed once (inner query),
-        # the first one wins. A screening list keeps a row whose only fault is an optional
-        # value: that value is nulled (and recorded), the entry is still screened. Typed
-        # raw rows and quarantine rows are both selected from this one table, in file order.
-        markers = contract.null_markers
-        why = {c.name: f'"_why_{i}"' for i, c in enumerate(present)}
-        nullable = {c.name: why[c.name] for c in present if contract.screening_list and not c.required}
-        fatal = {col: w for col, w in why.items() if col not in nullable}
-        # Each value trimmed once (_v_i), every check and cast reads that; _checked keeps it only
-        # where the cast needs it (not for text columns, which load as delivered).
-        value = {c.name: f'"_v_{i}"' for i, c in enumerate(present)}
-        values = ", ".join(f"{_value_sql(c, markers)} AS {value[c.name]}" for c in present)
-        reasons = ", ".join(f"{_reason_sql(c, markers, value[c.name])} AS {why[c.name]}" for c in present)
-        text_only = [
-            value[c.name] for c in present if c.type in ("string", "enum", "currency") and not markers
-        ]
-        first_column = (
-            "COALESCE("
-            + ", ".join(f"CASE WHEN {w} IS NOT NULL THEN '{col}' END" for col, w in fatal.items())
-            + ")"
-        )
-        first_reason = "COALESCE(" + ", ".join(fatal.values()) + ")"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _checked AS
-                SELECT * EXCLUDE ({", ".join([*fatal.values(), *text_only])}),
-                       {first_column} AS _bad_column, {first_reason} AS _reason,
-                       CAST(NULL AS INTEGER) AS _first_row
-                FROM (SELECT *, {reasons} FROM (SELECT *, {values} FROM _staged))"""
-        )
-        _drop_staged(con)  # the fast path's file read ends here; the staged text is not kept twice
-        staged = _count(con, "_checked")
-        if staged != parsed.rows_read - len(parsed.rejects) or (stamp is not None and _stamp(path) != stamp):
-            raise changed
-        typed = {
-            c.name: f"CASE WHEN {nullable[c.name]} IS NULL THEN {_cast_sql(c, markers, value[c.name])} END"
-            if c.name in nullable
-            else _cast_sql(c, markers, value[c.name])
-            for c in present
-        }
-        # Invalid values first, then duplicate keys among the valid rows: the first
-        # occurrence of a key loads, every later one is quarantined pointing at it.
-        value_of = (
-            "CASE _bad_column " + " ".join(f"WHEN '{c.name}' THEN \"{c.name}\"" for c in present) + " END"
-        )
-        con.execute(
-            f"""INSERT INTO quarantine.rows
-                SELECT ?, ?, ?, ?, _row_number, _bad_column, {value_of}, _reason, {raw_json}
-                FROM _checked WHERE _reason IS NOT NULL ORDER BY _row_number""",
-            lineage,
-        )
-        _quarantine_duplicates(con, contract, typed, raw_json, lineage)
-        all_columns = ", ".join(
-            (f'{typed[c.name]} AS "{c.name}"' if c.name in index else f'NULL AS "{c.name}"')
-            for c in contract.columns
-        )
-        before = _count(con, f"raw.{name}")
-        # No ORDER BY: a filtered scan of _checked keeps file order (insertion order is preserved).
-        con.execute(
-            f"""INSERT INTO raw.{name}
-                SELECT {all_columns}, ?, ?, ?, _row_number FROM _checked
-                WHERE _reason IS NULL AND _first_row IS NULL""",
-            [load_id, business_date, source],
-        )
-        loaded = _count(con, f"raw.{name}") - before
-        if nullable:
-            notes.extend(_record_nulled(con, contract, nullable, lineage, raw_json))
-        if markers:
-            notes.extend(_count_markers(con, present, markers))
-    quarantined_row = con.execute(
-        "SELECT count(*) FROM quarantine.rows WHERE _load_id = ? AND file_name = ?",
-        [load_id, name],
-    ).fetchone()
-    quarantined = int(quarantined_row[0]) if quarantined_row else 0
-    _drop_staged(con)
-    for table in ("_checked", "_first_rows"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-    if stamp is not None and _stamp(path) != stamp:
-        raise changed
-    if parsed.blank_lines:
-        notes.append(f"{parsed.blank_lines} blank line{'s' if parsed.blank_lines > 1 else ''} skipped")
-    if parsed.multiline_records:
-        notes.append(
-            f"{parsed.multiline_records} record{'s' if parsed.multiline_records > 1 else ''}"
-            " spread over several lines (quoted line breaks)"
-        )
-    status: FileStatus
-    why_file: str | None = None
-    if parsed.rows_read == 0:
-        status = "empty"
-        if empty:
-            why_file = "0 bytes: no header and no data"
-        elif not header:
-            why_file = "no header line and no data records"
+            decoding = _Decoding("utf-8", "Parquet (strings are UTF-8 by format)", "", True)
+            parsed, header = _stage(con, contract, path, b"", decoding)
+            empty = path.stat().st_size == 0
         else:
-            blank = f" ({parsed.blank_lines} blank lines)" if parsed.blank_lines else ""
-            why_file = f"header only: no data records{blank}"
-        if rejection is not None and header:
-            why_file += f"; and {rejection}"
-    elif rejection is not None:
-        status, why_file = "rejected", rejection
-    else:
-        status = "loaded_with_quarantine" if quarantined else "loaded"
-    return FileLoad(
-        name,
-        source,
-        digest,
-        parsed.rows_read,
-        loaded,
-        quarantined,
-        tuple(notes),
-        status,
-        why_file,
-        decoding.encoding,
-        decoding.evidence,
-        parsed.physical_lines,
-    )
+            scan = _scan_csv(path)
+            if scan.sha256 != digest:
+                raise changed
+            stamp = scan.stamp
+            streamed = None if scan.ends_ctrl_z else _decoding_of(scan, path, contract, declared)
+            fast = (
+                None if streamed is None else _stage_csv_fast(con, contract, path, scan, streamed.bad_reason)
+            )
+            if fast is not None and streamed is not None:
+                decoding, parsed, header, empty = streamed, fast, fast.header, scan.size == 0
+            else:  # read whole: the reference parser, or bytes re-encoded to UTF-8 first
+                data = path.read_bytes()
+                if sha256_bytes(data) != digest:
+                    raise changed
+                body = data
+                if body.endswith(_CTRL_Z):  # DOS end-of-file mark, as some list publishers still write
+                    body = body.rstrip(_CTRL_Z)
+                    notes.append("trailing end-of-file byte 0x1A (Ctrl-Z) ignored")
+                decoding = _choose_encoding(body, contract, declared)
+                parsed, header = _stage(
+                    con, contract, path, body, decoding, body is data, keep, try_fast=streamed is None
+                )
+                empty = not body
+                del data, body
+            if decoding.evidence not in ("ASCII only", "valid UTF-8"):
+                notes.append(f"read as {decoding.encoding}: {decoding.evidence}")
+        index = _column_index(contract, header)
+        extra = [h for h in header if _header_key(h) not in contract.column_names]
+        if extra:
+            notes.append(f"unexpected column{'s' if len(extra) > 1 else ''} ignored: {', '.join(extra)}")
+        renamed = [f"{header[i]!r} as {c}" for c, i in index.items() if header[i] != c]
+        if renamed:
+            notes.append(f"header matched ignoring case, spaces and BOM: {', '.join(renamed)}")
+        keys = [_header_key(h) for h in header]
+        twice = sorted({k for k in keys if k in contract.column_names and keys.count(k) > 1})
+        missing_required = [c.name for c in contract.columns if c.required and c.name not in index]
+        missing_optional = [c.name for c in contract.columns if not c.required and c.name not in index]
+        rejection = _header_rejection(contract, header, index, missing_required, twice)
+        if missing_optional:
+            notes.append(
+                f"optional column{'s' if len(missing_optional) > 1 else ''} absent: {', '.join(missing_optional)}"
+            )
+        lineage = [load_id, business_date, source, name]
+
+        if parsed.rejects:  # one insert for all (a big file can have thousands)
+            rejects = pd.DataFrame(
+                parsed.rejects,
+                columns=["row_number", "column_name", "value", "reason", "raw_record"],
+                dtype=object,
+            )
+            con.register("_rejects", rejects)
+            con.execute(
+                "INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, CAST(row_number AS INTEGER), CAST(column_name AS VARCHAR),"
+                " CAST(value AS VARCHAR), reason, raw_record FROM _rejects ORDER BY row_number",
+                lineage,
+            )
+            con.unregister("_rejects")
+        present = [c for c in contract.columns if c.name in index]
+        raw_json = (
+            "to_json(struct_pack(" + ", ".join(f'"{c.name}" := "{c.name}"' for c in present) + "))"
+            if present
+            else "NULL"
+        )
+
+        if rejection is not None:
+            reason = rejection
+            notes.append(f"{reason}: whole file quarantined")
+            con.execute(
+                f"INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, _row_number, ?, NULL, ?, {raw_json} FROM _staged",
+                [*lineage, (missing_required or twice)[0], f"{reason}: whole file quarantined"],
+            )
+            loaded = 0
+        else:
+            # One pass over the staged text: each column's reason computed once (inner query),
+            # the first one wins. A screening list keeps a row whose only fault is an optional
+            # value: that value is nulled (and recorded), the entry is still screened. Typed
+            # raw rows and quarantine rows are both selected from this one table, in file order.
+            markers = contract.null_markers
+            why = {c.name: f'"_why_{i}"' for i, c in enumerate(present)}
+            nullable = {c.name: why[c.name] for c in present if contract.screening_list and not c.required}
+            fatal = {col: w for col, w in why.items() if col not in nullable}
+            # Each value trimmed once (_v_i), every check and cast reads that; _checked keeps it only
+            # where the cast needs it (not for text columns, which load as delivered).
+            value = {c.name: f'"_v_{i}"' for i, c in enumerate(present)}
+            values = ", ".join(f"{_value_sql(c, markers)} AS {value[c.name]}" for c in present)
+            reasons = ", ".join(f"{_reason_sql(c, markers, value[c.name])} AS {why[c.name]}" for c in present)
+            text_only = [
+                value[c.name] for c in present if c.type in ("string", "enum", "currency") and not markers
+            ]
+            first_column = (
+                "COALESCE("
+                + ", ".join(f"CASE WHEN {w} IS NOT NULL THEN '{col}' END" for col, w in fatal.items())
+                + ")"
+            )
+            first_reason = "COALESCE(" + ", ".join(fatal.values()) + ")"
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _checked AS
+                    SELECT * EXCLUDE ({", ".join([*fatal.values(), *text_only])}),
+                           {first_column} AS _bad_column, {first_reason} AS _reason,
+                           CAST(NULL AS INTEGER) AS _first_row
+                    FROM (SELECT *, {reasons} FROM (SELECT *, {values} FROM _staged))"""
+            )
+            _drop_staged(con)  # the fast path's file read ends here; the staged text is not kept twice
+            staged = _count(con, "_checked")
+            if staged != parsed.rows_read - len(parsed.rejects) or (
+                stamp is not None and _stamp(path) != stamp
+            ):
+                raise changed
+            typed = {
+                c.name: f"CASE WHEN {nullable[c.name]} IS NULL THEN {_cast_sql(c, markers, value[c.name])} END"
+                if c.name in nullable
+                else _cast_sql(c, markers, value[c.name])
+                for c in present
+            }
+            # Invalid values first, then duplicate keys among the valid rows: the first
+            # occurrence of a key loads, every later one is quarantined pointing at it.
+            value_of = (
+                "CASE _bad_column " + " ".join(f"WHEN '{c.name}' THEN \"{c.name}\"" for c in present) + " END"
+            )
+            con.execute(
+                f"""INSERT INTO quarantine.rows
+                    SELECT ?, ?, ?, ?, _row_number, _bad_column, {value_of}, _reason, {raw_json}
+                    FROM _checked WHERE _reason IS NOT NULL ORDER BY _row_number""",
+                lineage,
+            )
+            _quarantine_duplicates(con, contract, typed, raw_json, lineage)
+            all_columns = ", ".join(
+                (f'{typed[c.name]} AS "{c.name}"' if c.name in index else f'NULL AS "{c.name}"')
+                for c in contract.columns
+            )
+            before = _count(con, f"raw.{name}")
+            # No ORDER BY: a filtered scan of _checked keeps file order (insertion order is preserved).
+            con.execute(
+                f"""INSERT INTO raw.{name}
+                    SELECT {all_columns}, ?, ?, ?, _row_number FROM _checked
+                    WHERE _reason IS NULL AND _first_row IS NULL""",
+                [load_id, business_date, source],
+            )
+            loaded = _count(con, f"raw.{name}") - before
+            if nullable:
+                notes.extend(_record_nulled(con, contract, nullable, lineage, raw_json))
+            if markers:
+                notes.extend(_count_markers(con, present, markers))
+        quarantined_row = con.execute(
+            "SELECT count(*) FROM quarantine.rows WHERE _load_id = ? AND file_name = ?",
+            [load_id, name],
+        ).fetchone()
+        quarantined = int(quarantined_row[0]) if quarantined_row else 0
+        _drop_staged(con)
+        for table in ("_checked", "_first_rows"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        if stamp is not None and _stamp(path) != stamp:
+            raise changed
+        if parsed.blank_lines:
+            notes.append(f"{parsed.blank_lines} blank line{'s' if parsed.blank_lines > 1 else ''} skipped")
+        if parsed.multiline_records:
+            notes.append(
+                f"{parsed.multiline_records} record{'s' if parsed.multiline_records > 1 else ''}"
+                " spread over several lines (quoted line breaks)"
+            )
+        status: FileStatus
+        why_file: str | None = None
+        if parsed.rows_read == 0:
+            status = "empty"
+            if empty:
+                why_file = "0 bytes: no header and no data"
+            elif not header:
+                why_file = "no header line and no data records"
+            else:
+                blank = f" ({parsed.blank_lines} blank lines)" if parsed.blank_lines else ""
+                why_file = f"header only: no data records{blank}"
+            if rejection is not None and header:
+                why_file += f"; and {rejection}"
+        elif rejection is not None:
+            status, why_file = "rejected", rejection
+        else:
+            status = "loaded_with_quarantine" if quarantined else "loaded"
+        return FileLoad(
+            name,
+            source,
+            digest,
+            parsed.rows_read,
+            loaded,
+            quarantined,
+            tuple(notes),
+            status,
+            why_file,
+            decoding.encoding,
+            decoding.evidence,
+            parsed.physical_lines,
+        )
 
 
 def _header_rejection(
