@@ -101,5 +101,7 @@ def test_built_through_absent_is_null_in_a_full_build() -> None:
 
 
 def test_built_through_absent_fails_in_an_incremental_build() -> None:
-    with pytest.raises(CompilerError, match="an incremental build needs the date of the build it continues from"):
+    with pytest.raises(
+        CompilerError, match="an incremental build needs the date of the build it continues from"
+    ):
         _render("built_through()", incremental=True)
