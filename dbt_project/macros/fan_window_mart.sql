@@ -3,9 +3,15 @@
     one row per customer whose fan window of ``direction`` ('credit': fan-in, 'debit':
     fan-out), chosen by int_customer_fan_windows_slid, totals ``min_amount_cny`` or more
     (a SQL value, the model's pack_param of its own floor). The two marts differ only in
-    the direction and the floor; the rules count the window's distinct counterparties.
+    the direction and the floor; the rules count the window's distinct counterparties
+    (funds dispersed in / concentrated out, PBOC). Both marts are built only for a pack
+    that defines the fan parameters (pack_defines).
 -#}
 {% macro fan_window_mart(direction, min_amount_cny) -%}
+{{ config(enabled=pack_defines([
+    'fan_in_window_days', 'fan_out_window_days', 'fan_in_min_amount_cny', 'fan_out_min_amount_cny',
+    'fan_lookback_days', 'fan_entity_expected_purposes',
+])) }}
 with
 
 windows as (

@@ -26,6 +26,15 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_row_number", "INTEGER NOT NULL"),
 )
 
+# An alert's identity, the same in its daily snapshot (alert_days) and its latest state (alerts).
+_ALERT_IDENTITY = """\
+        alert_key VARCHAR NOT NULL,
+        rule_id VARCHAR NOT NULL,
+        domain VARCHAR NOT NULL,
+        entity_key VARCHAR NOT NULL,
+        customer_id VARCHAR,
+        severity VARCHAR NOT NULL,
+"""
 #: Tables regwatch itself writes (raw.* comes from the input contract).
 _OWN_TABLES = {
     # Append-only register of deliveries: one row each time a business date's inputs
@@ -137,16 +146,10 @@ _OWN_TABLES = {
         file_sha256 VARCHAR NOT NULL
     """,
     # Each date's alert snapshot: every alert firing on D, plus those resolved on D.
-    "results.alert_days": """
+    "results.alert_days": f"""
         business_date DATE NOT NULL,
         run_id VARCHAR NOT NULL,
-        alert_key VARCHAR NOT NULL,
-        rule_id VARCHAR NOT NULL,
-        domain VARCHAR NOT NULL,
-        entity_key VARCHAR NOT NULL,
-        customer_id VARCHAR,
-        severity VARCHAR NOT NULL,
-        legal_basis VARCHAR NOT NULL,
+{_ALERT_IDENTITY}        legal_basis VARCHAR NOT NULL,
         model VARCHAR NOT NULL,
         status VARCHAR NOT NULL,
         is_firing BOOLEAN NOT NULL,
@@ -176,14 +179,8 @@ _OWN_TABLES = {
         customer_alerts INTEGER NOT NULL
     """,
     # One row per alert ever seen (rule id + entity): its latest state.
-    "results.alerts": """
-        alert_key VARCHAR NOT NULL,
-        rule_id VARCHAR NOT NULL,
-        domain VARCHAR NOT NULL,
-        entity_key VARCHAR NOT NULL,
-        customer_id VARCHAR,
-        severity VARCHAR NOT NULL,
-        status VARCHAR NOT NULL,
+    "results.alerts": f"""
+{_ALERT_IDENTITY}        status VARCHAR NOT NULL,
         first_seen DATE NOT NULL,
         last_seen DATE NOT NULL,
         status_date DATE NOT NULL,

@@ -34,10 +34,7 @@ final as (
         transactions.purpose
     from groups
     inner join transactions
-        on groups.customer_id = transactions.customer_id
-        and groups.transaction_date = transactions.transaction_date
-        and groups.large_value_category = transactions.large_value_category
-        and groups.direction = transactions.direction
+        on {{ large_value_line_join('groups', 'transactions') }}
 )
 
 select * from final

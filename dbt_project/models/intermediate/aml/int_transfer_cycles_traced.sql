@@ -51,10 +51,7 @@ paths (
         transaction_at,
         transaction_date,
         amount_cny,
-        1,
-        cast('|' || customer_id || '|' || counterparty_customer_id || '|' as {{ dbt.type_string() }}),
-        cast(customer_id || ' > ' || counterparty_customer_id as {{ dbt.type_string() }}),
-        cast(transaction_id as {{ dbt.type_string() }}),
+        {{ path_started('customer_id', 'counterparty_customer_id', 'transaction_id') }},
         cast(cast(amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         false
     from hops
@@ -69,10 +66,7 @@ paths (
         hops.transaction_at,
         hops.transaction_date,
         hops.amount_cny,
-        paths.hop_count + 1,
-        paths.node_path || hops.counterparty_customer_id || '|',
-        paths.customer_path || ' > ' || hops.counterparty_customer_id,
-        paths.transaction_ids || ',' || hops.transaction_id,
+        {{ path_extended('paths', 'hops.counterparty_customer_id', 'hops.transaction_id') }},
         paths.hop_amounts || '; ' || cast(cast(hops.amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         hops.counterparty_customer_id = paths.origin_customer_id
     from paths
@@ -81,10 +75,7 @@ paths (
         and hops.transaction_at > paths.last_at
     where not paths.is_closed
         and paths.hop_count < {{ max_hops }}
-        and (
-            hops.counterparty_customer_id = paths.origin_customer_id
-            or {{ dbt.position("'|' || hops.counterparty_customer_id || '|'", 'paths.node_path') }} = 0
-        )
+        and {{ path_may_reach('paths', 'hops.counterparty_customer_id') }}
 ),
 
 cycles as (

@@ -19,13 +19,7 @@
 {%- set ratio = pack_param('graph_pass_through_min_ratio') -%}
 with
 
-edges as (
-    select * from {{ ref('int_customer_transfers_linked') }}
-),
-
-nodes as (
-    select * from {{ ref('int_customer_pass_throughs_measured') }}
-),
+{{ transfer_graph() }},
 
 pairs as (
     select

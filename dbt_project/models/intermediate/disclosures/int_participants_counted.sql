@@ -24,28 +24,22 @@ fundings as (
     where cast(fundings.funded_at as date) <= {{ business_date() }}
 ),
 
-borrower_counts as (
+{#- per period: the distinct borrowers (lenders) up to its end, and those of loans (fundings) inside it #}
+{%- for participant, relation, id_column, date_column in [
+    ('borrower', 'loans', 'borrower_id', 'disbursement_date'),
+    ('lender', 'fundings', 'funder_id', 'funded_date'),
+] %}
+{{ participant }}_counts as (
     select
         periods.period_kind,
-        count(distinct loans.borrower_id) as cumulative_borrower_count,
-        count(distinct case when loans.disbursement_date >= periods.period_start then loans.borrower_id end)
-            as period_borrower_count
+        count(distinct {{ relation }}.{{ id_column }}) as cumulative_{{ participant }}_count,
+        count(distinct case when {{ relation }}.{{ date_column }} >= periods.period_start then {{ relation }}.{{ id_column }} end)
+            as period_{{ participant }}_count
     from periods
-    left join loans on loans.disbursement_date <= periods.period_end
+    left join {{ relation }} on {{ relation }}.{{ date_column }} <= periods.period_end
     group by periods.period_kind
 ),
-
-lender_counts as (
-    select
-        periods.period_kind,
-        count(distinct fundings.funder_id) as cumulative_lender_count,
-        count(distinct case when fundings.funded_date >= periods.period_start then fundings.funder_id end)
-            as period_lender_count
-    from periods
-    left join fundings on fundings.funded_date <= periods.period_end
-    group by periods.period_kind
-),
-
+{% endfor %}
 final as (
     select
         periods.period_kind,

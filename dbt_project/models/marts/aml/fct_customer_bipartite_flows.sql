@@ -15,21 +15,9 @@
     number of block partners of any source or sink of the block; the rule fires from m.
 -#}
 {%- set m = pack_param('bipartite_min_parties') -%}
-{%- set lookback = pack_param('graph_lookback_days') | trim | int -%}
-{%- set window_days = pack_param('graph_window_days') | trim | int -%}
 with
 
-edges as (
-    select * from {{ ref('int_customer_transfers_linked') }}
-),
-
-nodes as (
-    select * from {{ ref('int_customer_pass_throughs_measured') }}
-),
-
-windows as (
-{{- sliding_windows(lookback, window_days) }}
-),
+{{ transfer_graph(windows=true) }},
 
 flows as (
     select windows.window_end_date, edges.*
@@ -50,18 +38,14 @@ pairs_0 as (
 pairs_{{ round + 1 }} as (
     select pairs.*
     from pairs_{{ round }} as pairs
+    {%- for side in ['source', 'sink'] %}
     inner join (
-        select window_end_date, source_customer_id from pairs_{{ round }}
-        group by window_end_date, source_customer_id having count(*) >= {{ m }}
-    ) as sources
-        on sources.window_end_date = pairs.window_end_date
-        and sources.source_customer_id = pairs.source_customer_id
-    inner join (
-        select window_end_date, sink_customer_id from pairs_{{ round }}
-        group by window_end_date, sink_customer_id having count(*) >= {{ m }}
-    ) as sinks
-        on sinks.window_end_date = pairs.window_end_date
-        and sinks.sink_customer_id = pairs.sink_customer_id
+        select window_end_date, {{ side }}_customer_id from pairs_{{ round }}
+        group by window_end_date, {{ side }}_customer_id having count(*) >= {{ m }}
+    ) as {{ side }}s
+        on {{ side }}s.window_end_date = pairs.window_end_date
+        and {{ side }}s.{{ side }}_customer_id = pairs.{{ side }}_customer_id
+    {%- endfor %}
 ),
 {%- endfor %}
 
@@ -79,74 +63,59 @@ co_payers as (
     having count(*) >= {{ m }}
 ),
 
-block_sinks as (
-    select co_payers.window_end_date, co_payers.seed_customer_id, pairs.sink_customer_id
+co_payer_pairs as (
+    select co_payers.window_end_date, co_payers.seed_customer_id, pairs.source_customer_id, pairs.sink_customer_id
     from co_payers
     inner join pairs
         on pairs.window_end_date = co_payers.window_end_date
         and pairs.source_customer_id = co_payers.source_customer_id
-    group by co_payers.window_end_date, co_payers.seed_customer_id, pairs.sink_customer_id
+),
+
+block_sinks as (
+    select window_end_date, seed_customer_id, sink_customer_id
+    from co_payer_pairs
+    group by window_end_date, seed_customer_id, sink_customer_id
     having count(*) >= {{ m }}
 ),
 
 block_sources as (
-    select co_payers.window_end_date, co_payers.seed_customer_id, co_payers.source_customer_id
-    from co_payers
-    inner join pairs
-        on pairs.window_end_date = co_payers.window_end_date
-        and pairs.source_customer_id = co_payers.source_customer_id
+    select co_payer_pairs.window_end_date, co_payer_pairs.seed_customer_id, co_payer_pairs.source_customer_id
+    from co_payer_pairs
     inner join block_sinks
-        on block_sinks.window_end_date = co_payers.window_end_date
-        and block_sinks.seed_customer_id = co_payers.seed_customer_id
-        and block_sinks.sink_customer_id = pairs.sink_customer_id
-    group by co_payers.window_end_date, co_payers.seed_customer_id, co_payers.source_customer_id
+        on block_sinks.window_end_date = co_payer_pairs.window_end_date
+        and block_sinks.seed_customer_id = co_payer_pairs.seed_customer_id
+        and block_sinks.sink_customer_id = co_payer_pairs.sink_customer_id
+    group by co_payer_pairs.window_end_date, co_payer_pairs.seed_customer_id, co_payer_pairs.source_customer_id
     having count(*) >= {{ m }}
 ),
 
 block_pairs as (
-    select block_sources.window_end_date, block_sources.seed_customer_id,
-        pairs.source_customer_id, pairs.sink_customer_id
-    from block_sources
-    inner join pairs
-        on pairs.window_end_date = block_sources.window_end_date
-        and pairs.source_customer_id = block_sources.source_customer_id
-    inner join block_sinks
-        on block_sinks.window_end_date = block_sources.window_end_date
-        and block_sinks.seed_customer_id = block_sources.seed_customer_id
-        and block_sinks.sink_customer_id = pairs.sink_customer_id
+    select co_payer_pairs.*
+    from co_payer_pairs
+    {%- for side in ['source', 'sink'] %}
+    inner join block_{{ side }}s
+        on block_{{ side }}s.window_end_date = co_payer_pairs.window_end_date
+        and block_{{ side }}s.seed_customer_id = co_payer_pairs.seed_customer_id
+        and block_{{ side }}s.{{ side }}_customer_id = co_payer_pairs.{{ side }}_customer_id
+    {%- endfor %}
 ),
+{%- for side in ['source', 'sink'] %}
 
-source_degrees as (
-    select window_end_date, seed_customer_id, source_customer_id, count(*) as degree
-    from block_pairs group by window_end_date, seed_customer_id, source_customer_id
-),
-
-sink_degrees as (
-    select window_end_date, seed_customer_id, sink_customer_id, count(*) as degree
-    from block_pairs group by window_end_date, seed_customer_id, sink_customer_id
-),
-
-source_sides as (
+{{ side }}_sides as (
+    {#- each side of a block: its size, the least number of partners of its members in the block #}
     select
         window_end_date, seed_customer_id,
-        count(*) as source_count,
-        min(degree) as min_source_degree,
-        min(source_customer_id) as first_source_customer_id,
-        {{ dbt.listagg('source_customer_id', "', '", 'order by source_customer_id') }} as source_ids
-    from source_degrees
+        count(*) as {{ side }}_count,
+        min(degree) as min_{{ side }}_degree,
+        min({{ side }}_customer_id) as first_{{ side }}_customer_id,
+        {{ dbt.listagg(side ~ '_customer_id', "', '", 'order by ' ~ side ~ '_customer_id') }} as {{ side }}_ids
+    from (
+        select window_end_date, seed_customer_id, {{ side }}_customer_id, count(*) as degree
+        from block_pairs group by window_end_date, seed_customer_id, {{ side }}_customer_id
+    ) as degrees
     group by window_end_date, seed_customer_id
 ),
-
-sink_sides as (
-    select
-        window_end_date, seed_customer_id,
-        count(*) as sink_count,
-        min(degree) as min_sink_degree,
-        min(sink_customer_id) as first_sink_customer_id,
-        {{ dbt.listagg('sink_customer_id', "', '", 'order by sink_customer_id') }} as sink_ids
-    from sink_degrees
-    group by window_end_date, seed_customer_id
-),
+{%- endfor %}
 
 blocks as (
     select

@@ -1,11 +1,2 @@
-{{ config(enabled=pack_defines([
-    'fan_in_window_days', 'fan_out_window_days', 'fan_in_min_amount_cny', 'fan_out_min_amount_cny',
-    'fan_lookback_days', 'fan_entity_expected_purposes',
-]))  }}
-{#-
-    One row per customer whose non-cash credits from counterparties other than its own accounts
-    in the fan_in_window_days window with the most of them among the
-    windows ending on each of the last fan_lookback_days days (int_customer_fan_windows_slid) reach fan_in_min_amount_cny in total; the rule
-    counts the distinct counterparties (funds dispersed in / concentrated out, PBOC).
--#}
+{#- The fan-in mart (described in _aml__models.yml): fan_window_mart, shared with the fan-out mart. -#}
 {{ fan_window_mart('credit', pack_param('fan_in_min_amount_cny')) }}

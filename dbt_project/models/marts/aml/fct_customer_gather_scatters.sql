@@ -14,21 +14,9 @@
     takings fan in without being paid on; a payroll is no edge (graph_excluded_purposes).
 -#}
 {%- set ratio = pack_param('graph_pass_through_min_ratio') -%}
-{%- set lookback = pack_param('graph_lookback_days') | trim | int -%}
-{%- set window_days = pack_param('graph_window_days') | trim | int -%}
 with
 
-edges as (
-    select * from {{ ref('int_customer_transfers_linked') }}
-),
-
-nodes as (
-    select * from {{ ref('int_customer_pass_throughs_measured') }}
-),
-
-windows as (
-{{- sliding_windows(lookback, window_days) }}
-),
+{{ transfer_graph(windows=true) }},
 
 ends as (
     select edges.*

@@ -99,10 +99,7 @@ customer_days as (
         ) }} as unconverted_transaction_ids
     from transactions
     inner join touched
-        on transactions.customer_id = touched.customer_id
-        and transactions.transaction_date = touched.transaction_date
-        and transactions.large_value_category = touched.large_value_category
-        and transactions.direction = touched.direction
+        on {{ large_value_line_join('transactions', 'touched') }}
     group by
         transactions.customer_id,
         transactions.transaction_date,
@@ -180,10 +177,7 @@ final as (
         ) as fx_gap_note
     from assessed
     left join deadlines
-        on assessed.customer_id = deadlines.customer_id
-        and assessed.transaction_date = deadlines.transaction_date
-        and assessed.large_value_category = deadlines.large_value_category
-        and assessed.direction = deadlines.direction
+        on {{ large_value_line_join('assessed', 'deadlines') }}
 )
 
 select * from final

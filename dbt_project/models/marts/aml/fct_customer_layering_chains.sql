@@ -23,13 +23,7 @@
 {%- set window_days = pack_param('graph_window_days') -%}
 with recursive
 
-edges as (
-    select * from {{ ref('int_customer_transfers_linked') }}
-),
-
-nodes as (
-    select * from {{ ref('int_customer_pass_throughs_measured') }}
-),
+{{ transfer_graph() }},
 
 forwarded as (
     select * from {{ ref('int_transfers_forwarded') }}
@@ -48,10 +42,7 @@ chains (
         edges.sink_customer_id,
         edges.transaction_at,
         edges.transaction_id,
-        1,
-        cast('|' || edges.source_customer_id || '|' || edges.sink_customer_id || '|' as {{ dbt.type_string() }}),
-        cast(edges.source_customer_id || ' > ' || edges.sink_customer_id as {{ dbt.type_string() }}),
-        cast(edges.transaction_id as {{ dbt.type_string() }}),
+        {{ path_started('edges.source_customer_id', 'edges.sink_customer_id', 'edges.transaction_id') }},
         cast(null as {{ dbt.type_string() }}),
         cast(cast(edges.amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         false
@@ -67,10 +58,7 @@ chains (
         edges.sink_customer_id,
         edges.transaction_at,
         edges.transaction_id,
-        chains.hop_count + 1,
-        chains.node_path || edges.sink_customer_id || '|',
-        chains.customer_path || ' > ' || edges.sink_customer_id,
-        chains.transaction_ids || ',' || edges.transaction_id,
+        {{ path_extended('chains', 'edges.sink_customer_id', 'edges.transaction_id') }},
         chains.transaction_ids,
         chains.hop_amounts || '; ' || cast(cast(edges.amount_cny as decimal(18, 2)) as {{ dbt.type_string() }}),
         edges.sink_customer_id = chains.origin_customer_id
@@ -83,10 +71,7 @@ chains (
             or edges.sink_customer_id = chains.origin_customer_id
         )
         and {{ dbt.datediff('chains.first_date', 'edges.transaction_date', 'day') }} < {{ window_days }}
-        and (
-            edges.sink_customer_id = chains.origin_customer_id
-            or {{ dbt.position("'|' || edges.sink_customer_id || '|'", 'chains.node_path') }} = 0
-        )
+        and {{ path_may_reach('chains', 'edges.sink_customer_id') }}
 ),
 
 maximal as (

@@ -19,13 +19,7 @@
 {%- set window_days = pack_param('graph_window_days') -%}
 with
 
-edges as (
-    select * from {{ ref('int_customer_transfers_linked') }}
-),
-
-nodes as (
-    select * from {{ ref('int_customer_pass_throughs_measured') }}
-),
+{{ transfer_graph() }},
 
 legs as (
     select
@@ -144,21 +138,16 @@ members as (
 ),
 
 member_transactions as (
-    select scatters.intermediary_customer_id, scatters.source_customer_id, scatters.sink_customer_id,
-        scatters.transaction_id, scatters.transaction_at
-    from scatters
+    {%- for half in ['scatters', 'gathers'] %}
+    {% if not loop.first %}union all{% endif %}
+    select {{ half }}.intermediary_customer_id, {{ half }}.source_customer_id, {{ half }}.sink_customer_id,
+        {{ half }}.transaction_id, {{ half }}.transaction_at
+    from {{ half }}
     inner join members
-        on scatters.source_customer_id = members.source_customer_id
-        and scatters.intermediary_customer_id = members.intermediary_customer_id
-        and scatters.sink_customer_id = members.sink_customer_id
-    union all
-    select gathers.intermediary_customer_id, gathers.source_customer_id, gathers.sink_customer_id,
-        gathers.transaction_id, gathers.transaction_at
-    from gathers
-    inner join members
-        on gathers.source_customer_id = members.source_customer_id
-        and gathers.intermediary_customer_id = members.intermediary_customer_id
-        and gathers.sink_customer_id = members.sink_customer_id
+        on {{ half }}.source_customer_id = members.source_customer_id
+        and {{ half }}.intermediary_customer_id = members.intermediary_customer_id
+        and {{ half }}.sink_customer_id = members.sink_customer_id
+    {%- endfor %}
 ),
 
 transaction_lists as (
