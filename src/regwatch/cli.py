@@ -101,16 +101,8 @@ DATE = _Date()
 def _settings(
     landing: Path | None = None, pack: str | None = None, var: Path | None = None, engine: str | None = None
 ) -> Settings:
-    overrides: dict[str, object] = {}
-    if engine is not None:
-        overrides["engine"] = engine
-    if landing is not None:
-        overrides["landing_dir"] = landing
-    if pack is not None:
-        overrides["pack"] = pack
-    if var is not None:
-        overrides["var_dir"] = var
-    return Settings.from_env(None, **overrides)
+    given: dict[str, object] = {"engine": engine, "landing_dir": landing, "pack": pack, "var_dir": var}
+    return Settings.from_env(None, **{name: value for name, value in given.items() if value is not None})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
