@@ -234,6 +234,9 @@ def rerun(
             accept_degraded=(recorded.body.get("delivery") or {}).get("accepted_reason"),
             # A run made without its PDF (Settings.render_pdf) is replayed without it.
             render_pdf=recorded.body.get("pdf_rendered", True) is not False,
+            # The engine the run was built on (absent: DuckDB), on this installation's Spark master.
+            engine=str(recorded.body.get("engine", "duckdb")),
+            spark_master=settings.spark_master,
         )
         with warehouse.connect(scratch_settings.warehouse_path) as con:
             for day in days:

@@ -373,6 +373,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         state=state,
         delivery=delivery.manifest_entry(verdict),
         pdf_rendered=settings.render_pdf,
+        engine=settings.engine,
         lineage=lineage_events,
     )
     lineage.emit(run_events)  # to a configured OpenLineage backend too (none by default)

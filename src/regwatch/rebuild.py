@@ -126,6 +126,9 @@ def rebuild(settings: Settings, on_replayed: Callable[[Replayed], None] | None =
             accept_degraded=(manifest.body.get("delivery") or {}).get("accepted_reason"),
             # A run made without its PDF (Settings.render_pdf) is replayed without it.
             render_pdf=manifest.body.get("pdf_rendered", True) is not False,
+            # The engine the run was built on (absent: DuckDB), on this installation's Spark master.
+            engine=str(manifest.body.get("engine", "duckdb")),
+            spark_master=settings.spark_master,
             dispositions_file=audit.restore_decisions(
                 settings, manifest, work / "decisions" / f"{manifest.sequence:06d}"
             ),

@@ -98,6 +98,32 @@ def stop() -> None:
         active.stop()
 
 
+def drop_built(settings: Settings, spark: Any) -> list[str]:
+    """Drop every table an earlier Spark build left: each database but ``default``, and its folders.
+
+    Every Spark build is a full refresh (:mod:`regwatch.transform`), and a build killed half-way
+    leaves tables, or only their folders under the warehouse (a managed table whose folder
+    exists cannot be created again: ``LOCATION_ALREADY_EXISTS``). So a build starts from an
+    empty catalog: the databases are dropped with their tables, then whatever is left in the
+    warehouse folder is removed. Returns the databases dropped.
+    """
+    import shutil
+
+    dropped = []
+    for database in sorted(d.name for d in spark.catalog.listDatabases()):
+        if database != "default":
+            spark.sql(f"DROP DATABASE IF EXISTS `{database}` CASCADE")
+            dropped.append(database)
+    warehouse_dir = settings.spark_dir.resolve() / "warehouse"
+    if warehouse_dir.is_dir():
+        for leftover in warehouse_dir.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+    return dropped
+
+
 def parquet_folder(settings: Settings, schema: str, table: str) -> Path:
     """Where regwatch keeps a table it hands to Spark as Parquet (``var/spark/<schema>/<table>``)."""
     return settings.spark_dir.resolve() / schema / table
@@ -238,17 +264,23 @@ def copy_back(settings: Settings, spark: Any, manifest: dict[str, Any]) -> dict[
     The steps after transform (rules, alerts, reports, ledger) read the warehouse; on the
     Spark engine they read what Spark computed. A contracted model's columns are cast to
     the types its contract declares (Spark widens decimal products to DECIMAL(38, 6); the
-    contract's DECIMAL(18, 2) is what DuckDB would have stored). Returns rows per table.
+    contract's DECIMAL(18, 2) is what DuckDB would have stored). A model dbt never rebuilds
+    whole (incremental, ``full_refresh: false``) keeps its other keys' rows: Spark's rows
+    replace those of the keys they bring. Returns rows per table.
     """
     from regwatch import warehouse
 
     contracts: dict[str, dict[str, str]] = {}
+    kept_by_key: dict[str, list[str]] = {}
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and node["schema"] in BUILT_SCHEMAS:
+            relation = f"{node['schema']}.{node.get('alias') or node['name']}"
             types = {name: column.get("data_type") for name, column in node["columns"].items()}
-            contracts[f"{node['schema']}.{node.get('alias') or node['name']}"] = {
-                name: str(kind) for name, kind in types.items() if kind
-            }
+            contracts[relation] = {name: str(kind) for name, kind in types.items() if kind}
+            config = node["config"]
+            if config.get("materialized") == "incremental" and config.get("full_refresh") is False:
+                key = config.get("unique_key")
+                kept_by_key[relation] = [key] if isinstance(key, str) else list(key or [])
     rows: dict[str, int] = {}
     with warehouse.connect(settings.warehouse_path, memory_limit=settings.duckdb_memory_limit) as con:
         for schema in BUILT_SCHEMAS:
@@ -264,7 +296,21 @@ def copy_back(settings: Settings, spark: Any, manifest: dict[str, Any]) -> dict[
                     for name in arrow.column_names
                 )
                 con.register("_from_spark", arrow)
-                con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT {columns} FROM _from_spark")
+                keys = kept_by_key.get(relation)
+                exists = con.execute(
+                    "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                    [schema, table],
+                ).fetchone()
+                if keys and exists and exists[0]:
+                    # A model never rebuilt whole (full_refresh: false, e.g. the disclosure
+                    # indicators of every date run): the keys Spark built replace theirs only.
+                    listed = ", ".join(f'"{key}"' for key in keys)
+                    con.execute(
+                        f"DELETE FROM {relation} WHERE ({listed}) IN (SELECT ({listed}) FROM _from_spark)"
+                    )
+                    con.execute(f"INSERT INTO {relation} BY NAME SELECT {columns} FROM _from_spark")
+                else:
+                    con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT {columns} FROM _from_spark")
                 con.unregister("_from_spark")
                 rows[relation] = arrow.num_rows
     return rows

@@ -320,6 +320,7 @@ def _build_on_spark(
     if select:
         raise TransformError("a selected build (select=) is not supported on the Spark engine")
     session = engine.session(settings)
+    engine.drop_built(settings, session)  # a full refresh, whatever an earlier (killed) build left
     engine.publish_raw(settings, session)
     derived, scored, aprs = engine.PYTHON_MODELS
     # Seeds and models in three builds; the data tests (one may read models of every

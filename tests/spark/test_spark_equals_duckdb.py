@@ -11,6 +11,7 @@ they are files. Skipped where the ``spark`` extra is not installed, unless
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,30 @@ def test_the_aprs_are_bit_identical(runs: tuple[Path, Path]) -> None:
     on_duckdb, on_spark = (_rows(var, sql) for var in runs)
     assert len(on_duckdb) > 100
     assert on_spark == on_duckdb
+
+
+def test_the_engine_is_recorded_and_an_audit_rerun_replays_it_on_spark(runs: tuple[Path, Path]) -> None:
+    """Issue 19: ``regwatch audit rerun`` of a Spark-run date rebuilds it on Spark and reproduces its outputs."""
+    duckdb_var, spark_var = runs
+    for var, engine in ((duckdb_var, None), (spark_var, "spark")):
+        for path in sorted((var / "ledger").glob("[0-9]*_*.json")):
+            assert json.loads(path.read_bytes()).get("engine") == engine, path.name
+    env = {
+        **os.environ,
+        "REGWATCH_HOME": str(REPO_ROOT),
+        "REGWATCH_VAR": str(spark_var),
+        "REGWATCH_SPARK_MASTER": os.environ.get("REGWATCH_SPARK_MASTER", "local[2]"),
+    }
+    env.pop("REGWATCH_ENGINE", None)  # the engine comes from the manifest, not the environment
+    regwatch = Path(sys.executable).parent / "regwatch"
+    done = subprocess.run(
+        [str(regwatch), "audit", "rerun", "--business-date", str(START)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=spark_var.parent,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    reruns = list((spark_var / "audit" / str(START)).glob("rerun_*.html"))
+    assert reruns, "the rerun wrote no report"

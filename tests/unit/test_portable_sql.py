@@ -41,6 +41,7 @@ DUCKDB_ONLY = {
     r"\bhugeint\b": "hugeint: DuckDB only",
     r"\barg_(max|min)\s*\(": "arg_max/arg_min: DuckDB spelling (Spark: max_by/min_by)",
     r"\bilike\b": "ilike: not standard SQL",
+    r"incremental_strategy\s*=\s*['\"]delete\+insert": "delete+insert: dbt-spark refuses it (use by_key_strategy())",
 }
 
 _JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)

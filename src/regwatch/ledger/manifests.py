@@ -168,6 +168,7 @@ def seal(
     delivery: dict[str, Any] | None = None,
     filing: dict[str, Any] | None = None,
     pdf_rendered: bool = True,
+    engine: str = "duckdb",
     lineage: Callable[[str], bytes] | None = None,
 ) -> Path:
     """Archive the run's outputs, write its manifest, then publish the outputs; returns the manifest.
@@ -243,6 +244,10 @@ def seal(
         # Reports made without their PDF (Settings.render_pdf, a test setting): said, never silent;
         # audit rerun and rebuild replay the run the same way.
         body["pdf_rendered"] = False
+    if engine != "duckdb":
+        # The engine dbt built the project on (``--engine``, issue 19); absent means DuckDB,
+        # the default. audit rerun and rebuild replay the run on the same engine.
+        body["engine"] = engine
     label = run_id if filing is None else f"filing-{Path(str(filing['folder'])).name}"
     target = settings.ledger_dir / f"{sequence:06d}_{business_date.isoformat()}_{label}.json"
     events = lineage(sealed_at) if lineage is not None else None

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='transaction_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
+{{ config(materialized='incremental', unique_key='transaction_id', incremental_strategy=by_key_strategy(), on_schema_change='fail') }}
 {#-
     Every transaction with its customer (through the account's latest version), its amount
     in CNY at the FX rate of the transaction date, its USD equivalent through the CNY cross

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='transaction_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
+{{ config(materialized='incremental', unique_key='transaction_id', incremental_strategy=by_key_strategy(), on_schema_change='fail') }}
 {#-
     Every transaction delivered up to D with its customer and CNY amount (from
     int_transactions_converted) and its counterparty: account, name, country, and, when
