@@ -531,8 +531,10 @@ def test_a_period_not_run_is_refused_in_one_line(platform: Platform) -> None:
 def test_an_open_period_is_refused_or_filed_provisionally_and_marked(
     platform: Platform, tmp_path: Path
 ) -> None:
-    """As if only 2025-06-27 had been run: June is not closed yet."""
-    settings = Settings(project_root=REPO_ROOT, var_dir=tmp_path / "var", landing_dir=platform.landing)
+    """As if only 2025-06-27 had been run: June is not closed yet (the JSON and HTML read: no PDF)."""
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp_path / "var", landing_dir=platform.landing
+    )
     settings.warehouse_path.parent.mkdir(parents=True)
     shutil.copy(platform.settings.warehouse_path, settings.warehouse_path)
     with warehouse.connect(settings.warehouse_path) as con:
