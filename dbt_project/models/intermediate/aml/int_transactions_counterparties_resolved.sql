@@ -20,16 +20,15 @@ transactions as (
 ),
 
 details as (
+    -- the counterparty as delivered, from the converted row itself (it carries the
+    -- transaction's columns): no second read of every staged transaction joined back by id
     select
         transaction_id,
         nullif(trim(counterparty_account), '') as counterparty_account,
         nullif(trim(counterparty_name), '') as counterparty_name,
         upper(nullif(trim(counterparty_country), '')) as counterparty_country,
         purpose
-    from {{ ref('stg_platform__transactions') }}
-    {%- if is_incremental() %}
-    where {{ transaction_inputs_changed('cast(transaction_at as date)', 'counterparty_account') }}
-    {%- endif %}
+    from transactions
 ),
 
 platform_accounts as (
