@@ -582,9 +582,11 @@ def _table(data: bytes, file_name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def _row_diff(
-    name: str, source: str, old: bytes | None, new: bytes
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[str, ...], frozenset[str]]:
+#: A file's rows between two loads: added, removed, changed (row numbers), keys and ids named.
+_RowsDiff = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[str, ...], frozenset[str]]
+
+
+def _row_diff(name: str, source: str, old: bytes | None, new: bytes) -> _RowsDiff:
     key_columns = CONTRACTS[name].key if name in CONTRACTS else ()
 
     def keyed(rows: list[dict[str, str]]) -> dict[tuple[str, ...], tuple[int, dict[str, str]]]:
@@ -638,36 +640,23 @@ def _restatements(a: Manifest, archive_a: Archive, b: Manifest, archive_b: Archi
             fa, fb = files_a.get(name), files_b.get(name)
             if fa is not None and fb is not None and fa["sha256"] == fb["sha256"]:
                 continue
-            if fb is None:
+            if fb is None:  # a file run B's load no longer has: every row removed
                 assert fa is not None
+                present = fa
                 rows = _table(archive_a.get(str(fa["sha256"])), str(fa["source_file"]))
-                out.append(
-                    Restatement(
-                        day,
-                        str(fa["source_file"]).split("/")[-1],
-                        la["load_id"] if la else None,
-                        lb["load_id"] if lb else None,
-                        rows_removed=tuple(range(1, len(rows) + 1)),
-                        ids=frozenset(v for r in rows for c, v in r.items() if c and c.endswith("_id") and v),
-                        kind=kind,
-                    )
-                )
-                continue
-            old = archive_a.get(str(fa["sha256"])) if fa is not None else None
-            added, removed, changed, keys, ids = _row_diff(
-                name, str(fb["source_file"]), old, archive_b.get(str(fb["sha256"]))
-            )
+                ids = frozenset(v for r in rows for c, v in r.items() if c and c.endswith("_id") and v)
+                rows_diff: _RowsDiff = (), tuple(range(1, len(rows) + 1)), (), (), ids
+            else:
+                present = fb
+                old = archive_a.get(str(fa["sha256"])) if fa is not None else None
+                rows_diff = _row_diff(name, str(fb["source_file"]), old, archive_b.get(str(fb["sha256"])))
             out.append(
                 Restatement(
                     day,
-                    str(fb["source_file"]).split("/")[-1],
+                    str(present["source_file"]).split("/")[-1],
                     la["load_id"] if la else None,
                     lb["load_id"] if lb else None,
-                    added,
-                    removed,
-                    changed,
-                    keys,
-                    ids,
+                    *rows_diff,
                     kind,
                 )
             )
