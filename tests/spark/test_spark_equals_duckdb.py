@@ -81,7 +81,8 @@ def test_every_exception_is_the_same(runs: tuple[Path, Path]) -> None:
         "FROM results.exceptions ORDER BY ALL"
     )
     on_duckdb, on_spark = (_rows(var, sql) for var in runs)
-    assert len(on_duckdb) > 50, "the platform raised too few exceptions to compare"
+    # 38 on the first day alone (REGWATCH_SPARK_TEST_LAST_DAY=2), more over the three days
+    assert len(on_duckdb) > 30, "the platform raised too few exceptions to compare"
     assert on_spark == on_duckdb
 
 
