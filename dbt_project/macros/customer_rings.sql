@@ -20,9 +20,9 @@
     {{- return(adapter.dispatch('customer_rings')(links)) -}}
 {% endmacro %}
 
-{% macro default__customer_rings(links) -%}
-with recursive
-
+{#- The CTEs both engines start from: `links`, and `edges` between two customers sharing a
+    link (same type and value), in both directions. -#}
+{% macro customer_link_edges(links) -%}
 links as (
     select * from {{ links }}
 ),
@@ -37,6 +37,12 @@ edges as (
         and one.link_value = other.link_value
         and one.customer_id <> other.customer_id
 ),
+{%- endmacro %}
+
+{% macro default__customer_rings(links) -%}
+with recursive
+
+{{ customer_link_edges(links) }}
 
 reach (customer_id, reached_customer_id) as (
     select distinct customer_id, customer_id from links
@@ -61,20 +67,7 @@ select * from final
 {% macro spark__customer_rings(links) -%}
 with recursive
 
-links as (
-    select * from {{ links }}
-),
-
-edges as (
-    select distinct
-        one.customer_id as from_customer_id,
-        other.customer_id as to_customer_id
-    from links as one
-    inner join links as other
-        on one.link_type = other.link_type
-        and one.link_value = other.link_value
-        and one.customer_id <> other.customer_id
-),
+{{ customer_link_edges(links) }}
 
 adjacency as (
     select map_from_entries(collect_list(struct(from_customer_id, neighbours))) as neighbours_of
