@@ -200,11 +200,13 @@ def build(
             counts["model"] += _build_on_spark(settings, target, invoke, select)
         else:
             invoke()
-    if not seeds_current and not select and not on_spark:  # a selected build may have loaded only some seeds
+    # Only a whole build in the warehouse is a base to continue from: a selected build (a few
+    # models on hand-made rows) may have loaded only some seeds, and a Spark build's tables
+    # are Spark's (every Spark build is a full refresh).
+    is_base = not select and not on_spark
+    if is_base and not seeds_current:
         warehouse.record_seed_hashes(settings.warehouse_path, seed_hashes)
-    if (
-        not select and not on_spark
-    ):  # a selected build (a few models on hand-made rows) is no base to continue from
+    if is_base:
         warehouse.record_build_state(settings.warehouse_path, business_date, project_sha256)
     # A full parse names its reason first; a partial one may still meet a reason later
     # (dbt falls back to a full parse on an error), so any reason wins.
