@@ -145,11 +145,14 @@ def sealed_platform(tmp_path_factory: pytest.TempPathFactory) -> SealedPlatform:
     return SealedPlatform(root / "landing", root / "var")
 
 
-#: The e2e platform: ten generated business days run once per session through the CLI.
-E2E_DAYS = tuple(date(2025, 6, d) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13))
+#: The e2e platform: five generated business days (a week) run once per session through the CLI.
+E2E_DAYS = tuple(date(2025, 6, d) for d in (2, 3, 4, 5, 6))
 E2E_RATE = "cn.rate_caps.real_apr_above_comprehensive_cap"
-#: A loan the platform prices above the 24 % comprehensive-cost level on day 3 and re-prices on day 7.
+#: A loan the platform prices above the 24 % comprehensive-cost level on day 2 and re-prices on day 4.
 REPRICED_LOAN = "L99000001"
+REPRICED_ON, REPRICED_BACK = E2E_DAYS[1], E2E_DAYS[3]
+#: The last day of the day-1 rate-cap alert's false-positive decision (decided on day 2).
+SUPPRESSED_UNTIL = E2E_DAYS[2]
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ class E2EPlatform:
     """The generated platform of the e2e tests (400 loans, 250 accounts, seed 11), its
     :data:`E2E_DAYS` run through ``regwatch run`` with an analysts' decisions file, each day
     without its PDF but the last. On top of the generator's planted truth it holds a loan
-    priced above the 24 % level on day 3 and re-priced on day 7 (:data:`REPRICED_LOAN`,
+    priced above the 24 % level on day 2 and re-priced on day 4 (:data:`REPRICED_LOAN`,
     written into ``_truth/planted.csv`` like the generator's cases), a false-positive
     decision with an expiry and an escalation of a one-off large-cash alert.
     Read-only: :meth:`copy` it to change it."""
@@ -200,14 +203,14 @@ def _plant_repriced_loan(landing: Path) -> None:
 
     def row(nominal_rate: str, updated_at: str) -> str:
         return (
-            f"{REPRICED_LOAN},{customer},individual,CL-EI,,false,{E2E_DAYS[2]},{E2E_DAYS[2]},10000.00,CNY,12,"
+            f"{REPRICED_LOAN},{customer},individual,CL-EI,,false,{REPRICED_ON},{REPRICED_ON},10000.00,CNY,12,"
             f"equal_installment,{nominal_rate},0.00,active,,{updated_at}\n"
         )
 
-    with (landing / str(E2E_DAYS[2]) / "loans.csv").open("a") as handle:
-        handle.write(row("0.300000", f"{E2E_DAYS[2]} 10:00:00"))
-    with (landing / str(E2E_DAYS[6]) / "loans.csv").open("a") as handle:
-        handle.write(row("0.180000", f"{E2E_DAYS[6]} 10:00:00"))
+    with (landing / str(REPRICED_ON) / "loans.csv").open("a") as handle:
+        handle.write(row("0.300000", f"{REPRICED_ON} 10:00:00"))
+    with (landing / str(REPRICED_BACK) / "loans.csv").open("a") as handle:
+        handle.write(row("0.180000", f"{REPRICED_BACK} 10:00:00"))
 
 
 def _build_e2e_platform(root: Path) -> None:
@@ -243,19 +246,19 @@ def _build_e2e_platform(root: Path) -> None:
     platform.decisions.parent.mkdir(parents=True)
     platform.decisions.write_text(
         "alert_key,decision,decided_on,until,analyst,note\n"
-        f"{fp},false_positive,{E2E_DAYS[1]},{E2E_DAYS[4]},li.na,fee waived in the contract amendment of 13800138000\n"
+        f"{fp},false_positive,{E2E_DAYS[1]},{SUPPRESSED_UNTIL},li.na,fee waived in the contract amendment of 13800138000\n"
         f"{once},escalated,{decided},,wang.wei,second line to review\n"
         f"{fp},ignore,{E2E_DAYS[1]},,li.na,not a decision\n"
     )
-    # Nine days without their PDF (WeasyPrint is a third of a day), the last with it: its print
-    # edition carries every open alert, the decisions and their notes, and the ten-day chart.
+    # Four days without their PDF (WeasyPrint is a third of a day), the last with it: its print
+    # edition carries every open alert, the decisions and their notes, and the week's chart.
     runner = CliRunner()
-    nine = ["run", "--from", str(E2E_DAYS[0]), "--to", str(E2E_DAYS[-2])]
-    result = runner.invoke(main, nine, env=platform.env(pdf=False))
+    before_last = ["run", "--from", str(E2E_DAYS[0]), "--to", str(E2E_DAYS[-2])]
+    result = runner.invoke(main, before_last, env=platform.env(pdf=False))
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["run", "--business-date", str(E2E_DAYS[-1])], env=platform.env())
     assert result.exit_code == 0, result.output
-    # The loan re-priced on day 7 is a planted case too: recorded with the rules it made fire,
+    # The loan re-priced on day 4 is a planted case too: recorded with the rules it made fire,
     # so that `rules evaluate` on this platform and a comparison with the truth count it as planted.
     import duckdb
 
@@ -264,7 +267,7 @@ def _build_e2e_platform(root: Path) -> None:
             "SELECT rule_id, min(business_date) FROM results.exceptions WHERE entity_key = ? GROUP BY 1",
             [REPRICED_LOAN],
         ).fetchall()
-    assert (E2E_RATE, E2E_DAYS[2]) in fired, fired
+    assert (E2E_RATE, REPRICED_ON) in fired, fired
     with (landing / "_truth" / "planted.csv").open("a", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         for n, (rule_id, first) in enumerate(sorted(fired), start=1):
@@ -275,7 +278,7 @@ def _build_e2e_platform(root: Path) -> None:
                     REPRICED_LOAN,
                     first,
                     "test_plant",
-                    "priced above the cap, re-priced on day 7",
+                    "priced above the cap, re-priced on day 4",
                 ]
             )
     facts = {"false_positive": fp, "once": once, "once_day": cash["business_date"], "output": result.output}
@@ -284,11 +287,14 @@ def _build_e2e_platform(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def e2e_platform(tmp_path_factory: pytest.TempPathFactory) -> E2EPlatform:
-    """Built once per ``make test`` (test_daily_report; shared by the xdist workers)."""
+    """Built once per ``make test`` (test_daily_report and test_run; shared by the xdist workers).
+    The generated landing is exactly ``regwatch generate --start 2025-06-02 --end 2025-06-06
+    --loans 400 --accounts 250 --seed 11`` (plus the re-priced loan): a week of seed 11 plants
+    every rule of the pack and four laundering patterns, which test_run scores."""
     import json
 
     from tests.helpers import built_once
 
-    root = built_once(tmp_path_factory, "e2e-platform-400-250-11", _build_e2e_platform)
+    root = built_once(tmp_path_factory, "e2e-platform-400-250-11-5days", _build_e2e_platform)
     facts = json.loads((root / "facts.json").read_text())
     return E2EPlatform(root, root / "landing", root / "var", facts)

@@ -1,9 +1,9 @@
-"""The compliance officer's morning over 10 generated business days, through the CLI.
+"""The compliance officer's mornings over a week of generated business days, through the CLI.
 
 The session's e2e platform (tests/conftest.py: generated, run day by day through the CLI
 with a decisions file, once per session). On top of the
 generator's planted truth it plants, in the landing files, a loan priced above the
-24 % comprehensive-cost level on day 3 that the platform re-prices on day 7 (an alert
+24 % comprehensive-cost level on day 2 that the platform re-prices on day 4 (an alert
 that persists, then stops). Checked: the alert lifecycle (new / open / resolved /
 suppressed and back), the report's sections, that no ID number or phone number of the
 inputs appears unmasked in any output (HTML and CSV of every day, the PDF of the last
@@ -33,7 +33,16 @@ from click.testing import CliRunner
 from regwatch.alerts import alert_key
 from regwatch.cli import main
 from regwatch.severity import COLOURS
-from tests.conftest import E2E_DAYS, E2E_RATE, REPO_ROOT, REPRICED_LOAN, E2EPlatform
+from tests.conftest import (
+    E2E_DAYS,
+    E2E_RATE,
+    REPO_ROOT,
+    REPRICED_BACK,
+    REPRICED_LOAN,
+    REPRICED_ON,
+    SUPPRESSED_UNTIL,
+    E2EPlatform,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +62,7 @@ class Demo:
     output: str
     false_positive: str  # alert key of a day-1 rate-cap alert marked false positive
     once: tuple[str, date]  # alert key and day of a large-cash alert planted once
-    repriced: str  # alert key of the loan above the cap from day 3, re-priced on day 7
+    repriced: str  # alert key of the loan above the cap from day 2, re-priced on day 4
 
 
 def _demo(platform: E2EPlatform) -> Demo:
@@ -71,7 +80,7 @@ def _demo(platform: E2EPlatform) -> Demo:
 
 @pytest.fixture(scope="module")
 def demo(e2e_platform: E2EPlatform) -> Demo:
-    """The session's e2e platform (tests/conftest.py), read only: ten days run by the CLI."""
+    """The session's e2e platform (tests/conftest.py), read only: five days run by the CLI."""
     return _demo(e2e_platform)
 
 
@@ -111,36 +120,33 @@ def test_alert_planted_once_is_new_on_its_day_then_resolved(demo: Demo) -> None:
 
 
 def test_alert_open_while_it_persists_and_resolved_after(demo: Demo) -> None:
-    assert _statuses(demo, demo.repriced) == [
-        None,
-        None,
-        "new",
-        "open",
-        "open",
-        "open",
-        "resolved",
-        None,
-        None,
-        None,
-    ]
-    assert demo.repriced in _section(_html(demo, DAYS[2]), "new")
-    assert demo.repriced not in _section(_html(demo, DAYS[3]), "new")
-    assert demo.repriced in _section(_html(demo, DAYS[3]), "alerts")
-    assert demo.repriced in _section(_html(demo, DAYS[6]), "resolved")
+    on, back = DAYS.index(REPRICED_ON), DAYS.index(REPRICED_BACK)
+    assert (on, back) == (1, 3)
+    assert _statuses(demo, demo.repriced) == [None, "new", "open", "resolved", None]
+    assert demo.repriced in _section(_html(demo, DAYS[on]), "new")
+    assert demo.repriced not in _section(_html(demo, DAYS[on + 1]), "new")
+    assert demo.repriced in _section(_html(demo, DAYS[on + 1]), "alerts")
+    assert demo.repriced in _section(_html(demo, REPRICED_BACK), "resolved")
 
 
 def test_false_positive_suppresses_until_its_date_then_returns(demo: Demo) -> None:
-    assert _statuses(demo, demo.false_positive) == ["new", *["suppressed"] * 4, *["open"] * 5]
-    during = _html(demo, DAYS[3])
+    """Decided on day 2 until day 3 (inclusive): suppressed on both, back on day 4."""
+    until = DAYS.index(SUPPRESSED_UNTIL)
+    assert until == 2
+    assert _statuses(demo, demo.false_positive) == ["new", "suppressed", "suppressed", "open", "open"]
+    during = _html(demo, SUPPRESSED_UNTIL)
     assert demo.false_positive in _section(during, "suppressed")
     assert demo.false_positive not in _section(during, "alerts")
-    back = _section(_html(demo, DAYS[5]), "new")
+    back = _section(_html(demo, DAYS[until + 1]), "new")
     assert "Back after a suppression expired" in back and demo.false_positive in back
     listed = CliRunner().invoke(
-        main, ["alerts", "list", "--business-date", str(DAYS[3]), "--status", "suppressed"], env=demo.env
+        main,
+        ["alerts", "list", "--business-date", str(SUPPRESSED_UNTIL), "--status", "suppressed"],
+        env=demo.env,
     )
     assert listed.exit_code == 0, listed.output
-    assert f"{demo.false_positive}  suppressed" in listed.output and f"until {DAYS[4]}" in listed.output
+    assert f"{demo.false_positive}  suppressed" in listed.output
+    assert f"until {SUPPRESSED_UNTIL}" in listed.output
     # the decision stays in the alert's history after it expired
     card = _section(_html(demo, DAYS[-1]), "alerts")
     assert demo.false_positive in card and "fee waived in the contract amendment" in card
@@ -207,13 +213,15 @@ def test_audit_rerun_reads_the_decisions_file_as_it_was(e2e_platform: E2EPlatfor
     demo = _demo(e2e_platform.copy(tmp_path))
     decisions = Path(demo.env["REGWATCH_DISPOSITIONS"])
     original = decisions.read_bytes()
-    manifest = json.loads(sorted((demo.var / "ledger").glob(f"*_{DAYS[3]}_*.json"))[-1].read_text())
+    manifest = json.loads(sorted((demo.var / "ledger").glob(f"*_{SUPPRESSED_UNTIL}_*.json"))[-1].read_text())
     archived = demo.var / "archive" / "sha256" / manifest["decisions"]["file_sha256"][:2]
     archived /= manifest["decisions"]["file_sha256"][2:]
     assert archived.read_bytes() == original
     try:
         decisions.write_text(original.decode().splitlines()[0] + "\n")  # every decision withdrawn
-        result = CliRunner().invoke(main, ["audit", "rerun", "--business-date", str(DAYS[3])], env=demo.env)
+        result = CliRunner().invoke(
+            main, ["audit", "rerun", "--business-date", str(SUPPRESSED_UNTIL)], env=demo.env
+        )
         assert result.exit_code == 0, result.output
         assert "REPRODUCED byte for byte" in result.output
     finally:
@@ -257,7 +265,7 @@ def _assert_band_and_chart(image_path: Path) -> None:
     for colour in BAR_COLOURS:
         bars |= _matches(pixels, colour)
     # A bar is wide; the severity tiles' 5px borders share its colour (one vocabulary): keep
-    # only pixels ending a horizontal run of 12 or more (a bar of the 10-day chart is ~37 px).
+    # only pixels ending a horizontal run of 12 or more (a bar of a 10-day chart is ~37 px).
     coloured = bars.copy()
     for shift in range(1, 12):
         bars[:, shift:] &= coloured[:, :-shift]

@@ -1,4 +1,8 @@
-"""`regwatch run` end to end on a generated platform, as a user runs it."""
+"""`regwatch run` end to end on a generated platform, as a user runs it.
+
+The platform is the session's e2e platform (tests/conftest.py: a week of seed 11, run once
+per session through `regwatch run --from --to`, shared with test_daily_report); read only,
+copied by the test that runs a day again."""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import csv
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -14,15 +17,14 @@ import pytest
 from click.testing import CliRunner
 
 from regwatch.cli import main
-from regwatch.demo import generate
 from regwatch.demo.evaluate import is_detection_rule
 from regwatch.demo.typologies import TYPOLOGY_RULES, WINDOW_RULES
-from tests.conftest import DAY, REPO_ROOT
+from tests.conftest import DAY, E2E_DAYS, REPO_ROOT, E2EPlatform
 from tests.unit.test_ingest import BAD_LOANS
 
 pytestmark = pytest.mark.e2e
 
-START, END = date(2025, 6, 2), date(2025, 6, 6)
+START, END = E2E_DAYS[0], E2E_DAYS[-1]
 
 ALL_RULES = {
     "cn.aml.large_cash",
@@ -62,14 +64,9 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def platform_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    landing = tmp / "landing"
-    generate(landing, START, END, loans=400, accounts=250, seed=11)
-    env = _env(tmp, landing)
-    result = CliRunner().invoke(main, ["run", "--from", str(START), "--to", str(END)], env=env)
-    assert result.exit_code == 0, result.output
-    return tmp, landing, env
+def platform_run(e2e_platform: E2EPlatform) -> tuple[Path, Path, dict[str, str]]:
+    """The session's e2e platform (root, landing, the CLI's environment on it), read only."""
+    return e2e_platform.root, e2e_platform.landing, e2e_platform.env(pdf=False)
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +145,10 @@ def test_reports_list_the_exceptions_of_their_day(platform_run: tuple[Path, Path
         assert entity_key in html
 
 
-def test_rerun_gives_identical_bytes_and_no_duplicates(
-    platform_run: tuple[Path, Path, dict[str, str]],
-) -> None:
-    tmp, _, env = platform_run
+def test_rerun_gives_identical_bytes_and_no_duplicates(e2e_platform: E2EPlatform, tmp_path: Path) -> None:
+    """The first day run again after the whole week (on a copy: the shared platform is read only)."""
+    copy = e2e_platform.copy(tmp_path)
+    tmp, env = copy.root, copy.env(pdf=False)
     folder = tmp / "var" / "reports" / START.isoformat()
     before = _digest(folder)
     con = duckdb.connect(str(tmp / "var" / "warehouse.duckdb"), read_only=True)
