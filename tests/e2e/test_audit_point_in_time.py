@@ -1,8 +1,10 @@
 """Acceptance: 30 business days, loans restated on day 31, and day 10 still reproduces byte for byte.
 
 Every one of the 31 days is ingested through the pipeline; the full pipeline (dbt, GX,
-reports, ledger) runs on day 10, day 30 and day 31 (set ``REGWATCH_AUDIT_FULL=1`` to
-run it on all 31, as the issue states it: about 8 s a day on an idle 2-core machine).
+reports, ledger) runs on day 10 and on day 31, the later sealed run (set
+``REGWATCH_AUDIT_FULL=1`` to run it on all 31, as the issue states it: about 8 s a day on
+an idle 2-core machine; day 30 was run in full too until the suite had to fit 5 minutes:
+nothing asserted reads it, day 31 is the later run the rerun of day 10 must look past).
 Day 31 brings restated versions of loans first delivered by day 10, and day 1 is
 delivered again with other files. ``audit rerun`` of day 10's sealed run must still
 give the filed bytes; a fresh run of day 10 now differs, and ``audit diff`` names the
@@ -60,9 +62,9 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
         project_root=REPO_ROOT, render_pdf=False, var_dir=tmp_path / "var", landing_dir=landing
     )
     full = os.environ.get("REGWATCH_AUDIT_FULL") == "1"
-    day10, day30, day31, redelivered = days[9], days[29], days[30], days[0]
+    day10, day31, redelivered = days[9], days[30], days[0]
     for day in days[:30]:
-        if full or day in (day10, day30):
+        if full or day == day10:
             pipeline.run_day(day, settings)
         else:
             pipeline.ingest(day, settings)
@@ -115,6 +117,6 @@ def test_day_10_reproduces_after_30_days_and_restatements(tmp_path: Path) -> Non
     restated_ids = {rows5[i]["loan_id"] for i in restated5}
     assert {c.entity_key for c in differences.changes} <= restated_ids
     print(
-        f"\n30-day audit acceptance ({'full' if full else 'ingest + 3 full days'}): "
+        f"\n30-day audit acceptance ({'full' if full else 'ingest + 2 full days'}): "
         f"{time.perf_counter() - started:.0f} s"
     )
