@@ -126,7 +126,8 @@ class SealedPlatform:
 
 @pytest.fixture(scope="session")
 def sealed_platform(tmp_path_factory: pytest.TempPathFactory) -> SealedPlatform:
-    """Built once per ``make test``: test_rebuild and test_audit (shared by the xdist workers). Seed 4 plants
+    """Built once per ``make test``: test_rebuild, test_audit and the file delivery of test_extract_e2e
+    (shared by the xdist workers). Seed 4 plants
     a large-cash case on each of the first three days (test_audit re-parameterises that rule on
     the second)."""
     from regwatch import pipeline

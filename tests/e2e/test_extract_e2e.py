@@ -2,50 +2,68 @@
 mariadb-server is installed), extracted and run for three business days, gives the very
 exceptions, alerts and report rows of the same platform delivered as files; the watermark
 advances with each seal; a rerun needs no database.
+
+The file delivery is the session's sealed platform (tests/conftest.py: its three dates run
+once per session, read only here). A typed database cannot hold the malformed rows the
+generator plants (the file path quarantines them: tested elsewhere), so the database is
+loaded with the delivered files less the rows ``_truth/malformed.csv`` lists: exactly the
+rows the file delivery loaded.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from regwatch import warehouse
 from regwatch.config import Settings
-from regwatch.demo import generate
 from regwatch.extract import state
 from regwatch.extract.demo_source import load_day, sources_yaml
 from regwatch.extract.run import extract_day
 from regwatch.extract.sources import load_sources
 from regwatch.pipeline import run_day
 from tests import mariadb, postgres
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SEALED_DAYS, SealedPlatform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-DAYS = (date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4))
+DAYS = SEALED_DAYS
 ENV = "REGWATCH_E2E_SOURCE_URI"
 RUN_ID = re.compile(r"\b\d{8}-[0-9a-f]{12}\b|\b[0-9a-f]{64}\b")
 
 
-@pytest.fixture(scope="module")
-def by_file(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The platform delivered as files, run for the three days."""
-    root = tmp_path_factory.mktemp("extract-e2e-files")
-    files = root / "files"
-    # No malformed rows: a typed database cannot hold them (the file path's quarantine is
-    # tested elsewhere); everything else of the demo platform is there.
-    generate(files, DAYS[0], DAYS[-1], loans=150, accounts=100, seed=11, malformed_rate=0)
-    settings = Settings.from_env(
-        {}, project_root=REPO_ROOT, render_pdf=False, var_dir=root / "by_file", landing_dir=files
-    )
+def _well_formed(landing: Path, target: Path) -> Path:
+    """``landing``'s DAYS less the malformed rows its truth lists (row n is line n + 1: the
+    generated files quote nothing, so a record is a line)."""
+    with (landing / "_truth" / "malformed.csv").open(newline="") as handle:
+        bad = {(r["business_date"], r["file"], int(r["row_number"])) for r in csv.DictReader(handle)}
     for day in DAYS:
-        run_day(day, settings)
-    return settings
+        (target / str(day)).mkdir(parents=True)
+        for path in sorted((landing / str(day)).iterdir()):
+            lines = path.read_bytes().splitlines(keepends=True)
+            kept = [line for n, line in enumerate(lines) if (str(day), path.stem, n) not in bad]
+            (target / str(day) / path.name).write_bytes(b"".join(kept))
+    assert {day for day, _, _ in bad} & {str(d) for d in DAYS}  # there were rows to leave out
+    return target
+
+
+@pytest.fixture(scope="module")
+def by_file(sealed_platform: SealedPlatform, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The platform delivered as files, run for the three days (the session's sealed platform,
+    read only); its landing here is the rows the file delivery loaded, which the database holds."""
+    root = tmp_path_factory.mktemp("extract-e2e-files")
+    return Settings.from_env(
+        {},
+        project_root=REPO_ROOT,
+        render_pdf=False,
+        var_dir=sealed_platform.var,
+        landing_dir=_well_formed(sealed_platform.landing, root / "well_formed"),
+    )
 
 
 @pytest.fixture(
