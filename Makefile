@@ -60,8 +60,14 @@ test: install
 
 # Two workers here too: the unit tests' cost is a few files (hypothesis, the generator, the
 # dbt unit tests' one parse), so one file per worker halves the wall time.
+# --hypothesis-profile=fast: the properties with costly examples draw fewer (tests/conftest.py
+# `examples`); make test draws the full count. PYTHONDONTWRITEBYTECODE is cleared for this run
+# (the environment may set it): pytest then keeps the assert-rewritten test modules and the
+# compiled src/ in __pycache__, and each worker of the next run loads them instead of
+# rewriting and compiling ~90 modules again (about 4 CPU-s a worker).
 test-fast: install
-	$(BIN)/pytest -m "not integration and not e2e" -n 2 --dist loadfile
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "not integration and not e2e" -n 2 --dist loadfile \
+		--hypothesis-profile=fast
 
 # The dbt unit tests alone (unit_tests: in models/**/_*__unit_tests.yml; make test and
 # make test-fast run them too, as tests/unit/test_dbt_unit_tests.py).

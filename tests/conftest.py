@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from regwatch.config import Settings
 
@@ -22,6 +23,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # such a run records "pdf_rendered": false. Tests that build Settings themselves pass
 # render_pdf=False where they do not look at a PDF.
 os.environ.setdefault("REGWATCH_NO_PDF", "1")
+
+# `make test-fast` runs with `--hypothesis-profile=fast`: the properties whose examples are
+# expensive (an ingest, a day of alerts each) draw fewer there; `make test` (the default
+# profile) draws the full count. Same properties, same derandomised draws, fewer of them.
+hypothesis_settings.register_profile("fast")
+
+
+def examples(full: int, fast: int) -> int:
+    """A property's ``max_examples``: ``full`` under ``make test``, ``fast`` under ``make test-fast``."""
+    return fast if hypothesis_settings.get_current_profile_name() == "fast" else full
+
 
 # One good row per file; tests add bad rows next to them.
 GOOD_ROWS: dict[str, str] = {

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from regwatch import alerts, warehouse
 from regwatch.alerts import alert_key, read_decisions, store_decisions
 from regwatch.config import Settings
+from tests.conftest import examples
 
 START = date(2025, 6, 2)
 RATE = "cn.rate_caps.real_apr_above_comprehensive_cap"
@@ -248,7 +249,7 @@ def test_unknown_alert_key_is_invalid(settings: Settings) -> None:
     assert problem == (f"no alert {ghost} has been seen up to {DAYS[0]}",)
 
 
-@hsettings(max_examples=8, deadline=None)
+@hsettings(max_examples=examples(full=8, fast=3), deadline=None)
 @given(st.lists(st.lists(st.booleans(), min_size=6, max_size=6), min_size=1, max_size=4))
 def test_status_follows_firing_pattern(
     tmp_path_factory: pytest.TempPathFactory, patterns: list[list[bool]]

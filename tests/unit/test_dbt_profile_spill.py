@@ -14,8 +14,6 @@ from typing import Any
 
 import jinja2
 import yaml
-from dbt.adapters.duckdb.credentials import DuckDBCredentials
-from dbt.adapters.duckdb.environments import Environment
 
 from tests.conftest import REPO_ROOT
 
@@ -43,6 +41,11 @@ def _profile(env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_a_new_cursor_after_a_spill_does_not_fail(tmp_path: Path) -> None:
+    # dbt's adapter is imported here, not at module level: collection (in every xdist worker)
+    # would otherwise pay its 1.7 CPU-s import for this one test.
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.adapters.duckdb.environments import Environment
+
     warehouse = tmp_path / "warehouse.duckdb"
     spill = tmp_path / "duckdb_tmp"
     output = _profile(

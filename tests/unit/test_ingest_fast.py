@@ -22,6 +22,7 @@ from regwatch import warehouse
 from regwatch.contract import CONTRACTS
 from regwatch.demo import generate
 from regwatch.ingest import load
+from tests.conftest import examples
 
 TXN = CONTRACTS["transactions"]
 COLUMNS = list(TXN.column_names)
@@ -136,7 +137,7 @@ def _csv(draw: st.DrawFn) -> tuple[bytes, bool]:
 
 
 @settings(
-    max_examples=80,
+    max_examples=examples(full=80, fast=20),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],

@@ -6,7 +6,8 @@ other encodings, truncation, emptied files) and asserts for every case: no excep
 but an :class:`IngestError`, every file has a status and, when it is not loaded clean,
 a reason or quarantined rows; rows read = loaded + quarantined, matching the tables;
 every physical line after the header counted. ``derandomize`` makes the examples the
-same on every run (CI is reproducible); ``max_examples`` keeps it well under a minute.
+same on every run (CI is reproducible); ``max_examples`` keeps it well under a minute
+(40 under ``make test``, the first 10 of them under ``make test-fast``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from regwatch import warehouse
 from regwatch.contract import CONTRACTS
 from regwatch.ingest.load import IngestError, ingest_day
-from tests.conftest import DAY, GOOD_ROWS
+from tests.conftest import DAY, GOOD_ROWS, examples
 
 FILES: dict[str, str] = {
     **GOOD_ROWS,
@@ -123,7 +124,7 @@ def _physical_lines(data: bytes) -> int:
 
 
 @settings(
-    max_examples=40,
+    max_examples=examples(full=40, fast=10),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
