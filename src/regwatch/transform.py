@@ -179,7 +179,10 @@ def build(
     counts = {"model": 0, "test": 0, "seed": 0}
 
     def invoke(phase: Sequence[str] = ()) -> None:
-        result = dbtRunner(callbacks=[on_event]).invoke([*args, *phase])
+        try:
+            result = dbtRunner(callbacks=[on_event]).invoke([*args, *phase])
+        finally:
+            _close_dbt_duckdb()
         if result.exception is not None:
             raise TransformError(f"dbt could not run: {_one_line(str(result.exception))}")
         failures: list[str] = []
@@ -340,6 +343,27 @@ def _build_on_spark(
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     engine.copy_back(settings, session, manifest)
     return len(engine.PYTHON_MODELS)
+
+
+def _close_dbt_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open (``keep_open: true``), once dbt has returned.
+
+    With ``keep_open: false`` dbt-duckdb closes the database whenever no node holds a
+    cursor and opens it again for the next node: the warehouse file was opened (its
+    catalogue read) and checkpointed on close about once per node, a third of a demo day's
+    transform. Kept open, it must still be let go of when the build ends: DuckDB refuses a
+    second open of a file in the same process with other settings (regwatch's read-only
+    connections), and dbt-duckdb closes it only at interpreter exit. dbt-duckdb has no
+    public call for this; tests/integration/test_transform_cost.py fails if this stops
+    closing it.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+            DuckDBConnectionManager._ENV = None
 
 
 @contextmanager

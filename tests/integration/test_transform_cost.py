@@ -1,0 +1,79 @@
+"""What a day's dbt build costs besides the SQL itself (issue 17: a demo day's transform).
+
+A demo day's transform was dbt executing ~160 nodes, the time spread evenly across them:
+per-node overhead, not data. The largest part was DuckDB itself: with ``keep_open: false``
+dbt-duckdb closes the database whenever no node holds a cursor and opens it again for the
+next node, so the warehouse file (its whole catalogue) was opened, and checkpointed on
+close, once per node. The database now stays open for the whole ``dbt build`` and regwatch
+closes it when dbt returns, so regwatch's own connections (other settings, read-only)
+open it afterwards as before.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from typing import Any
+
+import duckdb
+import pytest
+from dbt.adapters.duckdb.environments import Environment
+
+from regwatch import transform, warehouse
+from regwatch.config import Settings
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+D1 = date(2025, 6, 2)
+#: A few nodes of every kind: a seed, a view on it, a table on the view, their data tests.
+SELECTED = ("+int_working_days_counted",)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the project's content folders and an empty warehouse."""
+    root = tmp_path_factory.mktemp("cost")
+    for folder in ("dbt_project", "checks", "reports"):
+        shutil.copytree(
+            REPO_ROOT / folder, root / "project" / folder, ignore=shutil.ignore_patterns("target", "logs")
+        )
+    settings = Settings(project_root=root / "project", var_dir=root / "var", landing_dir=root / "landing")
+    with warehouse.connect(settings.warehouse_path):
+        pass
+    return settings
+
+
+def test_a_build_opens_the_warehouse_once_and_lets_go_of_it(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    initialize_db = Environment.initialize_db
+
+    def counted(cls: type[Environment], creds: Any, plugins: Any = None) -> Any:
+        opened.append(creds.path)
+        return initialize_db(creds, plugins)
+
+    monkeypatch.setattr(Environment, "initialize_db", classmethod(counted))
+    result = transform.build(D1, project, select=SELECTED)
+    assert result.models == 2 and result.tests >= 4, result
+    # Was one open per node or so (7 with this selection): dbt-duckdb's keep_open: false.
+    assert opened == [str(project.warehouse_path)]
+    # dbt let go of it: a connection with other settings (read-only) opens the file, which
+    # DuckDB refuses while the same process holds it open with another configuration.
+    with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM intermediate.int_working_days_counted").fetchone()[0] > 0
+
+
+def test_a_failed_build_lets_go_of_the_warehouse_too(project: Settings) -> None:
+    """A model that fails (here: a table that cannot be built) still leaves the file closed."""
+    model = project.dbt_project_dir / "models" / "intermediate" / "calendar" / "int_working_days_counted.sql"
+    original = model.read_text()
+    model.write_text(original.replace("select", "select no_such_column,", 1))
+    try:
+        with pytest.raises(transform.TransformError, match="int_working_days_counted"):
+            transform.build(D1, project, select=SELECTED)
+    finally:
+        model.write_text(original)
+    with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
+        assert con.execute("SELECT 1").fetchone() == (1,)
