@@ -52,6 +52,7 @@ def session(settings: Settings) -> Any:
     base.mkdir(parents=True, exist_ok=True)
     # Spark writes derby.log and spark-warehouse/ into the working directory unless told.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    local = settings.spark_master.startswith("local")
     builder = (
         SparkSession.builder.master(settings.spark_master)
         .appName("regwatch")
@@ -60,7 +61,9 @@ def session(settings: Settings) -> Any:
             "spark.hadoop.javax.jdo.option.ConnectionURL",
             f"jdbc:derby:;databaseName={base / 'metastore_db'};create=true",
         )
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={base}")
+        .config(
+            "spark.driver.extraJavaOptions", " ".join((f"-Dderby.system.home={base}", *_local_jvm(local)))
+        )
         .config("spark.sql.session.timeZone", "UTC")
         # DuckDB writes TIMESTAMP (no time zone) as Parquet timestamps not adjusted to UTC,
         # which Spark 4 would read as TIMESTAMP_NTZ; regwatch's timestamps are UTC, and the
@@ -69,11 +72,16 @@ def session(settings: Settings) -> Any:
         .config("spark.sql.ansi.enabled", "true")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", os.environ.get("REGWATCH_SPARK_SHUFFLE_PARTITIONS", "4"))
+        .config(
+            "spark.sql.shuffle.partitions",
+            os.environ.get("REGWATCH_SPARK_SHUFFLE_PARTITIONS", "2" if local else "200"),
+        )
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.memory", os.environ.get("REGWATCH_SPARK_DRIVER_MEMORY", "2g"))
         .enableHiveSupport()
     )
+    for name, value in (_LOCAL_SETTINGS if local else {}).items():
+        builder = builder.config(name, value)
     try:
         started = builder.getOrCreate()
     except Exception as error:  # the JVM did not start: one clear line
@@ -85,6 +93,25 @@ def session(settings: Settings) -> Any:
 
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     return started
+
+
+#: Spark in one local JVM (``local[*]``, the tests' ``local[2]``) on small data: each dbt node
+#: is a handful of small queries, and what they cost is per query, not per row. Whole-stage
+#: code generation compiles Java for every query (Janino, ~0.1-0.5 CPU-s each, far more than
+#: running a few thousand rows interpreted); adaptive execution re-plans at every stage; one
+#: shuffle partition (above) is one task and one file per table. The results are the same
+#: (the same plans' operators, interpreted). A cluster's master keeps Spark's defaults.
+_LOCAL_SETTINGS = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.default.parallelism": "2",
+    "spark.sql.sources.parallelPartitionDiscovery.threshold": "1000000",
+}
+
+
+def _local_jvm(local: bool) -> tuple[str, ...]:
+    """JVM options for a local run: the quick JIT tier only (a run lasts minutes, not hours)."""
+    return ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC") if local else ()
 
 
 def stop() -> None:

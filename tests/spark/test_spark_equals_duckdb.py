@@ -35,7 +35,7 @@ if importlib.util.find_spec("pyspark") is None:
     pytest.skip("the spark extra is not installed (uv sync --extra spark)", allow_module_level=True)
 
 
-def _run(engine: str, tmp: Path, landing: Path) -> Path:
+def _start(engine: str, tmp: Path, landing: Path) -> tuple[Path, subprocess.Popen[str]]:
     var = tmp / engine
     env = {
         **os.environ,
@@ -47,24 +47,31 @@ def _run(engine: str, tmp: Path, landing: Path) -> Path:
         "REGWATCH_SPARK_MASTER": os.environ.get("REGWATCH_SPARK_MASTER", "local[2]"),
     }
     regwatch = Path(sys.executable).parent / "regwatch"
-    done = subprocess.run(
-        [str(regwatch), "run", "--from", str(START), "--to", str(END)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp,
-    )
-    assert done.returncode == 0, f"{engine}: {done.stderr[-3000:]}"
-    return var
+    with (tmp / f"{engine}.log").open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [str(regwatch), "run", "--from", str(START), "--to", str(END)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=tmp,
+        )
+    return var, process
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Both engines' runs of the platform, side by side: DuckDB's while Spark's JVM starts and builds."""
     tmp = tmp_path_factory.mktemp("engines")
     landing = tmp / "landing"
     generate(landing, START, date(2025, 6, 5), loans=200, accounts=100, seed=3)
-    return _run("duckdb", tmp, landing), _run("spark", tmp, landing)
+    started = {engine: _start(engine, tmp, landing) for engine in ("spark", "duckdb")}
+    for _var, process in started.values():
+        process.wait()
+    for engine, (_var, process) in started.items():
+        output = (tmp / f"{engine}.log").read_text(encoding="utf-8")
+        assert process.returncode == 0, f"{engine}: {output[-3000:]}"
+    return started["duckdb"][0], started["spark"][0]
 
 
 def _rows(var: Path, sql: str) -> list[tuple[object, ...]]:

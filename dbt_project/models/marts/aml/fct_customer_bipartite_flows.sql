@@ -1,4 +1,4 @@
-{{ config(enabled=pack_defines(['graph_lookback_days', 'graph_min_amount_cny', 'graph_excluded_purposes', 'graph_pass_through_min_ratio', 'graph_window_days', 'bipartite_min_parties'])) }}
+{{ config(enabled=pack_defines(['graph_lookback_days', 'graph_min_amount_cny', 'graph_excluded_purposes', 'graph_pass_through_min_ratio', 'graph_window_days', 'bipartite_min_parties']), spark_materialize_ctes=true) }}
 {#-
     One row per dense block of payments (bipartite, AMLworld): a set of source customers
     each paying bipartite_min_parties (m) or more of one set of sink customers within one
