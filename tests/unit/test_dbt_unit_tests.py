@@ -7,16 +7,26 @@ reads their column types to cast the given rows), so they are built first with
 ``dbt test --select test_type:unit`` runs every scenario. dbt parses the project once for
 both (partial parsing under ``var/dbt-unit/`` makes a second run quicker).
 
+Only the tested models' direct parents and their ancestors are built (not the tested
+models themselves, unless a scenario gives rows for ``this``). That empty warehouse is
+kept beside a fingerprint of everything that shapes its column types (the dbt project's
+files, the vars, the raw layer's DDL, the dbt, dbt-duckdb and DuckDB versions): a run
+whose fingerprint matches reuses it and skips the build (about half this file's cost);
+any change rebuilds it from nothing.
+
 The pipeline's own ``dbt build`` excludes unit tests (``regwatch.transform``): they test
 the SQL, not a business date's data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+from importlib.metadata import version
 from typing import Any
 
+import duckdb
 import pytest
 import yaml
 
@@ -30,6 +40,8 @@ WORK = REPO_ROOT / "var" / "dbt-unit"
 # unit test overrides the parameters it depends on (``overrides: vars: pack:``).
 PACK = REPO_ROOT / "checks" / "cn"
 BUSINESS_DATE = "2025-06-02"
+#: The fingerprint of the empty parents in ``WORK / "warehouse.duckdb"`` (written after a build succeeded).
+BUILT = WORK / "parents.sha256"
 
 
 def _declared() -> list[str]:
@@ -43,14 +55,18 @@ def _declared() -> list[str]:
 def _run_unit_tests() -> dict[str, tuple[str, str]]:
     from dbt.cli.main import dbtRunner
 
-    if WORK.exists():
-        for stale in WORK.glob("warehouse.duckdb*"):
-            stale.unlink()
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / "warehouse.duckdb"
-    with warehouse.connect(path):  # raw.* exist: staging views select from them
-        pass
     pack = {name: p.value for name, p in load_pack(PACK).parameters.items()}
+    dbt_vars = json.dumps({"business_date": BUSINESS_DATE, "pack": dict(sorted(pack.items()))}, default=str)
+    fingerprint = _fingerprint(dbt_vars)
+    reuse = path.exists() and BUILT.exists() and BUILT.read_text(encoding="utf-8") == fingerprint
+    if not reuse:
+        BUILT.unlink(missing_ok=True)
+        for stale in WORK.glob("warehouse.duckdb*"):
+            stale.unlink()
+        with warehouse.connect(path):  # raw.* exist: staging views select from them
+            pass
     common = [
         "--project-dir",
         str(DBT_PROJECT),
@@ -61,9 +77,10 @@ def _run_unit_tests() -> dict[str, tuple[str, str]]:
         "--log-path",
         str(WORK / "logs"),
         "--vars",
-        json.dumps({"business_date": BUSINESS_DATE, "pack": dict(sorted(pack.items()))}, default=str),
+        dbt_vars,
         "--quiet",
         "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
     ]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REGWATCH_WAREHOUSE", str(path))
@@ -72,25 +89,61 @@ def _run_unit_tests() -> dict[str, tuple[str, str]]:
             shutil.rmtree(WORK / "target", ignore_errors=True)  # a stale partial parse: next run starts clean
             raise AssertionError(f"dbt parse failed: {parsed.exception}")
         runner = dbtRunner(manifest=parsed.result)
-        parents = runner.invoke(
-            [
-                "build",
-                *common,
-                "--empty",
-                "--select",
-                "+test_type:unit",
-                "--exclude-resource-type",
-                "test",
-                "--exclude-resource-type",
-                "unit_test",
-            ]
-        )
-        assert parents.success, f"building the tested models' parents empty failed: {_failures(parents)}"
+        if not reuse:
+            parents = runner.invoke(
+                [
+                    "build",
+                    *common,
+                    "--empty",
+                    "--select",
+                    *_parents(parsed.result),
+                    "--exclude-resource-type",
+                    "test",
+                    "--exclude-resource-type",
+                    "unit_test",
+                ]
+            )
+            assert parents.success, f"building the tested models' parents empty failed: {_failures(parents)}"
+            BUILT.write_text(fingerprint, encoding="utf-8")
         tested = runner.invoke(["test", *common, "--select", "test_type:unit"])
     if tested.exception is not None:
         raise AssertionError(f"dbt test could not run: {tested.exception}")
     results: Any = tested.result or []
     return {str(r.node.name): (str(r.status), str(r.message or "")) for r in results}
+
+
+def _parents(manifest: Any) -> list[str]:
+    """Selectors of what the unit tests read: each tested model's direct parents with their
+    ancestors (``+name``), and the tested model itself when a scenario gives rows for ``this``."""
+    selectors = set()
+    for unit_test in manifest.unit_tests.values():
+        model = manifest.nodes[unit_test.depends_on.nodes[0]]
+        for parent in model.depends_on.nodes:
+            if parent in manifest.nodes:  # a model or a seed; sources are the raw tables
+                selectors.add(f"+{manifest.nodes[parent].name}")
+        if any(given.input == "this" for given in unit_test.given):
+            selectors.add(f"+{model.name}")
+    return sorted(selectors)
+
+
+def _fingerprint(dbt_vars: str) -> str:
+    """sha256 of everything the empty parents' column types follow from."""
+    digest = hashlib.sha256(dbt_vars.encode())
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
+        digest.update(f"\0{package}=={version(package)}".encode())
+    skip = {"target", "logs", "dbt_packages", ".user.yml"}
+    for file in sorted(DBT_PROJECT.rglob("*")):
+        relative = file.relative_to(DBT_PROJECT)
+        if file.is_file() and not skip & set(relative.parts):
+            digest.update(b"\0" + relative.as_posix().encode() + b"\0" + file.read_bytes())
+    with duckdb.connect() as con:  # the raw layer the staging views select from
+        warehouse.ensure_schema(con)
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns"
+            " ORDER BY ALL"
+        ).fetchall()
+    digest.update(repr(columns).encode())
+    return digest.hexdigest()
 
 
 def _failures(result: Any) -> str:
