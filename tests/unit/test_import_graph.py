@@ -8,6 +8,7 @@ module must be given a layer in ``LAYERS`` before this test passes.
 from __future__ import annotations
 
 import ast
+import functools
 import graphlib
 from pathlib import Path
 
@@ -80,7 +81,9 @@ def _imports(module: str, path: Path, modules: set[str]) -> set[str]:
     return {t for t in targets if t and t != module}
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
+    """Parsed once for the file's five tests (each reads it, none changes it)."""
     modules = _modules()
     names = set(modules)
     return {name: _imports(name, path, names) for name, path in modules.items() if name}
