@@ -143,7 +143,7 @@ def _step_detail(result: Any) -> str:
         if summary.get("filing_failures"):
             detail += f"; FILING FAILED {', '.join(f['period'] for f in summary['filing_failures'])}"
         if summary.get("pdf") is False:
-            detail += "; no PDF rendered (REGWATCH_NO_PDF)"
+            detail += "; no PDF rendered (REGWATCH_NO_PDF, or a demo date before the last)"
         return detail
     if result.step == "seal_ledger":
         return Path(summary["manifest"]).name
@@ -155,14 +155,22 @@ def _print_step(result: Any) -> None:
 
 
 def _run_dates(
-    dates: list[date], settings: Settings
+    dates: list[date], settings: Settings, pdf_last_date_only: bool = False
 ) -> tuple[list[Path], dict[str, Any] | None, list[tuple[date, dict[str, str]]]]:
     """Run each date; a progress bar per step on a terminal, plain lines otherwise (CI logs).
 
     Returns the report paths, the last date's alert summary and the filings that failed
     (date, period and error): a failed filing does not stop the dates after it.
+    ``pdf_last_date_only`` (``regwatch demo``): the dates before the last are run without
+    their PDF (``Settings.render_pdf``; each run's line and manifest say so).
     """
+    from dataclasses import replace
+
     from regwatch.pipeline import STEPS, run_day
+
+    def run_date(day: date, **callbacks: Any) -> list[Any]:
+        pdf = settings.render_pdf and (not pdf_last_date_only or day == dates[-1])
+        return run_day(day, replace(settings, render_pdf=pdf), **callbacks)
 
     reports: list[Path] = []
     last_alerts: dict[str, Any] | None = None
@@ -192,7 +200,7 @@ def _run_dates(
                         f"  {result.step:<15} {result.seconds:6.1f}s  {_step_detail(result)}"
                     )
 
-                results = run_day(day, settings, on_step=finished, on_start=started)
+                results = run_date(day, on_step=finished, on_start=started)
                 _warn_degraded(results)
                 progress.update(steps, description=f"{day} done")
                 progress.advance(overall)
@@ -202,7 +210,7 @@ def _run_dates(
         return reports, last_alerts, failures
     for day in dates:
         click.echo(f"{day}  run for {day} (pack {settings.pack})")
-        results = run_day(day, settings, on_step=_print_step)
+        results = run_date(day, on_step=_print_step)
         _warn_degraded(results)
         reports.extend(_published(results))
         last_alerts = next((r.summary for r in results if r.step == "update_alerts"), last_alerts)
@@ -457,7 +465,11 @@ DEMO_END = date(2025, 6, 13)
 @click.option("--seed", type=int, default=42, show_default=True)
 @_handles_errors
 def demo(loans: int, accounts: int, seed: int) -> None:
-    """Generate a demo platform into var/landing, run every business date, print the reports."""
+    """Generate a demo platform into var/landing, run every business date, print the reports.
+
+    The PDFs are rendered for the last business date only (the others' HTML, CSV and JSON
+    are complete; their run lines and manifests say no PDF was rendered).
+    """
     from regwatch.demo import generate as make_platform
 
     settings = _settings()
@@ -472,7 +484,9 @@ def demo(loans: int, accounts: int, seed: int) -> None:
         reference_dir=settings.reference_seeds_dir,
     )
     with _writing(settings, "regwatch demo", list(result.business_dates)):
-        reports, alerts, failures = _run_dates(list(result.business_dates), settings)
+        # The PDF of the last date only: WeasyPrint's layout was most of each demo day's
+        # rendering (issue 17); HTML + CSV + JSON are the record of every date.
+        reports, alerts, failures = _run_dates(list(result.business_dates), settings, pdf_last_date_only=True)
     click.echo(f"\n{len(result.business_dates)} business dates run.")
     _final_summary(list(result.business_dates), reports, alerts)
     click.echo(f"ground truth of the planted cases: {settings.landing_dir / '_truth'}")

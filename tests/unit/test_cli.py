@@ -218,5 +218,33 @@ def test_no_pdf_is_a_setting_the_run_line_shows() -> None:
     assert not Settings.from_env({**home, "REGWATCH_NO_PDF": "1"}).render_pdf
     summary = {"reports": ["var/reports/2025-06-02/daily_exceptions.html"], "filings": [], "pdf": False}
     line = _step_detail(StepResult("render_reports", date(2025, 6, 2), summary))
-    assert line == "daily_exceptions.html; no PDF rendered (REGWATCH_NO_PDF)"
+    assert line == "daily_exceptions.html; no PDF rendered (REGWATCH_NO_PDF, or a demo date before the last)"
     assert "PDF" not in _step_detail(StepResult("render_reports", date(2025, 6, 2), {**summary, "pdf": True}))
+
+
+def test_demo_renders_the_pdf_of_its_last_date_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: WeasyPrint's PDF was most of each demo day's rendering; the demo lays out the last one."""
+    from datetime import date
+    from types import SimpleNamespace
+    from typing import Any
+
+    import regwatch.demo
+    import regwatch.pipeline
+
+    dates = [date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)]
+    monkeypatch.setattr(regwatch.demo, "generate", lambda *a, **k: SimpleNamespace(business_dates=dates))
+    pdf: dict[date, bool] = {}
+
+    def run_day(day: date, settings: Any, **callbacks: Any) -> list[Any]:
+        pdf[day] = settings.render_pdf
+        return []
+
+    monkeypatch.setattr(regwatch.pipeline, "run_day", run_day)
+    env = {"REGWATCH_HOME": str(REPO_ROOT), "REGWATCH_VAR": str(tmp_path / "var"), "REGWATCH_NO_PDF": "0"}
+    result = CliRunner().invoke(main, ["demo"], env=env)
+    assert result.exit_code == 0, result.output
+    assert pdf == {dates[0]: False, dates[1]: False, dates[2]: True}  # was True every date
+    # REGWATCH_NO_PDF still means none at all.
+    result = CliRunner().invoke(main, ["demo"], env={**env, "REGWATCH_NO_PDF": "1"})
+    assert result.exit_code == 0, result.output
+    assert set(pdf.values()) == {False}
