@@ -32,7 +32,9 @@ smaller loan book): every date through every step; the CPU seconds of the last d
 against the first tell whether a day's cost depends on the history before it.
 
 ``--loans 300 --accounts 300 --transactions 3000 --history-days 2`` runs in a few
-minutes (tests/integration/test_platform_bench.py runs it so it never rots).
+minutes (tests/integration/test_platform_bench.py runs it smaller still so it never rots).
+``REGWATCH_NO_PDF=1`` (as for ``regwatch run``) renders the reports without their PDF; the
+summary records ``pdf_rendered``.
 """
 
 from __future__ import annotations
@@ -121,10 +123,18 @@ def rule_sql(rule: Any, kwargs: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- steps (child processes)
 
 
+def _render_pdf() -> bool:
+    """The reports' PDF unless ``REGWATCH_NO_PDF=1`` (as the CLI reads it): WeasyPrint is most of
+    render_reports' cost at a small scale, and the test that runs this bench reads no PDF."""
+    return os.environ.get("REGWATCH_NO_PDF", "").lower() not in {"1", "true", "yes"}
+
+
 def _settings(work: Path) -> Any:
     from regwatch.config import Settings
 
-    return Settings(project_root=REPO, var_dir=work / "var", landing_dir=work / "landing")
+    return Settings(
+        project_root=REPO, var_dir=work / "var", landing_dir=work / "landing", render_pdf=_render_pdf()
+    )
 
 
 def _child_main(name: str, work: Path, day: date, memory: str) -> dict[str, Any]:
@@ -584,7 +594,12 @@ def table(summary: dict[str, Any]) -> str:
             f"One business date: {sizes['loans']:,} bulk loans, {sizes['accounts']:,} bulk accounts, "
             f"{sizes['transactions']:,} transactions in the file; {summary['machine']}, {summary['date']}. "
             f"Generated in {g['wall_seconds']:.0f} s wall, {g['cpu_seconds']:.0f} CPU-s, "
-            f"{g['peak_rss_mib'] / 1024:.1f} GiB.",
+            f"{g['peak_rss_mib'] / 1024:.1f} GiB."
+            + (
+                ""
+                if summary.get("pdf_rendered", True)
+                else " Reports rendered without their PDF (REGWATCH_NO_PDF=1)."
+            ),
             "",
             "| step | CPU-s | wall s | floor CPU-s | ratio | peak RSS | load avg (1/5/15) at start |",
             "|---|---|---|---|---|---|---|",
@@ -678,7 +693,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     base = {"base_loans": args.base_loans, "base_accounts": args.base_accounts}
     sizes = {"loans": args.loans, "accounts": args.accounts, "transactions": args.transactions, **base}
-    summary: dict[str, Any] = {"machine": _machine(), "date": time.strftime("%Y-%m-%d"), "sizes": sizes}
+    summary: dict[str, Any] = {
+        "machine": _machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "sizes": sizes,
+        "pdf_rendered": _render_pdf(),
+    }
     if not args.no_day:
         work = args.work / f"day-{args.loans}-{args.transactions}"
         summary["day"] = run_day_bench(work, args.date, sizes, args.floor_memory, STEP_NAMES[: args.steps])

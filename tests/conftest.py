@@ -14,6 +14,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from regwatch.config import Settings
+from regwatch.rules import RulePack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,6 +102,14 @@ def make_landing(tmp_path: Path) -> Callable[..., Path]:
         return landing
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def cn_pack() -> RulePack:
+    """The cn rule pack as checks/cn holds it (read-only: ``model_copy`` it to change it)."""
+    from regwatch.rules import load_pack
+
+    return load_pack(REPO_ROOT / "checks" / "cn")
 
 
 @pytest.fixture

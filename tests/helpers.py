@@ -15,17 +15,19 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from regwatch import warehouse
 from regwatch.config import Settings
 from regwatch.rules import RulePack
+from tests.conftest import REPO_ROOT
 
 
 def insert_raw(
@@ -128,3 +130,54 @@ def private_copy(source: Path, target: Path) -> Path:
     """A copy of a built directory (a platform's landing/ or var/) that a test may change."""
     shutil.copytree(source, target, symlinks=True)
     return target
+
+
+Row = tuple[object, ...]
+
+
+def raw_account(
+    account_id: str, customer_id: str, status: str = "active", updated: str = "2025-01-01 00:00:00"
+) -> Row:
+    """One row of ``raw.accounts`` (contract columns in order): an individual's account, no device."""
+    return (
+        account_id,
+        customer_id,
+        "individual",
+        "Test Person",
+        "110101199003074477",
+        "13812345678",
+        "CN",
+        None,
+        "2023-01-05 10:00:00",
+        status,
+        updated,
+    )
+
+
+def built_marts(
+    root: Path,
+    business_date: date,
+    pack: RulePack,
+    marts: Sequence[str],
+    loads: Mapping[date, Mapping[str, Sequence[Row]]],
+) -> Settings:
+    """A warehouse under ``root`` holding ``loads`` (load date -> raw table -> rows) with only the
+    lineage of ``marts`` built as of ``business_date`` under ``pack``'s parameters (no PDF)."""
+    from regwatch import transform
+
+    settings = Settings(
+        project_root=REPO_ROOT, render_pdf=False, var_dir=root / "var", landing_dir=root / "landing"
+    )
+    with warehouse.connect(settings.warehouse_path) as con:
+        for day, tables in loads.items():
+            for table, rows in tables.items():
+                insert_raw(con, table, day, rows)
+    parameters = {name: p.value for name, p in pack.parameters.items()}
+    transform.build(business_date, settings, pack_parameters=parameters, select=lineage(*marts))
+    return settings
+
+
+def fired(exceptions: pd.DataFrame, rule: str) -> set[str]:
+    """The entity keys ``rule`` (its id, or the slug after ``cn.aml.``) fired on."""
+    rule_id = rule if "." in rule else f"cn.aml.{rule}"
+    return set(exceptions.loc[exceptions.rule_id == rule_id, "entity_key"])

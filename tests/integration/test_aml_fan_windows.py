@@ -17,13 +17,11 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from regwatch import transform, warehouse
 from regwatch.config import Settings
-from regwatch.rules import RulePack, load_pack
+from regwatch.rules import RulePack
 from regwatch.validate import run_rules
-from tests.conftest import REPO_ROOT
-from tests.helpers import lineage, reading
-from tests.integration.test_aml_typologies import Row, _account, _insert, _query, _txn
+from tests.helpers import Row, built_marts, fired, query, raw_account, reading
+from tests.integration.test_aml_typologies import _txn
 
 pytestmark = pytest.mark.integration
 
@@ -109,26 +107,13 @@ def _rows() -> list[Row]:
 
 
 @pytest.fixture(scope="module")
-def cn_pack() -> RulePack:
-    return load_pack(REPO_ROOT / "checks" / "cn")
-
-
-@pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settings:
-    tmp = tmp_path_factory.mktemp("fan_windows")
-    settings = Settings(
-        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
-    )
-    accounts = [_account(f"A{c}", f"C{c}") for c in "ABCEGMKLNZ"]
+    accounts = [raw_account(f"A{c}", f"C{c}") for c in "ABCEGMKLNZ"]
     accounts += [
-        tuple(["entity" if i == 2 else v for i, v in enumerate(_account(f"A{c}", f"C{c}"))]) for c in "PQ"
+        tuple(["entity" if i == 2 else v for i, v in enumerate(raw_account(f"A{c}", f"C{c}"))]) for c in "PQ"
     ]
-    with warehouse.connect(settings.warehouse_path) as con:
-        _insert(con, "accounts", date(2025, 6, 2), accounts)
-        _insert(con, "transactions", D, _rows())
-    parameters = {n: p.value for n, p in cn_pack.parameters.items()}
-    transform.build(D, settings, pack_parameters=parameters, select=lineage(*MARTS))
-    return settings
+    loads = {date(2025, 6, 2): {"accounts": accounts}, D: {"transactions": _rows()}}
+    return built_marts(tmp_path_factory.mktemp("fan_windows"), D, cn_pack, MARTS, loads)
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +121,10 @@ def exceptions(built: Settings, cn_pack: RulePack) -> pd.DataFrame:
     return run_rules(built.warehouse_path, reading(cn_pack, *MARTS), D, "RUN")
 
 
-def _fired(exceptions: pd.DataFrame, rule: str) -> set[str]:
-    return set(exceptions.loc[exceptions.rule_id == f"cn.aml.{rule}", "entity_key"])
-
-
 def test_a_fan_of_degree_five_spread_over_six_days_fires(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built,
             "SELECT entity_key, counterparty_count, window_start_date, window_end_date FROM marts.fct_customer_fan_in_windows",
         )
@@ -151,13 +132,13 @@ def test_a_fan_of_degree_five_spread_over_six_days_fires(built: Settings, except
     assert rows["CA"] == (5, date(2025, 6, 5), date(2025, 6, 11))
     assert rows["CB"][0] == 4 and "CC" not in rows
     assert rows["CM"][0] == 5
-    assert _fired(exceptions, "fan_in") == {"CA", "CM"}
+    assert fired(exceptions, "fan_in") == {"CA", "CM"}
 
 
 def test_windows_slide_over_days_no_run_was_made_for(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built,
             "SELECT entity_key, counterparty_count, window_end_date FROM marts.fct_customer_fan_out_windows",
         )
@@ -165,7 +146,7 @@ def test_windows_slide_over_days_no_run_was_made_for(built: Settings, exceptions
     assert rows["CE"] == (6, date(2025, 6, 8))  # a Sunday, never run
     assert rows["CG"][0] == 4  # eight days apart: no window holds all five
     assert rows["CQ"][0] == 5 and "CP" not in rows  # payroll is the entity's expected fan-out
-    assert _fired(exceptions, "fan_out") == {"CE", "CQ"}
+    assert fired(exceptions, "fan_out") == {"CE", "CQ"}
 
 
 def test_the_relative_line_flags_a_burst_against_the_customer_s_own_baseline(
@@ -173,7 +154,7 @@ def test_the_relative_line_flags_a_burst_against_the_customer_s_own_baseline(
 ) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built,
             "SELECT entity_key, window_transaction_count, window_amount_cny, baseline_observed_days, "
             "expected_transaction_count, spike_ratio FROM marts.fct_customer_activity_spikes",
@@ -186,4 +167,4 @@ def test_the_relative_line_flags_a_burst_against_the_customer_s_own_baseline(
     assert rows["CL"][4] < 5  # ten payments in the baseline: 8 against 3.3 expected
     assert "CN" not in rows  # four transactions
     assert rows["CZ"][4] is None  # no baseline: no ratio
-    assert _fired(exceptions, "activity_spike") == {"CK"}
+    assert fired(exceptions, "activity_spike") == {"CK"}

@@ -12,17 +12,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import duckdb
 import pandas as pd
 import pytest
 
-from regwatch import transform, warehouse
 from regwatch.config import Settings
-from regwatch.rules import RulePack, load_pack
+from regwatch.rules import RulePack
 from regwatch.validate import run_rules
-from tests.conftest import REPO_ROOT
-from tests.helpers import lineage, reading
-from tests.integration.test_aml_typologies import _account, _insert
+from tests.helpers import Row, built_marts, fired, query, raw_account, reading
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +31,6 @@ MARTS = (
     "fct_customer_bipartite_flows",
     "fct_customer_layering_chains",
 )
-Row = tuple[object, ...]
 
 
 class _Book:
@@ -164,23 +159,11 @@ def _book() -> _Book:
 
 
 @pytest.fixture(scope="module")
-def cn_pack() -> RulePack:
-    return load_pack(REPO_ROOT / "checks" / "cn")
-
-
-@pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settings:
-    tmp = tmp_path_factory.mktemp("graph")
-    settings = Settings(
-        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
-    )
     book = _book()
-    with warehouse.connect(settings.warehouse_path) as con:
-        _insert(con, "accounts", date(2025, 6, 2), [_account(f"A{c}", f"C{c}") for c in book.customers])
-        _insert(con, "transactions", D, book.rows)
-    parameters = {n: p.value for n, p in cn_pack.parameters.items()}
-    transform.build(D, settings, pack_parameters=parameters, select=lineage(*MARTS))
-    return settings
+    accounts = [raw_account(f"A{c}", f"C{c}") for c in book.customers]
+    loads = {date(2025, 6, 2): {"accounts": accounts}, D: {"transactions": book.rows}}
+    return built_marts(tmp_path_factory.mktemp("graph"), D, cn_pack, MARTS, loads)
 
 
 @pytest.fixture(scope="module")
@@ -188,22 +171,10 @@ def exceptions(built: Settings, cn_pack: RulePack) -> pd.DataFrame:
     return run_rules(built.warehouse_path, reading(cn_pack, *MARTS), D, "RUN")
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def _fired(exceptions: pd.DataFrame, rule: str) -> set[str]:
-    return set(exceptions.loc[exceptions.rule_id == f"cn.aml.{rule}", "entity_key"])
-
-
 def test_cycles_up_to_twelve_time_ordered_hops(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built, "SELECT entity_key, hop_count, return_days, customer_path, transaction_ids "
             "FROM marts.fct_customer_transfer_cycles"
         )
@@ -212,13 +183,13 @@ def test_cycles_up_to_twelve_time_ordered_hops(built: Settings, exceptions: pd.D
     assert rows["CK01|K01t"] == (12, 4, ring, ",".join(f"K{i:02d}t" for i in range(1, 13)))
     assert not [k for k in rows if k.startswith(("CL", "CO"))]  # 13 hops; hops out of time order
     assert not [k for k in rows if k.startswith("CF")]  # the family's transfers are under the floor
-    assert _fired(exceptions, "transfer_cycle") == {"CK01|K01t"}
+    assert fired(exceptions, "transfer_cycle") == {"CK01|K01t"}
 
 
 def test_scatter_gather_through_many_intermediaries(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built, "SELECT entity_key, intermediary_count, window_start_date, window_end_date, customer_path, "
             "transaction_ids FROM marts.fct_customer_scatter_gathers"
         )
@@ -230,13 +201,13 @@ def test_scatter_gather_through_many_intermediaries(built: Settings, exceptions:
     assert rows["CJS|CJT"][0] == 2
     assert rows["CUS|CUT"][0] == 4  # five intermediaries over 9 days: four in one 7-day window
     assert not [k for k in rows if k.startswith(("CEP", "CEE", "CCA", "CCF"))]  # payroll, dinner
-    assert _fired(exceptions, "scatter_gather") == {"CGS|CGT", "CUS|CUT"}
+    assert fired(exceptions, "scatter_gather") == {"CGS|CGT", "CUS|CUT"}
 
 
 def test_gather_scatter_through_one_hub(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built, "SELECT entity_key, source_count, sink_count, forwarded_ratio, customer_path "
             "FROM marts.fct_customer_gather_scatters"
         )
@@ -248,13 +219,13 @@ def test_gather_scatter_through_one_hub(built: Settings, exceptions: pd.DataFram
         "{CHS1, CHS2, CHS3, CHS4} > CHH > {CHT1, CHT2, CHT3, CHT4}",
     )
     assert "CMM" not in rows  # the merchant paid on 28 % of its takings
-    assert _fired(exceptions, "gather_scatter") == {"CHH"}  # not the stack's layers (they pay intermediaries)
+    assert fired(exceptions, "gather_scatter") == {"CHH"}  # not the stack's layers (they pay intermediaries)
 
 
 def test_bipartite_block_of_sources_and_sinks(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built, "SELECT entity_key, source_count, sink_count, edge_count, customer_path "
             "FROM marts.fct_customer_bipartite_flows"
         )
@@ -262,13 +233,13 @@ def test_bipartite_block_of_sources_and_sinks(built: Settings, exceptions: pd.Da
     assert rows["CBS1|CBT1"] == (3, 3, 9, "{CBS1, CBS2, CBS3} > {CBT1, CBT2, CBT3}")
     assert not [k for k in rows if k.startswith(("CTS", "CQ"))]  # tenants; the stack's layers pass money on
     assert rows["CPS1|CPT1"] == (3, 3, 9, "{CPS1, CPS2, CPS3} > {CPT1, CPT2, CPT3}")  # PT1 shared with a walk
-    assert _fired(exceptions, "bipartite_flow") == {"CBS1|CBT1", "CPS1|CPT1"}
+    assert fired(exceptions, "bipartite_flow") == {"CBS1|CBT1", "CPS1|CPT1"}
 
 
 def test_layering_through_pass_through_layers(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built, "SELECT entity_key, intermediary_count, customer_path, transaction_ids, chains_found "
             "FROM marts.fct_customer_layering_chains"
         )
@@ -279,7 +250,7 @@ def test_layering_through_pass_through_layers(built: Settings, exceptions: pd.Da
     assert {k for k in rows if k.startswith("CQ")} == {"CQS1", "CQS2", "CQS3"}
     # VB kept half; WB is a single intermediary; loops (cycles) are the cycle rule's
     assert not [k for k in rows if k.startswith(("CV", "CW", "CK", "CL", "CO", "CG", "CH"))]
-    assert _fired(exceptions, "layering_stack") == {"CRA", "CQS1", "CQS2", "CQS3", "CPW"}
+    assert fired(exceptions, "layering_stack") == {"CRA", "CQS1", "CQS2", "CQS3", "CPW"}
 
 
 def test_layering_through_a_customer_shared_with_another_attempt(
@@ -290,14 +261,14 @@ def test_layering_through_a_customer_shared_with_another_attempt(
     12,000 legs into PT1 are not forwarded by that 34,300 (2.9x), so no chain starts at PS1..PS3."""
     rows = {
         r[0]: r[1:]
-        for r in _query(
+        for r in query(
             built, "SELECT entity_key, intermediary_count, customer_path, transaction_ids "
             "FROM marts.fct_customer_layering_chains"
         )
     }  # fmt: skip
     assert rows["CPW"] == (2, "CPW > CPT1 > CPY > CPZ", "PW1,PW2,PW3")
     assert not [k for k in rows if k.startswith(("CPS", "CPT"))]
-    forwarded = _query(
+    forwarded = query(
         built, "SELECT inflow_transaction_id, outflow_transaction_id, is_amount_matched "
         "FROM intermediate.int_transfers_forwarded WHERE customer_id = 'CPT1' ORDER BY 1, 2"
     )  # fmt: skip

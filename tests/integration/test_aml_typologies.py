@@ -11,22 +11,18 @@ import json
 from datetime import date
 from decimal import Decimal
 
-import duckdb
 import pandas as pd
 import pytest
 
-from regwatch import transform, warehouse
 from regwatch.config import Settings
-from regwatch.rules import RulePack, load_pack
+from regwatch.rules import RulePack
 from regwatch.validate import run_rules
-from tests.conftest import REPO_ROOT
-from tests.helpers import lineage, reading
+from tests.helpers import Row, built_marts, fired, query, raw_account, reading
 
 pytestmark = pytest.mark.integration
 
 D = date(2025, 6, 13)
 LOAD0, LOAD1 = date(2025, 6, 2), D  # history loaded on 06-02 (and a few later loads), the day itself
-Row = tuple[object, ...]
 #: The marts this file reads: only their lineage is built and only the rules reading them run.
 MARTS = (
     "fct_customer_cash_structuring",
@@ -38,33 +34,6 @@ MARTS = (
     "fct_customer_transfer_cycles",
     "fct_customer_large_value_days",
 )
-
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, day: date, rows: list[Row]) -> None:
-    for number, row in enumerate(rows, start=1):
-        marks = ", ".join("?" for _ in range(len(row) + 4))
-        con.execute(
-            f"INSERT INTO raw.{table} VALUES ({marks})",
-            [*row, f"load-{day}", day, f"{day}/{table}.csv", number],
-        )
-
-
-def _account(
-    account_id: str, customer_id: str, status: str = "active", updated: str = "2025-01-01 00:00:00"
-) -> Row:
-    return (
-        account_id,
-        customer_id,
-        "individual",
-        "Test Person",
-        "110101199003074477",
-        "13812345678",
-        "CN",
-        None,
-        "2023-01-05 10:00:00",
-        status,
-        updated,
-    )
 
 
 def _txn(
@@ -109,9 +78,9 @@ def _fan(prefix: str, account: str, direction: str, days: list[str], amount: str
 
 def _rows() -> dict[date, dict[str, list[Row]]]:
     active = "S1 S2 S3 S4 R1 R2 R3 R4 F1 F2 F3 F4 O1 O2 D3 H1 Y1 Y2 Y3 Z1 Z2 W1 W2 N1 N2 M1 M2 P1 P2 P3 P4 P5"
-    accounts = [_account(f"A{c}", f"C{c}") for c in active.split()]
+    accounts = [raw_account(f"A{c}", f"C{c}") for c in active.split()]
     # AD1 dormant, reactivated (a new version, active) on 06-10 inside the window; AD2 and AD4 dormant
-    accounts += [_account(f"AD{n}", f"CD{n}", "dormant") for n in (1, 2, 4)]
+    accounts += [raw_account(f"AD{n}", f"CD{n}", "dormant") for n in (1, 2, 4)]
     history = [
         # structuring: 45,000.00 is the band floor (inclusive); one leg per day
         _txn("S1a", "AS1", "2025-06-09 10:00:00", "credit", "45000.00", "cash"),
@@ -195,7 +164,7 @@ def _rows() -> dict[date, dict[str, list[Row]]]:
     ]
     day += _fan("O1p", "AO1", "debit", [window[i % 3] for i in range(12)], "5000.00", 12)
     day += _fan("O2p", "AO2", "debit", [window[i % 3] for i in range(12)], "5000.00", 9)
-    reactivated = _account("AD1", "CD1", "active", "2025-06-10 10:00:00")
+    reactivated = raw_account("AD1", "CD1", "active", "2025-06-10 10:00:00")
     return {
         LOAD0: {"accounts": accounts, "transactions": history},
         date(2025, 6, 10): {"accounts": [reactivated], "transactions": []},
@@ -204,23 +173,8 @@ def _rows() -> dict[date, dict[str, list[Row]]]:
 
 
 @pytest.fixture(scope="module")
-def cn_pack() -> RulePack:
-    return load_pack(REPO_ROOT / "checks" / "cn")
-
-
-@pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, cn_pack: RulePack) -> Settings:
-    tmp = tmp_path_factory.mktemp("typologies")
-    settings = Settings(
-        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
-    )
-    with warehouse.connect(settings.warehouse_path) as con:
-        for day, tables in _rows().items():
-            for table, rows in tables.items():
-                _insert(con, table, day, rows)
-    parameters = {n: p.value for n, p in cn_pack.parameters.items()}
-    transform.build(D, settings, pack_parameters=parameters, select=lineage(*MARTS))
-    return settings
+    return built_marts(tmp_path_factory.mktemp("typologies"), D, cn_pack, MARTS, _rows())
 
 
 @pytest.fixture(scope="module")
@@ -228,22 +182,10 @@ def exceptions(built: Settings, cn_pack: RulePack) -> pd.DataFrame:
     return run_rules(built.warehouse_path, reading(cn_pack, *MARTS), D, "RUN")
 
 
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def _fired(exceptions: pd.DataFrame, rule: str) -> set[str]:
-    return set(exceptions.loc[exceptions.rule_id == f"cn.aml.{rule}", "entity_key"])
-
-
 def test_structuring_counts_near_line_legs_over_several_days(
     built: Settings, exceptions: pd.DataFrame
 ) -> None:
-    rows = _query(
+    rows = query(
         built,
         "SELECT entity_key, near_line_transaction_count, near_line_day_count, near_line_amount_cny, "
         "near_line_transaction_ids FROM marts.fct_customer_cash_structuring ORDER BY 1",
@@ -253,14 +195,14 @@ def test_structuring_counts_near_line_legs_over_several_days(
         ("CS2|credit", 2, 2, Decimal("97000.00"), "S2b,S2c"),  # 44,999.99 is under the band
         ("CS3|credit", 2, 2, Decimal("96000.00"), "S3b,S3c"),  # 06-08 is outside the window
     ]  # CS4: three legs on one day are the large-value rule's case
-    assert _fired(exceptions, "structuring") == {"CS1|credit"}
+    assert fired(exceptions, "structuring") == {"CS1|credit"}
     assert "cn.aml.large_cash" in set(exceptions.rule_id)  # ... and that rule does see CS4
 
 
 def test_rapid_in_out_ratio_and_window_edge(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = dict(
         (r[0], r[1:])
-        for r in _query(
+        for r in query(
             built, "SELECT entity_key, outflow_count, outflow_ratio FROM marts.fct_customer_rapid_in_out"
         )
     )
@@ -270,42 +212,42 @@ def test_rapid_in_out_ratio_and_window_edge(built: Settings, exceptions: pd.Data
         "CR4|R4in": (1, Decimal("0.790000")),
         "CD4|D4b": (0, Decimal("0.000000")),
     }  # CR3's inflow is a cent under the floor
-    assert _fired(exceptions, "rapid_in_out") == {"CR1|R1in"}
+    assert fired(exceptions, "rapid_in_out") == {"CR1|R1in"}
 
 
 def test_fan_in_and_fan_out_count_distinct_counterparties_in_the_window(
     built: Settings, exceptions: pd.DataFrame
 ) -> None:
     fan_in = dict(
-        _query(built, "SELECT entity_key, counterparty_count FROM marts.fct_customer_fan_in_windows")
+        query(built, "SELECT entity_key, counterparty_count FROM marts.fct_customer_fan_in_windows")
     )
     # 7-day windows from 5 distinct counterparties (issue 14): F3's payer of 06-10 is inside
     assert fan_in["CF1"] == 10 and fan_in["CF2"] == 9 and fan_in["CF3"] == 10
     assert "CF4" not in fan_in  # 49,999.92 in total: under the amount floor
-    assert _fired(exceptions, "fan_in") == {"CF1", "CF2", "CF3"}
+    assert fired(exceptions, "fan_in") == {"CF1", "CF2", "CF3"}
     fan_out = dict(
-        _query(built, "SELECT entity_key, counterparty_count FROM marts.fct_customer_fan_out_windows")
+        query(built, "SELECT entity_key, counterparty_count FROM marts.fct_customer_fan_out_windows")
     )
     assert fan_out["CO1"] == 12 and fan_out["CO2"] == 9
-    assert _fired(exceptions, "fan_out") == {"CO1", "CO2"}
+    assert fired(exceptions, "fan_out") == {"CO1", "CO2"}
 
 
 def test_dormant_accounts_as_of_the_window_start(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = dict(
         (r[0], r[1:])
-        for r in _query(
+        for r in query(
             built,
             "SELECT entity_key, status_at_window_start, moved_amount_cny FROM marts.fct_account_dormant_reactivations",
         )
     )
     # AD1 was reactivated (status active) on 06-10, inside the window: dormant at its start.
     assert rows == {"CD1|AD1": ("dormant", Decimal("50000.00")), "CD2|AD2": ("dormant", Decimal("49999.99"))}
-    assert _fired(exceptions, "dormant_reactivated") == {"CD1|AD1"}  # AD4 moved money in May
+    assert fired(exceptions, "dormant_reactivated") == {"CD1|AD1"}  # AD4 moved money in May
 
 
 def test_high_risk_jurisdictions_on_the_transaction_date(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = dict(
-        _query(
+        query(
             built,
             "SELECT transaction_id, listed_on FROM marts.fct_high_risk_jurisdiction_transactions "
             "WHERE customer_id = 'CH1'",
@@ -319,13 +261,13 @@ def test_high_risk_jurisdictions_on_the_transaction_date(built: Settings, except
         "H5": "fatf_call_for_action",
         "H6": None,
     }  # H0 was loaded before D
-    assert _fired(exceptions, "high_risk_jurisdiction") == {"CH1|H1", "CH1|H4", "CH1|H5"}
+    assert fired(exceptions, "high_risk_jurisdiction") == {"CH1|H1", "CH1|H4", "CH1|H5"}
 
 
 def test_cycles_return_to_their_origin_within_the_window(built: Settings, exceptions: pd.DataFrame) -> None:
     rows = dict(
         (r[0], r[1:])
-        for r in _query(
+        for r in query(
             built,
             "SELECT entity_key, hop_count, return_days, customer_path FROM marts.fct_customer_transfer_cycles",
         )
@@ -337,7 +279,7 @@ def test_cycles_return_to_their_origin_within_the_window(built: Settings, except
     # M2 paid M1 before M1 paid M2 (same time: no order, no cycle); N's return hop is under
     # the floor.
     assert not {k for k in rows if k.split("|")[0] in {"CM1", "CM2", "CN1"}}
-    assert _fired(exceptions, "transfer_cycle") == {"CY1|Y1a", "CW1|W1a", "CP1|P1a"}
+    assert fired(exceptions, "transfer_cycle") == {"CY1|Y1a", "CW1|W1a", "CP1|P1a"}
 
 
 def test_typology_exceptions_carry_their_evidence(exceptions: pd.DataFrame) -> None:

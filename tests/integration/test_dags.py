@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -97,6 +98,29 @@ def _airflow_env(home: Path, **extra: str) -> dict[str, str]:
 def _last_json(done: subprocess.CompletedProcess[str]) -> Any:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Airflow's metadata database, migrated once for the module's ``dag.test()`` runs (``airflow
+    db migrate`` costs seconds of CPU a time); each run copies it into a home of its own."""
+    home = tmp_path_factory.mktemp("airflow-migrated")
+    migrate = subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"],
+        env=_airflow_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    return home / "airflow.db"
+
+
+def _airflow_home(home: Path, migrated: Path) -> Path:
+    """A fresh AIRFLOW_HOME holding a copy of the migrated database (Airflow writes its airflow.cfg there)."""
+    home.mkdir(parents=True)
+    shutil.copyfile(migrated, home / "airflow.db")
+    return home
 
 
 @pytest.fixture(scope="module")
@@ -201,24 +225,20 @@ def test_filing_runs_once_a_month_after_it_closes(dagbag: dict[str, Any]) -> Non
 
 
 @pytest.mark.e2e
-def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
+def test_dag_test_runs_a_demo_date(tmp_path: Path, airflow_db: Path) -> None:
     from regwatch.demo import generate
 
     business_date = date(2025, 6, 2)
     landing = tmp_path / "landing"
     var = tmp_path / "var"
-    generate(landing, business_date, date(2025, 6, 3), loans=200, accounts=150, seed=7)
+    generate(landing, business_date, date(2025, 6, 3), loans=60, accounts=40, seed=7)
     env = _airflow_env(
-        tmp_path / "airflow",
+        _airflow_home(tmp_path / "airflow", airflow_db),
         REGWATCH_HOME=str(REPO_ROOT),
         REGWATCH_LANDING=str(landing),
         REGWATCH_VAR=str(var),
         REGWATCH_NO_PDF="1",  # no test here reads a PDF (the manifest records it; the audit DAG replays it)
     )
-    migrate = subprocess.run(
-        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
 
     # The run triggered at 2025-06-03 00:00 covers [06-02, 06-03): business date 2025-06-02.
     done = subprocess.run(
@@ -269,7 +289,7 @@ def test_dag_test_runs_a_demo_date(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path) -> None:
+def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path, airflow_db: Path) -> None:
     """Issue 13: a delivery the verdict rejects fails ``ingest`` (nothing downstream runs);
     the DAG parameter ``accept_degraded`` runs the date anyway, its reason in the ledger."""
     from tests.conftest import GOOD_ROWS
@@ -280,11 +300,12 @@ def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path) -
         (landing / day).mkdir(parents=True)
         for name, text in GOOD_ROWS.items():
             (landing / day / f"{name}.csv").write_text(renamed if name == "transactions" else text)
-    env = _airflow_env(tmp_path / "airflow", REGWATCH_HOME=str(REPO_ROOT), REGWATCH_LANDING=str(landing))
-    migrate = subprocess.run(
-        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
+    env = _airflow_env(
+        _airflow_home(tmp_path / "airflow", airflow_db),
+        REGWATCH_HOME=str(REPO_ROOT),
+        REGWATCH_LANDING=str(landing),
+        REGWATCH_NO_PDF="1",  # no test here reads a PDF
     )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
 
     def dag_test(logical_date: str, var: Path, conf: dict[str, str] | None) -> Any:
         done = subprocess.run(
@@ -322,7 +343,7 @@ def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path) -
 
 
 @pytest.mark.e2e
-def test_airflow_dags_test_extracts_from_postgresql_and_seals(tmp_path: Path) -> None:
+def test_airflow_dags_test_extracts_from_postgresql_and_seals(tmp_path: Path, airflow_db: Path) -> None:
     """Issue 18: `airflow dags test regwatch_daily` runs extract -> seal against a private
     PostgreSQL holding the demo platform; the watermark advances with the seal, and the
     ledger seals the run's OpenLineage events naming the database's tables."""
@@ -334,11 +355,11 @@ def test_airflow_dags_test_extracts_from_postgresql_and_seals(tmp_path: Path) ->
         pytest.skip("no PostgreSQL server binaries (set PG_BIN)")
     business_date = date(2025, 6, 2)
     files, landing, var = tmp_path / "files", tmp_path / "landing", tmp_path / "var"
-    generate(files, business_date, business_date, loans=120, accounts=80, seed=7, malformed_rate=0)
+    generate(files, business_date, business_date, loans=60, accounts=40, seed=7, malformed_rate=0)
     with private_cluster() as uri:
         load_day(uri, files, business_date)
         env = _airflow_env(
-            tmp_path / "airflow",
+            _airflow_home(tmp_path / "airflow", airflow_db),
             REGWATCH_HOME=str(REPO_ROOT),  # sources.yml's platform_demo reads REGWATCH_SOURCE_URI
             REGWATCH_LANDING=str(landing),
             REGWATCH_VAR=str(var),
@@ -349,10 +370,6 @@ def test_airflow_dags_test_extracts_from_postgresql_and_seals(tmp_path: Path) ->
                 {"type": "file", "log_file_path": str(tmp_path / "airflow-lineage.jsonl"), "append": True}
             ),
         )
-        migrate = subprocess.run(
-            [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
-        )
-        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
         # Triggered at 2025-06-03 00:00: the interval [06-02, 06-03), business date 2025-06-02.
         done = subprocess.run(
             [str(BIN / "airflow"), "dags", "test", "regwatch_daily", "2025-06-03"],

@@ -16,12 +16,17 @@ from bench import platform_bench
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_tiny_platform_through_every_step_with_its_floor(tmp_path: Path) -> None:
+def test_tiny_platform_through_every_step_with_its_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The machinery, not the scale: a tiny platform, and no PDF (WeasyPrint was half of each
+    # day's render_reports here, three times over); the summary says so.
+    monkeypatch.setenv("REGWATCH_NO_PDF", "1")
     summary = platform_bench.main(
         [
-            *("--loans", "300", "--accounts", "300", "--transactions", "3000"),
-            *("--base-loans", "200", "--base-accounts", "300"),
-            *("--history-days", "2", "--history-transactions", "2000", "--history-loans", "100"),
+            *("--loans", "100", "--accounts", "100", "--transactions", "1000"),
+            *("--base-loans", "100", "--base-accounts", "150"),
+            *("--history-days", "2", "--history-transactions", "500", "--history-loans", "50"),
             *("--work", str(tmp_path), "--json", str(tmp_path / "out.json")),
         ]
     )
@@ -50,3 +55,5 @@ def test_tiny_platform_through_every_step_with_its_floor(tmp_path: Path) -> None
     assert "| transform |" in text and "History: 2 business dates" in text
     assert "Transaction side (issue 17" in text
     assert (tmp_path / "out.json").is_file()
+    assert summary["pdf_rendered"] is False and "without their PDF" in text
+    assert not list(tmp_path.rglob("*.pdf"))

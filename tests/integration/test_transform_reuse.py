@@ -10,6 +10,7 @@ model or seed is re-parsed and rebuilt, another pack re-parses everything.
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -41,9 +42,23 @@ def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
         return con.execute(sql).fetchall()
 
 
+@dataclass
+class Project:
+    """The copied project, built for D1 then D2 under its own pack (the state every test starts
+    from), with what those two builds reported; ``pack_changed`` once a test built under another pack."""
+
+    settings: Settings
+    first: transform.TransformResult
+    seen_after_first: set[date]
+    second: transform.TransformResult
+    seen_after_second: set[date]
+    pack_changed: bool = False
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A copy of the project's content folders (the tests edit a model and a seed) and an empty warehouse."""
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the project's content folders (the tests edit a model and a seed) and an empty
+    warehouse, built for D1 and D2 once for the module (each test used to rebuild its starting state)."""
     root = tmp_path_factory.mktemp("reuse")
     for folder in ("dbt_project", "checks", "reports"):
         shutil.copytree(
@@ -52,90 +67,99 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(project_root=root / "project", var_dir=root / "var", landing_dir=root / "landing")
     with warehouse.connect(settings.warehouse_path):  # raw.* exist, empty: the staging views select from them
         pass
-    return settings
+    first = transform.build(D1, settings)
+    seen = _dates_seen(settings)
+    second = transform.build(D2, settings)
+    return Project(settings, first, seen, second, _dates_seen(settings))
 
 
-def test_day_two_reuses_day_one_parse_and_seeds(project: Settings) -> None:
-    first = transform.build(D1, project)
+def test_day_two_reuses_day_one_parse_and_seeds(project: Project) -> None:
+    first, second = project.first, project.second
     assert first.parse.startswith("full"), first.parse
     assert first.seeds == SEEDS
-    assert _dates_seen(project) == {D1}
+    assert project.seen_after_first == {D1}
 
-    second = transform.build(D2, project)
     assert second.parse == "partial"  # was "full": --no-partial-parse, and the date was a dbt var
     assert second.seeds == 0  # was 6: every seed reloaded every day
     assert second.tests == first.tests  # the seeds' own tests still run
-    assert _dates_seen(project) == {D1, D2}  # the new date reached the models all the same
-    recorded = dict(_query(project, "SELECT seed_name, sha256 FROM reference.seed_hashes"))
+    assert project.seen_after_second == {D1, D2}  # the new date reached the models all the same
+    recorded = dict(_query(project.settings, "SELECT seed_name, sha256 FROM reference.seed_hashes"))
     assert len(recorded) == SEEDS
 
 
-def test_an_edited_model_and_seed_are_rebuilt(project: Settings) -> None:
-    transform.build(D2, project)  # the state of the test before (any order)
-    seeds = project.dbt_project_dir / "seeds" / "reference" / "lpr_one_year_rates.csv"
+def test_an_edited_model_and_seed_are_rebuilt(project: Project) -> None:
+    if project.pack_changed:  # the state of the test before (any order): parsed under the project's pack
+        transform.build(D2, project.settings)
+        project.pack_changed = False
+    settings = project.settings
+    seeds = settings.dbt_project_dir / "seeds" / "reference" / "lpr_one_year_rates.csv"
     seeds.write_text(seeds.read_text().replace("2015-10-24,2019-08-20,4.35,", "2015-10-24,2019-08-20,4.36,"))
-    model = project.dbt_project_dir / "models" / "staging" / "platform" / "stg_platform__fx_rates.sql"
+    model = settings.dbt_project_dir / "models" / "staging" / "platform" / "stg_platform__fx_rates.sql"
     model.write_text(
         model.read_text().replace("select * from final", "select *, 1 as edited_marker from final")
     )
 
-    result = transform.build(D3, project)
+    result = transform.build(D3, settings)
     assert result.parse == "partial: 2 files re-parsed"
     assert result.seeds == SEEDS
     assert _query(
-        project, "SELECT rate_percent FROM reference.lpr_one_year_rates WHERE valid_from = '2015-10-24'"
+        settings, "SELECT rate_percent FROM reference.lpr_one_year_rates WHERE valid_from = '2015-10-24'"
     ) == [(Decimal("4.36"),)]
     assert ("edited_marker",) in _query(
-        project,
+        settings,
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = 'staging' AND table_name = 'stg_platform__fx_rates'",
     )
-    assert D3 in _dates_seen(project)
+    assert D3 in _dates_seen(settings)
 
     # A seed table dropped behind regwatch's back is built again, whatever the record says.
-    with duckdb.connect(str(project.warehouse_path)) as con:
+    with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute("DROP TABLE reference.partner_institutions CASCADE")
-    again = transform.build(D3, project)
+    again = transform.build(D3, settings)
     assert again.seeds == SEEDS
-    assert transform.build(D3, project).seeds == 0
+    assert transform.build(D3, settings).seeds == 0
 
 
-def test_another_pack_reparses_everything(project: Settings) -> None:
-    pack = load_pack(project.pack_dir)
+def test_another_pack_reparses_everything(project: Project) -> None:
+    settings = project.settings
+    pack = load_pack(settings.pack_dir)
     parameters = {name: p.value for name, p in pack.parameters.items()}
-    transform.build(D2, project, pack.apr_convention, parameters, pack.currency)
+    if project.pack_changed:  # the state before (any order): the last parse under the project's own pack
+        transform.build(D2, settings, pack.apr_convention, parameters, pack.currency)
     changed = {**parameters, "watchlist_review_floor": float(parameters["watchlist_review_floor"]) + 1}
-    result = transform.build(D2, project, pack.apr_convention, changed, pack.currency)
+    project.pack_changed = True
+    result = transform.build(D2, settings, pack.apr_convention, changed, pack.currency)
     assert result.parse == "full: config vars, config profile, or config target have changed"
     # ... and the next day under that pack reuses it again.
-    assert transform.build(D3, project, pack.apr_convention, changed, pack.currency).parse == "partial"
+    assert transform.build(D3, settings, pack.apr_convention, changed, pack.currency).parse == "partial"
 
 
-def test_the_business_date_is_required(project: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_business_date_is_required(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without regwatch's date, compiling a model fails with a message naming it, not a null date."""
     import json
 
     from dbt.cli.main import dbtRunner
 
-    pack = load_pack(project.pack_dir)
+    settings = project.settings
+    pack = load_pack(settings.pack_dir)
     variables = {
         "apr_convention": pack.apr_convention,
         "reporting_currency": pack.currency,
         "pack": {name: p.value for name, p in pack.parameters.items()},
     }
-    monkeypatch.setenv("REGWATCH_WAREHOUSE", str(project.warehouse_path))
+    monkeypatch.setenv("REGWATCH_WAREHOUSE", str(settings.warehouse_path))
     monkeypatch.delenv("REGWATCH_BUSINESS_DATE", raising=False)
     result = dbtRunner().invoke(
         [
             "compile",
             "--project-dir",
-            str(project.dbt_project_dir),
+            str(settings.dbt_project_dir),
             "--profiles-dir",
-            str(project.dbt_project_dir),
+            str(settings.dbt_project_dir),
             "--target-path",
-            str(project.var_dir / "dbt" / "compile-target"),
+            str(settings.var_dir / "dbt" / "compile-target"),
             "--log-path",
-            str(project.var_dir / "dbt" / "logs"),
+            str(settings.var_dir / "dbt" / "logs"),
             "--vars",
             json.dumps(variables, default=str),
             "--select",
