@@ -158,14 +158,23 @@ def transform(business_date: date, settings: Settings) -> StepResult:
 @_timed
 def validate(business_date: date, settings: Settings) -> StepResult:
     """Run the rule pack through GX on the marts; replace the date's exceptions."""
-    from regwatch.rules import load_pack
+    from regwatch.rules import load_pack, read_dbt_manifest
     from regwatch.validate import run_rules
 
     info = run_info(business_date, settings)
     pack = load_pack(settings.pack_dir)
-    exceptions = run_rules(
-        settings.warehouse_path, pack, business_date, info.run_id, settings.duckdb_memory_limit
-    )
+    if settings.engine == "spark":  # GX's Spark data source over the marts Spark built
+        from regwatch import spark
+        from regwatch.validate import run_rules_on_spark
+
+        manifest = read_dbt_manifest(settings.dbt_target_dir / "manifest.json")
+        exceptions = run_rules_on_spark(
+            spark.session(settings), pack, business_date, info.run_id, spark.contract_types(manifest)
+        )
+    else:
+        exceptions = run_rules(
+            settings.warehouse_path, pack, business_date, info.run_id, settings.duckdb_memory_limit
+        )
     with (
         warehouse.connect(settings.warehouse_path, memory_limit=settings.duckdb_memory_limit) as con,
         warehouse.transaction(con),

@@ -285,6 +285,33 @@ def _spark_schema(table: Any) -> Any:
 BUILT_SCHEMAS = ("intermediate", "marts", "reporting")
 
 
+def contract_types(manifest: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each built model's declared column types (its YAML ``data_type``), by ``schema.table``.
+
+    Spark widens decimal products (DECIMAL(38, 6)); the contract's type (DECIMAL(18, 2)) is
+    what DuckDB stores, so what leaves Spark (the copy back, the rules' data frames) is
+    cast to it.
+    """
+    contracts: dict[str, dict[str, str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["schema"] in BUILT_SCHEMAS:
+            relation = f"{node['schema']}.{node.get('alias') or node['name']}"
+            types = {name: column.get("data_type") for name, column in node["columns"].items()}
+            contracts[relation] = {name: str(kind) for name, kind in types.items() if kind}
+    return contracts
+
+
+def contracted_frame(spark: Any, relation: str, types: dict[str, str]) -> Any:
+    """The Spark table ``relation`` as a DataFrame, each column with a declared type cast to it."""
+    frame = spark.table(relation)
+    return frame.selectExpr(
+        *(
+            f"cast(`{name}` as {types[name]}) as `{name}`" if name in types else f"`{name}`"
+            for name in frame.columns
+        )
+    )
+
+
 def copy_back(settings: Settings, spark: Any, manifest: dict[str, Any]) -> dict[str, int]:
     """Bring the tables dbt built on Spark into the DuckDB warehouse, through Arrow.
 
@@ -297,13 +324,11 @@ def copy_back(settings: Settings, spark: Any, manifest: dict[str, Any]) -> dict[
     """
     from regwatch import warehouse
 
-    contracts: dict[str, dict[str, str]] = {}
+    contracts = contract_types(manifest)
     kept_by_key: dict[str, list[str]] = {}
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and node["schema"] in BUILT_SCHEMAS:
             relation = f"{node['schema']}.{node.get('alias') or node['name']}"
-            types = {name: column.get("data_type") for name, column in node["columns"].items()}
-            contracts[relation] = {name: str(kind) for name, kind in types.items() if kind}
             config = node["config"]
             if config.get("materialized") == "incremental" and config.get("full_refresh") is False:
                 key = config.get("unique_key")

@@ -171,7 +171,77 @@ def _run(
     return rows
 
 
-def _validate_model(gx: Any, batch: Any, pack: RulePack, group: list[Rule]) -> list[tuple[Rule, Any]]:
+def run_rules_on_spark(
+    spark: Any,
+    pack: RulePack,
+    business_date: date,
+    run_id: str,
+    column_types: dict[str, dict[str, str]],
+) -> pd.DataFrame:
+    """:func:`run_rules` on the Spark engine: GX's Spark data source over the marts Spark built.
+
+    The same rule pack, the same suites (one per model) and the same exception rows as on
+    DuckDB. Each mart is read as a Spark DataFrame with its contract's column types (what
+    DuckDB stores: Spark widens decimal products), and GX computes each expectation in
+    Spark. GX's Spark engine lists every failing row itself (result format COMPLETE with
+    the entity key and evidence columns: ``unexpected_index_list`` is not cut short on
+    Spark), so no query of GX's is run again; its count and its list must agree.
+    ``column_types``: ``schema.table`` -> column -> type (:func:`regwatch.spark.contract_types`).
+    """
+    rules = pack.applicable(business_date)
+    rows: list[dict[str, Any]] = []
+    if rules:
+        with _quiet():
+            rows = _run_spark(spark, pack, rules, business_date, run_id, column_types)
+    frame = pd.DataFrame(rows, columns=list(EXCEPTION_COLUMNS))
+    return frame.sort_values(["rule_id", "entity_key"], kind="stable").reset_index(drop=True)
+
+
+def _run_spark(
+    spark: Any,
+    pack: RulePack,
+    rules: tuple[Rule, ...],
+    business_date: date,
+    run_id: str,
+    column_types: dict[str, dict[str, str]],
+) -> list[dict[str, Any]]:
+    import great_expectations as gx
+
+    from regwatch.spark import contracted_frame
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
+    tables = {t.name for t in spark.catalog.listTables(MARTS_SCHEMA)}
+    models = sorted({rule.model for rule in rules})
+    for model in models:
+        if model not in tables:
+            raise ValidationError(
+                f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
+            )
+    source = context.data_sources.add_spark(name="spark")
+    rows: list[dict[str, Any]] = []
+    for model in models:
+        relation = f"{MARTS_SCHEMA}.{model}"
+        frame = contracted_frame(spark, relation, column_types.get(relation, {}))
+        asset = source.add_dataframe_asset(name=model)
+        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+        group = [rule for rule in rules if rule.model == model]
+        for rule, result in _validate_model(gx, batch, pack, group, complete=True):
+            if result.exception_info.get("raised_exception"):
+                raise ValidationError(
+                    f"{rule.id}: GX failed: {result.exception_info.get('exception_message')}"
+                )
+            expected = int(result.result.get("unexpected_count") or 0)
+            failing = list(result.result.get("unexpected_index_list") or []) if expected else []
+            rows.extend(_exception_rows(pack, rule, failing, expected, business_date, run_id))
+    return rows
+
+
+def _validate_model(
+    gx: Any, batch: Any, pack: RulePack, group: list[Rule], complete: bool = False
+) -> list[tuple[Rule, Any]]:
     """Each rule of ``group`` (one model) with its GX result, from one suite run.
 
     One suite per model: GX reflects the table once and bundles the rules' counts into
@@ -183,15 +253,19 @@ def _validate_model(gx: Any, batch: Any, pack: RulePack, group: list[Rule]) -> l
         name=group[0].model,
         expectations=[_expectation(rule, rule.resolved_kwargs(pack.parameters)) for rule in group],
     )
-    validation = batch.validate(
-        suite,
-        result_format={
-            "result_format": "BASIC",
-            "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+    result_format: dict[str, Any] = {
+        "result_format": "BASIC",
+        "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+        "unexpected_index_column_names": _index_columns(group),
+        "return_unexpected_index_query": True,
+    }
+    if complete:  # the Spark engine: every failing row in the result itself (run_rules_on_spark)
+        result_format = {
+            "result_format": "COMPLETE",
             "unexpected_index_column_names": _index_columns(group),
-            "return_unexpected_index_query": True,
-        },
-    )
+            "return_unexpected_index_query": False,
+        }
+    validation = batch.validate(suite, result_format=result_format)
     by_id = {str(result.expectation_config.meta["rule_id"]): result for result in validation.results}
     missing = [rule.id for rule in group if rule.id not in by_id]
     if missing:
@@ -205,7 +279,6 @@ def _exceptions(
     """The exception rows of one rule: every failing row, listed by GX's own query."""
     if result.exception_info.get("raised_exception"):
         raise ValidationError(f"{rule.id}: GX failed: {result.exception_info.get('exception_message')}")
-    kwargs = rule.resolved_kwargs(pack.parameters)
     expected = int(result.result.get("unexpected_count") or 0)
     failing: list[dict[str, Any]] = []
     if expected:
@@ -217,6 +290,19 @@ def _exceptions(
         result_rows = execution_engine.execute_query(sa.text(str(query)))
         columns = list(result_rows.keys())  # once: a Row's own mapping rebuilds its keys per row
         failing = [dict(zip(columns, values, strict=True)) for values in result_rows.fetchall()]
+    return _exception_rows(pack, rule, failing, expected, business_date, run_id)
+
+
+def _exception_rows(
+    pack: RulePack,
+    rule: Rule,
+    failing: list[dict[str, Any]],
+    expected: int,
+    business_date: date,
+    run_id: str,
+) -> list[dict[str, Any]]:
+    """One exception row per failing row (entity key, message, evidence in the rule's order)."""
+    kwargs = rule.resolved_kwargs(pack.parameters)
     if len(failing) != expected:
         raise ValidationError(
             f"{rule.id}: GX counts {expected} failing rows but its query returns {len(failing)}"
