@@ -200,7 +200,10 @@ def build(
 
     with _environment(environment):
         if on_spark:
-            counts["model"] += _build_on_spark(settings, target, invoke, select)
+            # The Python models regwatch runs itself, added after the build: `counts["model"] +=`
+            # would read the count before the build's own invocations added theirs.
+            python_models = _build_on_spark(settings, target, invoke, select)
+            counts["model"] += python_models
         else:
             invoke()
     # Only a whole build in the warehouse is a base to continue from: a selected build (a few

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -80,6 +81,14 @@ def _rows(var: Path, sql: str) -> list[tuple[object, ...]]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def test_each_spark_day_reports_every_model_it_built(runs: tuple[Path, Path]) -> None:
+    """The transform line counts the dbt models of all three invocations plus the Python models."""
+    log = (runs[1].parent / "spark.log").read_text(encoding="utf-8")
+    counts = [int(n) for n in re.findall(r"transform .*dbt: (\d+) models", log)]
+    assert len(counts) == (END - START).days + 1, log[-2000:]
+    assert min(counts) >= 60, counts
 
 
 def test_every_exception_is_the_same(runs: tuple[Path, Path]) -> None:
