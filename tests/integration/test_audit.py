@@ -80,16 +80,14 @@ def test_chain_verifies_and_every_manifest_names_its_loads(audited: Settings) ->
     assert not (audited.var_dir / "staging" / chain[-1].run_id).exists()  # nothing left staged
 
 
-def test_a_run_without_its_pdf_says_so_and_reruns_without_it(audited: Settings) -> None:
-    """Settings.render_pdf False (the tests' setting, REGWATCH_NO_PDF=1): recorded, never silent."""
+def test_a_run_without_its_pdf_says_so(audited: Settings) -> None:
+    """Settings.render_pdf False (the tests' setting, REGWATCH_NO_PDF=1): recorded, never silent.
+    That such a run reruns without its PDF and reproduces is checked on the reruns of
+    test_restated_date_keeps_both_loads_and_reruns_reproduce_the_old_runs (one rerun fewer)."""
     assert Settings(REPO_ROOT, audited.var_dir, audited.landing_dir).render_pdf  # production default
     for m in (manifests.read(p) for p in manifests.manifests(audited)):
         assert m.body["pdf_rendered"] is False
         assert not [o for o in m.body["outputs"] if str(o["path"]).endswith(".pdf")]
-    sealed = manifests.find(audited, business_date=DAYS[0])
-    result = audit.rerun(audited, sealed.business_date, sealed.run_id)
-    assert result.reproduced, [(c.path, c.status) for c in result.comparisons]
-    assert result.rerun.body["pdf_rendered"] is False
 
 
 def test_diff_of_consecutive_days_names_new_deliveries_not_restatements(audited: Settings) -> None:
@@ -306,11 +304,14 @@ def test_restated_date_keeps_both_loads_and_reruns_reproduce_the_old_runs(audite
         new_first.body["loads"][0]["load_id"],
     ]
 
-    # The filed runs still reproduce from the archive, though the landing folder changed.
+    # The filed runs still reproduce from the archive, though the landing folder changed; made
+    # without their PDF (Settings.render_pdf False), they are replayed without it.
     for sealed in (old_first, old_last):
+        assert sealed.body["pdf_rendered"] is False
         result = audit.rerun(audited, sealed.business_date, sealed.run_id)
         assert result.reproduced, [(c.path, c.status) for c in result.comparisons]
         assert result.report.is_file() and "REPRODUCED byte for byte" in result.report.read_text()
+        assert result.rerun.body["pdf_rendered"] is False
 
     # And the diff names the restated file and rows for every exception that changed.
     differences = audit.diff(audited, old_first.run_id, new_first.run_id)
