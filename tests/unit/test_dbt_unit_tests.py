@@ -45,9 +45,15 @@ BUILT = WORK / "parents.sha256"
 
 
 def _declared() -> list[str]:
+    """Every unit test's name, from every YAML file under models/ (read at collection, in each
+    xdist worker: files that never mention ``unit_tests`` are skipped, the rest read by libyaml)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     names = []
     for path in sorted((DBT_PROJECT / "models").rglob("*.yml")):
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        if "unit_tests" not in text:
+            continue
+        content = yaml.load(text, Loader=loader) or {}
         names += [str(test["name"]) for test in content.get("unit_tests", [])]
     return names
 
@@ -95,6 +101,7 @@ def _run_unit_tests() -> dict[str, tuple[str, str]]:
                     "build",
                     *common,
                     "--empty",
+                    "--no-write-json",  # the results are read from the call, not from run_results.json
                     "--select",
                     *_parents(parsed.result),
                     "--exclude-resource-type",
@@ -105,7 +112,7 @@ def _run_unit_tests() -> dict[str, tuple[str, str]]:
             )
             assert parents.success, f"building the tested models' parents empty failed: {_failures(parents)}"
             BUILT.write_text(fingerprint, encoding="utf-8")
-        tested = runner.invoke(["test", *common, "--select", "test_type:unit"])
+        tested = runner.invoke(["test", *common, "--no-write-json", "--select", "test_type:unit"])
     if tested.exception is not None:
         raise AssertionError(f"dbt test could not run: {tested.exception}")
     results: Any = tested.result or []
