@@ -95,10 +95,10 @@ def lineage(*models: str) -> tuple[str, ...]:
     return tuple(f"+{model}" for model in models)
 
 
-def query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    """All rows of ``sql`` on the settings' warehouse, opened read-only and closed again."""
+def query(settings: Settings, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    """All rows of ``sql`` (with ``params``) on the settings' warehouse, opened read-only and closed again."""
     with warehouse.connect(settings.warehouse_path, read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, list(params)).fetchall()
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
@@ -181,3 +181,26 @@ def fired(exceptions: pd.DataFrame, rule: str) -> set[str]:
     """The entity keys ``rule`` (its id, or the slug after ``cn.aml.``) fired on."""
     rule_id = rule if "." in rule else f"cn.aml.{rule}"
     return set(exceptions.loc[exceptions.rule_id == rule_id, "entity_key"])
+
+
+def deliver(landing: Path, day: date, files: Mapping[str, str | bytes]) -> Path:
+    """``files`` (name without ``.csv`` -> CSV text or bytes) written as the delivery of ``day``
+    under ``landing``; returns ``landing``."""
+    folder = landing / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        path = folder / f"{name}.csv"
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    return landing
+
+
+def ran_day(var: Path, landing: Path, day: date, pack: str = "cn") -> Settings:
+    """``day`` of ``landing`` run through every pipeline step under ``pack`` into ``var`` (no PDF)."""
+    from regwatch import pipeline
+
+    settings = Settings(project_root=REPO_ROOT, render_pdf=False, var_dir=var, landing_dir=landing, pack=pack)
+    pipeline.run_day(day, settings)
+    return settings

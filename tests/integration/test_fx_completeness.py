@@ -12,13 +12,12 @@ from __future__ import annotations
 import csv
 import json
 
-import duckdb
 import pytest
 
-from regwatch import pipeline
 from regwatch.config import Settings
 from regwatch.reporting.large_value import validate_content
-from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
+from tests.conftest import DAY, GOOD_ROWS
+from tests.helpers import deliver, query, ran_day
 
 pytestmark = pytest.mark.integration
 
@@ -42,31 +41,15 @@ FX = "rate_date,currency,cny_per_unit\n2025-06-02,EUR,7.80000000\n2025-06-02,HKD
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("fx_gaps")
-    folder = tmp / "landing" / DAY.isoformat()
-    folder.mkdir(parents=True)
     files = dict(GOOD_ROWS)
     files["accounts"] = GOOD_ROWS["accounts"] + "\n".join(ACCOUNTS) + "\n"
     files["transactions"] = GOOD_ROWS["transactions"] + "\n".join(TRANSACTIONS) + "\n"
     files["fx_rates"] = FX
-    for name, text in files.items():
-        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    settings = Settings(
-        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing", pack="cn"
-    )
-    pipeline.run_day(DAY, settings)
-    return settings
-
-
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return ran_day(tmp / "var", deliver(tmp / "landing", DAY, files), DAY)
 
 
 def test_one_exception_per_missing_rate_naming_its_currency_and_date(run: Settings) -> None:
-    rows = _query(
+    rows = query(
         run,
         "SELECT entity_key, message, evidence FROM results.exceptions WHERE rule_id = 'cn.aml.missing_fx_rate'",
     )
@@ -86,7 +69,7 @@ def test_one_exception_per_missing_rate_naming_its_currency_and_date(run: Settin
 
 def test_customer_days_with_unconverted_legs_say_so(run: Settings) -> None:
     flags = dict(
-        _query(run, "SELECT entity_key, has_missing_fx_rate FROM marts.fct_customer_large_value_days")
+        query(run, "SELECT entity_key, has_missing_fx_rate FROM marts.fct_customer_large_value_days")
     )
     assert flags["C2|2025-06-02|cash|credit"] is True  # USD leg: no CNY amount
     assert flags["C3|2025-06-02|cash|credit"] is True  # EUR leg: no USD equivalent
@@ -103,7 +86,7 @@ def test_customer_days_with_unconverted_legs_say_so(run: Settings) -> None:
     assert rows["C2|2025-06-02"]["unconverted_transaction_ids"] == "U1"
     assert rows["C1|2025-06-02"]["has_missing_fx_rate"] == "false"
     # the daily report: the large-value finding says its legs are unconverted, and both gaps are listed
-    message = _query(
+    message = query(
         run,
         "SELECT message FROM results.exceptions WHERE entity_key = 'C2|2025-06-02|cash|credit' "
         "AND rule_id = 'cn.aml.large_cash'",

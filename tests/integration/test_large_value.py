@@ -22,7 +22,7 @@ from regwatch.config import Settings
 from regwatch.reporting.large_value import validate_content
 from regwatch.reporting.render import ReportError
 from tests.conftest import DAY, REPO_ROOT
-from tests.helpers import query
+from tests.helpers import deliver, query, ran_day
 
 pytestmark = pytest.mark.integration
 
@@ -155,24 +155,15 @@ def _landing_files() -> dict[str, bytes]:
     }
 
 
-def _run(landing: Path, var: Path, pack: str) -> Settings:
-    settings = Settings(project_root=REPO_ROOT, render_pdf=False, var_dir=var, landing_dir=landing, pack=pack)
-    # seal_ledger publishes what render_reports staged (var/staging/<run>/ -> var/reports/)
-    pipeline.run_day(DAY, settings)
-    return settings
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
     tmp = tmp_path_factory.mktemp("large_value")
-    landing = tmp / "landing" / DAY.isoformat()
-    landing.mkdir(parents=True)
     from tests.conftest import GOOD_ROWS
 
     files = {name: text.encode() for name, text in GOOD_ROWS.items()} | _landing_files()
-    for name, data in files.items():
-        (landing / f"{name}.csv").write_bytes(data)
-    return {pack: _run(tmp / "landing", tmp / f"var-{pack}", pack) for pack in ("cn", "us")}
+    landing = deliver(tmp / "landing", DAY, files)
+    # seal_ledger publishes what render_reports staged (var/staging/<run>/ -> var/reports/)
+    return {pack: ran_day(tmp / f"var-{pack}", landing, DAY, pack) for pack in ("cn", "us")}
 
 
 def _found(settings: Settings, family: str) -> set[tuple[str, str]]:

@@ -24,10 +24,9 @@ from decimal import Decimal
 
 import pytest
 
-from regwatch import pipeline
 from regwatch.config import Settings
-from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
-from tests.helpers import query
+from tests.conftest import DAY, GOOD_ROWS
+from tests.helpers import deliver, query, ran_day
 
 pytestmark = pytest.mark.integration
 
@@ -96,16 +95,9 @@ def _files() -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("odd_values")
-    folder = tmp / "landing" / DAY.isoformat()
-    folder.mkdir(parents=True)
     files = {name: text.encode() for name, text in GOOD_ROWS.items()} | _files()
-    for name, data in files.items():
-        (folder / f"{name}.csv").write_bytes(data)
-    settings = Settings(
-        project_root=REPO_ROOT, render_pdf=False, var_dir=tmp / "var", landing_dir=tmp / "landing"
-    )
-    pipeline.run_day(DAY, settings)  # raised TransformError before the fix
-    return settings
+    landing = deliver(tmp / "landing", DAY, files)
+    return ran_day(tmp / "var", landing, DAY)  # raised TransformError before the fix
 
 
 def test_invalid_resident_ids_are_screened_by_name_without_a_birth_date(run: Settings) -> None:

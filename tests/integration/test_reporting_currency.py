@@ -20,16 +20,13 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
-from regwatch import pipeline
 from regwatch.config import Settings
 from regwatch.reporting.filing import folder_for
-from tests.conftest import REPO_ROOT
+from tests.helpers import deliver, query, ran_day
 
 pytestmark = pytest.mark.integration
 
@@ -155,20 +152,11 @@ def _landing() -> dict[str, str]:
     }
 
 
-def _run(landing: Path, var: Path, pack: str) -> Settings:
-    settings = Settings(project_root=REPO_ROOT, render_pdf=False, var_dir=var, landing_dir=landing, pack=pack)
-    pipeline.run_day(D, settings)
-    return settings
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
     tmp = tmp_path_factory.mktemp("reporting_currency")
-    folder = tmp / "landing" / D.isoformat()
-    folder.mkdir(parents=True)
-    for name, text in _landing().items():
-        (folder / f"{name}.csv").write_text(text + "\n", encoding="utf-8")
-    return {pack: _run(tmp / "landing", tmp / f"var-{pack}", pack) for pack in ("cn", "us")}
+    landing = deliver(tmp / "landing", D, {name: text + "\n" for name, text in _landing().items()})
+    return {pack: ran_day(tmp / f"var-{pack}", landing, D, pack) for pack in ("cn", "us")}
 
 
 # --------------------------------------------------------------------------- the recomputation
@@ -247,26 +235,18 @@ def _expected(reporting: str) -> dict[str, object]:
     }
 
 
-def _query(settings: Settings, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
 # --------------------------------------------------------------------------- tests
 
 
 def test_borrower_limits_are_checked_in_cny_at_the_business_date_rate(runs: dict[str, Settings]) -> None:
     expected = _expected("CNY")
     exposures = dict(
-        _query(runs["cn"], "SELECT borrower_id, outstanding_principal FROM marts.fct_borrower_exposures")
+        query(runs["cn"], "SELECT borrower_id, outstanding_principal FROM marts.fct_borrower_exposures")
     )
     assert exposures == expected["borrowers"]
     assert exposures["B1"] == Decimal("201565.43")  # 28,000 x 7.19876543 (D), not x 7.10126983 (disbursed)
     assert exposures["B3"] == Decimal("200391.36")  # CNY 150,000 + USD 7,000 x 7.19876543
-    fired = _query(
+    fired = query(
         runs["cn"],
         "SELECT rule_id, entity_key, message FROM results.exceptions WHERE rule_id LIKE 'cn.disclosures.%_limit'",
     )
@@ -282,7 +262,7 @@ def test_borrower_limits_are_checked_in_cny_at_the_business_date_rate(runs: dict
 
 
 def _indicators(settings: Settings) -> dict[str, tuple[str, Decimal]]:
-    rows = _query(
+    rows = query(
         settings,
         "SELECT indicator_id, unit, value FROM reporting.rpt_disclosure_indicators "
         "WHERE business_date = ? AND period_kind = 'month' AND breakdown_key = 'total'",
@@ -307,7 +287,7 @@ def test_disclosure_totals_are_in_the_pack_currency_to_the_cent(
         unit, value = indicators[name]
         assert unit == currency, name
         assert value == expected[name], (name, value, expected[name])
-    concentration = _query(
+    concentration = query(
         runs[pack],
         "SELECT top10_outstanding_principal, largest_outstanding_principal FROM marts.fct_platform_concentration",
     )[0]
