@@ -16,13 +16,13 @@ import json
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from regwatch import audit, pipeline
 from regwatch.alerts import alert_key
 from regwatch.config import Settings
 from tests.conftest import GOOD_ROWS, REPO_ROOT
+from tests.helpers import deliver, query
 
 pytestmark = pytest.mark.integration
 
@@ -65,10 +65,7 @@ def _landing(root: Path) -> None:
         files[day]["fx_rates"] += f"{day},USD,7.18000000\n"
     files[DAYS[1]]["loans"] += _loan("0.100000", "2025-06-03 10:00:00")  # the restatement
     for day, named in files.items():
-        folder = root / day.isoformat()
-        folder.mkdir(parents=True)
-        for name, text in named.items():
-            (folder / f"{name}.csv").write_text(text)
+        deliver(root, day, named)
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +89,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-def _rows(settings: Settings, sql: str, params: list[object]) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        return con.execute(sql, params).fetchall()
-
-
 def _html(settings: Settings, day: date) -> str:
     return (settings.published_reports_dir / day.isoformat() / "daily_exceptions.html").read_text()
 
@@ -108,11 +100,11 @@ def _section(html: str, section_id: str) -> str:
 
 def test_one_off_critical_watchlist_hit_stays_open_with_its_age_until_a_decision(run: Settings) -> None:
     key = alert_key(WATCH, HIT)
-    fired = _rows(
+    fired = query(
         run, "SELECT business_date FROM results.exceptions WHERE rule_id = ? AND entity_key = ?", [WATCH, HIT]
     )
     assert fired == [(DAYS[0],)]  # the counterparty transacted once
-    days = _rows(
+    days = query(
         run,
         "SELECT business_date, status, kind, severity, days_open, open_since, decision FROM results.alert_days "
         "WHERE alert_key = ? ORDER BY business_date",
@@ -138,7 +130,7 @@ def test_one_off_critical_watchlist_hit_stays_open_with_its_age_until_a_decision
 
 
 def test_apr_breach_cured_by_a_restatement_resolves_by_itself(run: Settings) -> None:
-    rows = _rows(
+    rows = query(
         run,
         "SELECT rule_id, business_date, status, kind FROM results.alert_days WHERE entity_key = ? "
         "ORDER BY rule_id, business_date",
@@ -161,7 +153,7 @@ def test_report_csv_and_alert_list_carry_the_open_event(run: Settings) -> None:
     csv_text = (run.published_reports_dir / DAYS[2].isoformat() / "daily_exceptions.csv").read_text()
     line = next(row for row in csv_text.splitlines() if key in row)
     assert ",open," in line and f",{DAYS[0]},{DAYS[0]},3," in line  # open since, last fired, age
-    evidence = _rows(
+    evidence = query(
         run,
         "SELECT evidence FROM results.alert_days WHERE alert_key = ? AND business_date = ?",
         [key, DAYS[2]],

@@ -21,6 +21,7 @@ from regwatch import transform, warehouse
 from regwatch.config import Settings
 from regwatch.rules import load_pack
 from tests.conftest import REPO_ROOT
+from tests.helpers import query
 
 pytestmark = pytest.mark.integration
 
@@ -29,17 +30,9 @@ D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
 SEEDS = len(list((REPO_ROOT / "dbt_project" / "seeds").rglob("*.csv")))
 
 
-def _dates_seen(settings: Settings) -> set[date]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        rows = con.execute(
-            "SELECT DISTINCT business_date FROM reporting.rpt_disclosure_indicators"
-        ).fetchall()
+def _dates_seen(settings: Settings) -> set[object]:
+    rows = query(settings, "SELECT DISTINCT business_date FROM reporting.rpt_disclosure_indicators")
     return {row[0] for row in rows}
-
-
-def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 @dataclass
@@ -83,7 +76,7 @@ def test_day_two_reuses_day_one_parse_and_seeds(project: Project) -> None:
     assert second.seeds == 0  # was 6: every seed reloaded every day
     assert second.tests == first.tests  # the seeds' own tests still run
     assert project.seen_after_second == {D1, D2}  # the new date reached the models all the same
-    recorded = dict(_query(project.settings, "SELECT seed_name, sha256 FROM reference.seed_hashes"))
+    recorded = dict(query(project.settings, "SELECT seed_name, sha256 FROM reference.seed_hashes"))
     assert len(recorded) == SEEDS
 
 
@@ -102,10 +95,10 @@ def test_an_edited_model_and_seed_are_rebuilt(project: Project) -> None:
     result = transform.build(D3, settings)
     assert result.parse == "partial: 2 files re-parsed"
     assert result.seeds == SEEDS
-    assert _query(
+    assert query(
         settings, "SELECT rate_percent FROM reference.lpr_one_year_rates WHERE valid_from = '2015-10-24'"
     ) == [(Decimal("4.36"),)]
-    assert ("edited_marker",) in _query(
+    assert ("edited_marker",) in query(
         settings,
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = 'staging' AND table_name = 'stg_platform__fx_rates'",
