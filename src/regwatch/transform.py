@@ -56,6 +56,8 @@ class TransformResult:
     #: How the incremental models were built: "incremental since <date>" (only the loads after
     #: the last build's date merged in) or "full refresh: <why>" (every model from the raw layer).
     build: str = "full refresh: first build"
+    #: Models and data tests left as the last build made them (:func:`_unchanged_nodes`).
+    unchanged: int = 0
 
 
 def build(
@@ -118,6 +120,9 @@ def build(
         built_through, build_mode = None, "full refresh: asked for"
     if on_spark:  # the incremental state is the DuckDB warehouse's; Spark's tables are rebuilt
         built_through, build_mode = None, "full refresh: the Spark engine"
+    # A build continuing from the last one (same project, pack and seeds) leaves the models
+    # that read no date and no raw row as they are, with their data tests.
+    unchanged = _unchanged_nodes(settings, target) if built_through is not None and seeds_current else []
     args = [
         "build",
         "--target",
@@ -138,6 +143,7 @@ def build(
         "unit_test",
         *(["--exclude-resource-type", "seed"] if seeds_current else []),
         *(["--full-refresh"] if built_through is None else []),
+        *(["--exclude", *unchanged] if unchanged else []),
         # A test of a data test's parents all built (cautious), never one on a model left out.
         *(["--select", *select, "--indirect-selection", "cautious"] if select and not on_spark else []),
         "--quiet",
@@ -226,6 +232,7 @@ def build(
         round(time.perf_counter() - started, 3),
         reasons[0] if reasons else "full",
         build_mode,
+        len(unchanged),
     )
 
 
@@ -295,6 +302,73 @@ def _continues_from(
     if warehouse.read_raw_fingerprint(settings.warehouse_path, built) != built_raw:
         return None, f"full refresh: the raw layer up to {built} changed (a date restated)"
     return built, f"incremental since {built}"
+
+
+#: The macros through which a model reads what changes between builds of the same project:
+#: the dates regwatch passes in the environment (business_date(), built_through()).
+_DATED_MACROS = frozenset({"macro.regwatch.date_from_env"})
+
+
+def _unchanged_nodes(settings: Settings, target: Path) -> list[str]:
+    """The models (and their data tests) a build continuing from the last one leaves as they are.
+
+    A SQL view or table that reads only seeds, or such models, and no date (no macro
+    reaching :data:`_DATED_MACROS`) comes out of a build of the same project, pack and
+    seeds exactly as the last build made it: the reference staging views and the
+    working-day calendar (8 models and 13 tests of a demo day's ~160 nodes, each costing dbt
+    its per-node overhead). Read from the last build's manifest (same project: the caller
+    continues from that build only when the project's fingerprint is unchanged); empty
+    when there is none or when one of those relations is missing from the warehouse.
+    """
+    path = target / "manifest.json"
+    if not path.is_file():
+        return []
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    macros: dict[str, Any] = manifest.get("macros", {})
+    nodes: dict[str, Any] = manifest.get("nodes", {})
+    dated: dict[str, bool] = {}
+
+    def is_dated(macro_id: str, within: frozenset[str] = frozenset()) -> bool:
+        if macro_id not in dated:
+            if macro_id in within:  # a recursive macro: its other calls decide
+                return False
+            calls = macros.get(macro_id, {}).get("depends_on", {}).get("macros", [])
+            dated[macro_id] = macro_id in _DATED_MACROS or any(
+                is_dated(m, within | {macro_id}) for m in calls
+            )
+        return dated[macro_id]
+
+    def reads_no_date(node: Any) -> bool:
+        return not any(is_dated(m) for m in node["depends_on"]["macros"])
+
+    kept: set[str] = set()
+    grown = True
+    while grown:  # a model joins once all its parents are seeds or kept models
+        grown = False
+        for unique_id, node in nodes.items():
+            if (
+                unique_id not in kept
+                and node["resource_type"] == "model"
+                and node.get("language") == "sql"
+                and node["config"].get("materialized") in {"view", "table"}
+                and reads_no_date(node)
+                and all(p.startswith("seed.") or p in kept for p in node["depends_on"]["nodes"])
+            ):
+                kept.add(unique_id)
+                grown = True
+    if not kept or not warehouse.relations_exist(
+        settings.warehouse_path, [(nodes[u]["schema"], nodes[u]["alias"]) for u in kept]
+    ):
+        return []
+    tests = {
+        unique_id
+        for unique_id, node in nodes.items()
+        if node["resource_type"] == "test"
+        and node["depends_on"]["nodes"]
+        and all(p.startswith("seed.") or p in kept for p in node["depends_on"]["nodes"])
+        and reads_no_date(node)
+    }
+    return sorted(nodes[u]["name"] for u in kept | tests)
 
 
 def _project_fingerprint(project_dir: Path, dbt_vars: str, seed_hashes: Mapping[str, str]) -> str:

@@ -310,6 +310,15 @@ def built_seed_hashes(path: Path, seeds: Iterable[str]) -> dict[str, str]:
     return {name: recorded[name] for name in seeds if name in tables and name in recorded}
 
 
+def relations_exist(path: Path, relations: Iterable[tuple[str, str]]) -> bool:
+    """Whether every (schema, name) is a table or view in the warehouse (:mod:`regwatch.transform`)."""
+    with connect(path, read_only=True) as con:
+        present = set(
+            con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        )
+    return all(relation in present for relation in relations)
+
+
 def record_seed_hashes(path: Path, hashes: dict[str, str]) -> None:
     """Record the sha256 of the seeds a dbt build has just loaded (replacing the earlier record)."""
     with connect(path) as con, transaction(con):

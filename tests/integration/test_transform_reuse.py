@@ -74,7 +74,11 @@ def test_day_two_reuses_day_one_parse_and_seeds(project: Project) -> None:
 
     assert second.parse == "partial"  # was "full": --no-partial-parse, and the date was a dbt var
     assert second.seeds == 0  # was 6: every seed reloaded every day
-    assert second.tests == first.tests  # the seeds' own tests still run
+    # Everything but the seeds ran again, except the models that read only seeds and no date
+    # (the reference views, the working-day calendar) and their tests: left as day one made them.
+    assert second.unchanged > 0  # was every model and test, every day
+    assert second.nodes + second.unchanged == first.nodes - first.seeds
+    assert _query(project.settings, "SELECT count(*) FROM staging.stg_reference__cn_working_days")[0][0] > 0
     assert project.seen_after_second == {D1, D2}  # the new date reached the models all the same
     recorded = dict(query(project.settings, "SELECT seed_name, sha256 FROM reference.seed_hashes"))
     assert len(recorded) == SEEDS
