@@ -78,7 +78,7 @@ def test_day_two_reuses_day_one_parse_and_seeds(project: Project) -> None:
     # (the reference views, the working-day calendar) and their tests: left as day one made them.
     assert second.unchanged > 0  # was every model and test, every day
     assert second.nodes + second.unchanged == first.nodes - first.seeds
-    assert _query(project.settings, "SELECT count(*) FROM staging.stg_reference__cn_working_days")[0][0] > 0
+    assert query(project.settings, "SELECT count(*) FROM staging.stg_reference__cn_working_days")[0][0] > 0
     assert project.seen_after_second == {D1, D2}  # the new date reached the models all the same
     recorded = dict(query(project.settings, "SELECT seed_name, sha256 FROM reference.seed_hashes"))
     assert len(recorded) == SEEDS
