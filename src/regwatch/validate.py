@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -100,13 +100,36 @@ def run_rules(
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> pd.DataFrame:
     """Every rule of ``pack`` in force on ``business_date``: one row per failing entity."""
+    return _exception_frame(
+        pack,
+        business_date,
+        lambda rules: _run(warehouse_path, pack, rules, business_date, run_id, memory_limit),
+    )
+
+
+def _exception_frame(
+    pack: RulePack,
+    business_date: date,
+    run: Callable[[tuple[Rule, ...]], list[dict[str, Any]]],
+) -> pd.DataFrame:
+    """The rules of ``pack`` in force on ``business_date`` run by ``run`` (an engine's GX run,
+    its logging quiet): one exception frame, ordered by rule and entity."""
     rules = pack.applicable(business_date)
     rows: list[dict[str, Any]] = []
     if rules:
         with _quiet():
-            rows = _run(warehouse_path, pack, rules, business_date, run_id, memory_limit)
+            rows = run(rules)
     frame = pd.DataFrame(rows, columns=list(EXCEPTION_COLUMNS))
     return frame.sort_values(["rule_id", "entity_key"], kind="stable").reset_index(drop=True)
+
+
+def _require_models(models: list[str], tables: set[str]) -> None:
+    """A rule's mart not built is a failed run, not a silent pass."""
+    for model in models:
+        if model not in tables:
+            raise ValidationError(
+                f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
+            )
 
 
 def _run(
@@ -139,11 +162,7 @@ def _run(
             }
     finally:
         engine.dispose()
-    for model in models:
-        if model not in tables:
-            raise ValidationError(
-                f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
-            )
+    _require_models(models, tables)
     # Every rule model is a table asset of one data source, declared together: the context
     # saves its configuration once, not twice per model (asset, then batch definition).
     source = context.data_sources.add_sql(
@@ -188,13 +207,11 @@ def run_rules_on_spark(
     Spark), so no query of GX's is run again; its count and its list must agree.
     ``column_types``: ``schema.table`` -> column -> type (:func:`regwatch.spark.contract_types`).
     """
-    rules = pack.applicable(business_date)
-    rows: list[dict[str, Any]] = []
-    if rules:
-        with _quiet():
-            rows = _run_spark(spark, pack, rules, business_date, run_id, column_types)
-    frame = pd.DataFrame(rows, columns=list(EXCEPTION_COLUMNS))
-    return frame.sort_values(["rule_id", "entity_key"], kind="stable").reset_index(drop=True)
+    return _exception_frame(
+        pack,
+        business_date,
+        lambda rules: _run_spark(spark, pack, rules, business_date, run_id, column_types),
+    )
 
 
 def _run_spark(
@@ -213,11 +230,7 @@ def _run_spark(
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     tables = {t.name for t in spark.catalog.listTables(MARTS_SCHEMA)}
     models = sorted({rule.model for rule in rules})
-    for model in models:
-        if model not in tables:
-            raise ValidationError(
-                f"rule model {MARTS_SCHEMA}.{model} does not exist: run the transform step first"
-            )
+    _require_models(models, tables)
     source = context.data_sources.add_spark(name="spark")
     rows: list[dict[str, Any]] = []
     for model in models:

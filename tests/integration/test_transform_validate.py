@@ -419,3 +419,17 @@ def test_installments_rebuilt_from_terms_for_every_method(built: Settings) -> No
     rates = dict(query(built, "SELECT loan_id, real_apr FROM marts.fct_loan_apr"))
     assert rates["TP"] == pytest.approx(0.12, abs=1e-6) and rates["TI"] == pytest.approx(0.12, abs=1e-6)
     assert rates["TF"] == pytest.approx(0.2149, abs=1e-3)  # the flat-rate effect: 12 % flat is ~21.5 % real
+
+
+def test_a_rule_mart_not_built_fails_the_run_naming_it(tmp_path: Path) -> None:
+    """A warehouse whose marts were never built is a failed validate, never an empty pass."""
+    from regwatch.validate import ValidationError
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts")
+    pack = load_pack(REPO_ROOT / "checks" / "cn")
+    with pytest.raises(
+        ValidationError, match=r"rule model marts\.\w+ does not exist: run the transform step first"
+    ):
+        run_rules(path, pack, date(2025, 6, 2), "run-1")
