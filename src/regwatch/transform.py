@@ -3,7 +3,9 @@
 In-process saves dbt's ~4 s start-up on every call after the first. dbt writes its
 target and logs under ``var/dbt/``, never into the repository, and gets the
 warehouse path through ``REGWATCH_WAREHOUSE`` (read by ``dbt_project/profiles.yml``),
-with DuckDB's memory limit and spill folder (:func:`regwatch.warehouse.duckdb_config`).
+with DuckDB's memory limit and spill folder (:func:`regwatch.warehouse.duckdb_config`),
+both relative to the warehouse's folder, where dbt runs: a copied or moved ``var/`` keeps
+dbt's saved parse (:func:`_warehouse_environment`).
 
 Two costs of a day that do not depend on the day are paid once:
 
@@ -128,13 +130,13 @@ def build(
         "--target",
         "spark" if on_spark else "local",
         "--project-dir",
-        str(settings.dbt_project_dir),
+        str(settings.dbt_project_dir.absolute()),
         "--profiles-dir",
-        str(settings.dbt_project_dir),
+        str(settings.dbt_project_dir.absolute()),
         "--target-path",
-        str(target),
+        str(target.absolute()),
         "--log-path",
-        str(settings.var_dir / "dbt" / "logs"),
+        str((settings.var_dir / "dbt" / "logs").absolute()),
         "--vars",
         dbt_vars,
         # The dbt unit tests (models/**/_*__unit_tests.yml) test the SQL on fixed rows, not the
@@ -167,16 +169,10 @@ def build(
 
     environment = {
         "REGWATCH_SPARK_MASTER": settings.spark_master,
-        "REGWATCH_WAREHOUSE": str(settings.warehouse_path),
         "REGWATCH_BUSINESS_DATE": business_date.isoformat(),
         # The business date of the build the incremental models continue from (built_through()).
         "REGWATCH_BUILT_THROUGH": built_through.isoformat() if built_through else "",
-        **{
-            f"REGWATCH_DUCKDB_{name.upper()}": value
-            for name, value in warehouse.duckdb_config(
-                settings.warehouse_path, settings.duckdb_memory_limit
-            ).items()
-        },
+        **_warehouse_environment(settings),
     }
     if build_mode != "full refresh: first build":
         # A build that fails half-way leaves some incremental models merged and others not:
@@ -204,7 +200,8 @@ def build(
             more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
             raise TransformError(f"dbt build for {business_date} failed: {first}{more}")
 
-    with _environment(environment):
+    # dbt runs in the warehouse's folder (see _warehouse_environment), its own paths absolute.
+    with _environment(environment), _working_directory(settings.warehouse_path.parent):
         if on_spark:
             # The Python models regwatch runs itself, added after the build: `counts["model"] +=`
             # would read the count before the build's own invocations added theirs.
@@ -441,6 +438,42 @@ def _close_dbt_duckdb() -> None:
         if env is not None:
             env.close()
             DuckDBConnectionManager._ENV = None
+
+
+def _warehouse_environment(settings: Settings) -> dict[str, str]:
+    """The warehouse and DuckDB's settings as ``profiles.yml`` reads them, relative to the warehouse's folder.
+
+    dbt keeps its parse of the project (``target/partial_parse.msgpack``) only while the
+    profile's connection values are the ones it was saved with (their hash is part of the
+    saved parse's state check), and those include the warehouse path and the spill folder.
+    Absolute, they change whenever a platform's ``var/`` is copied or moved (a test's
+    private copy of a built platform, a restored backup), and dbt parsed the whole project
+    again ("profile has changed"). Relative to the warehouse's folder, in which dbt runs
+    (:func:`_working_directory`), they stay the same and a copied ``var/`` keeps its parse.
+    """
+    path = settings.warehouse_path.absolute()
+    config = warehouse.duckdb_config(path, settings.duckdb_memory_limit)
+    config["temp_directory"] = os.path.relpath(Path(config["temp_directory"]).absolute(), path.parent)
+    return {
+        "REGWATCH_WAREHOUSE": path.name,
+        **{f"REGWATCH_DUCKDB_{name.upper()}": value for name, value in config.items()},
+    }
+
+
+@contextmanager
+def _working_directory(folder: Path) -> Iterator[None]:
+    """The process's working directory set to ``folder`` for the block, then restored."""
+    try:
+        previous: Path | None = Path.cwd()
+    except FileNotFoundError:  # the working directory was removed: nothing to go back to
+        previous = None
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            os.chdir(previous)
 
 
 @contextmanager

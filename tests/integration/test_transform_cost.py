@@ -58,7 +58,8 @@ def test_a_build_opens_the_warehouse_once_and_lets_go_of_it(
     result = transform.build(D1, project, select=SELECTED)
     assert result.models == 2 and result.tests >= 4, result
     # Was one open per node or so (7 with this selection): dbt-duckdb's keep_open: false.
-    assert opened == [str(project.warehouse_path)]
+    # The path relative to the warehouse's folder, where dbt runs (a copied var/ keeps dbt's parse).
+    assert opened == [project.warehouse_path.name]
     # dbt let go of it: a connection with other settings (read-only) opens the file, which
     # DuckDB refuses while the same process holds it open with another configuration.
     with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
@@ -77,3 +78,26 @@ def test_a_failed_build_lets_go_of_the_warehouse_too(project: Settings) -> None:
         model.write_text(original)
     with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
         assert con.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_copied_platform_keeps_dbt_s_parse(project: Settings, tmp_path: Any) -> None:
+    """A copy of a built ``var/`` (a test's private copy, a moved or restored platform) parses
+    the project partially: the warehouse path and the spill folder reach dbt's profile relative
+    to the warehouse's folder, so its saved parse's state check still holds. With absolute paths
+    the copy re-parsed everything ("full: profile has changed"), about half of a small day's transform."""
+    transform.build(D1, project, select=SELECTED)
+    assert transform.build(D1, project, select=SELECTED).parse == "partial"
+    copied = Settings(
+        project_root=project.project_root,
+        var_dir=tmp_path / "elsewhere" / "var",
+        landing_dir=tmp_path / "landing",
+    )
+    shutil.copytree(project.var_dir, copied.var_dir)
+    original = project.warehouse_path.stat().st_mtime_ns
+    result = transform.build(D1, copied, select=SELECTED)
+    assert result.parse == "partial", result.parse
+    assert result.models == 2
+    with duckdb.connect(str(copied.warehouse_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM intermediate.int_working_days_counted").fetchone()[0] > 0
+    # dbt built in the copy's warehouse, not the original's.
+    assert project.warehouse_path.stat().st_mtime_ns == original
