@@ -56,7 +56,7 @@ def test_a_build_opens_the_warehouse_once_and_lets_go_of_it(
 
     monkeypatch.setattr(Environment, "initialize_db", classmethod(counted))
     result = transform.build(D1, project, select=SELECTED)
-    assert result.models == 2 and result.tests >= 4, result
+    assert result.models == 2 and result.tests >= 2, result
     # Was one open per node or so (7 with this selection): dbt-duckdb's keep_open: false.
     # The path relative to the warehouse's folder, where dbt runs (a copied var/ keeps dbt's parse).
     assert opened == [project.warehouse_path.name]
