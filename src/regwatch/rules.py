@@ -198,9 +198,15 @@ class RulePack(_Strict):
         return tuple(r for r in self.rules if r.applies_on(business_date))
 
 
+#: libyaml's parser when PyYAML was built with it (the wheels are), else PyYAML's own: the same
+#: safe constructors, ~8x less CPU. A day's steps load the pack about ten times (0.12 CPU-s each
+#: with the pure-Python parser: a second of every business day, issue 17).
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
