@@ -107,7 +107,13 @@ periods as (
 ),
 
 positions as (
-    select * from {{ ref('fct_loan_positions') }}
+    select
+        *,
+        -- Principal x real APR per loan, fixed to a DECIMAL here: a sum of DOUBLEs depends on
+        -- the order its rows are added in (parallel aggregation), and the filing must be
+        -- byte-reproducible; a DECIMAL sum is exact in any order.
+        cast(cast(principal_reporting as double) * real_apr as decimal(38, 6)) as apr_weighted_principal
+    from {{ ref('fct_loan_positions') }}
 ),
 
 balances as (
@@ -156,7 +162,7 @@ period_lending as (
         cast({{ sum_converted('case when positions.real_apr is not null then positions.principal_reporting else 0 end', key='positions.loan_id') }}
             as decimal(18, 2)) as apr_principal,
         case when {{ sum_converted('positions.principal_reporting', key='positions.loan_id') }} is not null
-            then sum(cast(positions.principal_reporting as double) * positions.real_apr)
+            then sum(positions.apr_weighted_principal)
         end as apr_weighted_sum,
         max(positions.real_apr) as apr_max,
         sum(case when positions.real_apr > positions.comprehensive_cap_rate then 1 else 0 end) as above_comprehensive_count,
