@@ -16,7 +16,6 @@ contracts declare DOUBLE (``data_type: double``), naming the file and line.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
