@@ -24,11 +24,21 @@
 
     Lines and the deadline come from the rule pack (pack_param); a pack without them (us)
     builds the model with null lines: nothing is reportable there.
+
+    Cost (issue 17): the evidence lists (transaction ids, currencies, unconverted ids) are
+    built by an ordered string aggregate only for the customer-days of more than one
+    transaction (5 % of them at platform scale); a customer-day of one transaction has its
+    one id and currency as they are, taken by min() in the one pass of plain aggregates. The
+    touched customer-days are those with a leg loaded on D (a HAVING, no join back), and the
+    deadline is computed once per transaction date, not per customer-day.
 -#}
 with
 
 transactions as (
-    select * from {{ ref('int_transactions_converted') }}
+    select
+        *,
+        (amount_cny is null or (is_foreign_currency and amount_usd is null)) as is_unconverted
+    from {{ ref('int_transactions_converted') }}
     where large_value_category is not null
 ),
 
@@ -58,48 +68,51 @@ lines as (
         {{ pack_param('large_individual_cross_border_transfer_threshold_usd', default='null') }}
 ),
 
-touched as (
-    select distinct customer_id, transaction_date, large_value_category, direction
+customer_days as (
+    -- one pass of plain aggregates over every customer-day touched by the load of D (a
+    -- customer-day with a leg loaded on D); a one-transaction day's evidence is its own row
+    select
+        customer_id,
+        max(customer_type) as customer_type,
+        transaction_date,
+        large_value_category,
+        direction,
+        cast(count(*) as integer) as transaction_count,
+        cast(sum(case when is_foreign_currency then 0 else 1 end) as integer) as cny_transaction_count,
+        cast(coalesce(sum(case when not is_foreign_currency then amount end), 0) as decimal(18, 2)) as cny_amount,
+        cast(sum(case when is_foreign_currency then 1 else 0 end) as integer) as foreign_transaction_count,
+        cast(coalesce(sum(case when is_foreign_currency then amount_usd end), 0) as decimal(18, 2))
+            as foreign_amount_usd,
+        cast(case when count(*) = count(amount_cny) then sum(amount_cny) end as decimal(18, 2)) as amount_cny,
+        cast(max(amount_cny) as decimal(18, 2)) as largest_amount_cny,
+        min(transaction_id) as first_transaction_id,
+        min(currency) as first_currency,
+        {{ dbt.bool_or('is_unconverted') }} as has_missing_fx_rate
     from transactions
-    where loaded_business_date = {{ business_date() }}
+    group by customer_id, transaction_date, large_value_category, direction
+    having {{ dbt.bool_or('loaded_business_date = ' ~ business_date()) }}
 ),
 
-customer_days as (
+listed as (
+    -- the evidence lists of the customer-days of more than one transaction only
     select
         transactions.customer_id,
-        max(transactions.customer_type) as customer_type,
         transactions.transaction_date,
         transactions.large_value_category,
         transactions.direction,
-        cast(count(*) as integer) as transaction_count,
-        cast(sum(case when transactions.is_foreign_currency then 0 else 1 end) as integer)
-            as cny_transaction_count,
-        cast(coalesce(sum(case when not transactions.is_foreign_currency then transactions.amount end), 0)
-            as decimal(18, 2)) as cny_amount,
-        cast(sum(case when transactions.is_foreign_currency then 1 else 0 end) as integer)
-            as foreign_transaction_count,
-        cast(coalesce(sum(case when transactions.is_foreign_currency then transactions.amount_usd end), 0)
-            as decimal(18, 2)) as foreign_amount_usd,
-        cast(case when count(*) = count(transactions.amount_cny) then sum(transactions.amount_cny) end
-            as decimal(18, 2)) as amount_cny,
-        cast(max(transactions.amount_cny) as decimal(18, 2)) as largest_amount_cny,
         {{ dbt.listagg('transactions.transaction_id', "','", 'order by transactions.transaction_id') }}
             as transaction_ids,
         {{ dbt.listagg('distinct transactions.currency', "','", 'order by transactions.currency') }}
             as currencies,
-        {{ dbt.bool_or(
-            'transactions.amount_cny is null or (transactions.is_foreign_currency and transactions.amount_usd is null)'
-        ) }} as has_missing_fx_rate,
         {{ dbt.listagg(
-            "case when transactions.amount_cny is null"
-            ~ " or (transactions.is_foreign_currency and transactions.amount_usd is null)"
-            ~ " then transactions.transaction_id end",
+            "case when transactions.is_unconverted then transactions.transaction_id end",
             "','",
-            'order by transactions.transaction_id'
+            'order by case when transactions.is_unconverted then transactions.transaction_id end'
         ) }} as unconverted_transaction_ids
     from transactions
-    inner join touched
-        on {{ large_value_line_join('transactions', 'touched') }}
+    inner join customer_days
+        on {{ large_value_line_join('transactions', 'customer_days') }}
+    where customer_days.transaction_count > 1
     group by
         transactions.customer_id,
         transactions.transaction_date,
@@ -107,9 +120,42 @@ customer_days as (
         transactions.direction
 ),
 
+deadlines as (
+    -- the deadline depends on the transaction date alone: once per date
+    select
+        started.calendar_date as transaction_date,
+        due.calendar_date as report_deadline
+    from calendar as started
+    inner join calendar as due
+        on due.is_working_day
+        and due.working_days_to_date = started.working_days_to_date
+            + {{ pack_param('large_value_report_working_days', default='null') }}
+    where started.calendar_date in (select distinct transaction_date from customer_days)
+),
+
 assessed as (
     select
-        customer_days.*,
+        customer_days.customer_id,
+        customer_days.customer_type,
+        customer_days.transaction_date,
+        customer_days.large_value_category,
+        customer_days.direction,
+        customer_days.transaction_count,
+        customer_days.cny_transaction_count,
+        customer_days.cny_amount,
+        customer_days.foreign_transaction_count,
+        customer_days.foreign_amount_usd,
+        customer_days.amount_cny,
+        customer_days.largest_amount_cny,
+        customer_days.has_missing_fx_rate,
+        case when customer_days.transaction_count = 1 then customer_days.first_transaction_id
+            else listed.transaction_ids end as transaction_ids,
+        case when customer_days.transaction_count = 1 then customer_days.first_currency
+            else listed.currencies end as currencies,
+        case
+            when customer_days.transaction_count > 1 then listed.unconverted_transaction_ids
+            when customer_days.has_missing_fx_rate then customer_days.first_transaction_id
+        end as unconverted_transaction_ids,
         cast(lines.cny_threshold as decimal(18, 2)) as cny_threshold,
         cast(lines.usd_threshold as decimal(18, 2)) as usd_threshold,
         coalesce(customer_days.cny_amount >= cast(lines.cny_threshold as decimal(18, 2)), false)
@@ -118,21 +164,9 @@ assessed as (
             as reaches_usd_line
     from customer_days
     inner join lines on customer_days.large_value_category = lines.large_value_category
-),
-
-deadlines as (
-    select
-        assessed.customer_id,
-        assessed.transaction_date,
-        assessed.large_value_category,
-        assessed.direction,
-        due.calendar_date as report_deadline
-    from assessed
-    inner join calendar as started on assessed.transaction_date = started.calendar_date
-    inner join calendar as due
-        on due.is_working_day
-        and due.working_days_to_date = started.working_days_to_date
-            + {{ pack_param('large_value_report_working_days', default='null') }}
+    left join listed
+        on customer_days.transaction_count > 1
+        and {{ large_value_line_join('customer_days', 'listed') }}
 ),
 
 final as (
@@ -176,8 +210,7 @@ final as (
             end as {{ dbt.type_string() }}
         ) as fx_gap_note
     from assessed
-    left join deadlines
-        on {{ large_value_line_join('assessed', 'deadlines') }}
+    left join deadlines on assessed.transaction_date = deadlines.transaction_date
 )
 
 select * from final
