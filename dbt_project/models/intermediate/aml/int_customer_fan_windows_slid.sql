@@ -21,12 +21,27 @@
     (PBOC Order [2016] No. 3: transactions inconsistent with the customer's identity or
     business); an individual's always count. Late-arriving transactions count in the
     windows of their own dates.
+
+    Evidence (issue 17): every candidate window is counted with plain aggregates; the
+    lists of counterparty keys and transaction ids are built only for a chosen window whose
+    total reaches its direction's floor, the windows the fan marts keep and the rules
+    report (about 1 % of them at platform scale); below the floor they are null.
 -#}
 {%- set expected_list = (var('pack', {}) or {}).get('fan_entity_expected_purposes') or [] -%}
 with
 
 legs as (
-    select *
+    select
+        customer_id,
+        customer_type,
+        direction,
+        transaction_date,
+        transaction_at,
+        transaction_id,
+        counterparty_key,
+        amount_cny,
+        case when direction = 'credit' then {{ pack_param('fan_in_window_days') }} else {{ pack_param('fan_out_window_days') }} end as window_days,
+        case when direction = 'credit' then {{ pack_param('fan_in_min_amount_cny') }} else {{ pack_param('fan_out_min_amount_cny') }} end as min_amount_cny
     from {{ ref('int_transactions_counterparties_resolved') }}
     where transaction_date <= {{ business_date() }}
         and transaction_date >= {{ window_start('(' ~ pack_param('fan_lookback_days') ~ ') + greatest(' ~ pack_param('fan_in_window_days') ~ ', ' ~ pack_param('fan_out_window_days') ~ ') - 1') }}
@@ -41,17 +56,9 @@ legs as (
         {%- endif %}
 ),
 
-sized as (
-    select
-        *,
-        case when direction = 'credit' then {{ pack_param('fan_in_window_days') }} else {{ pack_param('fan_out_window_days') }} end as window_days,
-        case when direction = 'credit' then {{ pack_param('fan_in_min_amount_cny') }} else {{ pack_param('fan_out_min_amount_cny') }} end as min_amount_cny
-    from legs
-),
-
 window_ends as (
     select distinct customer_id, direction, transaction_date as window_end_date, window_days, min_amount_cny
-    from sized
+    from legs
     where transaction_date >= {{ window_start(pack_param('fan_lookback_days')) }}
 ),
 
@@ -61,21 +68,20 @@ windows as (
         window_ends.direction,
         window_ends.window_end_date,
         cast({{ dbt.dateadd('day', '1 - window_ends.window_days', 'window_ends.window_end_date') }} as date) as window_start_date,
+        window_ends.window_days,
         window_ends.min_amount_cny,
-        cast(count(distinct sized.counterparty_key) as integer) as counterparty_count,
+        cast(count(distinct legs.counterparty_key) as integer) as counterparty_count,
         cast(count(*) as integer) as counterparty_transaction_count,
-        cast(sum(sized.amount_cny) as decimal(18, 2)) as counterparty_amount_cny,
-        min(sized.transaction_date) as counterparty_first_date,
-        max(sized.transaction_date) as counterparty_last_date,
-        {{ dbt.listagg('distinct sized.counterparty_key', "','", 'order by sized.counterparty_key') }} as counterparty_keys,
-        {{ dbt.listagg('sized.transaction_id', "','", 'order by sized.transaction_at, sized.transaction_id') }} as counterparty_transaction_ids
+        cast(sum(legs.amount_cny) as decimal(18, 2)) as counterparty_amount_cny,
+        min(legs.transaction_date) as counterparty_first_date,
+        max(legs.transaction_date) as counterparty_last_date
     from window_ends
-    inner join sized
-        on sized.customer_id = window_ends.customer_id
-        and sized.direction = window_ends.direction
-        and sized.transaction_date <= window_ends.window_end_date
-        and sized.transaction_date > cast({{ dbt.dateadd('day', '0 - window_ends.window_days', 'window_ends.window_end_date') }} as date)
-    group by 1, 2, 3, 4, 5
+    inner join legs
+        on legs.customer_id = window_ends.customer_id
+        and legs.direction = window_ends.direction
+        and legs.transaction_date <= window_ends.window_end_date
+        and legs.transaction_date > cast({{ dbt.dateadd('day', '0 - window_ends.window_days', 'window_ends.window_end_date') }} as date)
+    group by 1, 2, 3, 4, 5, 6
 ),
 
 ranked as (
@@ -92,6 +98,27 @@ ranked as (
     from windows
 ),
 
+chosen as (
+    select * from ranked where window_rank = 1
+),
+
+listed as (
+    -- the evidence of a chosen window over its floor only
+    select
+        chosen.customer_id,
+        chosen.direction,
+        {{ dbt.listagg('distinct legs.counterparty_key', "','", 'order by legs.counterparty_key') }} as counterparty_keys,
+        {{ dbt.listagg('legs.transaction_id', "','", 'order by legs.transaction_at, legs.transaction_id') }} as counterparty_transaction_ids
+    from chosen
+    inner join legs
+        on legs.customer_id = chosen.customer_id
+        and legs.direction = chosen.direction
+        and legs.transaction_date <= chosen.window_end_date
+        and legs.transaction_date > cast({{ dbt.dateadd('day', '0 - chosen.window_days', 'chosen.window_end_date') }} as date)
+    where chosen.counterparty_amount_cny >= chosen.min_amount_cny
+    group by chosen.customer_id, chosen.direction
+),
+
 customer_types as (
     select customer_id, max(customer_type) as customer_type
     from legs
@@ -100,21 +127,23 @@ customer_types as (
 
 final as (
     select
-        ranked.customer_id,
-        ranked.direction,
+        chosen.customer_id,
+        chosen.direction,
         customer_types.customer_type,
-        ranked.window_start_date,
-        ranked.window_end_date,
-        ranked.counterparty_count,
-        ranked.counterparty_transaction_count,
-        ranked.counterparty_amount_cny,
-        ranked.counterparty_first_date,
-        ranked.counterparty_last_date,
-        ranked.counterparty_keys,
-        ranked.counterparty_transaction_ids
-    from ranked
-    left join customer_types on ranked.customer_id = customer_types.customer_id
-    where ranked.window_rank = 1
+        chosen.window_start_date,
+        chosen.window_end_date,
+        chosen.counterparty_count,
+        chosen.counterparty_transaction_count,
+        chosen.counterparty_amount_cny,
+        chosen.counterparty_first_date,
+        chosen.counterparty_last_date,
+        listed.counterparty_keys,
+        listed.counterparty_transaction_ids
+    from chosen
+    left join listed
+        on chosen.customer_id = listed.customer_id
+        and chosen.direction = listed.direction
+    left join customer_types on chosen.customer_id = customer_types.customer_id
 )
 
 select * from final
