@@ -20,14 +20,13 @@ transactions as (
 ),
 
 details as (
-    -- the counterparty as delivered, from the converted row itself (it carries the
-    -- transaction's columns): no second read of every staged transaction joined back by id
+    -- the counterparty as delivered, trimmed, from the converted row itself (it carries the
+    -- transaction's columns): one projection, no join of the rows back to themselves by id
     select
-        transaction_id,
-        nullif(trim(counterparty_account), '') as counterparty_account,
-        nullif(trim(counterparty_name), '') as counterparty_name,
-        upper(nullif(trim(counterparty_country), '')) as counterparty_country,
-        purpose
+        *,
+        nullif(trim(counterparty_account), '') as trimmed_counterparty_account,
+        nullif(trim(counterparty_name), '') as trimmed_counterparty_name,
+        upper(nullif(trim(counterparty_country), '')) as trimmed_counterparty_country
     from transactions
 ),
 
@@ -37,28 +36,27 @@ platform_accounts as (
 
 final as (
     select
-        transactions.transaction_id,
-        transactions.account_id,
-        transactions.customer_id,
-        transactions.customer_type,
-        transactions.transaction_at,
-        transactions.transaction_date,
-        transactions.direction,
-        transactions.channel,
-        transactions.amount,
-        transactions.currency,
-        transactions.amount_cny,
-        transactions.has_missing_fx_rate,
-        transactions.loaded_business_date,
-        details.counterparty_account,
-        details.counterparty_name,
-        details.counterparty_country,
+        details.transaction_id,
+        details.account_id,
+        details.customer_id,
+        details.customer_type,
+        details.transaction_at,
+        details.transaction_date,
+        details.direction,
+        details.channel,
+        details.amount,
+        details.currency,
+        details.amount_cny,
+        details.has_missing_fx_rate,
+        details.loaded_business_date,
+        details.trimmed_counterparty_account as counterparty_account,
+        details.trimmed_counterparty_name as counterparty_name,
+        details.trimmed_counterparty_country as counterparty_country,
         details.purpose,
-        coalesce(details.counterparty_account, details.counterparty_name) as counterparty_key,
+        coalesce(details.trimmed_counterparty_account, details.trimmed_counterparty_name) as counterparty_key,
         platform_accounts.customer_id as counterparty_customer_id
-    from transactions
-    inner join details on transactions.transaction_id = details.transaction_id
-    left join platform_accounts on details.counterparty_account = platform_accounts.account_id
+    from details
+    left join platform_accounts on details.trimmed_counterparty_account = platform_accounts.account_id
 )
 
 select * from final

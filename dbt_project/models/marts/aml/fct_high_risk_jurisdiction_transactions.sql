@@ -17,16 +17,24 @@ listings as (
 ),
 
 listed as (
+    -- the lists depend on the country and the date alone: once per (country, date) that has a
+    -- listing, not once per transaction
     select
-        transactions.transaction_id,
+        listings.jurisdiction_code as counterparty_country,
+        dates.transaction_date,
         {{ dbt.listagg('listings.list_name', "','", 'order by listings.list_name') }} as listed_on,
         {{ dbt.listagg('listings.listing_source', "' | '", 'order by listings.list_name') }} as listing_sources
-    from transactions
-    inner join listings
-        on transactions.counterparty_country = listings.jurisdiction_code
-        and transactions.transaction_date >= listings.valid_from
-        and (listings.valid_to is null or transactions.transaction_date < listings.valid_to)
-    group by transactions.transaction_id
+    from listings
+    inner join (
+        select distinct counterparty_country, transaction_date
+        from {{ ref('int_transactions_counterparties_resolved') }}
+        where loaded_business_date = {{ business_date() }}
+            and counterparty_country is not null
+    ) as dates
+        on dates.counterparty_country = listings.jurisdiction_code
+        and dates.transaction_date >= listings.valid_from
+        and (listings.valid_to is null or dates.transaction_date < listings.valid_to)
+    group by listings.jurisdiction_code, dates.transaction_date
 ),
 
 final as (
@@ -50,7 +58,9 @@ final as (
         listed.listed_on,
         listed.listing_sources
     from transactions
-    left join listed on transactions.transaction_id = listed.transaction_id
+    left join listed
+        on transactions.counterparty_country = listed.counterparty_country
+        and transactions.transaction_date = listed.transaction_date
 )
 
 select * from final
