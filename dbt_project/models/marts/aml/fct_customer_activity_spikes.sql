@@ -29,7 +29,9 @@
 with
 
 transactions as (
-    select * from {{ ref('int_transactions_converted') }}
+    -- the columns read, no more: DuckDB materialises a CTE read several times, every column of it
+    select customer_id, customer_type, transaction_id, transaction_at, transaction_date, amount_cny
+    from {{ ref('int_transactions_converted') }}
     where transaction_date <= {{ business_date() }}
         and customer_id is not null
         and amount_cny is not null
@@ -141,6 +143,7 @@ window_transactions as (
 customer_types as (
     select customer_id, max(customer_type) as customer_type
     from transactions
+    where customer_id in (select customer_id from chosen)
     group by customer_id
 ),
 
