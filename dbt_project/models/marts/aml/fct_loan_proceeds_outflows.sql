@@ -26,10 +26,6 @@ converted as (
     select * from {{ ref('int_transactions_converted') }}
 ),
 
-transactions as (
-    select * from {{ ref('stg_platform__transactions') }}
-),
-
 fx_rates as (
     select * from {{ ref('stg_platform__fx_rates') }}
 ),
@@ -67,25 +63,43 @@ third_party_debits as (
         converted.transaction_at,
         converted.amount_cny,
         converted.loaded_business_date,
-        transactions.counterparty_account
+        converted.counterparty_account
+    -- the converted row carries the staged counterparty columns as delivered (no join back by id)
     from converted
-    inner join transactions on converted.transaction_id = transactions.transaction_id
     inner join accounts on converted.account_id = accounts.account_id
     where converted.direction = 'debit'
         and converted.channel in ('transfer', 'internal', 'cross_border')
-        and (transactions.counterparty_name is null
-            or lower(trim(transactions.counterparty_name)) <> lower(trim(accounts.full_name)))
+        and (converted.counterparty_name is null
+            or lower(trim(converted.counterparty_name)) <> lower(trim(accounts.full_name)))
         and not exists (
             select 1
             from accounts as own
             where own.customer_id = converted.customer_id
-                and own.account_id = transactions.counterparty_account
+                and own.account_id = converted.counterparty_account
+        )
+),
+
+touched as (
+    -- the windows open on D, and those holding a transfer loaded on D (a late one re-opens its
+    -- loan): only their transfers are summed and listed, not every loan's of the book
+    select windows.*
+    from windows
+    where (windows.window_start_at < {{ dbt.dateadd('day', 1, 'cast(' ~ business_date() ~ ' as timestamp)') }}
+            and windows.window_end_at > cast({{ business_date() }} as timestamp))
+        or windows.loan_id in (
+            select windows.loan_id
+            from windows
+            inner join third_party_debits as debits
+                on windows.customer_id = debits.customer_id
+                and debits.transaction_at >= windows.window_start_at
+                and debits.transaction_at < windows.window_end_at
+            where debits.loaded_business_date = {{ business_date() }}
         )
 ),
 
 moved as (
     select
-        windows.loan_id,
+        touched.loan_id,
         cast(count(*) as integer) as transfer_count,
         cast(sum(debits.amount_cny) as decimal(18, 2)) as moved_cny,
         {{ dbt.listagg('debits.transaction_id', "','", 'order by debits.transaction_id') }} as transaction_ids,
@@ -93,23 +107,13 @@ moved as (
             as counterparty_accounts,
         min(debits.transaction_at) as first_transfer_at,
         -- a transfer without a rate is left out of moved_cny (a lower bound) and flagged
-        max(case when debits.amount_cny is null then 1 else 0 end) as has_unconverted_transfer,
-        max(case when debits.loaded_business_date = {{ business_date() }} then 1 else 0 end) as loaded_today
-    from windows
+        max(case when debits.amount_cny is null then 1 else 0 end) as has_unconverted_transfer
+    from touched
     inner join third_party_debits as debits
-        on windows.customer_id = debits.customer_id
-        and debits.transaction_at >= windows.window_start_at
-        and debits.transaction_at < windows.window_end_at
-    group by windows.loan_id
-),
-
-touched as (
-    select windows.*
-    from windows
-    left join moved on windows.loan_id = moved.loan_id
-    where (windows.window_start_at < {{ dbt.dateadd('day', 1, 'cast(' ~ business_date() ~ ' as timestamp)') }}
-            and windows.window_end_at > cast({{ business_date() }} as timestamp))
-        or moved.loaded_today = 1
+        on touched.customer_id = debits.customer_id
+        and debits.transaction_at >= touched.window_start_at
+        and debits.transaction_at < touched.window_end_at
+    group by touched.loan_id
 ),
 
 final as (
