@@ -175,6 +175,17 @@ REPRICED_LOAN = "L99000001"
 REPRICED_ON, REPRICED_BACK = E2E_DAYS[1], E2E_DAYS[3]
 #: The last day of the day-1 rate-cap alert's false-positive decision (decided on day 2).
 SUPPRESSED_UNTIL = E2E_DAYS[2]
+#: Issue 15's two kinds of alert (tests/integration/test_event_alerts.py), planted on the e2e
+#: platform since issue 16 (they had four days of a platform of their own): a customer of its
+#: own pays a listed party once on day 1 (a critical watch-list event, open until the analyst's
+#: "reported" decision on day 4) and has a loan priced at 40 % on day 1, restated at 10 % on day 2
+#: (a condition: the restatement resolves it).
+EVENT_RULE = "cn.aml.watchlist_counterparty_match"
+EVENT_CUSTOMER, EVENT_ACCOUNT = "C99000002", "A990000002"
+EVENT_LISTED = "Karim Al-Masri"  # WL-0004 of the watch list the generator delivers on day 1
+EVENT_HIT = f"{EVENT_CUSTOMER}|cp:6222000099998888|WL-0004"
+EVENT_DECIDED = E2E_DAYS[3]
+CURED_LOAN = "L99000002"
 
 
 @dataclass(frozen=True)
@@ -235,6 +246,35 @@ def _plant_repriced_loan(landing: Path) -> None:
         handle.write(row("0.180000", f"{REPRICED_BACK} 10:00:00"))
 
 
+def _plant_event_and_cured_loan(landing: Path) -> None:
+    first, second = E2E_DAYS[0], E2E_DAYS[1]
+
+    def append(day: date, name: str, line: str) -> None:
+        with (landing / str(day) / f"{name}.csv").open("a") as handle:
+            handle.write(line)
+
+    def loan(nominal_rate: str, updated_at: str) -> str:
+        return (
+            f"{CURED_LOAN},{EVENT_CUSTOMER},individual,CL-EI,,false,{first},{first},10000.00,CNY,12,"
+            f"equal_installment,{nominal_rate},0.00,active,,{updated_at}\n"
+        )
+
+    append(
+        first,
+        "accounts",
+        f"{EVENT_ACCOUNT},{EVENT_CUSTOMER},individual,Wang Fang,110101199003074477,13812345678,CN,,"
+        f"2025-05-06 10:00:00,active,2025-05-06 10:00:00\n",
+    )
+    append(
+        first,
+        "transactions",
+        f"TX9900000001,{EVENT_ACCOUNT},{first} 15:00:00,debit,3000.00,CNY,transfer,6222000099998888,"
+        f"{EVENT_LISTED},AE,consulting\n",
+    )
+    append(first, "loans", loan("0.400000", f"{first} 09:30:00"))
+    append(second, "loans", loan("0.100000", f"{second} 10:00:00"))
+
+
 def _build_e2e_platform(root: Path) -> None:
     import csv
     import json
@@ -248,6 +288,7 @@ def _build_e2e_platform(root: Path) -> None:
     landing, var = root / "landing", root / "var"
     generate(landing, E2E_DAYS[0], E2E_DAYS[-1], loans=400, accounts=250, seed=11)
     _plant_repriced_loan(landing)
+    _plant_event_and_cured_loan(landing)
     with (landing / "_truth" / "planted.csv").open(newline="") as handle:
         planted = list(csv.DictReader(handle))
     first_day_caps = [
@@ -270,6 +311,7 @@ def _build_e2e_platform(root: Path) -> None:
         "alert_key,decision,decided_on,until,analyst,note\n"
         f"{fp},false_positive,{E2E_DAYS[1]},{SUPPRESSED_UNTIL},li.na,fee waived in the contract amendment of 13800138000\n"
         f"{once},escalated,{decided},,wang.wei,second line to review\n"
+        f"{alert_key(EVENT_RULE, EVENT_HIT)},reported,{EVENT_DECIDED},,zhang.min,STR filed with the PBOC\n"
         f"{fp},ignore,{E2E_DAYS[1]},,li.na,not a decision\n"
     )
     # Four days without their PDF (WeasyPrint is a third of a day), the last with it: its print
@@ -282,27 +324,47 @@ def _build_e2e_platform(root: Path) -> None:
     assert result.exit_code == 0, result.output
     # The loan re-priced on day 4 is a planted case too: recorded with the rules it made fire,
     # so that `rules evaluate` on this platform and a comparison with the truth count it as planted.
+    # So are the watch-list event and the loan cured by its restatement (test_event_alerts).
     import duckdb
 
+    def fired_on(con: duckdb.DuckDBPyConnection, key: str) -> list[tuple[str, date]]:
+        return con.execute(
+            "SELECT rule_id, min(business_date) FROM results.exceptions WHERE entity_key = ? GROUP BY 1 ORDER BY 1",
+            [key],
+        ).fetchall()
+
     with duckdb.connect(str(var / "warehouse.duckdb"), read_only=True) as con:
-        fired = con.execute(
-            "SELECT rule_id, min(business_date) FROM results.exceptions WHERE entity_key = ? GROUP BY 1",
-            [REPRICED_LOAN],
+        fired = fired_on(con, REPRICED_LOAN)
+        event = fired_on(con, EVENT_HIT)
+        cured = fired_on(con, CURED_LOAN)
+        # nothing else fires on the event's customer (its key or its loan's)
+        others = con.execute(
+            "SELECT DISTINCT rule_id, entity_key FROM results.exceptions WHERE entity_key LIKE ?"
+            " AND entity_key NOT IN (?, ?)",
+            [f"%{EVENT_CUSTOMER}%", EVENT_HIT, CURED_LOAN],
         ).fetchall()
     assert (E2E_RATE, REPRICED_ON) in fired, fired
+    assert event == [(EVENT_RULE, E2E_DAYS[0])], event
+    assert (E2E_RATE, E2E_DAYS[0]) in cured, cured
+    assert not others, others
+    planted_here = [
+        *(
+            (rule_id, REPRICED_LOAN, first, "priced above the cap, re-priced on day 4")
+            for rule_id, first in fired
+        ),
+        *(
+            (rule_id, EVENT_HIT, first, "paid a listed party once, reported on day 4")
+            for rule_id, first in event
+        ),
+        *(
+            (rule_id, CURED_LOAN, first, "priced at 40 %, restated at 10 % on day 2")
+            for rule_id, first in cured
+        ),
+    ]
     with (landing / "_truth" / "planted.csv").open("a", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        for n, (rule_id, first) in enumerate(sorted(fired), start=1):
-            writer.writerow(
-                [
-                    f"TP{n:05d}",
-                    rule_id,
-                    REPRICED_LOAN,
-                    first,
-                    "test_plant",
-                    "priced above the cap, re-priced on day 4",
-                ]
-            )
+        for n, (rule_id, key, first, detail) in enumerate(planted_here, start=1):
+            writer.writerow([f"TP{n:05d}", rule_id, key, first, "test_plant", detail])
     facts = {"false_positive": fp, "once": once, "once_day": cash["business_date"], "output": result.output}
     (root / "facts.json").write_text(json.dumps(facts))
 
@@ -320,3 +382,40 @@ def e2e_platform(tmp_path_factory: pytest.TempPathFactory) -> E2EPlatform:
     root = built_once(tmp_path_factory, "e2e-platform-400-250-11-5days", _build_e2e_platform)
     facts = json.loads((root / "facts.json").read_text())
     return E2EPlatform(root, root / "landing", root / "var", facts)
+
+
+@dataclass(frozen=True)
+class E2ERerun:
+    """``regwatch audit rerun --business-date`` :data:`SUPPRESSED_UNTIL` on a copy of the e2e
+    platform after the analysts withdrew every decision (the decisions file rewritten to its
+    header): the day holds a suppression and the watch-list event (:data:`EVENT_HIT`) open, aged
+    3, whose decision came the next day. Read-only."""
+
+    platform: E2EPlatform
+    exit_code: int
+    output: str
+
+
+@pytest.fixture(scope="session")
+def e2e_rerun(e2e_platform: E2EPlatform, tmp_path_factory: pytest.TempPathFactory) -> E2ERerun:
+    """Run once per ``make test``: test_daily_report (the decisions file as it was) and
+    test_event_alerts (alert state carried day to day) assert on the same replay."""
+    import json
+
+    from click.testing import CliRunner
+
+    from regwatch.cli import main
+    from tests.helpers import built_once
+
+    def build(root: Path) -> None:
+        copy = e2e_platform.copy(root)
+        header = copy.decisions.read_text().splitlines()[0]
+        copy.decisions.write_text(header + "\n")  # every decision withdrawn
+        command = ["audit", "rerun", "--business-date", str(SUPPRESSED_UNTIL)]
+        result = CliRunner().invoke(main, command, env=copy.env(pdf=False))
+        (root / "rerun.json").write_text(json.dumps({"exit_code": result.exit_code, "output": result.output}))
+
+    root = built_once(tmp_path_factory, f"e2e-platform-400-250-11-5days-rerun-{SUPPRESSED_UNTIL}", build)
+    done = json.loads((root / "rerun.json").read_text())
+    platform = E2EPlatform(root, root / "landing", root / "var", e2e_platform.facts)
+    return E2ERerun(platform, done["exit_code"], done["output"])

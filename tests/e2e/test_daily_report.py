@@ -42,6 +42,7 @@ from tests.conftest import (
     REPRICED_ON,
     SUPPRESSED_UNTIL,
     E2EPlatform,
+    E2ERerun,
 )
 
 pytestmark = pytest.mark.e2e
@@ -199,7 +200,8 @@ def test_rerun_gives_identical_report_bytes(e2e_platform: E2EPlatform, tmp_path:
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
     manifest = json.loads(sorted((demo.var / "ledger").glob(f"*_{DAYS[-1]}_*.json"))[-1].read_text())
-    assert manifest["decisions"]["rows_in_scope"] == 3 and manifest["decisions"]["rows_invalid"] == 1
+    # four rows decided by the last day (one of them test_event_alerts' watch-list event), one invalid
+    assert manifest["decisions"]["rows_in_scope"] == 4 and manifest["decisions"]["rows_invalid"] == 1
     assert len(manifest["decisions"]["sha256_in_scope"]) == 64
     before = digest()
     assert {"daily_exceptions.html", "daily_exceptions.pdf", "daily_exceptions.csv"} <= set(before)
@@ -208,8 +210,13 @@ def test_rerun_gives_identical_report_bytes(e2e_platform: E2EPlatform, tmp_path:
     assert digest() == before
 
 
-def test_audit_rerun_reads_the_decisions_file_as_it_was(e2e_platform: E2EPlatform, tmp_path: Path) -> None:
-    """Reproducing a day with a suppression after the analysts rewrote their decisions file."""
+def test_audit_rerun_reads_the_decisions_file_as_it_was(
+    e2e_platform: E2EPlatform, e2e_rerun: E2ERerun, tmp_path: Path
+) -> None:
+    """Reproducing a day with a suppression after the analysts rewrote their decisions file.
+
+    The rerun is the session's (tests/conftest.py ``e2e_rerun``: every decision withdrawn, then
+    ``regwatch audit rerun`` of SUPPRESSED_UNTIL; test_event_alerts reads the same replay)."""
     demo = _demo(e2e_platform.copy(tmp_path))
     decisions = Path(demo.env["REGWATCH_DISPOSITIONS"])
     original = decisions.read_bytes()
@@ -217,15 +224,11 @@ def test_audit_rerun_reads_the_decisions_file_as_it_was(e2e_platform: E2EPlatfor
     archived = demo.var / "archive" / "sha256" / manifest["decisions"]["file_sha256"][:2]
     archived /= manifest["decisions"]["file_sha256"][2:]
     assert archived.read_bytes() == original
-    try:
-        decisions.write_text(original.decode().splitlines()[0] + "\n")  # every decision withdrawn
-        result = CliRunner().invoke(
-            main, ["audit", "rerun", "--business-date", str(SUPPRESSED_UNTIL)], env=demo.env
-        )
-        assert result.exit_code == 0, result.output
-        assert "REPRODUCED byte for byte" in result.output
-    finally:
-        decisions.write_bytes(original)
+    withdrawn = e2e_rerun.platform.decisions.read_text()
+    assert withdrawn == original.decode().splitlines()[0] + "\n"  # every decision withdrawn
+    assert e2e_rerun.exit_code == 0, e2e_rerun.output
+    assert f"rerunning {SUPPRESSED_UNTIL} from the archive" in e2e_rerun.output
+    assert "REPRODUCED byte for byte" in e2e_rerun.output
     kept = archived.read_bytes()
     try:
         archived.write_bytes(kept.replace(b"false_positive", b"escalated_____"))

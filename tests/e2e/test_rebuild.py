@@ -8,6 +8,11 @@ the archive and proves each sealed run; the fourth date then gives exactly the r
 and report bytes of a clean run of the same four days (a copy of ``var/`` taken after
 the third day, run on undisturbed: the same bytes as four days run from scratch, since
 a run depends only on its inputs, pack and code).
+
+No PDF is rendered (the sealed platform's days have none, and the fourth day follows them):
+that a run gives the PDF's bytes again is asserted where the PDF is the subject,
+tests/e2e/test_daily_report.py::test_rerun_gives_identical_report_bytes (issue 16: WeasyPrint
+was a third of each of this test's two runs of the fourth day).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def test_a_lost_warehouse_is_refused_then_rebuilt_equal_to_a_clean_run(
     landing = sealed_platform.landing  # read only here: the runs read it, the rebuild reads the archive
     monkeypatch.setenv("REGWATCH_LANDING", str(landing))
     monkeypatch.delenv("REGWATCH_DISPOSITIONS", raising=False)
-    monkeypatch.setenv("REGWATCH_NO_PDF", "0")  # the fourth day's PDF is compared byte for byte too
+    monkeypatch.setenv("REGWATCH_NO_PDF", "1")  # see the module docstring
 
     def regwatch(var: Path, *args: str) -> Result:
         monkeypatch.setenv("REGWATCH_VAR", str(var))
@@ -79,7 +84,7 @@ def test_a_lost_warehouse_is_refused_then_rebuilt_equal_to_a_clean_run(
     assert [o["path"] for o in sealed.body["outputs"]] == [o["path"] for o in reference.body["outputs"]]
     for item in reference.body["outputs"]:
         assert (var / item["path"]).read_bytes() == (clean / item["path"]).read_bytes(), item["path"]
-    assert any(str(o["path"]).endswith("daily_exceptions.pdf") for o in sealed.body["outputs"])
+    assert sealed.body["pdf_rendered"] is False and reference.body["pdf_rendered"] is False
 
     result = regwatch(var, "audit", "verify")
     assert result.exit_code == 0, result.output

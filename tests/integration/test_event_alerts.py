@@ -1,6 +1,6 @@
-"""Two kinds of alert over four business days of a small platform, through every pipeline step (issue 15).
+"""Two kinds of alert over four business days, through every pipeline step (issue 15).
 
-Planted on day 1: a one-off critical watch-list hit (customer C1 pays a listed party once,
+Planted on day 1: a one-off critical watch-list hit (a customer pays a listed party once,
 never again) and a loan priced at 40 % (above the 24 % and 36 % lines). Day 2 restates the
 loan at 10 % (a new version of its row). The analyst decides the watch-list hit on day 4.
 
@@ -8,85 +8,54 @@ Observed before: the hit showed as "resolved ... the condition stopped" on day 2
 the counterparty did not transact again, with nobody having looked at it. Now the hit is an
 *event*: open, its age growing, listed under "actions due", until the decision row closes it;
 the APR breach is a *condition*: the restatement resolves it.
+
+Since issue 16 both are planted on the session's e2e platform (tests/conftest.py: a customer of
+their own, ``EVENT_CUSTOMER``, in the landing files and the decisions file of the week run once
+per session), read only here: they had four days of a small platform of their own. The e2e
+week has a fifth day; the first four are this test's.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from regwatch import audit, pipeline
 from regwatch.alerts import alert_key
 from regwatch.config import Settings
-from tests.conftest import GOOD_ROWS, REPO_ROOT
-from tests.helpers import deliver, query
+from tests.conftest import (
+    CURED_LOAN,
+    E2E_DAYS,
+    EVENT_HIT,
+    EVENT_LISTED,
+    EVENT_RULE,
+    REPO_ROOT,
+    SUPPRESSED_UNTIL,
+    E2EPlatform,
+    E2ERerun,
+)
+from tests.helpers import query
 
 pytestmark = pytest.mark.integration
 
-DAYS = [date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4), date(2025, 6, 5)]
-WATCH = "cn.aml.watchlist_counterparty_match"
-HIT = "C1|cp:6222000099998888|UN-QDi.999"
-LISTED = "Karim Al-Masri"
-BREACH = "L2"
-
-
-def _header(name: str) -> str:
-    return GOOD_ROWS[name].splitlines()[0] + "\n"
-
-
-def _loan(nominal_rate: str, updated_at: str) -> str:
-    return (
-        f"{BREACH},C1,individual,P-EI,,false,2025-06-02,2025-06-02,10000.00,CNY,12,equal_installment,"
-        f"{nominal_rate},0.00,active,,{updated_at}\n"
-    )
-
-
-def _cash(txn: str, day: date) -> str:
-    return f"{txn},A1,{day} 11:00:00,credit,800.00,CNY,cash,,,,deposit\n"
-
-
-def _landing(root: Path) -> None:
-    files: dict[date, dict[str, str]] = {}
-    files[DAYS[0]] = dict(GOOD_ROWS)
-    files[DAYS[0]]["loans"] += _loan("0.400000", "2025-06-02 09:30:00")
-    files[DAYS[0]]["transactions"] += (
-        f"T-WL,A1,2025-06-02 15:00:00,debit,3000.00,CNY,transfer,6222000099998888,{LISTED},AE,consulting\n"
-    )
-    files[DAYS[0]]["watchlist"] = (
-        "list_id,name,aliases,date_of_birth,country,list_name\n"
-        f"UN-QDi.999,{LISTED},,1971-03-04,AE,UN Security Council Consolidated List\n"
-    )
-    for n, day in enumerate(DAYS[1:], start=2):
-        files[day] = {name: _header(name) for name in GOOD_ROWS}
-        files[day]["transactions"] += _cash(f"T{n}", day)
-        files[day]["fx_rates"] += f"{day},USD,7.18000000\n"
-    files[DAYS[1]]["loans"] += _loan("0.100000", "2025-06-03 10:00:00")  # the restatement
-    for day, named in files.items():
-        deliver(root, day, named)
+DAYS = list(E2E_DAYS[:4])
+WATCH = EVENT_RULE
+HIT = EVENT_HIT
+LISTED = EVENT_LISTED
+BREACH = CURED_LOAN
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    tmp = tmp_path_factory.mktemp("event_alerts")
-    _landing(tmp / "landing")
-    decisions = tmp / "dispositions.csv"
-    decisions.write_text(
-        "alert_key,decision,decided_on,until,analyst,note\n"
-        f"{alert_key(WATCH, HIT)},reported,{DAYS[3]},,zhang.min,STR filed with the PBOC\n"
-    )
-    settings = Settings(
+def run(e2e_platform: E2EPlatform) -> Settings:
+    """The session's e2e platform (its days run with the decisions file), read only."""
+    return Settings(
         project_root=REPO_ROOT,
         render_pdf=False,
-        var_dir=tmp / "var",
-        landing_dir=tmp / "landing",
-        dispositions_file=decisions,
+        var_dir=e2e_platform.var,
+        landing_dir=e2e_platform.landing,
+        dispositions_file=e2e_platform.decisions,
     )
-    for day in DAYS:
-        pipeline.run_day(day, settings)
-    return settings
 
 
 def _html(settings: Settings, day: date) -> str:
@@ -161,9 +130,22 @@ def test_report_csv_and_alert_list_carry_the_open_event(run: Settings) -> None:
     assert json.loads(str(evidence[0][0]))["listed_name"] == LISTED
 
 
-def test_audit_rerun_of_a_day_with_the_event_open_reproduces_after_the_decision(run: Settings) -> None:
+def test_audit_rerun_of_a_day_with_the_event_open_reproduces_after_the_decision(
+    run: Settings, e2e_rerun: E2ERerun
+) -> None:
     """Alert state is carried day to day: day 3 (the hit open, age 3) rebuilt from the archive
-    after day 4's decision closed it gives the sealed bytes."""
-    result = audit.rerun(run, DAYS[2])
-    assert result.reproduced, result.summary
-    assert any(c.path.endswith("daily_exceptions.html") for c in result.comparisons)
+    after day 4's decision closed it gives the sealed bytes. The replay is the session's
+    (tests/conftest.py ``e2e_rerun``, shared with test_daily_report, which withdrew every
+    decision before it: the rerun reads the decisions as they were sealed)."""
+    assert DAYS[2] == SUPPRESSED_UNTIL
+    open_then = query(
+        run,
+        "SELECT status, days_open FROM results.alert_days WHERE alert_key = ? AND business_date = ?",
+        [alert_key(WATCH, HIT), DAYS[2]],
+    )
+    assert open_then == [("open", 3)]
+    assert e2e_rerun.exit_code == 0, e2e_rerun.output
+    assert "REPRODUCED byte for byte" in e2e_rerun.output
+    compared = [line.split() for line in e2e_rerun.output.splitlines() if line.startswith("  ")]
+    html = f"reports/{DAYS[2]}/daily_exceptions.html"
+    assert ["identical", html] in compared, e2e_rerun.output
