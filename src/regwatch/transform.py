@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -208,7 +209,11 @@ def build(
             python_models = _build_on_spark(settings, target, invoke, select)
             counts["model"] += python_models
         else:
-            invoke()
+            _reuse_parse(settings.dbt_project_dir, target)
+            try:
+                invoke()
+            finally:
+                _remember_parse(settings.dbt_project_dir, target)
     # Only a whole build in the warehouse is a base to continue from: a selected build (a few
     # models on hand-made rows) may have loaded only some seeds, and a Spark build's tables
     # are Spark's (every Spark build is a full refresh).
@@ -438,6 +443,39 @@ def _close_dbt_duckdb() -> None:
         if env is not None:
             env.close()
             DuckDBConnectionManager._ENV = None
+
+
+#: The saved parse (``partial_parse.msgpack``) of the last DuckDB build of each project folder
+#: in this process (:func:`_reuse_parse`).
+_LAST_PARSE: dict[Path, Path] = {}
+_PARSE_FILE = "partial_parse.msgpack"
+
+
+def _reuse_parse(project_dir: Path, target: Path) -> None:
+    """A ``var/`` with no saved parse yet starts from this process's last parse of the same project.
+
+    dbt decides whether a saved parse still holds: its state check (dbt's version, the vars,
+    the profile's connection values, which no longer name the warehouse's folder) and each
+    file's checksum (a changed model, macro or seed is parsed again). What it does not check
+    is the project's folder, which the parse records in every node (a seed's CSV is read
+    from it), so a parse is only ever reused for the same folder. The test suite builds many
+    fresh ``var/`` folders of one project in a process, each of which parsed the whole project
+    (issue 16); a business date's run has its parse in its ``var/`` already.
+    """
+    saved = target / _PARSE_FILE
+    last = _LAST_PARSE.get(project_dir.absolute())
+    if saved.exists() or last is None or not last.is_file():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    temporary = saved.with_suffix(".tmp")
+    shutil.copyfile(last, temporary)
+    os.replace(temporary, saved)
+
+
+def _remember_parse(project_dir: Path, target: Path) -> None:
+    saved = target / _PARSE_FILE
+    if saved.is_file():
+        _LAST_PARSE[project_dir.absolute()] = saved.absolute()
 
 
 def _warehouse_environment(settings: Settings) -> dict[str, str]:

@@ -101,3 +101,24 @@ def test_a_copied_platform_keeps_dbt_s_parse(project: Settings, tmp_path: Any) -
         assert con.execute("SELECT count(*) FROM intermediate.int_working_days_counted").fetchone()[0] > 0
     # dbt built in the copy's warehouse, not the original's.
     assert project.warehouse_path.stat().st_mtime_ns == original
+
+
+def test_a_fresh_var_starts_from_the_project_s_last_parse(project: Settings, tmp_path: Any) -> None:
+    """A second ``var/`` of the same project in one process (the test suite's many fresh platforms)
+    starts from the parse its last build saved, and dbt's checks decide it still holds: partial.
+    It parsed the whole project (``full: saved manifest not found``); another project folder never
+    reuses it (its nodes name their folder)."""
+    transform.build(D1, project, select=SELECTED)
+    fresh = Settings(
+        project_root=project.project_root,
+        var_dir=tmp_path / "fresh" / "var",
+        landing_dir=tmp_path / "landing",
+    )
+    with warehouse.connect(fresh.warehouse_path):
+        pass
+    result = transform.build(D1, fresh, select=SELECTED)
+    assert result.parse == "partial", result.parse
+    assert result.models == 2
+    with duckdb.connect(str(fresh.warehouse_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM intermediate.int_working_days_counted").fetchone()[0] > 0
+    assert (fresh.dbt_target_dir / "partial_parse.msgpack").is_file()
