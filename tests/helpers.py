@@ -13,9 +13,11 @@ built warehouse costs milliseconds, a rebuild tens of seconds).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -173,7 +175,9 @@ def built_marts(
             for table, rows in tables.items():
                 insert_raw(con, table, day, rows)
     parameters = {name: p.value for name, p in pack.parameters.items()}
-    transform.build(business_date, settings, pack_parameters=parameters, select=lineage(*marts))
+    key = f"pack-{pack.name}-{hashlib.sha256(repr(sorted(parameters.items())).encode()).hexdigest()[:12]}"
+    with saved_parse(settings, key):
+        transform.build(business_date, settings, pack_parameters=parameters, select=lineage(*marts))
     return settings
 
 
@@ -202,5 +206,37 @@ def ran_day(var: Path, landing: Path, day: date, pack: str = "cn") -> Settings:
     from regwatch import pipeline
 
     settings = Settings(project_root=REPO_ROOT, render_pdf=False, var_dir=var, landing_dir=landing, pack=pack)
-    pipeline.run_day(day, settings)
+    with saved_parse(settings, f"pack-{pack}"):
+        pipeline.run_day(day, settings)
     return settings
+
+
+#: The folder where dbt's saved parses are shared by the session's tests (and its xdist workers);
+#: set by the session fixture ``_shared_dbt_parses`` in conftest. None: nothing is shared.
+SHARED_PARSES: list[Path] = []
+
+
+@contextmanager
+def saved_parse(settings: Settings, key: str) -> Iterator[None]:
+    """dbt's saved parse of the project shared between the fresh ``var/`` folders of a session.
+
+    A fresh ``var/`` has no ``target/partial_parse.msgpack``, so its first build parses the whole
+    project (5-7 CPU-s) although an earlier test parsed the same files with the same vars. Before
+    the block, the saved parse another build left under ``key`` (a name for the vars: the pack,
+    its parameters) is copied into ``settings``' dbt target; after it, the block's own is kept
+    under ``key`` if none is yet. dbt checks a saved parse itself (project files, vars, profile,
+    dbt version) and parses in full when it does not match, so a wrong ``key`` costs time, never
+    a wrong result; the profile's paths are relative to the warehouse's folder
+    (regwatch.transform), so the parse of one ``var/`` is valid in another.
+    """
+    name = "partial_parse.msgpack"
+    own = settings.dbt_target_dir / name
+    shared = SHARED_PARSES[0] / f"{key}.msgpack" if SHARED_PARSES else None
+    if shared is not None and shared.is_file() and not own.exists():
+        own.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared, own)
+    yield
+    if shared is not None and own.is_file() and not shared.exists():
+        partial = shared.with_name(f"{shared.name}.{os.getpid()}")
+        shutil.copyfile(own, partial)
+        partial.replace(shared)  # atomic: another worker may be reading it

@@ -13,13 +13,17 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from regwatch.config import Settings
 from tests.conftest import REPO_ROOT
+from tests.helpers import saved_parse
 
 pytestmark = pytest.mark.integration
 
@@ -62,24 +66,33 @@ for dag_id, dag in bag.dags.items():
 print(json.dumps(out))
 """
 
-# dag.test() of one logical date, then every task's state and XCom as JSON on the last line.
-_RUN = """
-import json, sys
+# Several dag.test() runs in ONE process (Airflow, dbt and GX imported once, not once a run): the
+# jobs come as JSON in argv[1], each with the REGWATCH_* environment its tasks read
+# (Settings.from_env() is called inside each task). For each job, a marker line on stdout and
+# on stderr opens its output, and one JSON line gives every task's state and XCom.
+_RUNS = """
+import json, os, sys
 import pendulum
 from airflow.dag_processing.dagbag import DagBag
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
-from sqlalchemy import select
 
-dag = DagBag(dag_folder=%(dags)r).get_dag(%(dag_id)r)
-run = dag.test(logical_date=pendulum.parse(%(logical_date)r), run_conf=%(conf)r)
-with create_session() as session:
-    tis = run.get_task_instances(session=session)
-    states = {ti.task_id: str(ti.state) for ti in tis}
-    xcoms = {x.task_id: XComModel.deserialize_value(x)
-             for x in session.scalars(XComModel.get_many(run_id=run.run_id, key="return_value"))}
-print(json.dumps({"run_state": str(run.state), "states": states, "xcoms": xcoms}, default=str))
+bag = DagBag(dag_folder=%(dags)r)
+for job in json.loads(sys.argv[1]):
+    os.environ.update(job["env"])
+    print(%(marker)r + job["name"], flush=True)
+    print(%(marker)r + job["name"], file=sys.stderr, flush=True)
+    dag = bag.get_dag(job["dag_id"])
+    run = dag.test(logical_date=pendulum.parse(job["logical_date"]), run_conf=job["conf"])
+    with create_session() as session:
+        tis = run.get_task_instances(session=session)
+        states = {ti.task_id: str(ti.state) for ti in tis}
+        xcoms = {x.task_id: XComModel.deserialize_value(x)
+                 for x in session.scalars(XComModel.get_many(run_id=run.run_id, key="return_value"))}
+    print(json.dumps({"job": job["name"], "run_state": str(run.state), "states": states, "xcoms": xcoms},
+                     default=str), flush=True)
 """
+_MARKER = "@@@ regwatch test job: "
 
 
 def _airflow_env(home: Path, **extra: str) -> dict[str, str]:
@@ -224,122 +237,151 @@ def test_filing_runs_once_a_month_after_it_closes(dagbag: dict[str, Any]) -> Non
     ]
 
 
-@pytest.mark.e2e
-def test_dag_test_runs_a_demo_date(tmp_path: Path, airflow_db: Path) -> None:
-    from regwatch.demo import generate
+#: The accepted date's operator reason (the DAG parameter ``accept_degraded``).
+REASON = "filing deadline; corrected file promised"
 
-    business_date = date(2025, 6, 2)
-    landing = tmp_path / "landing"
-    var = tmp_path / "var"
-    generate(landing, business_date, date(2025, 6, 3), loans=60, accounts=40, seed=7)
+
+@dataclass(frozen=True)
+class DagRuns:
+    """The module's ``dag.test()`` runs, made once in one Airflow process (:func:`dag_runs`): each
+    job's result (run state, task states, XComs) and its own stdout + stderr."""
+
+    root: Path
+    results: dict[str, Any]
+    output: dict[str, str]
+
+
+def _split(text: str) -> dict[str, str]:
+    """A process's output cut at the job markers: job name -> what was printed while it ran."""
+    parts: dict[str, str] = {}
+    name = ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_MARKER):
+            name = line[len(_MARKER) :].strip()
+            continue
+        parts[name] = parts.get(name, "") + line
+    return parts
+
+
+@pytest.fixture(scope="module")
+def dag_runs(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path) -> DagRuns:
+    """One landing whose ``transactions.csv`` the verdict rejects whole (a renamed column), on two
+    business days, run in one Airflow process (each run used to import Airflow, dbt and GX again):
+
+    * ``rejected``: business date 2025-06-02 (triggered at 06-03), no parameter: ``ingest`` fails;
+    * ``accepted``: business date 2025-06-03 (triggered at 06-04) with the operator's reason
+      ``accept_degraded``: every task succeeds;
+    * ``audit``: the audit DAG, triggered by hand for business date 2025-06-03, reruns the
+      accepted date from the ledger and its archive.
+
+    Each run has a ``var/`` of its own but the audit, which reads the accepted run's."""
+    from tests.conftest import GOOD_ROWS
+
+    root = tmp_path_factory.mktemp("dag-runs")
+    renamed = GOOD_ROWS["transactions"].replace(",amount,", ",txn_amount,")
+    landing = root / "landing"
+    for day in ("2025-06-02", "2025-06-03"):
+        (landing / day).mkdir(parents=True)
+        for name, text in GOOD_ROWS.items():
+            (landing / day / f"{name}.csv").write_text(renamed if name == "transactions" else text)
+    jobs = [
+        {
+            "name": "rejected",
+            "dag_id": "regwatch_daily",
+            "logical_date": "2025-06-03",
+            "conf": None,
+            "env": {"REGWATCH_VAR": str(root / "var-rejected")},
+        },
+        {
+            "name": "accepted",
+            "dag_id": "regwatch_daily",
+            "logical_date": "2025-06-04",
+            "conf": {"accept_degraded": REASON},
+            "env": {"REGWATCH_VAR": str(root / "var-accepted")},
+        },
+        {
+            "name": "audit",
+            "dag_id": "regwatch_audit",
+            "logical_date": "2025-06-05",
+            "conf": {"business_date": "2025-06-03"},
+            "env": {"REGWATCH_VAR": str(root / "var-accepted")},
+        },
+    ]
     env = _airflow_env(
-        _airflow_home(tmp_path / "airflow", airflow_db),
+        _airflow_home(root / "airflow", airflow_db),
         REGWATCH_HOME=str(REPO_ROOT),
         REGWATCH_LANDING=str(landing),
-        REGWATCH_VAR=str(var),
         REGWATCH_NO_PDF="1",  # no test here reads a PDF (the manifest records it; the audit DAG replays it)
     )
+    # dbt's saved parse of an earlier test's build, in each var/ (its first transform parses only what changed)
+    with ExitStack() as parses:
+        for var in ("var-rejected", "var-accepted"):
+            settings = Settings(project_root=REPO_ROOT, var_dir=root / var, landing_dir=landing)
+            parses.enter_context(saved_parse(settings, "pack-cn"))
+        done = subprocess.run(
+            [sys.executable, "-c", _RUNS % {"dags": str(DAGS), "marker": _MARKER}, json.dumps(jobs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = {}
+    for line in done.stdout.splitlines():
+        if line.startswith('{"job": '):
+            result = json.loads(line)
+            results[result["job"]] = result
+    assert set(results) == {job["name"] for job in jobs}, done.stdout[-3000:] + done.stderr[-3000:]
+    out, err = _split(done.stdout), _split(done.stderr)
+    output = {job["name"]: out.get(job["name"], "") + err.get(job["name"], "") for job in jobs}
+    return DagRuns(root, results, output)
 
-    # The run triggered at 2025-06-03 00:00 covers [06-02, 06-03): business date 2025-06-02.
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _RUN
-            % {"dags": str(DAGS), "dag_id": "regwatch_daily", "logical_date": "2025-06-03", "conf": None},
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    result = _last_json(done)
-    steps = ["extract", "ingest", "transform", "validate", "update_alerts", "render_reports", "seal_ledger"]
-    assert result["states"] == dict.fromkeys(steps, "success"), done.stdout[-3000:] + done.stderr[-3000:]
+
+@pytest.mark.e2e
+def test_dag_test_runs_a_demo_date(dag_runs: DagRuns) -> None:
+    """``dag.test()`` runs every task of a date (here the date run with the operator's reason, see
+    :func:`dag_runs`; the PostgreSQL test below runs a clean delivery through ``airflow dags test``),
+    and the audit DAG reproduces the sealed date byte for byte."""
+    business_date = date(2025, 6, 3)
+    var = dag_runs.root / "var-accepted"
+    result = dag_runs.results["accepted"]
+    assert result["states"] == dict.fromkeys(STEPS, "success"), dag_runs.output["accepted"][-3000:]
     assert result["run_state"] == "success"
-    for step in steps:
+    for step in STEPS:
         assert result["xcoms"][step]["step"] == step
         assert result["xcoms"][step]["business_date"] == business_date.isoformat()
     assert (var / "reports" / business_date.isoformat() / "daily_exceptions.html").is_file()
     assert list((var / "ledger").glob(f"*{business_date.isoformat()}*.json"))
 
     # The audit DAG, triggered by hand with parameters, reproduces the sealed date byte for byte.
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _RUN
-            % {
-                "dags": str(DAGS),
-                "dag_id": "regwatch_audit",
-                "logical_date": "2025-06-04",
-                "conf": {"business_date": business_date.isoformat()},
-            },
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    result = _last_json(done)
-    assert result["states"] == {"verify": "success", "rerun": "success"}, done.stderr[-3000:]
+    result = dag_runs.results["audit"]
+    assert result["states"] == {"verify": "success", "rerun": "success"}, dag_runs.output["audit"][-3000:]
     assert result["xcoms"]["rerun"]["reproduced"] is True
     assert set(result["xcoms"]["rerun"]["outputs"].values()) == {"identical"}
     assert Path(result["xcoms"]["rerun"]["report"]).is_file()
 
 
 @pytest.mark.e2e
-def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(tmp_path: Path, airflow_db: Path) -> None:
+def test_a_rejected_delivery_fails_the_dag_run_unless_accepted(dag_runs: DagRuns) -> None:
     """Issue 13: a delivery the verdict rejects fails ``ingest`` (nothing downstream runs);
     the DAG parameter ``accept_degraded`` runs the date anyway, its reason in the ledger."""
-    from tests.conftest import GOOD_ROWS
-
-    renamed = GOOD_ROWS["transactions"].replace(",amount,", ",txn_amount,")
-    landing = tmp_path / "landing"
-    for day in ("2025-06-02", "2025-06-03"):
-        (landing / day).mkdir(parents=True)
-        for name, text in GOOD_ROWS.items():
-            (landing / day / f"{name}.csv").write_text(renamed if name == "transactions" else text)
-    env = _airflow_env(
-        _airflow_home(tmp_path / "airflow", airflow_db),
-        REGWATCH_HOME=str(REPO_ROOT),
-        REGWATCH_LANDING=str(landing),
-        REGWATCH_NO_PDF="1",  # no test here reads a PDF
-    )
-
-    def dag_test(logical_date: str, var: Path, conf: dict[str, str] | None) -> Any:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _RUN
-                % {"dags": str(DAGS), "dag_id": "regwatch_daily", "logical_date": logical_date, "conf": conf},
-            ],
-            env={**env, "REGWATCH_VAR": str(var)},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        return _last_json(done), done
-
     # business date 2025-06-02, transactions.csv rejected whole: the task fails
-    result, done = dag_test("2025-06-03", tmp_path / "var-rejected", None)
-    assert result["run_state"] == "failed", done.stderr[-3000:]
+    result, output = dag_runs.results["rejected"], dag_runs.output["rejected"]
+    assert result["run_state"] == "failed", output[-3000:]
     assert result["states"]["ingest"] == "failed"
     assert result["states"]["extract"] == "success"  # no source: the files were delivered
     assert {result["states"][t] for t in result["states"] if t not in ("extract", "ingest")} == {
         "upstream_failed"
     }
-    assert "rejected, nothing computed" in done.stdout + done.stderr
-    assert not (tmp_path / "var-rejected" / "reports").exists()
+    assert "rejected, nothing computed" in output
+    assert not (dag_runs.root / "var-rejected" / "reports").exists()
 
     # business date 2025-06-03 with the operator's reason: every task succeeds, the ledger says why
-    reason = "filing deadline; corrected file promised"
-    result, done = dag_test("2025-06-04", tmp_path / "var-accepted", {"accept_degraded": reason})
-    assert result["run_state"] == "success", done.stdout[-3000:] + done.stderr[-3000:]
+    result = dag_runs.results["accepted"]
+    assert result["run_state"] == "success", dag_runs.output["accepted"][-3000:]
     assert result["xcoms"]["ingest"]["summary"]["delivery"] == "degraded"
-    (manifest,) = (tmp_path / "var-accepted" / "ledger").glob("*.json")
-    assert json.loads(manifest.read_text())["delivery"]["accepted_reason"] == reason
+    (manifest,) = (dag_runs.root / "var-accepted" / "ledger").glob("*.json")
+    assert json.loads(manifest.read_text())["delivery"]["accepted_reason"] == REASON
 
 
 @pytest.mark.e2e
@@ -371,13 +413,15 @@ def test_airflow_dags_test_extracts_from_postgresql_and_seals(tmp_path: Path, ai
             ),
         )
         # Triggered at 2025-06-03 00:00: the interval [06-02, 06-03), business date 2025-06-02.
-        done = subprocess.run(
-            [str(BIN / "airflow"), "dags", "test", "regwatch_daily", "2025-06-03"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
+        settings = Settings(project_root=REPO_ROOT, var_dir=var, landing_dir=landing)
+        with saved_parse(settings, "pack-cn"):  # dbt's saved parse of an earlier test's build
+            done = subprocess.run(
+                [str(BIN / "airflow"), "dags", "test", "regwatch_daily", "2025-06-03"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
     log = done.stdout[-4000:] + done.stderr[-4000:]
     assert done.returncode == 0, log
     delivered = landing / business_date.isoformat()

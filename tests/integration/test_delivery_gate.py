@@ -22,7 +22,8 @@ from regwatch import pipeline
 from regwatch.cli import main
 from regwatch.config import Settings
 from regwatch.ingest.delivery import DeliveryRejectedError
-from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
+from tests.conftest import DAY, DEGRADED_REASON, GOOD_ROWS, REPO_ROOT, CliDay
+from tests.helpers import private_copy
 
 pytestmark = pytest.mark.integration
 
@@ -155,28 +156,33 @@ def test_a_rejected_date_blocks_transform_and_the_dates_after_it(
 
 @pytest.mark.slow
 def test_accept_degraded_runs_the_day_with_a_red_band_and_the_reason_in_the_ledger(
-    make_landing: Callable[..., Path], tmp_path: Path
+    degraded_day: CliDay, tmp_path: Path
 ) -> None:
-    reason = "regulator deadline; corrected transactions.csv promised for Monday"
-    landing = make_landing(replace={"transactions": TRANSACTIONS["renamed_column"][0]})
-    env = _env(tmp_path, landing)
-    result = CliRunner().invoke(
-        main, ["run", "--business-date", str(DAY), "--accept-degraded", reason], env=env
+    """The renamed-column delivery above, run with ``--accept-degraded "reason"`` (the session's
+    :func:`~tests.conftest.degraded_day`, whose schedules.csv is also empty: tolerated, not blocking)."""
+    reason = DEGRADED_REASON
+    assert (
+        TRANSACTIONS["renamed_column"][0]
+        == GOOD_ROWS["transactions"].replace(",amount,", ",txn_amount,").encode()
     )
-    assert result.exit_code == 0, result.output
-    assert f"regwatch: warning: delivery of {DAY} DEGRADED, accepted ({reason})" in result.stderr
-    html = (tmp_path / "var" / "reports" / DAY.isoformat() / "daily_exceptions.html").read_text()
+    assert degraded_day.exit_code == 0, degraded_day.stdout + degraded_day.stderr
+    assert f"regwatch: warning: delivery of {DAY} DEGRADED, accepted ({reason})" in degraded_day.stderr
+    html = (degraded_day.var / "reports" / DAY.isoformat() / "daily_exceptions.html").read_text()
     band = html.index("DEGRADED DELIVERY")
     assert band < html.index('id="summary"'), "the band opens the report"
     assert reason in html and f"{DAY}/transactions.csv" in html and "missing required column amount" in html
     assert '<b class="ok">balanced</b>' not in html and '<b class="bad">DEGRADED</b>' in html
-    (manifest,) = (tmp_path / "var" / "ledger").glob("*.json")
+    (manifest,) = (degraded_day.var / "ledger").glob("*.json")
     body = json.loads(manifest.read_text())
     assert body["delivery"]["verdict"] == "degraded"
     assert body["delivery"]["accepted_reason"] == reason
     blocking = [f for f in body["delivery"]["files"] if f["blocking"]]
     assert [(f["file_name"], f["status"]) for f in blocking] == [("transactions", "rejected")]
-    # The auditor's rerun accepts it again with the recorded reason and reproduces every byte.
-    rerun = CliRunner().invoke(main, ["audit", "rerun", "--business-date", str(DAY)], env=env)
+    # The auditor's rerun (on a copy: the day is the session's) accepts it again with the
+    # recorded reason and reproduces every byte.
+    var = private_copy(degraded_day.var, tmp_path / "var")
+    rerun = CliRunner().invoke(
+        main, ["audit", "rerun", "--business-date", str(DAY)], env=degraded_day.env(var)
+    )
     assert rerun.exit_code == 0, rerun.output
     assert "identical" in rerun.output and "differs" not in rerun.output

@@ -11,21 +11,18 @@ derived (a term of 0 months) raises a data-quality exception in both packs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
 from regwatch import transform, warehouse
-from regwatch.cli import main
 from regwatch.config import Settings
 from regwatch.rules import load_pack
 from regwatch.validate import run_rules
-from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT
+from tests.conftest import DAY, GOOD_ROWS, REPO_ROOT, CliDay
 from tests.helpers import insert_raw, lineage, query, raw_loan, reading
 
 pytestmark = pytest.mark.integration
@@ -237,29 +234,23 @@ def test_a_loan_whose_schedule_can_neither_be_read_nor_derived_raises_an_excepti
 
 
 @pytest.mark.slow
-def test_an_empty_schedules_file_is_an_amber_line_in_the_report_and_on_stderr(
-    make_landing: Callable[..., Path], tmp_path: Path
-) -> None:
+def test_an_empty_schedules_file_is_an_amber_line_in_the_report_and_on_stderr(degraded_day: CliDay) -> None:
     """The delivery gate tolerates an empty schedules.csv (files_allowed_empty), but beside a
     new loan it is said: on stderr, and in the report's data-quality section with the loans
-    whose installments were rebuilt from their terms."""
+    whose installments were rebuilt from their terms. (The session's
+    :func:`~tests.conftest.degraded_day`: :data:`GOOD_ROWS` with schedules.csv empty, run by
+    ``regwatch run``; its transactions.csv is rejected and accepted, which test_delivery_gate reads.)"""
     header = GOOD_ROWS["schedules"].splitlines()[0]
-    landing = make_landing(replace={"schedules": f"{header}\n".encode()})
-    env = {
-        "REGWATCH_HOME": str(REPO_ROOT),
-        "REGWATCH_VAR": str(tmp_path / "var"),
-        "REGWATCH_LANDING": str(landing),
-    }
-    result = CliRunner().invoke(main, ["run", "--business-date", str(DAY)], env=env)
-    assert result.exit_code == 0, result.output
+    assert (degraded_day.landing / DAY.isoformat() / "schedules.csv").read_text() == f"{header}\n"
+    assert degraded_day.exit_code == 0, degraded_day.stdout + degraded_day.stderr
     note = f"{DAY}/schedules.csv: empty: no schedule for the 1 loan record of {DAY}/loans.csv"
-    assert f"regwatch: warning: {DAY}: {note}" in result.stderr
-    html = (tmp_path / "var" / "reports" / DAY.isoformat() / "daily_exceptions.html").read_text()
+    assert f"regwatch: warning: {DAY}: {note}" in degraded_day.stderr
+    html = (degraded_day.var / "reports" / DAY.isoformat() / "daily_exceptions.html").read_text()
     quality = html[html.index('id="data-quality"') :]
     assert note in quality
     assert "1 loan with no delivered schedule: installments rebuilt from the loan terms (derived)" in quality
     assert "<code>L1</code>" in quality
-    con = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(degraded_day.var / "warehouse.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT loan_id, schedule_source FROM marts.fct_loan_positions").fetchall() == [
             ("L1", "terms")
