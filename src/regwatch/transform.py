@@ -182,6 +182,10 @@ def build(
     counts = {"model": 0, "test": 0, "seed": 0}
 
     def invoke(phase: Sequence[str] = ()) -> None:
+        # Closed before as well as after: every platform's profile names the same relative
+        # warehouse.duckdb (_warehouse_environment), so a database an earlier caller left open
+        # in this process would otherwise take this build's tables (test_dbt_connection).
+        _close_dbt_duckdb()
         try:
             result = dbtRunner(callbacks=[on_event]).invoke([*args, *phase])
         finally:
