@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='business_date', incremental_strategy=by_key_strategy(), on_schema_change='fail', full_refresh=false) }}
+{{ config(materialized='incremental', unique_key='business_date', incremental_strategy=by_key_strategy(), on_schema_change='fail', full_refresh=false, spark_materialize_ctes=true) }}
 {#-
     The disclosure indicators of CBRC [2017] No. 113 art. 10 (and the quarterly items the
     seeds add: bad-debt rate, real annualised rate, partner list) for each period that

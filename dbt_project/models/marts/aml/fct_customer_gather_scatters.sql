@@ -1,4 +1,4 @@
-{{ config(enabled=pack_defines(['graph_lookback_days', 'graph_min_amount_cny', 'graph_excluded_purposes', 'graph_pass_through_min_ratio', 'graph_window_days'])) }}
+{{ config(enabled=pack_defines(['graph_lookback_days', 'graph_min_amount_cny', 'graph_excluded_purposes', 'graph_pass_through_min_ratio', 'graph_window_days']), spark_materialize_ctes=true) }}
 {#-
     One row per hub customer that collected money from two or more sources and paid it on to
     two or more sinks within one window of graph_window_days calendar days (gather-scatter,

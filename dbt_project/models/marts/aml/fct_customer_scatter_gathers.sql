@@ -1,4 +1,4 @@
-{{ config(enabled=pack_defines(['graph_lookback_days', 'graph_min_amount_cny', 'graph_excluded_purposes', 'graph_pass_through_min_ratio', 'graph_window_days'])) }}
+{{ config(enabled=pack_defines(['graph_lookback_days', 'graph_min_amount_cny', 'graph_excluded_purposes', 'graph_pass_through_min_ratio', 'graph_window_days']), spark_materialize_ctes=true) }}
 {#-
     One row per (source, sink) pair of customers that money went between through two or
     more intermediaries (scatter-gather, AMLworld): the source paid each intermediary, the
