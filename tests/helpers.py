@@ -32,6 +32,18 @@ from regwatch.rules import RulePack
 from tests.conftest import REPO_ROOT
 
 
+def project_copy(root: Path) -> Settings:
+    """A copy of the project's content folders under ``root`` (tests may edit its models) and an empty warehouse."""
+    for folder in ("dbt_project", "checks", "reports"):
+        shutil.copytree(
+            REPO_ROOT / folder, root / "project" / folder, ignore=shutil.ignore_patterns("target", "logs")
+        )
+    settings = Settings(project_root=root / "project", var_dir=root / "var", landing_dir=root / "landing")
+    with warehouse.connect(settings.warehouse_path):
+        pass
+    return settings
+
+
 def insert_raw(
     con: duckdb.DuckDBPyConnection,
     table: str,

@@ -11,31 +11,18 @@ directly did, issue 16) would take the next build's tables, of another platform,
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from regwatch import transform, warehouse
 from regwatch.config import Settings
-from tests.conftest import REPO_ROOT
+from tests.helpers import project_copy
 from tests.integration.test_key_checks import CALENDAR, calendar_rows, replaced
 
 pytestmark = pytest.mark.integration
 
 D1 = date(2025, 6, 2)
-
-
-def _platform(root: Path) -> Settings:
-    for folder in ("dbt_project", "checks", "reports"):
-        shutil.copytree(
-            REPO_ROOT / folder, root / "project" / folder, ignore=shutil.ignore_patterns("target", "logs")
-        )
-    settings = Settings(project_root=root / "project", var_dir=root / "var", landing_dir=root / "landing")
-    with warehouse.connect(settings.warehouse_path):
-        pass
-    return settings
 
 
 def _calendar(settings: Settings) -> list[str]:
@@ -52,7 +39,7 @@ def _calendar(settings: Settings) -> list[str]:
 def test_a_database_left_open_does_not_take_the_next_platforms_build(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, second = _platform(tmp_path_factory.mktemp("a")), _platform(tmp_path_factory.mktemp("b"))
+    first, second = project_copy(tmp_path_factory.mktemp("a")), project_copy(tmp_path_factory.mktemp("b"))
     with replaced(first, CALENDAR, calendar_rows("2025-06-02")), monkeypatch.context() as left_open:
         # A caller that leaves dbt-duckdb's database open after dbt returns.
         left_open.setattr(transform, "_close_dbt_duckdb", lambda: None)

@@ -19,7 +19,6 @@ one model shows what a duplicated or null key does.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -27,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from regwatch import transform, warehouse
+from regwatch import transform
 from regwatch.config import Settings
-from tests.conftest import REPO_ROOT
+from tests.helpers import project_copy
 
 pytestmark = pytest.mark.integration
 
@@ -41,15 +40,7 @@ CHURN = Path("models/marts/aml/fct_customer_account_churn.sql")
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A copy of the project's content folders (its models replaced by the tests) and an empty warehouse."""
-    root = tmp_path_factory.mktemp("keys")
-    for folder in ("dbt_project", "checks", "reports"):
-        shutil.copytree(
-            REPO_ROOT / folder, root / "project" / folder, ignore=shutil.ignore_patterns("target", "logs")
-        )
-    settings = Settings(project_root=root / "project", var_dir=root / "var", landing_dir=root / "landing")
-    with warehouse.connect(settings.warehouse_path):
-        pass
-    return settings
+    return project_copy(tmp_path_factory.mktemp("keys"))
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from dbt.adapters.duckdb.environments import Environment
 
 from regwatch import transform, warehouse
 from regwatch.config import Settings
-from tests.conftest import REPO_ROOT
+from tests.helpers import project_copy
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +33,7 @@ SELECTED = ("+int_working_days_counted",)
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A copy of the project's content folders and an empty warehouse."""
-    root = tmp_path_factory.mktemp("cost")
-    for folder in ("dbt_project", "checks", "reports"):
-        shutil.copytree(
-            REPO_ROOT / folder, root / "project" / folder, ignore=shutil.ignore_patterns("target", "logs")
-        )
-    settings = Settings(project_root=root / "project", var_dir=root / "var", landing_dir=root / "landing")
-    with warehouse.connect(settings.warehouse_path):
-        pass
-    return settings
+    return project_copy(tmp_path_factory.mktemp("cost"))
 
 
 def test_a_build_opens_the_warehouse_once_and_lets_go_of_it(
