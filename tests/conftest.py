@@ -75,6 +75,14 @@ GOOD_ROWS: dict[str, str] = {
 DAY = date(2025, 6, 2)
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A test module whose ``pytestmark`` makes ``-m`` deselect all its tests is not imported
+    (:mod:`tests.collect_filter`: under ``make test-fast``, the integration and e2e modules)."""
+    from tests.collect_filter import ignored
+
+    return True if ignored(collection_path, config.getoption("markexpr")) else None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The test files holding e2e or slow tests first, each file's tests in their order: under
