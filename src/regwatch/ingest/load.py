@@ -383,23 +383,28 @@ def ingest_day(
             )
         # results.load_log describes the date's current load (what the date's report shows).
         delete_partition(con, "results.load_log", business_date)
-        for load in result.files:
+        if result.files:  # one statement for all the files
+            row = f"({', '.join('?' * 13)})"
             con.execute(
-                "INSERT INTO results.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO results.load_log VALUES {', '.join(row for _ in result.files)}",
                 [
-                    load_id,
-                    business_date,
-                    load.file_name,
-                    load.source_file,
-                    load.sha256,
-                    load.rows_read,
-                    load.rows_loaded,
-                    load.rows_quarantined,
-                    "; ".join(load.notes) or None,
-                    load.status,
-                    load.reason,
-                    load.encoding,
-                    load.physical_lines,
+                    value
+                    for load in result.files
+                    for value in (
+                        load_id,
+                        business_date,
+                        load.file_name,
+                        load.source_file,
+                        load.sha256,
+                        load.rows_read,
+                        load.rows_loaded,
+                        load.rows_quarantined,
+                        "; ".join(load.notes) or None,
+                        load.status,
+                        load.reason,
+                        load.encoding,
+                        load.physical_lines,
+                    )
                 ],
             )
     return result
@@ -994,14 +999,20 @@ def _stage_csv_fast(
 _FAST_TEMP = ("_staged_numbers", "_staged_rejects", "_staged_scans")
 
 
+def _drop_tables(con: duckdb.DuckDBPyConnection, *tables: str, view: str | None = None) -> None:
+    """``DROP ... IF EXISTS`` of a view and tables, sent as one call."""
+    drops = ([f"DROP VIEW IF EXISTS {view}"] if view else []) + [f"DROP TABLE IF EXISTS {t}" for t in tables]
+    con.execute("; ".join(drops))
+
+
 def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop ``_staged`` (a table, or the fast path's view) and the tables behind it."""
-    view = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = '_staged' AND temporary"
-    ).fetchone()
-    con.execute(f"DROP {'VIEW' if view and view[0] else 'TABLE'} IF EXISTS _staged")
-    for table in _FAST_TEMP:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    """Drop ``_staged`` and the tables behind it.
+
+    ``_staged`` is always a view: over the file (the fast path) or over ``_staged_rows`` (the
+    reference parser, Parquet, a fast-path file materialised), so dropping it needs no look
+    into the catalog to learn what it is.
+    """
+    _drop_tables(con, "_staged_rows", *_FAST_TEMP, view="_staged")
 
 
 def _fast_csv(
@@ -1032,8 +1043,7 @@ def _fast_csv(
     blank = scan.blank
     invalid = {n for n in scan.invalid if n > 0}
 
-    for table in _FAST_TEMP:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    _drop_tables(con, *_FAST_TEMP)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     options = [
         "header = true",
@@ -1085,8 +1095,7 @@ def _fast_csv(
     con.execute("CREATE TEMP TABLE _staged_numbers AS SELECT _row_number FROM _staged_frame")
     con.unregister("_staged_frame")
     del numbers
-    for table in ("_staged_rejects", "_staged_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    _drop_tables(con, "_staged_rejects", "_staged_scans")
     # A view, not a copy of the file as text: the second read skips exactly the lines the
     # first rejected (same options), and a positional join keeps the two in lockstep.
     con.execute(
@@ -1209,16 +1218,15 @@ def _stage(
                 f'CAST("{_sql_name(header[i])}" AS VARCHAR) AS "{c}"'
                 for c, i in _column_index(contract, header).items()
             )
-            con.execute(
-                f"CREATE TEMP TABLE _staged AS SELECT {select}{', ' if select else ''}"
+            rows = _rows_staged(
+                con,
+                f"SELECT {select}{', ' if select else ''}"
                 f"CAST(file_row_number + 1 AS INTEGER) AS _row_number "
-                f"FROM read_parquet('{_sql_str(str(path))}', file_row_number = true)"
+                f"FROM read_parquet('{_sql_str(str(path))}', file_row_number = true)",
             )
         except duckdb.Error as error:  # not Parquet, truncated, corrupt: the file cannot be read at all
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise IngestError(f"{path.parent.name}/{path.name} cannot be read as Parquet: {first}") from error
-        count = con.execute("SELECT count(*) FROM _staged").fetchone()
-        rows = int(count[0]) if count else 0
         parsed = _Parsed(header, [], [], rows_read=rows, physical_lines=rows, record_lines=rows)
         return parsed, header
     decoding = decoding or _Decoding("utf-8", "", "invalid UTF-8", True)
@@ -1238,11 +1246,18 @@ def _stage(
     return csv_parsed, csv_parsed.header
 
 
+def _rows_staged(con: duckdb.DuckDBPyConnection, select: str) -> int:
+    """Stage the rows of ``select`` as table ``_staged_rows`` and view ``_staged`` over it; how many."""
+    created = con.execute(f"CREATE TEMP TABLE _staged_rows AS {select}").fetchone()
+    con.execute("CREATE TEMP VIEW _staged AS SELECT * FROM _staged_rows")
+    return int(created[0]) if created else 0
+
+
 def _materialise_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Turn the fast path's ``_staged`` view into a table (its file is about to go)."""
-    con.execute("CREATE TEMP TABLE _staged_copy AS SELECT * FROM _staged")
-    _drop_staged(con)
-    con.execute("ALTER TABLE _staged_copy RENAME TO _staged")
+    """Copy what the fast path's ``_staged`` view reads into ``_staged_rows`` (its file is about to go)."""
+    con.execute("CREATE TEMP TABLE _staged_rows AS SELECT * FROM _staged")
+    _drop_tables(con, *_FAST_TEMP, view="_staged")
+    con.execute("CREATE TEMP VIEW _staged AS SELECT * FROM _staged_rows")
 
 
 @contextmanager
@@ -1274,9 +1289,9 @@ def _stage_csv_reference(
     )
     con.register("_staged_frame", frame)
     select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in present)
-    con.execute(
-        f"CREATE TEMP TABLE _staged AS SELECT {select}{', ' if select else ''}"
-        "CAST(_row_number AS INTEGER) AS _row_number FROM _staged_frame"
+    _rows_staged(
+        con,
+        f"SELECT {select}{', ' if select else ''}CAST(_row_number AS INTEGER) AS _row_number FROM _staged_frame",
     )
     con.unregister("_staged_frame")
     parsed.rows = []  # staged now; the Python lists can go
@@ -1520,6 +1535,7 @@ def _load_file(
                 f"optional column{'s' if len(missing_optional) > 1 else ''} absent: {', '.join(missing_optional)}"
             )
         lineage = [load_id, business_date, source, name]
+        quarantined = 0  # rows this file puts into quarantine.rows, counted as each insert reports them
 
         if parsed.rejects:  # one insert for all (a big file can have thousands)
             rejects = pd.DataFrame(
@@ -1528,7 +1544,8 @@ def _load_file(
                 dtype=object,
             )
             con.register("_rejects", rejects)
-            con.execute(
+            quarantined += _inserted(
+                con,
                 "INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, CAST(row_number AS INTEGER), CAST(column_name AS VARCHAR),"
                 " CAST(value AS VARCHAR), reason, raw_record FROM _rejects ORDER BY row_number",
                 lineage,
@@ -1544,7 +1561,8 @@ def _load_file(
         if rejection is not None:
             reason = rejection
             notes.append(f"{reason}: whole file quarantined")
-            con.execute(
+            quarantined += _inserted(
+                con,
                 f"INSERT INTO quarantine.rows SELECT ?, ?, ?, ?, _row_number, ?, NULL, ?, {raw_json} FROM _staged",
                 [*lineage, (missing_required or twice)[0], f"{reason}: whole file quarantined"],
             )
@@ -1572,15 +1590,15 @@ def _load_file(
                 + ")"
             )
             first_reason = "COALESCE(" + ", ".join(fatal.values()) + ")"
-            con.execute(
+            staged = _inserted(
+                con,
                 f"""CREATE OR REPLACE TEMP TABLE _checked AS
                     SELECT * EXCLUDE ({", ".join([*fatal.values(), *text_only])}),
                            {first_column} AS _bad_column, {first_reason} AS _reason,
                            CAST(NULL AS INTEGER) AS _first_row
-                    FROM (SELECT *, {reasons} FROM (SELECT *, {values} FROM _staged))"""
+                    FROM (SELECT *, {reasons} FROM (SELECT *, {values} FROM _staged))""",
             )
             _drop_staged(con)  # the fast path's file read ends here; the staged text is not kept twice
-            staged = _count(con, "_checked")
             if staged != parsed.rows_read - len(parsed.rejects) or (
                 stamp is not None and _stamp(path) != stamp
             ):
@@ -1596,38 +1614,31 @@ def _load_file(
             value_of = (
                 "CASE _bad_column " + " ".join(f"WHEN '{c.name}' THEN \"{c.name}\"" for c in present) + " END"
             )
-            con.execute(
+            quarantined += _inserted(
+                con,
                 f"""INSERT INTO quarantine.rows
                     SELECT ?, ?, ?, ?, _row_number, _bad_column, {value_of}, _reason, {raw_json}
                     FROM _checked WHERE _reason IS NOT NULL ORDER BY _row_number""",
                 lineage,
             )
-            _quarantine_duplicates(con, contract, typed, raw_json, lineage)
+            quarantined += _quarantine_duplicates(con, contract, typed, raw_json, lineage)
             all_columns = ", ".join(
                 (f'{typed[c.name]} AS "{c.name}"' if c.name in index else f'NULL AS "{c.name}"')
                 for c in contract.columns
             )
-            before = _count(con, f"raw.{name}")
             # No ORDER BY: a filtered scan of _checked keeps file order (insertion order is preserved).
-            con.execute(
+            loaded = _inserted(
+                con,
                 f"""INSERT INTO raw.{name}
                     SELECT {all_columns}, ?, ?, ?, _row_number FROM _checked
                     WHERE _reason IS NULL AND _first_row IS NULL""",
                 [load_id, business_date, source],
             )
-            loaded = _count(con, f"raw.{name}") - before
             if nullable:
                 notes.extend(_record_nulled(con, contract, nullable, lineage, raw_json))
             if markers:
                 notes.extend(_count_markers(con, present, markers))
-        quarantined_row = con.execute(
-            "SELECT count(*) FROM quarantine.rows WHERE _load_id = ? AND file_name = ?",
-            [load_id, name],
-        ).fetchone()
-        quarantined = int(quarantined_row[0]) if quarantined_row else 0
-        _drop_staged(con)
-        for table in ("_checked", "_first_rows"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        _drop_tables(con, "_staged_rows", *_FAST_TEMP, "_checked", "_first_rows", view="_staged")
         if stamp is not None and _stamp(path) != stamp:
             raise changed
         if parsed.blank_lines:
@@ -1703,22 +1714,24 @@ def _quarantine_duplicates(
     typed: dict[str, str],
     raw_json: str,
     lineage: list[object],
-) -> None:
-    """Mark (``_checked._first_row``) and quarantine every valid row whose typed key came earlier in the file.
+) -> int:
+    """Mark (``_checked._first_row``) and quarantine every valid row whose typed key came earlier in
+    the file; how many were quarantined.
 
     The keys that occur more than once are found by one aggregate (it spills under
     DuckDB's memory_limit); only when there are any are their rows marked.
     """
     keys = {f"_k{i}": typed[k] for i, k in enumerate(contract.key)}
-    con.execute(
+    repeated = _inserted(
+        con,
         f"""CREATE OR REPLACE TEMP TABLE _first_rows AS
             SELECT {", ".join(keys)}, min(_row_number) AS _first
             FROM (SELECT {", ".join(f"{expr} AS {alias}" for alias, expr in keys.items())}, _row_number
                   FROM _checked WHERE _reason IS NULL)
-            GROUP BY ALL HAVING count(*) > 1"""
+            GROUP BY ALL HAVING count(*) > 1""",
     )
-    if not _count(con, "_first_rows"):
-        return
+    if not repeated:
+        return 0
     match = " AND ".join(f"({expr}) IS NOT DISTINCT FROM f.{alias}" for alias, expr in keys.items())
     con.execute(
         f"""UPDATE _checked SET _first_row = f._first FROM _first_rows AS f
@@ -1727,7 +1740,8 @@ def _quarantine_duplicates(
     key_text = " || ', ' || ".join(
         f"'{k}=' || coalesce(CAST(({typed[k]}) AS VARCHAR), '')" for k in contract.key
     )
-    con.execute(
+    return _inserted(
+        con,
         f"""INSERT INTO quarantine.rows
             SELECT ?, ?, ?, ?, _row_number, '{", ".join(contract.key)}', {key_text},
                    'duplicate key within the file (first at row ' || _first_row || ')', {raw_json}
@@ -1736,6 +1750,7 @@ def _quarantine_duplicates(
     )
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+def _inserted(con: duckdb.DuckDBPyConnection, statement: str, parameters: list[object] | None = None) -> int:
+    """Run an ``INSERT`` or ``CREATE TABLE ... AS``; the number of rows it wrote (DuckDB returns it)."""
+    row = con.execute(statement, parameters).fetchone()
     return int(row[0]) if row else 0
