@@ -74,23 +74,31 @@ def _plant(settings: Settings, count: int) -> dict[str, dict[str, str]]:
                 "INSERT INTO results.run_log VALUES (?, ?, 'cn', '2026.11.0', ?, '0.1.0', ?)",
                 [run, day, "a" * 64, "b" * 64],
             )
+        exceptions = []
         for n in range(count):
             rule_id, severity, message, evidence = KINDS[n % len(KINDS)]
             # a tenth stops firing on D2 (conditions resolve, events stay open), a fifth is new on D2
             days = (D1,) if n % 10 == 0 else (D2,) if n % 10 in (5, 6) else (D1, D2)
-            for day in days:
-                con.execute(
-                    "INSERT INTO results.exceptions VALUES (?, ?, ?, ?, 'a legal basis', 'model', ?, ?, ?)",
-                    [
-                        RUNS[day],
-                        day,
-                        rule_id,
-                        severity,
-                        f"E{n:06d}|2025-06-02|cash|credit",
-                        message.format(n=n, apr=0.25 + n % 50 / 1000),
-                        json.dumps(evidence(n)),
-                    ],
+            exceptions += [
+                (
+                    RUNS[day],
+                    day,
+                    rule_id,
+                    severity,
+                    "a legal basis",
+                    "model",
+                    f"E{n:06d}|2025-06-02|cash|credit",
+                    message.format(n=n, apr=0.25 + n % 50 / 1000),
+                    json.dumps(evidence(n)),
                 )
+                for day in days
+            ]
+        # one statement for all (an INSERT per row was most of this fixture's cost)
+        con.execute(
+            "INSERT INTO results.exceptions VALUES "
+            + ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in exceptions),
+            [value for row in exceptions for value in row],
+        )
         for day, run in RUNS.items():
             alerts.update(con, day, run)
         rows = con.execute(
