@@ -83,12 +83,35 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return True if ignored(collection_path, config.getoption("markexpr")) else None
 
 
+#: The order ``make test`` sends the longest files in (``--dist loadfile --no-loadscope-reorder``:
+#: a worker takes the next file when it is almost done): longest first, so that the two workers
+#: finish together, and a shared platform's first user (it builds it: ``built_once``) ahead of
+#: its other users, so that they find it built rather than wait on its lock. The test-seconds
+#: are the CI run of 50c15f8 (a clean clone, `make test` 9 min 12 s; a shared build counted in
+#: the file that made it), before issue 16's cuts of 2026-12-07 evening (marked "was").
+LONGEST_FIRST: tuple[str, ...] = (
+    "tests/e2e/test_daily_report.py",  # 108: builds e2e_platform (5 days) and e2e_rerun
+    "tests/integration/test_audit.py",  # 102: builds sealed_platform (3 days)
+    "tests/integration/test_platform_bench.py",  # was 107 (23 processes; 17 now)
+    "tests/integration/test_dags.py",  # was 92 (builds airflow_db)
+    "tests/e2e/test_extract_e2e.py",  # 94: uses sealed_platform
+    "tests/e2e/test_audit_point_in_time.py",  # 72
+    "tests/integration/test_incremental_builds.py",  # 59
+    "tests/integration/test_transform_reuse.py",  # 59
+    "tests/e2e/test_rebuild.py",  # 57: uses sealed_platform
+    "tests/e2e/test_filing.py",  # 55: uses airflow_db
+    "tests/integration/test_filing_failure.py",  # 40
+    "tests/e2e/test_run.py",  # uses e2e_platform
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The test files holding e2e or slow tests first, each file's tests in their order: under
-    ``make test`` (``--dist loadfile --no-loadscope-reorder``) the longest work starts first."""
+    """The files of :data:`LONGEST_FIRST` in its order, then the other files holding e2e or slow
+    tests, then the rest; each file's tests in their order (the sort is stable)."""
     heavy = {i.path for i in items if i.get_closest_marker("e2e") or i.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in heavy)  # stable: a file keeps its order
+    rank = {REPO_ROOT / name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: (rank.get(item.path, len(rank)), item.path not in heavy))
 
 
 @pytest.fixture
@@ -488,6 +511,29 @@ def degraded_day(tmp_path_factory: pytest.TempPathFactory) -> CliDay:
     root = built_once(tmp_path_factory, "degraded-day-no-transactions-no-schedules", build)
     output = json.loads((root / "result.json").read_text())
     return CliDay(root / "landing", root / "var", output["exit_code"], output["stdout"], output["stderr"])
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Airflow's metadata database, migrated once per ``make test`` (``airflow db migrate`` is an
+    Airflow process of its own, seconds of CPU): test_dags' runs and test_filing's filing DAG run
+    each copy it into an AIRFLOW_HOME of their own (``test_dags._airflow_home``)."""
+    import subprocess
+
+    from tests.helpers import built_once
+    from tests.integration.test_dags import BIN, _airflow_env
+
+    def build(home: Path) -> None:
+        migrate = subprocess.run(
+            [str(BIN / "airflow"), "db", "migrate"],
+            env=_airflow_env(home),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+
+    return built_once(tmp_path_factory, "airflow-migrated", build) / "airflow.db"
 
 
 @pytest.fixture(scope="session", autouse=True)

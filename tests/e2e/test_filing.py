@@ -568,23 +568,22 @@ print(json.dumps({"run_state": str(run.state), "states": states, "xcoms": xcoms}
 """
 
 
-def test_the_filing_dag_files_june_and_q2_from_the_daily_output(platform: Platform, tmp_path: Path) -> None:
-    """``dag.test`` at 2025-07-01 07:00 takes the interval [06-01 06:00, 07-01 06:00): June, and Q2."""
+def test_the_filing_dag_files_june_and_q2_from_the_daily_output(
+    platform: Platform, tmp_path: Path, airflow_db: Path
+) -> None:
+    """``dag.test`` at 2025-07-01 07:00 takes the interval [06-01 06:00, 07-01 06:00): June, and Q2.
+    Airflow's metadata database is the session's, migrated once (``airflow_db``, tests/conftest.py)."""
     import sys
 
-    from tests.integration.test_dags import BIN, DAGS, _airflow_env, _last_json
+    from tests.integration.test_dags import DAGS, _airflow_env, _airflow_home, _last_json
 
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in platform.filings["2025-06"]}
     env = _airflow_env(
-        tmp_path / "airflow",
+        _airflow_home(tmp_path / "airflow", airflow_db),
         REGWATCH_HOME=str(REPO_ROOT),
         REGWATCH_LANDING=str(platform.landing),
         REGWATCH_VAR=str(platform.settings.var_dir),
     )
-    migrate = subprocess.run(
-        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
     done = subprocess.run(
         [
             sys.executable,

@@ -32,14 +32,14 @@ BIN = Path(sys.executable).parent
 POOL = "regwatch_duckdb"
 STEPS = ("extract", "ingest", "transform", "validate", "update_alerts", "render_reports", "seal_ledger")
 
+# The DAG bag as the structure tests read it, printed as one JSON line {"dagbag": ...} by the
+# Airflow process of the module's runs (_RUNS), before its first run.
 _INSPECT = """
 import json
 import pendulum
-from airflow.dag_processing.dagbag import DagBag
 from airflow.serialization.encoders import coerce_to_core_timetable
 from airflow.timetables.base import TimeRestriction
 
-bag = DagBag(dag_folder=%(dags)r)
 out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
     timetable = coerce_to_core_timetable(dag.timetable)
@@ -63,10 +63,11 @@ for dag_id, dag in bag.dags.items():
                               "inlets": [a.uri for a in t.inlets], "outlets": [a.uri for a in t.outlets]}
                   for t in dag.tasks},
     }
-print(json.dumps(out))
+print(json.dumps({"dagbag": out}), flush=True)
 """
 
-# Several dag.test() runs in ONE process (Airflow, dbt and GX imported once, not once a run): the
+# Several dag.test() runs in ONE process (Airflow, dbt and GX imported once, not once a run; the
+# DAG bag the structure tests read is inspected there too, before the runs): the
 # jobs come as JSON in argv[1], each with the REGWATCH_* environment its tasks read
 # (Settings.from_env() is called inside each task). For each job, a marker line on stdout and
 # on stderr opens its output, and one JSON line gives every task's state and XCom.
@@ -78,6 +79,7 @@ from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 
 bag = DagBag(dag_folder=%(dags)r)
+%(inspect)s
 for job in json.loads(sys.argv[1]):
     os.environ.update(job["env"])
     print(%(marker)r + job["name"], flush=True)
@@ -113,41 +115,23 @@ def _last_json(done: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Airflow's metadata database, migrated once for the module's ``dag.test()`` runs (``airflow
-    db migrate`` costs seconds of CPU a time); each run copies it into a home of its own."""
-    home = tmp_path_factory.mktemp("airflow-migrated")
-    migrate = subprocess.run(
-        [str(BIN / "airflow"), "db", "migrate"],
-        env=_airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-    return home / "airflow.db"
-
-
 def _airflow_home(home: Path, migrated: Path) -> Path:
-    """A fresh AIRFLOW_HOME holding a copy of the migrated database (Airflow writes its airflow.cfg there)."""
+    """A fresh AIRFLOW_HOME holding a copy of the migrated database (Airflow writes its airflow.cfg
+    there); ``migrated``: the session's ``airflow_db`` (tests/conftest.py, shared with test_filing)."""
     home.mkdir(parents=True)
     shutil.copyfile(migrated, home / "airflow.db")
     return home
 
 
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    home = tmp_path_factory.mktemp("airflow")
-    done = subprocess.run(
-        [sys.executable, "-c", _INSPECT % {"dags": str(DAGS)}],
-        env=_airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return _last_json(done)  # type: ignore[no-any-return]
+def dagbag(airflow_process: AirflowProcess) -> dict[str, Any]:
+    """The DAG bag as Airflow loads it (import errors, every DAG's schedule and tasks), inspected in
+    the Airflow process of the module's runs before its first run (:func:`airflow_process`; a
+    process of its own until issue 16): read whether or not the runs succeed."""
+    done = airflow_process.done
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"dagbag": ')]
+    assert len(lines) == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(lines[0])["dagbag"]  # type: ignore[no-any-return]
 
 
 def test_dags_import_clean(dagbag: dict[str, Any]) -> None:
@@ -263,8 +247,17 @@ def _split(text: str) -> dict[str, str]:
     return parts
 
 
+@dataclass(frozen=True)
+class AirflowProcess:
+    """The module's one Airflow process (:func:`airflow_process`): its jobs and what it printed."""
+
+    root: Path
+    jobs: list[dict[str, Any]]
+    done: subprocess.CompletedProcess[str]
+
+
 @pytest.fixture(scope="module")
-def dag_runs(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path) -> DagRuns:
+def airflow_process(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path) -> AirflowProcess:
     """One landing whose ``transactions.csv`` the verdict rejects whole (a renamed column), on two
     business days, run in one Airflow process (each run used to import Airflow, dbt and GX again):
 
@@ -319,12 +312,24 @@ def dag_runs(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path) -> DagR
             settings = Settings(project_root=REPO_ROOT, var_dir=root / var, landing_dir=landing)
             parses.enter_context(saved_parse(settings, "pack-cn"))
         done = subprocess.run(
-            [sys.executable, "-c", _RUNS % {"dags": str(DAGS), "marker": _MARKER}, json.dumps(jobs)],
+            [
+                sys.executable,
+                "-c",
+                _RUNS % {"dags": str(DAGS), "marker": _MARKER, "inspect": _INSPECT},
+                json.dumps(jobs),
+            ],
             env=env,
             capture_output=True,
             text=True,
             timeout=1200,
         )
+    return AirflowProcess(root, jobs, done)
+
+
+@pytest.fixture(scope="module")
+def dag_runs(airflow_process: AirflowProcess) -> DagRuns:
+    """The runs of :func:`airflow_process`, each job's result and output."""
+    root, jobs, done = airflow_process.root, airflow_process.jobs, airflow_process.done
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = {}
     for line in done.stdout.splitlines():
