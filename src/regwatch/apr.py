@@ -316,12 +316,14 @@ def _solve(terms: Sequence[tuple[float, int, float]], reg_z: bool) -> float:
     # Payments at least equal advances, so the value at rate 0 is <= 0: 0 is the lower bracket.
     low, high = 0.0, 1.0
     while npv(high)[0] < 0:
-        high *= 2
-        if high > _MAX_RATE:
+        if high >= _MAX_RATE:
             raise AprError(
                 f"the rate is beyond the solver's range: no periodic rate up to {_MAX_RATE:,.0f} "
                 "(100,000,000 %) solves these cash flows"
             )
+        # The bracket grows up to the range's top and stops there: a rate between 2**19
+        # and 1,000,000 is in range (the batch engine solves it too).
+        high = min(high * 2, _MAX_RATE)
     rate = 0.0
     for _ in range(300):
         value, slope = npv(rate)
@@ -627,15 +629,19 @@ def _solve_block(amount: FloatArray, whole: FloatArray, fraction: FloatArray, re
         high = np.where(below, high, r)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             step = r - value / slope
-        bisect = np.where(np.isinf(high), np.maximum(2.0 * np.abs(r), 1.0), (low + high) / 2.0)
+        # Below every root found so far, the bracket grows to at most the range's top; a
+        # loan whose value is still negative there has no rate in range (as the scalar solver).
+        grow = np.minimum(np.maximum(2.0 * np.abs(r), 1.0), _MAX_RATE)
+        bisect = np.where(np.isinf(high), grow, (low + high) / 2.0)
         exact = value == 0
-        newton = (step > low) & (step < high)
+        newton = (step > low) & (step < high) & (step <= _MAX_RATE)
         rate = np.where(exact, r, np.where(newton, step, bisect))
         scale = np.maximum(1.0, np.abs(r))
         finished = exact | (newton & (np.abs(rate - r) <= _NEWTON_DONE * scale))
         finished |= high - low <= _TOLERANCE * scale
-        finished |= rate > _MAX_RATE
-        result[todo[finished]] = np.where(rate[finished] > _MAX_RATE, np.nan, rate[finished])
+        beyond = below & (r >= _MAX_RATE)
+        finished |= beyond
+        result[todo[finished]] = np.where(beyond[finished], np.nan, rate[finished])
         if finished.all():
             break
         if finished.any():

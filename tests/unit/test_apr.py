@@ -342,7 +342,9 @@ def test_vectorised_equals_scalar(loans, method) -> None:
         except AprError:
             expected.append(float("nan"))
     batch = annual_rates(np.array(loan), np.array(day), np.array(amount), method, workers=1)
-    np.testing.assert_allclose(batch.annual_rate, expected, rtol=0, atol=1e-9)
+    # Both solvers stop on a step relative to the rate (above 1): 1e-9 absolute under
+    # 1, 1e-12 relative above (a rate of 409,578 differed by 3e-15 of itself).
+    np.testing.assert_allclose(batch.annual_rate, expected, rtol=1e-12, atol=1e-9)
     assert [bool(e) for e in batch.error] == [bool(np.isnan(x)) for x in expected]
 
 
@@ -356,6 +358,33 @@ def test_a_rate_beyond_the_solvers_range_is_a_clear_error(method) -> None:
     """99,900 % a day: compounded over 365 days a year it is no float; every method says so."""
     with pytest.raises(AprError, match="beyond the solver's range"):
         explain(*ONE_DAY, method)
+
+
+@pytest.mark.parametrize("rate", [6e5, 8e5, 9.99e5, 1.2e6, 4e6])
+def test_both_engines_draw_the_solvers_range_at_the_same_rate(rate) -> None:
+    """A periodic rate between 2**19 and the range's top (1,000,000) is solved, not refused.
+
+    The scalar solver doubled its upper bracket from 1 and gave up once it passed
+    1,000,000, so every rate above 524,288 was "beyond the solver's range" there while the
+    batch engine solved it (hypothesis found one: 929,789 under eu_aprc). Both now refuse
+    exactly the rates above the range's top.
+    """
+    start = D(2025, 6, 2)
+    paid = 100 * (1 + rate) ** (7 / 365)  # 100 lent, repaid a week later: eu_aprc's rate is `rate`
+    batch = annual_rates(
+        np.array([0, 0]),
+        np.array([str(start), str(start + timedelta(days=7))]).astype("datetime64[D]"),
+        np.array([100.0, -paid]),
+        "eu_aprc",
+    )
+    if rate > 1e6:
+        with pytest.raises(AprError, match="beyond the solver's range"):
+            annual_rate([(start, 100.0)], [(start + timedelta(days=7), paid)], "eu_aprc")
+        assert np.isnan(batch.annual_rate[0]) and batch.error[0] == 4
+    else:
+        scalar = annual_rate([(start, 100.0)], [(start + timedelta(days=7), paid)], "eu_aprc")
+        assert scalar == pytest.approx(rate, rel=1e-12)
+        assert batch.annual_rate[0] == pytest.approx(scalar, rel=1e-12) and batch.error[0] == 0
 
 
 def test_the_batch_engine_flags_a_rate_beyond_its_range() -> None:
