@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import logging.handlers
 import os
 import shutil
 import time
@@ -126,10 +128,7 @@ def build(
     # A build continuing from the last one (same project, pack and seeds) leaves the models
     # that read no date and no raw row as they are, with their data tests.
     unchanged = _unchanged_nodes(settings, target) if built_through is not None and seeds_current else []
-    args = [
-        "build",
-        "--target",
-        "spark" if on_spark else "local",
+    common = [
         "--project-dir",
         str(settings.dbt_project_dir.absolute()),
         "--profiles-dir",
@@ -140,6 +139,22 @@ def build(
         str((settings.var_dir / "dbt" / "logs").absolute()),
         "--vars",
         dbt_vars,
+        "--quiet",
+        "--log-level",
+        "none",
+        # dbt's file log formats every debug event it drops (a line, the environment scanned
+        # for secrets) before its logging level discards it: ~7 % of a day's build. regwatch
+        # writes dbt's info, warning and error lines to the same file itself (_DbtLog).
+        "--log-level-file",
+        "none",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
+    args = [
+        "build",
+        "--target",
+        "spark" if on_spark else "local",
+        *common,
         # The dbt unit tests (models/**/_*__unit_tests.yml) test the SQL on fixed rows, not the
         # date's data: tests/unit/test_dbt_unit_tests.py runs them; a day's build skips them.
         "--exclude-resource-type",
@@ -149,16 +164,16 @@ def build(
         *(["--exclude", *unchanged] if unchanged else []),
         # A test of a data test's parents all built (cautious), never one on a model left out.
         *(["--select", *select, "--indirect-selection", "cautious"] if select and not on_spark else []),
-        "--quiet",
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "info",
-        "--no-use-colors",
+        # On DuckDB the project is parsed first (_parse) and regwatch writes the artifacts:
+        # manifest.json only when the parse changed, run_results.json after the build.
+        *(["--no-write-json"] if not on_spark else []),
     ]
     parse: list[str] = []
 
+    log = _DbtLog(settings.var_dir / "dbt" / "logs" / "dbt.log")
+
     def on_event(event: Any) -> None:
+        log.write(event)
         name = event.info.name
         if name == "UnableToPartialParse":
             parse.append(f"full: {event.data.reason}")
@@ -181,17 +196,20 @@ def build(
         warehouse.record_build_state(settings.warehouse_path, None)
     counts = {"model": 0, "test": 0, "seed": 0}
 
-    def invoke(phase: Sequence[str] = ()) -> None:
+    def invoke(phase: Sequence[str] = (), manifest: Any = None) -> None:
         # Closed before as well as after: every platform's profile names the same relative
         # warehouse.duckdb (_warehouse_environment), so a database an earlier caller left open
         # in this process would otherwise take this build's tables (test_dbt_connection).
         _close_dbt_duckdb()
         try:
-            result = dbtRunner(callbacks=[on_event]).invoke([*args, *phase])
+            result = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke([*args, *phase])
         finally:
             _close_dbt_duckdb()
         if result.exception is not None:
             raise TransformError(f"dbt could not run: {_one_line(str(result.exception))}")
+        run_results: Any = result.result
+        if manifest is not None and hasattr(run_results, "write"):
+            run_results.write(str(target / "run_results.json"))
         failures: list[str] = []
         node_results: Any = result.result or []
         for node_result in node_results:
@@ -206,7 +224,7 @@ def build(
             raise TransformError(f"dbt build for {business_date} failed: {first}{more}")
 
     # dbt runs in the warehouse's folder (see _warehouse_environment), its own paths absolute.
-    with _environment(environment), _working_directory(settings.warehouse_path.parent):
+    with _environment(environment), _working_directory(settings.warehouse_path.parent), log:
         if on_spark:
             # The Python models regwatch runs itself, added after the build: `counts["model"] +=`
             # would read the count before the build's own invocations added theirs.
@@ -215,7 +233,9 @@ def build(
         else:
             _reuse_parse(settings.dbt_project_dir, target)
             try:
-                invoke()
+                manifest = _parse(["parse", "--target", "local", *common, "--no-write-json"], on_event)
+                _write_manifest(manifest, target)
+                invoke(manifest=manifest)
             finally:
                 _remember_parse(settings.dbt_project_dir, target)
     # Only a whole build in the warehouse is a base to continue from: a selected build (a few
@@ -426,6 +446,97 @@ def _build_on_spark(
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     engine.copy_back(settings, session, manifest)
     return len(engine.PYTHON_MODELS)
+
+
+def _parse(args: Sequence[str], on_event: Callable[[Any], None]) -> Any:
+    """dbt's parse of the project (``dbt parse``, partial when its saved parse holds): the manifest.
+
+    The build is then given this manifest (``dbtRunner(manifest=...)``) instead of parsing
+    again; dbt writes no JSON artifacts in either call (:func:`_write_manifest` and the build's
+    ``run_results.json`` are regwatch's).
+    """
+    from dbt.cli.main import dbtRunner
+
+    _close_dbt_duckdb()
+    try:
+        result = dbtRunner(callbacks=[on_event]).invoke(list(args))
+    finally:
+        _close_dbt_duckdb()
+    if result.exception is not None or result.result is None:
+        raise TransformError(f"dbt could not parse the project: {_one_line(str(result.exception))}")
+    return result.result
+
+
+#: Beside ``manifest.json``: the sha256 of the saved parse (``partial_parse.msgpack``) it was written from.
+_MANIFEST_SOURCE = "manifest.json.parse-sha256"
+
+
+def _write_manifest(manifest: Any, target: Path) -> None:
+    """``target/manifest.json`` from ``manifest``, unless it was already written from this very parse.
+
+    dbt wrote the manifest twice per build (after parsing, and again after the build with
+    every node's compiled SQL), ~10 % of a day's build, though a day's build almost never
+    changes the project. What regwatch reads in it is the parsed project (nodes, their
+    configuration, macros, lineage: :func:`regwatch.rules.read_dbt_manifest`,
+    :func:`_unchanged_nodes`, the ledger's carried tables, ``audit diff``), so it is written
+    once per parse that changed: when dbt's saved parse differs from the one ``manifest.json``
+    was last written from (sha256 beside it), or either is missing.
+    """
+    saved = target / _PARSE_FILE
+    source = hashlib.sha256(saved.read_bytes()).hexdigest() if saved.is_file() else None
+    path, record = target / "manifest.json", target / _MANIFEST_SOURCE
+    current = record.is_file() and record.read_text(encoding="utf-8").strip() == source
+    if source is not None and path.is_file() and current:
+        return
+    record.unlink(missing_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    manifest.write(str(temporary))
+    os.replace(temporary, path)
+    if source is not None:
+        record.write_text(source + "\n", encoding="utf-8")
+
+
+class _DbtLog:
+    """dbt's info, warning and error lines, appended to ``var/dbt/logs/dbt.log`` during a build.
+
+    What dbt's own file log kept at ``--log-level-file info`` (dbt's line format, rotated at
+    10 MB, five files kept), written from the events regwatch receives anyway
+    (``dbtRunner``'s callbacks): dbt's file log formats every event, debug ones included, and
+    scans the environment for secrets in each, before its level drops most of them.
+    """
+
+    LEVELS = frozenset({"info", "warn", "error"})
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handler: logging.Handler | None = None
+
+    def __enter__(self) -> _DbtLog:
+        from dbt_common.exceptions.base import env_secrets
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handler = logging.handlers.RotatingFileHandler(
+            self.path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        )
+        self.secrets = env_secrets()
+        return self
+
+    def write(self, event: Any) -> None:
+        info = event.info
+        if self.handler is None or info.level not in self.LEVELS:
+            return
+        message = str(info.msg)
+        for secret in self.secrets:
+            message = message.replace(secret, "*****")
+        stamp = info.ts.ToDatetime().strftime("%H:%M:%S.%f")
+        line = f"{stamp} [{info.level:<5}] [{str(info.thread)[:10]:<10}]: {message}"
+        self.handler.handle(logging.LogRecord("dbt", logging.INFO, "", 0, line, None, None))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handler is not None:
+            self.handler.close()
+            self.handler = None
 
 
 def _close_dbt_duckdb() -> None:

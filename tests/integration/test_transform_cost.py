@@ -11,6 +11,7 @@ open it afterwards as before.
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 from dbt.adapters.duckdb.environments import Environment
+from dbt.adapters.duckdb.environments.local import DuckDBCursorWrapper
 
 from regwatch import transform, warehouse
 from regwatch.config import Settings
@@ -114,3 +116,122 @@ def test_a_fresh_var_starts_from_the_project_s_last_parse(project: Settings, tmp
     with duckdb.connect(str(fresh.warehouse_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM intermediate.int_working_days_counted").fetchone()[0] > 0
     assert (fresh.dbt_target_dir / "partial_parse.msgpack").is_file()
+
+
+def _node_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement dbt-duckdb executes from now on (the list fills as dbt runs)."""
+    statements: list[str] = []
+    execute = DuckDBCursorWrapper.execute
+
+    def recorded(self: DuckDBCursorWrapper, sql: str, bindings: Any = None) -> Any:
+        statements.append(sql)
+        return execute(self, sql, bindings)
+
+    monkeypatch.setattr(DuckDBCursorWrapper, "execute", recorded)
+    return statements
+
+
+def test_a_table_model_is_replaced_in_one_statement_and_kept_when_its_build_fails(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's ``table`` materialization (macros/materializations/table.sql) drops the old table
+    and creates the new one in one statement inside the model's transaction. dbt-duckdb's built
+    the table aside, asked DuckDB for the old one's indexes, renamed old and new and dropped the
+    backup: five statements and three adapter macro calls (a Jinja context each) per model.
+    A model that fails still leaves the table it had, and the error in dbt.log."""
+    transform.build(D1, project, select=SELECTED)
+    table = "intermediate.int_working_days_counted"
+    with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    statements = _node_statements(monkeypatch)
+    transform.build(D1, project, select=SELECTED)
+    # dbt-duckdb's pre-model hook reads each schema's key constraints once per build (the first
+    # model of the schema pays it); what is left is the materialization's own.
+    node = [
+        s
+        for s in statements
+        if '"node_id": "model.regwatch.int_working_days_counted"' in s
+        and "from duckdb_constraints()" not in s
+    ]
+    # Was 5: create __dbt_tmp, duckdb_indexes(), rename, rename, drop __dbt_backup.
+    assert len(node) == 1, [s[s.index("*/") + 2 :][:200] for s in node]
+    assert "drop table if exists" in node[0] and "create" in node[0] and "__dbt_" not in node[0]
+
+    model = project.dbt_project_dir / "models" / "intermediate" / "calendar" / "int_working_days_counted.sql"
+    original = model.read_text()
+    model.write_text(original.replace("select", "select no_such_column,", 1))
+    log = project.var_dir / "dbt" / "logs" / "dbt.log"
+    logged = log.stat().st_size
+    try:
+        with pytest.raises(transform.TransformError, match="no_such_column"):
+            transform.build(D1, project, select=SELECTED)
+    finally:
+        model.write_text(original)
+    with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows
+        leftovers = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%__dbt_%'"
+        ).fetchall()
+    assert leftovers == []
+    with log.open("rb") as lines:
+        lines.seek(logged)
+        assert b"no_such_column" in lines.read()
+
+
+def test_the_manifest_is_written_once_per_changed_parse(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt wrote manifest.json twice per build (after its parse, and again after the build), ~10 % of
+    a small day's build, though a day almost never changes the project. regwatch parses first and
+    writes the manifest only when the parse changed; the build's run_results.json is written as before."""
+    from dbt.contracts.graph.manifest import Manifest
+
+    writes: list[str] = []
+    write = Manifest.write
+
+    def counted(self: Manifest, path: str) -> None:
+        writes.append(path)
+        write(self, path)
+
+    monkeypatch.setattr(Manifest, "write", counted)
+    transform.build(D1, project, select=SELECTED)
+    writes.clear()
+    run_results = project.dbt_target_dir / "run_results.json"
+    run_results.unlink()
+    transform.build(D1, project, select=SELECTED)
+    assert writes == []  # was 2
+    ran = {r["unique_id"] for r in json.loads(run_results.read_text())["results"]}
+    assert "model.regwatch.int_working_days_counted" in ran
+
+    model = project.dbt_project_dir / "models" / "intermediate" / "calendar" / "int_working_days_counted.sql"
+    original = model.read_text()
+    model.write_text(original + "\n-- a changed model\n")
+    try:
+        transform.build(D1, project, select=SELECTED)
+    finally:
+        model.write_text(original)
+    assert len(writes) == 1
+    manifest = json.loads((project.dbt_target_dir / "manifest.json").read_text())
+    assert "-- a changed model" in manifest["nodes"]["model.regwatch.int_working_days_counted"]["raw_code"]
+
+
+def test_dbt_s_log_keeps_its_lines_without_formatting_every_event(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt's own file log formatted every event, debug ones included, and scanned the environment for
+    secrets in each, before its level dropped them (~7 % of a small day's build). regwatch writes
+    dbt's info, warning and error lines to var/dbt/logs/dbt.log itself."""
+    from dbt_common.events.logger import _TextLogger
+
+    formatted: list[Any] = []
+    monkeypatch.setattr(_TextLogger, "create_line", lambda self, msg: formatted.append(msg) or "")
+    log = project.var_dir / "dbt" / "logs" / "dbt.log"
+    logged = log.stat().st_size if log.exists() else 0
+    transform.build(D1, project, select=SELECTED)
+    assert formatted == []  # was every event of the build (thousands)
+    with log.open("rb") as lines:
+        lines.seek(logged)
+        text = lines.read().decode()
+    assert "START sql table model intermediate.int_working_days_counted" in text
+    assert "OK created sql table model intermediate.int_working_days_counted" in text
+    assert "[debug]" not in text and "[info ]" in text
