@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -33,7 +33,7 @@ import jinja2
 
 from regwatch import warehouse
 from regwatch.config import Settings
-from regwatch.files import write_atomic
+from regwatch.files import write_atomic, write_atomic_chunks
 from regwatch.ingest import delivery
 from regwatch.reporting import charts
 from regwatch.reporting.csv_cells import csv_bytes
@@ -338,6 +338,7 @@ def _explain(
     transactions: dict[str, dict[str, Any]],
     list_titles: Mapping[str, str],
 ) -> dict[str, Any]:
+    """One alert as the report shows it; ``transactions`` are the evidence rows, already masked."""
     evidence = json.loads(alert["evidence"])
     flows = None
     shown: list[tuple[str, str]] = []
@@ -350,7 +351,7 @@ def _explain(
         if key in ("transaction_ids", "txn_ids") and txn_ids:
             continue
         shown.append((label(key), finding(format_value(key, value), list_titles)))
-    rows = [mask.record(transactions[t]) for t in txn_ids if t in transactions]
+    rows = [transactions[t] for t in txn_ids if t in transactions]  # masked once per report
     comparison = _comparison(rule, pack, evidence)
     if comparison is not None:
         comparison["observed"] = finding(comparison["observed"], list_titles)
@@ -577,7 +578,8 @@ def daily_context(settings: Settings, business_date: date, run_id: str) -> dict[
             [business_date, run_id],
         ).fetchall()[0]
         wanted = {t for a in alerts if a["is_firing"] for t in _transaction_ids(json.loads(a["evidence"]))}
-        transactions = _transactions(con, wanted, business_date)
+        # each transaction masked once, however many alerts name it (a customer's fan-in and fan-out)
+        transactions = {t: mask.record(row) for t, row in _transactions(con, wanted, business_date).items()}
         trend = _trend(con, business_date)
     alerts.sort(
         key=lambda a: (
@@ -869,6 +871,20 @@ def _csv(alerts: Iterable[dict[str, Any]], business_date: str, run_id: str) -> b
     )
 
 
+def _encoded(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[bytes]:
+    """Template output as UTF-8 in pieces of about ``size`` characters."""
+    batch: list[str] = []
+    length = 0
+    for piece in pieces:
+        batch.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(batch).encode("utf-8")
+            batch, length = [], 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
+
+
 def render_daily(
     settings: Settings,
     business_date: date,
@@ -886,19 +902,20 @@ def render_daily(
     context["filing_failures"] = [
         {"period": f["period"], "error": mask.text(f["error"])} for f in filing_failures
     ]
-    try:
-        template = environment(settings).get_template("daily_exceptions.html.j2")
-        html = template.render(**context, print_edition=False)
-        # The PDF is drawn from a print edition of the same page: long tables (cash flows)
-        # become paragraphs, which WeasyPrint lays out many times faster.
-        printed = template.render(**context, print_edition=True) if settings.render_pdf else None
-    except jinja2.TemplateError as error:
-        raise ReportError(f"daily_exceptions.html.j2: {error}") from error
     folder = settings.reports_dir / business_date.isoformat()
     html_path = folder / "daily_exceptions.html"
     pdf_path = folder / "daily_exceptions.pdf"
     csv_path = folder / "daily_exceptions.csv"
-    write_atomic(html_path, html.encode("utf-8"))
+    try:
+        template = environment(settings).get_template("daily_exceptions.html.j2")
+        # The PDF is drawn from a print edition of the same page: long tables (cash flows)
+        # become paragraphs, which WeasyPrint lays out many times faster.
+        printed = template.render(**context, print_edition=True) if settings.render_pdf else None
+        # The HTML holds every alert with its evidence (tens of MB a day at a million transactions):
+        # written as the template produces it, never held whole with its encoded copy.
+        write_atomic_chunks(html_path, _encoded(template.generate(**context, print_edition=False)))
+    except jinja2.TemplateError as error:
+        raise ReportError(f"daily_exceptions.html.j2: {error}") from error
     if printed is not None:  # settings.render_pdf False: recorded by the run (regwatch.pipeline)
         write_atomic(pdf_path, html_to_pdf(printed, business_date))
     write_atomic(csv_path, _csv(context["alerts"], context["business_date"], run_id))

@@ -17,6 +17,7 @@ inside a decimal number.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +38,14 @@ _CARD = re.compile(
 )  # not inside an id like T00..
 _DECIMAL = re.compile(r"^\s*[+-]?[0-9]+\.[0-9]+\s*$")
 _CARD_KEYS = ("account", "card")
+#: Any place one of the patterns above matches: where none does, :func:`mask_text` changes
+#: nothing (each substitution then sees the text unchanged), so one scan decides it.
+_ANY = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in (_ID_18, _CREDIT_CODE, _CARD, _ID_15, _MOBILE, _LANDLINE))
+)
+_SEPARATORS = re.compile(r"[ -]")
+#: Luhn: a doubled digit's digit sum (2 x 7 = 14 -> 5).
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 def _is_id_like(text: str) -> bool:
@@ -47,13 +56,11 @@ def _is_id_like(text: str) -> bool:
 
 def is_card_number(value: str) -> bool:
     """16-19 digits (spaces or hyphens between groups allowed) passing the Luhn check (ISO/IEC 7812)."""
-    digits = re.sub(r"[ -]", "", value.strip())
+    digits = _SEPARATORS.sub("", value.strip())
     if not (digits.isdigit() and 16 <= len(digits) <= 19):
         return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char) * (2 if position % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
+    backwards = digits[::-1]
+    total = sum(int(char) for char in backwards[0::2]) + sum(_DOUBLED[int(char)] for char in backwards[1::2])
     return total % 10 == 0
 
 
@@ -78,6 +85,8 @@ def mask_phone(value: str) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every ID number, phone number and bank-card number found in free ``text``."""
+    if _ANY.search(text) is None:  # most values (names, purposes, transaction ids): nothing to mask
+        return text
 
     def id_18(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -95,16 +104,29 @@ def mask_text(text: str) -> str:
     return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _field_kind(key: str) -> str:
+    """What a field's name says it holds: ``id_number``, ``phone``, ``card`` (may hold a card) or ``text``."""
+    lowered = key.lower()
+    if "id_number" in lowered:
+        return "id_number"
+    if "phone" in lowered or "mobile" in lowered:
+        return "phone"
+    if any(part in lowered for part in _CARD_KEYS):
+        return "card"
+    return "text"
+
+
 def mask_value(key: str, value: Any) -> Any:
     """One field masked by what its name says it holds; other strings scanned as free text."""
     if value is None or not isinstance(value, str):
         return value
-    lowered = key.lower()
-    if "id_number" in lowered:
+    kind = _field_kind(key)
+    if kind == "id_number":
         return mask_id_number(value)
-    if "phone" in lowered or "mobile" in lowered:
+    if kind == "phone":
         return mask_phone(value)
-    if any(part in lowered for part in _CARD_KEYS) and is_card_number(value):
+    if kind == "card" and is_card_number(value):
         return mask_card_number(value)
     if _DECIMAL.match(value):
         return value  # an amount or a rate: never PII
