@@ -351,6 +351,8 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
         )
         return lineage.serialize(run_events)
 
+    chain = manifests.manifests(settings)
+    previous_head = chain[-1].name if chain else None  # the head the snapshot was written at, if current
     manifest = manifests.seal(
         settings,
         business_date=business_date,
@@ -391,7 +393,7 @@ def seal_ledger(business_date: date, settings: Settings) -> StepResult:
     shutil.rmtree(staging.parent, ignore_errors=True)
     published = tuple(settings.published_reports_dir / p.relative_to(staging) for p in outputs)
     # What read-only commands show while a later run holds the warehouse (regwatch.ledger.snapshot).
-    snapshot.write(settings, manifest.name)
+    snapshot.write(settings, manifest.name, business_date, previous_head)
     return StepResult(
         "seal_ledger",
         business_date,

@@ -17,9 +17,11 @@ holds it they read this snapshot, and say so on stderr in one line.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from regwatch.config import Settings
 
@@ -39,8 +41,22 @@ def _quoted(value: Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def write(settings: Settings, sealed_head: str) -> Path:
-    """Copy ``results.*`` (and :data:`EXTRA_TABLES`) of the warehouse into the snapshot file."""
+def write(
+    settings: Settings,
+    sealed_head: str,
+    business_date: date | None = None,
+    previous_head: str | None = None,
+) -> Path:
+    """Copy ``results.*`` (and :data:`EXTRA_TABLES`) of the warehouse into the snapshot file.
+
+    A seal of ``business_date`` that follows the seal the snapshot was written at
+    (``previous_head``, the ledger head before this seal) copies only that date's partition
+    of each table with a ``business_date`` column, and the other tables whole (the current
+    alerts): the earlier dates' partitions are the ones their own seals copied, and a run
+    changes only its own date's. Each seal used to copy every date's rows again, so its
+    cost grew with the history. Anything else (no snapshot yet, one written at another
+    head, a table whose columns changed, ``regwatch rebuild``) copies everything.
+    """
     import duckdb
 
     target = path(settings)
@@ -48,6 +64,14 @@ def write(settings: Settings, sealed_head: str) -> Path:
     temp = target.with_name(f".sealed-{os.getpid()}.duckdb")
     temp.unlink(missing_ok=True)
     temp.with_name(temp.name + ".wal").unlink(missing_ok=True)
+    incremental = (
+        business_date is not None
+        and previous_head is not None
+        and target.is_file()
+        and sealed_head_of(target) == previous_head
+    )
+    if incremental:
+        shutil.copyfile(target, temp)
     con = duckdb.connect(str(temp))
     try:
         con.execute(f"ATTACH {_quoted(settings.warehouse_path)} AS wh (READ_ONLY)")
@@ -56,9 +80,25 @@ def write(settings: Settings, sealed_head: str) -> Path:
             "AND (table_schema = 'results' OR table_schema || '.' || table_name IN "
             f"({', '.join(repr(t) for t in EXTRA_TABLES)})) ORDER BY 1, 2"
         ).fetchall()
+        kept = _columns(con, "wh") if incremental else {}
+        held = _columns(con, _catalog(con)) if incremental else {}
+        for schema, name in sorted(set(held) - set(kept)):  # gone from the warehouse
+            con.execute(f'DROP TABLE "{schema}"."{name}"')
         for schema, table in tables:
+            source = f'wh."{schema}"."{table}"'
+            columns = kept.get((schema, table))
+            partitioned = columns is not None and any(column == "business_date" for column, _ in columns)
+            if incremental and partitioned and held.get((schema, table)) == columns:
+                day = f"DATE '{business_date}'"
+                con.execute(f'DELETE FROM "{schema}"."{table}" WHERE business_date = {day}')
+                con.execute(
+                    f'INSERT INTO "{schema}"."{table}" SELECT * FROM {source} WHERE business_date = {day}'
+                )
+                continue
             con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            con.execute(f'CREATE TABLE "{schema}"."{table}" AS SELECT * FROM wh."{schema}"."{table}"')
+            con.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
+            con.execute(f'CREATE TABLE "{schema}"."{table}" AS SELECT * FROM {source}')
+        con.execute("DROP TABLE IF EXISTS main.snapshot_info")
         con.execute(
             "CREATE TABLE main.snapshot_info AS SELECT ? AS sealed_head, ? AS written_at",
             [sealed_head, datetime.now(UTC).isoformat(timespec="seconds")],
@@ -69,6 +109,41 @@ def write(settings: Settings, sealed_head: str) -> Path:
         con.close()
     os.replace(temp, target)
     return target
+
+
+def _catalog(con: Any) -> str:
+    row = con.execute("SELECT current_database()").fetchone()
+    return str(row[0]) if row else "memory"
+
+
+def _columns(con: Any, catalog: str) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Each snapshotted table of ``catalog`` with its columns (name, type) in order."""
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, kind in con.execute(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = ? AND (table_schema = 'results' OR table_schema || '.' || table_name IN "
+        f"({', '.join(repr(t) for t in EXTRA_TABLES)})) ORDER BY table_schema, table_name, ordinal_position",
+        [catalog],
+    ).fetchall():
+        found.setdefault((schema, table), []).append((column, kind))
+    return found
+
+
+def sealed_head_of(snapshot_file: Path) -> str | None:
+    """The manifest a snapshot file was written at (None when unreadable)."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(snapshot_file), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute("SELECT sealed_head FROM main.snapshot_info").fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return str(row[0]) if row else None
 
 
 def sealed_head(settings: Settings) -> str | None:
