@@ -307,9 +307,11 @@ def _transactions(con: Any, ids: set[str], business_date: date) -> dict[str, dic
         con,
         "SELECT txn_id, account_id, txn_at, direction, amount, currency, channel, "
         "counterparty_account, counterparty_name, counterparty_country, purpose "
-        "FROM raw.transactions WHERE _business_date <= ? AND list_contains(?, txn_id) "
+        "FROM raw.transactions SEMI JOIN (SELECT unnest(CAST(? AS VARCHAR[])) AS txn_id) AS wanted USING (txn_id) "
+        "WHERE _business_date <= ? "
         "QUALIFY row_number() OVER (PARTITION BY txn_id ORDER BY _business_date DESC, _row_number) = 1",
-        [business_date, sorted(ids)],
+        # a hash join: list_contains compared every row of every date with the whole list
+        [sorted(ids), business_date],
     )
     return {str(r["txn_id"]): r for r in found}
 
