@@ -580,6 +580,9 @@ def run_history_bench(work: Path, end: date, days: int, sizes: dict[str, int]) -
             "peak_rss_mib": max(s["peak_rss_mib"] for s in steps.values()),
             "load_average_start": steps["ingest"]["load_average"]["start"],
             "steps": {n: s["cpu_seconds"] for n, s in steps.items()},
+            "peak_rss_mib_steps": {n: s["peak_rss_mib"] for n, s in steps.items()},
+            # what the day's reports hold: a history whose alerts grow measures the alerts, not the history
+            "exceptions": steps["validate"]["exceptions"]["total"],
         }
         per_day.append(row)
         print(json.dumps(row), flush=True)
@@ -648,7 +651,9 @@ def table(summary: dict[str, Any]) -> str:
             f"History: {len(h['days'])} business dates at {summary['history_sizes']['transactions']:,} "
             f"transactions a day: day 1 {first['cpu_seconds']:.0f} CPU-s (load {first['load_average_start'][0]:.1f}), "
             f"day {len(h['days'])} {last['cpu_seconds']:.0f} CPU-s (load {last['load_average_start'][0]:.1f}): "
-            f"{h['last_over_first_cpu']:.2f}x.",
+            f"{h['last_over_first_cpu']:.2f}x; exceptions a day "
+            + " / ".join(f"{d['exceptions']:,}" for d in h["days"])
+            + ".",
         ]
     return "\n".join(lines)
 
