@@ -512,8 +512,9 @@ _PURPOSES = {
 }
 
 
-#: Recurring counterparties of one bulk account: below the pack's fan-in/fan-out line of five
-#: distinct counterparties, so ordinary bulk traffic never forms a fan however long the history.
+#: Recurring counterparties of one bulk customer (all its accounts): below the pack's
+#: fan-in/fan-out line of five distinct counterparties, so ordinary bulk traffic never forms a
+#: fan however long the history.
 COUNTERPARTIES_PER_ACCOUNT = 3
 
 
@@ -532,8 +533,8 @@ def _bulk_transactions(
 ) -> list[tuple[int, str, str]]:
     """Write the bulk transactions; returns the malformed rows: (row number in the bulk, class, column).
 
-    Each bulk account pays and is paid by :data:`COUNTERPARTIES_PER_ACCOUNT` recurring
-    counterparties (its employer, landlord, shops), drawn from the account and
+    Each bulk customer pays and is paid by :data:`COUNTERPARTIES_PER_ACCOUNT` recurring
+    counterparties (its employer, landlord, shops), drawn from the customer and
     ``counterparty_seed`` (the same on every date), not a new random counterparty per
     transaction: that made every busy bulk account a fan-in and a fan-out (five distinct
     counterparties in seven days) once a few dates of traffic filled the windows, 11,000 ->
@@ -542,7 +543,9 @@ def _bulk_transactions(
     """
     j = "j"
     cp_seed = seed if counterparty_seed is None else counterparty_seed
-    counterparty = f"account, CAST({_h(j, 16, seed)} % {COUNTERPARTIES_PER_ACCOUNT} AS INTEGER)"
+    # the customer's (one in ten customers has two accounts: _bulk_accounts), so a customer's
+    # accounts together still stay under the fan line
+    counterparty = f"account * 10 // 11, CAST({_h(j, 16, seed)} % {COUNTERPARTIES_PER_ACCOUNT} AS INTEGER)"
     channel_index = (
         "CASE "
         + " ".join(f"WHEN {_u(j, 1, seed)} < {p} THEN {k}" for k, p in enumerate(_CUM_P[:-1], start=1))

@@ -8,7 +8,7 @@ add up to the principal to the cent.
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,3 +96,35 @@ def test_ingest_quarantines_exactly_the_planted_malformed_rows(
             FROM l LEFT JOIN s USING (loan_id) LEFT JOIN f USING (loan_id)
         """).fetchone()
         assert wrong == (0, SIZES["loans"])
+
+
+def test_a_bulk_customer_has_a_few_recurring_counterparties_on_every_date(tmp_path: Path) -> None:
+    """Bulk traffic must not trip the fan rules as a history fills their windows: with a new
+    random counterparty per transaction, a 1M-transactions-a-day history's exceptions went
+    11,308 -> 40,960 -> 74,411 over its first three dates (fan-in and fan-out), and with three
+    per *account*, customers with two accounts still reached six (1,284 -> 4,536 fan-ins)."""
+    import duckdb
+
+    first = DAY - timedelta(days=4)
+    sizes = SIZES | {"transactions": 4_000, "loans": 0, "history_days": 1}
+    built = bulk_platform.build(tmp_path / "landing", DAY, start=first, **sizes)  # type: ignore[arg-type]
+    assert len(built.business_dates) == 3
+    landing = tmp_path / "landing"
+    con = duckdb.connect()
+    widest = con.execute(
+        f"""
+        WITH accounts AS (
+            SELECT account_id, customer_id FROM read_csv('{landing}/{first.isoformat()}/accounts.csv', all_varchar = true, ignore_errors = true)
+        ), legs AS (
+            SELECT account_id, counterparty_account
+            FROM read_csv('{landing}/*/transactions.csv', all_varchar = true, ignore_errors = true)
+            WHERE account_id LIKE 'AB%' AND coalesce(counterparty_account, '') <> ''
+        )
+        SELECT max(n), count(*) FILTER (WHERE n > 1) FROM (
+            SELECT customer_id, count(DISTINCT counterparty_account) AS n FROM legs JOIN accounts USING (account_id)
+            GROUP BY customer_id
+        )
+        """
+    ).fetchone()
+    assert widest is not None
+    assert widest[0] == bulk_platform.COUNTERPARTIES_PER_ACCOUNT and widest[1] > 100, widest
