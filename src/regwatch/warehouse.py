@@ -380,9 +380,27 @@ def read_raw_fingerprint(path: Path, through: date) -> str:
         return raw_fingerprint(con, through)
 
 
+def _drop_dbt_leftovers(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the ``<model>__dbt_tmp<timestamp>`` tables a dbt build left behind.
+
+    dbt-duckdb's incremental materialization builds a Python model's new rows as such a
+    table in ``main`` and never drops it (a SQL model's is a temporary table): one table a
+    model a day, kept by the warehouse for good. Each build clears them before it starts
+    (a failed build's too) and after it completes (test_incremental_builds).
+    """
+    leftovers = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables()"
+        " WHERE database_name = current_database() AND NOT temporary"
+        " AND contains(table_name, '__dbt_tmp')"
+    ).fetchall()
+    for schema, table in leftovers:
+        con.execute(f'DROP TABLE "{schema}"."{table}"')
+
+
 def record_build_state(path: Path, business_date: date | None, project_sha256: str = "") -> None:
     """Record the build just completed as of ``business_date`` (None: forget any record, before a build)."""
     with connect(path) as con, transaction(con):
+        _drop_dbt_leftovers(con)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {BUILD_STATE_TABLE.split('.')[0]}")
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {BUILD_STATE_TABLE} (business_date DATE NOT NULL,"

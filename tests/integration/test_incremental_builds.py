@@ -263,6 +263,14 @@ def test_each_day_built_incrementally_equals_it_built_from_scratch(
         before = _aprs(settings, restated) if restated else {}
         computed.clear()
         built = transform.build(day, settings)
+        # dbt-duckdb's incremental materialization leaves a Python model's `__dbt_tmp` table
+        # behind (one a model a day); the warehouse must not keep them.
+        with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+            leftovers = con.execute(
+                "SELECT schema_name || '.' || table_name FROM duckdb_tables()"
+                " WHERE contains(table_name, '__dbt_tmp')"
+            ).fetchall()
+        assert not leftovers, f"{day}: dbt's temporary tables left in the warehouse: {leftovers}"
         if number:
             # Only the APRs of the loans whose inputs the day's load changed are computed.
             changed = _loans_changed(settings, day)
