@@ -8,9 +8,16 @@ accounts, ``--transactions`` transactions in the date's file; generated inside D
 :data:`regwatch.pipeline.STEPS` (ingest, transform, validate, update_alerts,
 render_reports, seal_ledger), each in its own process the way an Airflow task runs it
 (:func:`regwatch.pipeline.locked_step`). For each step: CPU seconds and peak RSS of that
-process (``os.wait4``: user + system time of the child and what it waited for), wall
-time, and the 1/5/15-minute load average when it started and ended (the machine is
-shared; CPU seconds are what it disturbs least).
+process's whole tree (``bench/process_tree.py``: ``os.wait4`` of the child, which counts what
+it waited for, plus every orphan it leaves, such as a Spark step's JVM; the tree's memory
+(PSS) summed every half second), wall time, and the 1/5/15-minute load average when it
+started and ended (the machine is shared; CPU seconds are what it disturbs least).
+
+**Engines** (issue 19): ``--engine spark`` runs the day's steps on Spark (``regwatch run
+--engine spark``; the ``spark`` extra installed, ``REGWATCH_SPARK_*`` from the environment);
+``--engine both`` runs them on DuckDB, then on Spark over the same landing (each its own
+``var``), and compares the two runs (``bench/engine_equality.py``: every exception, alert,
+APR, and CSV/JSON report byte for byte); no floor is run then.
 
 **The floor**, measured in the same run after the steps, each part in its own process too:
 
@@ -46,7 +53,6 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -129,23 +135,30 @@ def _render_pdf() -> bool:
     return os.environ.get("REGWATCH_NO_PDF", "").lower() not in {"1", "true", "yes"}
 
 
-def _settings(work: Path) -> Any:
-    from regwatch.config import Settings
+def _var(work: Path, engine: str) -> Path:
+    """A run's ``var/``: DuckDB's ``var``, another engine's ``var-<engine>`` beside it (the same landing)."""
+    return work / ("var" if engine == "duckdb" else f"var-{engine}")
+
+
+def _settings(work: Path, engine: str = "duckdb") -> Any:
+    from regwatch.config import DEFAULT_SPARK_MASTER, Settings
 
     # The generated days carry planted malformed rows of every class; a history date's small
     # loan and repayment files can exceed the pack's max_quarantined_share, and the delivery
     # gate would then stop the run (as ``regwatch run`` without --accept-degraded does).
     return Settings(
         project_root=REPO,
-        var_dir=work / "var",
+        var_dir=_var(work, engine),
         landing_dir=work / "landing",
         render_pdf=_render_pdf(),
         accept_degraded="platform_bench: synthetic days with planted malformed rows of every class",
+        engine=engine,
+        spark_master=os.environ.get("REGWATCH_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
     )
 
 
-def _child_main(name: str, work: Path, day: date, memory: str) -> dict[str, Any]:
-    settings = _settings(work)
+def _child_main(name: str, work: Path, day: date, memory: str, engine: str = "duckdb") -> dict[str, Any]:
+    settings = _settings(work, engine)
     out: dict[str, Any] = {"step": name}
     if name in STEP_NAMES:
         from regwatch import pipeline
@@ -442,8 +455,16 @@ def _floor_validate(settings: Any, day: date, memory: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- driver
 
 
-def _run_child(name: str, work: Path, day: date, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One step in a fresh process; its own CPU seconds and peak RSS from ``os.wait4``."""
+def _run_child(
+    name: str, work: Path, day: date, extra: tuple[str, ...] = (), engine: str = "duckdb"
+) -> dict[str, Any]:
+    """One step in a fresh process; the CPU seconds and peak RSS of its whole process tree.
+
+    :func:`process_tree.run`: the step's own ``os.wait4`` usage plus every orphan it leaves
+    (a Spark step's JVM), and the tree's memory (PSS) summed, sampled every half second.
+    """
+    import process_tree
+
     command = [
         sys.executable,
         __file__,
@@ -453,27 +474,32 @@ def _run_child(name: str, work: Path, day: date, extra: tuple[str, ...] = ()) ->
         str(work),
         "--date",
         day.isoformat(),
+        "--engine",
+        engine,
         *extra,
     ]
     load = os.getloadavg()
-    started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)  # reaped here: its own rusage, not the sum of all
-        child.returncode = code = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - started
+        usage = process_tree.run(command, stdout=out, stderr=err)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if code != 0:
-        raise SystemExit(f"step {name} failed ({code}):\n{stderr[-4000:]}")
+    if usage.returncode != 0:
+        raise SystemExit(f"step {name} ({engine}) failed ({usage.returncode}):\n{stderr[-4000:]}")
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     result |= {
-        "wall_seconds": round(wall, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "wall_seconds": round(usage.wall_seconds, 2),
+        "cpu_seconds": round(usage.cpu_seconds, 2),
+        "step_process_cpu_seconds": round(usage.command_cpu_seconds, 2),
+        "peak_rss_mib": round(usage.peak_rss_mib, 1),
         "load_average": {"start": [round(x, 2) for x in load], "end": [round(x, 2) for x in os.getloadavg()]},
     }
+    if usage.orphans or usage.outlived:
+        result["orphans"] = [
+            {"name": o.name, "cpu_seconds": round(o.cpu_seconds, 2), "peak_rss_mib": round(o.peak_rss_mib, 1)}
+            for o in usage.orphans
+        ]
+        result["outlived"] = usage.outlived
     return result
 
 
@@ -510,24 +536,46 @@ def _landing_digest(landing: Path) -> str:
 
 
 def run_day_bench(
-    work: Path, day: date, sizes: dict[str, int], memory: str, names: tuple[str, ...] = STEP_NAMES
+    work: Path,
+    day: date,
+    sizes: dict[str, int],
+    memory: str,
+    names: tuple[str, ...] = STEP_NAMES,
+    engines: tuple[str, ...] = ("duckdb",),
 ) -> dict[str, Any]:
-    """The day through the steps ``names`` (a prefix of :data:`STEP_NAMES`), each followed by its floor."""
+    """The day through the steps ``names`` (a prefix of :data:`STEP_NAMES`) on each engine in turn.
+
+    On DuckDB alone each step is followed by its floor; with two engines (``--engine both``)
+    no floor is run and the two runs are compared (:func:`engine_equality.compare`).
+    ``steps`` and ``floors`` are the first engine's.
+    """
     generated = _generate(work, day, day, sizes)
     print(f"generated: {generated['platform']} ({generated['wall_seconds']:.0f} s wall)", flush=True)
-    shutil.rmtree(work / "var", ignore_errors=True)
-    steps: dict[str, Any] = {}
-    floors: dict[str, Any] = {}
-    for name in names:
-        steps[name] = _run_child(name, work, day)
-        print(json.dumps(steps[name], default=str), flush=True)
-    # The floors after the steps (each reads what its step left: the landing, dbt's run_results
-    # and the warehouse, whose marts no later step changes), so a long run reports its steps first.
-    for name in names:
-        if name in FLOORS:
-            floors[name] = _run_child(FLOORS[name], work, day, ("--floor-memory", memory))
-            print(json.dumps(floors[name], default=str), flush=True)
-    return {"generated": generated, "steps": steps, "floors": floors}
+    runs: dict[str, dict[str, Any]] = {}
+    for engine in engines:
+        shutil.rmtree(_var(work, engine), ignore_errors=True)
+        steps: dict[str, Any] = {}
+        floors: dict[str, Any] = {}
+        for name in names:
+            steps[name] = _run_child(name, work, day, engine=engine)
+            print(json.dumps({"engine": engine} | steps[name], default=str), flush=True)
+        # The floors after the steps (each reads what its step left: the landing, dbt's run_results
+        # and the warehouse, whose marts no later step changes), so a long run reports its steps first.
+        for name in names if engines == ("duckdb",) else ():  # the floors are DuckDB's own benchmark
+            if name in FLOORS:
+                floors[name] = _run_child(FLOORS[name], work, day, ("--floor-memory", memory))
+                print(json.dumps(floors[name], default=str), flush=True)
+        runs[engine] = {"steps": steps, "floors": floors}
+    result = {"generated": generated, "engine": engines[0], **runs[engines[0]]}
+    if len(engines) > 1:
+        import engine_equality
+
+        result["engines"] = runs
+        result["equality"] = {
+            e: engine_equality.compare(_var(work, engines[0]), _var(work, e)) for e in engines[1:]
+        }
+        print(json.dumps(result["equality"]), flush=True)
+    return result
 
 
 def _floor_cpu(name: str, floor: dict[str, Any]) -> float:
@@ -643,6 +691,8 @@ def table(summary: dict[str, Any]) -> str:
                 f" + AML models' nodes {side['aml_models']:.1f} + validate {side['validate']:.1f}"
                 f" = **{side['total']:.1f} CPU-s**{floor}.",
             ]
+    if "engines" in summary.get("day", {}):
+        lines += ["", *engines_table(summary["day"])]
     if "history" in summary:
         h = summary["history"]
         first, last = h["days"][0], h["days"][-1]
@@ -656,6 +706,47 @@ def table(summary: dict[str, Any]) -> str:
             + ".",
         ]
     return "\n".join(lines)
+
+
+def engines_table(day: dict[str, Any]) -> list[str]:
+    """The day's steps on each engine side by side (wall, CPU-s of the process tree, peak RSS), and the
+    comparison of their results."""
+    runs = day["engines"]
+    names = [n for n in STEP_NAMES if any(n in r["steps"] for r in runs.values())]
+    head = " | ".join(f"{e} wall s | {e} CPU-s | {e} peak RSS" for e in runs)
+    lines = [
+        f"| step | {head} | load avg (1 min) at start |",
+        "|---|" + "---|---|---|" * len(runs) + "---|",
+    ]
+
+    def cells(step: dict[str, Any] | None) -> str:
+        if step is None:
+            return "not run | |"
+        return (
+            f"{step['wall_seconds']:.1f} | {step['cpu_seconds']:.1f} | {step['peak_rss_mib'] / 1024:.2f} GiB"
+        )
+
+    for name in names:
+        steps = [r["steps"].get(name) for r in runs.values()]
+        load = " / ".join(f"{s['load_average']['start'][0]:.1f}" for s in steps if s)
+        lines.append(f"| {name} | {' | '.join(cells(s) for s in steps)} | {load} |")
+    totals = []
+    for r in runs.values():
+        ran = r["steps"].values()
+        peak = max((s["peak_rss_mib"] for s in ran), default=0.0) / 1024
+        wall, cpu = sum(s["wall_seconds"] for s in ran), sum(s["cpu_seconds"] for s in ran)
+        totals.append(f"**{wall:.0f}** | **{cpu:.1f}** | **{peak:.2f} GiB**")
+    lines.append(f"| **all steps** | {' | '.join(totals)} | |")
+    for engine, verdict in day.get("equality", {}).items():
+        c = verdict["compared"]
+        what = (
+            f"{c['exceptions']:,} exceptions (rule, entity key, message, evidence), alerts "
+            f"({c['results.alerts']:,} + {c['results.alert_days']:,} + {c['results.customer_alerts']:,} rows), "
+            f"{c['aprs']:,} APRs, {c['report_files']} CSV/JSON reports byte for byte ({c['report_bytes']:,} bytes)"
+        )
+        state = "yes" if verdict["equal"] else "**no**: " + "; ".join(verdict["differences"][:5])
+        lines += ["", f"Equal ({day['engine']} vs {engine}): {state} ({what})."]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -673,6 +764,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-day", action="store_true", help="only the history run")
     parser.add_argument(
         "--steps", type=int, default=len(STEP_NAMES), help="run the day's first N steps only (profiling)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark", "both"),
+        default="duckdb",
+        help="the day's engine; both: DuckDB, then Spark on the same landing, the results compared",
     )
     parser.add_argument("--date", type=date.fromisoformat, default=date(2025, 6, 30))
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench" / "platform")
@@ -700,7 +797,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(json.dumps({"platform": repr(built), "landing_sha256": _landing_digest(args.work / "landing")}))
         return {}
     if args.child:
-        print(json.dumps(_child_main(args.child, args.work, args.date, args.floor_memory), default=str))
+        out = _child_main(args.child, args.work, args.date, args.floor_memory, args.engine)
+        print(json.dumps(out, default=str))
         return {}
 
     base = {"base_loans": args.base_loans, "base_accounts": args.base_accounts}
@@ -713,7 +811,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     if not args.no_day:
         work = args.work / f"day-{args.loans}-{args.transactions}"
-        summary["day"] = run_day_bench(work, args.date, sizes, args.floor_memory, STEP_NAMES[: args.steps])
+        engines = ("duckdb", "spark") if args.engine == "both" else (args.engine,)
+        summary["day"] = run_day_bench(
+            work, args.date, sizes, args.floor_memory, STEP_NAMES[: args.steps], engines
+        )
+        summary["spark_settings"] = {k: v for k, v in os.environ.items() if k.startswith("REGWATCH_SPARK_")}
     if args.history_days:
         history = {
             "loans": args.history_loans,

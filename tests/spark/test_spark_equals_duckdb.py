@@ -19,9 +19,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from bench.engine_equality import ALERT_TABLES, APRS_SQL, EXCEPTIONS_SQL, alerts_sql, report_files, rows
 from regwatch.demo import generate
 from tests.conftest import REPO_ROOT
 
@@ -75,14 +75,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return started["duckdb"][0], started["spark"][0]
 
 
-def _rows(var: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(var / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_each_spark_day_reports_every_model_it_built(runs: tuple[Path, Path]) -> None:
     """The transform line counts the dbt models of all three invocations plus the Python models."""
     log = (runs[1].parent / "spark.log").read_text(encoding="utf-8")
@@ -92,38 +84,31 @@ def test_each_spark_day_reports_every_model_it_built(runs: tuple[Path, Path]) ->
 
 
 def test_every_exception_is_the_same(runs: tuple[Path, Path]) -> None:
-    sql = (
-        "SELECT business_date, rule_id, severity, model, entity_key, message, evidence "
-        "FROM results.exceptions ORDER BY ALL"
-    )
-    on_duckdb, on_spark = (_rows(var, sql) for var in runs)
+    on_duckdb, on_spark = (rows(var, EXCEPTIONS_SQL) for var in runs)
     # 38 on the first day alone (REGWATCH_SPARK_TEST_LAST_DAY=2), more over the three days
     assert len(on_duckdb) > 30, "the platform raised too few exceptions to compare"
     assert on_spark == on_duckdb
 
 
 def test_every_alert_is_the_same(runs: tuple[Path, Path]) -> None:
-    for table in ("results.alerts", "results.alert_days", "results.customer_alerts"):
-        sql = f"SELECT * FROM {table} ORDER BY ALL"
-        on_duckdb, on_spark = (_rows(var, sql) for var in runs)
+    for table in ALERT_TABLES:
+        on_duckdb, on_spark = (rows(var, alerts_sql(table)) for var in runs)
         assert on_spark == on_duckdb, table
 
 
 def test_daily_csvs_and_large_value_json_are_byte_identical(runs: tuple[Path, Path]) -> None:
     duckdb_var, spark_var = runs
     compared = 0
-    for path in sorted((duckdb_var / "reports").rglob("*")):
-        if path.suffix in {".csv", ".json"} and path.is_file():
-            twin = spark_var / "reports" / path.relative_to(duckdb_var / "reports")
-            assert twin.is_file(), f"{twin} missing on Spark"
-            assert twin.read_bytes() == path.read_bytes(), str(path.relative_to(duckdb_var))
-            compared += 1
+    for name in report_files(duckdb_var):
+        twin = spark_var / "reports" / name
+        assert twin.is_file(), f"{twin} missing on Spark"
+        assert twin.read_bytes() == (duckdb_var / "reports" / name).read_bytes(), str(name)
+        compared += 1
     assert compared >= 2 * ((END - START).days + 1), "daily CSV and large-value JSON of every day"
 
 
 def test_the_aprs_are_bit_identical(runs: tuple[Path, Path]) -> None:
-    sql = "SELECT loan_id, real_apr, real_apr_simple, real_apr_compound FROM marts.fct_loan_apr ORDER BY loan_id"
-    on_duckdb, on_spark = (_rows(var, sql) for var in runs)
+    on_duckdb, on_spark = (rows(var, APRS_SQL) for var in runs)
     assert len(on_duckdb) > 100
     assert on_spark == on_duckdb
 
