@@ -36,6 +36,10 @@ def test_tiny_platform_through_every_step_with_its_floor(
     assert list(day["steps"]) == list(platform_bench.STEP_NAMES)
     for step in day["steps"].values():
         assert step["cpu_seconds"] > 0 and step["wall_seconds"] > 0 and step["peak_rss_mib"] > 50
+        # the whole process tree (bench/process_tree.py): the step's own wait4 usage and its orphans'
+        left = [*step.get("orphans", []), *step.get("outlived", [])]
+        orphans = sum(o["cpu_seconds"] for o in left)
+        assert step["cpu_seconds"] == pytest.approx(step["step_process_cpu_seconds"] + orphans, abs=0.05)
         assert len(step["load_average"]["start"]) == 3
     assert set(day["floors"]) == {"ingest", "transform", "validate"}
     ingest, floor = day["steps"]["ingest"], day["floors"]["ingest"]

@@ -97,8 +97,8 @@ observed as (
 scored as (
     select
         *,
-        cast(baseline_transaction_count * 1.0 / baseline_observed_days * {{ w }} as decimal(18, 4)) as expected_transaction_count,
-        cast(baseline_amount_cny / baseline_observed_days * {{ w }} as decimal(18, 2)) as expected_amount_cny
+        {{ double_as_decimal('cast(baseline_transaction_count as double) / baseline_observed_days * ' ~ w, 18, 4) }} as expected_transaction_count,
+        {{ double_as_decimal('cast(baseline_amount_cny as double) / baseline_observed_days * ' ~ w, 18, 2) }} as expected_amount_cny
     from observed
     where baseline_observed_days >= {{ pack_param('activity_spike_min_history_days') }}
         and window_transaction_count >= {{ pack_param('activity_spike_min_transactions') }}
@@ -108,10 +108,10 @@ scored as (
 ratios as (
     select
         *,
-        cast(least(
-            window_transaction_count / nullif(expected_transaction_count, 0),
-            window_amount_cny / nullif(expected_amount_cny, 0)
-        ) as decimal(18, 4)) as spike_ratio
+        {{ double_as_decimal(
+            'least(cast(window_transaction_count as double) / cast(nullif(expected_transaction_count, 0) as double),'
+            ~ ' cast(window_amount_cny as double) / cast(nullif(expected_amount_cny, 0) as double))', 18, 4
+        ) }} as spike_ratio
     from scored
 ),
 
