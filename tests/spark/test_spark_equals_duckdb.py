@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -60,22 +61,74 @@ def _start(engine: str, tmp: Path, landing: Path) -> tuple[Path, subprocess.Pope
     return var, process
 
 
+#: DuckDB's var/, Spark's var/, and the audit rerun of the first Spark date (finished).
+Runs = tuple[Path, Path, "subprocess.Popen[str]"]
+
+
+def _start_audit_rerun(spark_var: Path) -> subprocess.Popen[str]:
+    """``regwatch audit rerun`` of the first date, in a process of its own (its own JVM)."""
+    env = {
+        **os.environ,
+        "REGWATCH_HOME": str(REPO_ROOT),
+        "REGWATCH_VAR": str(spark_var),
+        "REGWATCH_SPARK_MASTER": os.environ.get("REGWATCH_SPARK_MASTER", "local[2]"),
+    }
+    env.pop("REGWATCH_ENGINE", None)  # the engine comes from the manifest, not the environment
+    regwatch = Path(sys.executable).parent / "regwatch"
+    with (spark_var.parent / "audit.log").open("w", encoding="utf-8") as log:
+        return subprocess.Popen(
+            [str(regwatch), "audit", "rerun", "--business-date", str(START)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=spark_var.parent,
+        )
+
+
+def _sealed(var: Path, day: date) -> bool:
+    """Whether ``day``'s run has its manifest in the ledger (written atomically, after its outputs are archived)."""
+    return any((var / "ledger").glob(f"[0-9]*_{day}_*.json"))
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Both engines' runs of the platform, side by side: DuckDB's while Spark's JVM starts and builds."""
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """Both engines' runs of the platform, side by side, and the audit rerun of the first Spark date.
+
+    DuckDB's days run while Spark's JVM starts and builds. The rerun (a process and a JVM of
+    its own, replaying the date in a scratch folder from the ledger and the archive) starts
+    once the Spark run has sealed that date, while Spark's later dates are still running: it
+    reads only what that date's manifest sealed, as an auditor's rerun during a day's run would.
+    """
     tmp = tmp_path_factory.mktemp("engines")
     landing = tmp / "landing"
     generate(landing, START, date(2025, 6, 5), loans=200, accounts=100, seed=3)
     started = {engine: _start(engine, tmp, landing) for engine in ("spark", "duckdb")}
-    for _var, process in started.values():
-        process.wait()
-    for engine, (_var, process) in started.items():
-        output = (tmp / f"{engine}.log").read_text(encoding="utf-8")
-        assert process.returncode == 0, f"{engine}: {output[-3000:]}"
-    return started["duckdb"][0], started["spark"][0]
+    spark_var, spark = started["spark"]
+    audit: subprocess.Popen[str] | None = None
+    try:
+        while audit is None and spark.poll() is None:
+            if _sealed(spark_var, START):
+                audit = _start_audit_rerun(spark_var)
+            else:
+                time.sleep(1)
+        for _var, process in started.values():
+            process.wait()
+        for engine, (_var, process) in started.items():
+            output = (tmp / f"{engine}.log").read_text(encoding="utf-8")
+            assert process.returncode == 0, f"{engine}: {output[-3000:]}"
+        if audit is None:  # the run ended between two looks: the date is sealed now
+            audit = _start_audit_rerun(spark_var)
+        audit.wait()
+    finally:  # a failed run or an interrupted test leaves no process behind
+        for process in [p for _var, p in started.values()] + ([audit] if audit else []):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return started["duckdb"][0], spark_var, audit
 
 
-def test_each_spark_day_reports_every_model_it_built(runs: tuple[Path, Path]) -> None:
+def test_each_spark_day_reports_every_model_it_built(runs: Runs) -> None:
     """The transform line counts the dbt models of all three invocations plus the Python models."""
     log = (runs[1].parent / "spark.log").read_text(encoding="utf-8")
     counts = [int(n) for n in re.findall(r"transform .*dbt: (\d+) models", log)]
@@ -83,21 +136,21 @@ def test_each_spark_day_reports_every_model_it_built(runs: tuple[Path, Path]) ->
     assert min(counts) >= 60, counts
 
 
-def test_every_exception_is_the_same(runs: tuple[Path, Path]) -> None:
-    on_duckdb, on_spark = (rows(var, EXCEPTIONS_SQL) for var in runs)
+def test_every_exception_is_the_same(runs: Runs) -> None:
+    on_duckdb, on_spark = (rows(var, EXCEPTIONS_SQL) for var in runs[:2])
     # 38 on the first day alone (REGWATCH_SPARK_TEST_LAST_DAY=2), more over the three days
     assert len(on_duckdb) > 30, "the platform raised too few exceptions to compare"
     assert on_spark == on_duckdb
 
 
-def test_every_alert_is_the_same(runs: tuple[Path, Path]) -> None:
+def test_every_alert_is_the_same(runs: Runs) -> None:
     for table in ALERT_TABLES:
-        on_duckdb, on_spark = (rows(var, alerts_sql(table)) for var in runs)
+        on_duckdb, on_spark = (rows(var, alerts_sql(table)) for var in runs[:2])
         assert on_spark == on_duckdb, table
 
 
-def test_daily_csvs_and_large_value_json_are_byte_identical(runs: tuple[Path, Path]) -> None:
-    duckdb_var, spark_var = runs
+def test_daily_csvs_and_large_value_json_are_byte_identical(runs: Runs) -> None:
+    duckdb_var, spark_var, _audit = runs
     compared = 0
     for name in report_files(duckdb_var):
         twin = spark_var / "reports" / name
@@ -107,34 +160,20 @@ def test_daily_csvs_and_large_value_json_are_byte_identical(runs: tuple[Path, Pa
     assert compared >= 2 * ((END - START).days + 1), "daily CSV and large-value JSON of every day"
 
 
-def test_the_aprs_are_bit_identical(runs: tuple[Path, Path]) -> None:
-    on_duckdb, on_spark = (rows(var, APRS_SQL) for var in runs)
+def test_the_aprs_are_bit_identical(runs: Runs) -> None:
+    on_duckdb, on_spark = (rows(var, APRS_SQL) for var in runs[:2])
     assert len(on_duckdb) > 100
     assert on_spark == on_duckdb
 
 
-def test_the_engine_is_recorded_and_an_audit_rerun_replays_it_on_spark(runs: tuple[Path, Path]) -> None:
+def test_the_engine_is_recorded_and_an_audit_rerun_replays_it_on_spark(runs: Runs) -> None:
     """Issue 19: ``regwatch audit rerun`` of a Spark-run date rebuilds it on Spark and reproduces its outputs."""
-    duckdb_var, spark_var = runs
+    duckdb_var, spark_var, audit = runs
     for var, engine in ((duckdb_var, None), (spark_var, "spark")):
         for path in sorted((var / "ledger").glob("[0-9]*_*.json")):
             assert json.loads(path.read_bytes()).get("engine") == engine, path.name
-    env = {
-        **os.environ,
-        "REGWATCH_HOME": str(REPO_ROOT),
-        "REGWATCH_VAR": str(spark_var),
-        "REGWATCH_SPARK_MASTER": os.environ.get("REGWATCH_SPARK_MASTER", "local[2]"),
-    }
-    env.pop("REGWATCH_ENGINE", None)  # the engine comes from the manifest, not the environment
-    regwatch = Path(sys.executable).parent / "regwatch"
-    done = subprocess.run(
-        [str(regwatch), "audit", "rerun", "--business-date", str(START)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=spark_var.parent,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    output = (spark_var.parent / "audit.log").read_text(encoding="utf-8")
+    assert audit.returncode == 0, output[-5000:]
+    assert "REPRODUCED byte for byte" in output, output[-2000:]
     reruns = list((spark_var / "audit" / str(START)).glob("rerun_*.html"))
     assert reruns, "the rerun wrote no report"
