@@ -92,8 +92,6 @@ def build(
     ``full_refresh``, every model is rebuilt from the raw layer (``dbt --full-refresh``).
     Either way the tables are the same: tests/integration/test_incremental_builds.py.
     """
-    from dbt.cli.main import dbtRunner
-
     if pack_parameters is None or reporting_currency is None:
         from regwatch.rules import load_pack
 
@@ -197,14 +195,7 @@ def build(
     counts = {"model": 0, "test": 0, "seed": 0}
 
     def invoke(phase: Sequence[str] = (), manifest: Any = None) -> None:
-        # Closed before as well as after: every platform's profile names the same relative
-        # warehouse.duckdb (_warehouse_environment), so a database an earlier caller left open
-        # in this process would otherwise take this build's tables (test_dbt_connection).
-        _close_dbt_duckdb()
-        try:
-            result = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke([*args, *phase])
-        finally:
-            _close_dbt_duckdb()
+        result = _run_dbt([*args, *phase], on_event, manifest)
         if result.exception is not None:
             raise TransformError(f"dbt could not run: {_one_line(str(result.exception))}")
         run_results: Any = result.result
@@ -448,6 +439,22 @@ def _build_on_spark(
     return len(engine.PYTHON_MODELS)
 
 
+def _run_dbt(args: Sequence[str], on_event: Callable[[Any], None], manifest: Any = None) -> Any:
+    """One dbt invocation (given ``manifest``, no parse of its own), dbt-duckdb's database closed around it.
+
+    Closed before as well as after: every platform's profile names the same relative
+    warehouse.duckdb (_warehouse_environment), so a database an earlier caller left open
+    in this process would otherwise take this build's tables (test_dbt_connection).
+    """
+    from dbt.cli.main import dbtRunner
+
+    _close_dbt_duckdb()
+    try:
+        return dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(list(args))
+    finally:
+        _close_dbt_duckdb()
+
+
 def _parse(args: Sequence[str], on_event: Callable[[Any], None]) -> Any:
     """dbt's parse of the project (``dbt parse``, partial when its saved parse holds): the manifest.
 
@@ -455,13 +462,7 @@ def _parse(args: Sequence[str], on_event: Callable[[Any], None]) -> Any:
     again; dbt writes no JSON artifacts in either call (:func:`_write_manifest` and the build's
     ``run_results.json`` are regwatch's).
     """
-    from dbt.cli.main import dbtRunner
-
-    _close_dbt_duckdb()
-    try:
-        result = dbtRunner(callbacks=[on_event]).invoke(list(args))
-    finally:
-        _close_dbt_duckdb()
+    result = _run_dbt(args, on_event)
     if result.exception is not None or result.result is None:
         raise TransformError(f"dbt could not parse the project: {_one_line(str(result.exception))}")
     return result.result
