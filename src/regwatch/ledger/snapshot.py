@@ -75,19 +75,14 @@ def write(
     con = duckdb.connect(str(temp))
     try:
         con.execute(f"ATTACH {_quoted(settings.warehouse_path)} AS wh (READ_ONLY)")
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'wh' "
-            "AND (table_schema = 'results' OR table_schema || '.' || table_name IN "
-            f"({', '.join(repr(t) for t in EXTRA_TABLES)})) ORDER BY 1, 2"
-        ).fetchall()
-        kept = _columns(con, "wh") if incremental else {}
+        kept = _columns(con, "wh")  # the tables to snapshot, ordered by schema and name
         held = _columns(con, _catalog(con)) if incremental else {}
         for schema, name in sorted(set(held) - set(kept)):  # gone from the warehouse
             con.execute(f'DROP TABLE "{schema}"."{name}"')
-        for schema, table in tables:
+        for schema, table in kept:
             source = f'wh."{schema}"."{table}"'
-            columns = kept.get((schema, table))
-            partitioned = columns is not None and any(column == "business_date" for column, _ in columns)
+            columns = kept[schema, table]
+            partitioned = any(column == "business_date" for column, _ in columns)
             if incremental and partitioned and held.get((schema, table)) == columns:
                 day = f"DATE '{business_date}'"
                 con.execute(f'DELETE FROM "{schema}"."{table}" WHERE business_date = {day}')
@@ -134,13 +129,17 @@ def sealed_head_of(snapshot_file: Path) -> str | None:
     import duckdb
 
     try:
-        con = duckdb.connect(str(snapshot_file), read_only=True)
+        return _head(snapshot_file)
     except duckdb.Error:
         return None
+
+
+def _head(snapshot_file: Path) -> str | None:
+    import duckdb
+
+    con = duckdb.connect(str(snapshot_file), read_only=True)
     try:
         row = con.execute("SELECT sealed_head FROM main.snapshot_info").fetchone()
-    except duckdb.Error:
-        return None
     finally:
         con.close()
     return str(row[0]) if row else None
@@ -148,16 +147,7 @@ def sealed_head_of(snapshot_file: Path) -> str | None:
 
 def sealed_head(settings: Settings) -> str | None:
     """The manifest the snapshot was written at (None without a snapshot)."""
-    import duckdb
-
-    if not path(settings).is_file():
-        return None
-    con = duckdb.connect(str(path(settings)), read_only=True)
-    try:
-        row = con.execute("SELECT sealed_head FROM main.snapshot_info").fetchone()
-    finally:
-        con.close()
-    return str(row[0]) if row else None
+    return _head(path(settings)) if path(settings).is_file() else None
 
 
 def for_reading(settings: Settings) -> tuple[Settings, str]:
