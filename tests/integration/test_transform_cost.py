@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -30,6 +32,23 @@ pytestmark = pytest.mark.integration
 D1 = date(2025, 6, 2)
 #: A few nodes of every kind: a seed, a view on it, a table on the view, their data tests.
 SELECTED = ("+int_working_days_counted",)
+
+
+@contextmanager
+def _model_edited(project: Settings, edit: Callable[[str], str]) -> Iterator[None]:
+    """``int_working_days_counted.sql`` changed by ``edit`` inside the block, restored after it."""
+    model = project.dbt_project_dir / "models" / "intermediate" / "calendar" / "int_working_days_counted.sql"
+    original = model.read_text()
+    model.write_text(edit(original))
+    try:
+        yield
+    finally:
+        model.write_text(original)
+
+
+def _broken(sql: str) -> str:
+    """The model reading a column that does not exist: its table cannot be built."""
+    return sql.replace("select", "select no_such_column,", 1)
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +81,11 @@ def test_a_build_opens_the_warehouse_once_and_lets_go_of_it(
 
 def test_a_failed_build_lets_go_of_the_warehouse_too(project: Settings) -> None:
     """A model that fails (here: a table that cannot be built) still leaves the file closed."""
-    model = project.dbt_project_dir / "models" / "intermediate" / "calendar" / "int_working_days_counted.sql"
-    original = model.read_text()
-    model.write_text(original.replace("select", "select no_such_column,", 1))
-    try:
-        with pytest.raises(transform.TransformError, match="int_working_days_counted"):
-            transform.build(D1, project, select=SELECTED)
-    finally:
-        model.write_text(original)
+    with (
+        _model_edited(project, _broken),
+        pytest.raises(transform.TransformError, match="int_working_days_counted"),
+    ):
+        transform.build(D1, project, select=SELECTED)
     with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
         assert con.execute("SELECT 1").fetchone() == (1,)
 
@@ -157,16 +173,10 @@ def test_a_table_model_is_replaced_in_one_statement_and_kept_when_its_build_fail
     assert len(node) == 1, [s[s.index("*/") + 2 :][:200] for s in node]
     assert "drop table if exists" in node[0] and "create" in node[0] and "__dbt_" not in node[0]
 
-    model = project.dbt_project_dir / "models" / "intermediate" / "calendar" / "int_working_days_counted.sql"
-    original = model.read_text()
-    model.write_text(original.replace("select", "select no_such_column,", 1))
     log = project.var_dir / "dbt" / "logs" / "dbt.log"
     logged = log.stat().st_size
-    try:
-        with pytest.raises(transform.TransformError, match="no_such_column"):
-            transform.build(D1, project, select=SELECTED)
-    finally:
-        model.write_text(original)
+    with _model_edited(project, _broken), pytest.raises(transform.TransformError, match="no_such_column"):
+        transform.build(D1, project, select=SELECTED)
     with duckdb.connect(str(project.warehouse_path), read_only=True) as con:
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows
         leftovers = con.execute(
@@ -203,13 +213,8 @@ def test_the_manifest_is_written_once_per_changed_parse(
     ran = {r["unique_id"] for r in json.loads(run_results.read_text())["results"]}
     assert "model.regwatch.int_working_days_counted" in ran
 
-    model = project.dbt_project_dir / "models" / "intermediate" / "calendar" / "int_working_days_counted.sql"
-    original = model.read_text()
-    model.write_text(original + "\n-- a changed model\n")
-    try:
+    with _model_edited(project, lambda sql: sql + "\n-- a changed model\n"):
         transform.build(D1, project, select=SELECTED)
-    finally:
-        model.write_text(original)
     assert len(writes) == 1
     manifest = json.loads((project.dbt_target_dir / "manifest.json").read_text())
     assert "-- a changed model" in manifest["nodes"]["model.regwatch.int_working_days_counted"]["raw_code"]
